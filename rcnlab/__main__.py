@@ -1,0 +1,3 @@
+from rcnlab.cli import main
+
+raise SystemExit(main())

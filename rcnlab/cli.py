@@ -1,0 +1,168 @@
+"""The ``rcnlab`` command line. Bad input gives one line on stderr and exit status 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from contextlib import ExitStack
+from typing import Any
+
+import trio
+import trio.testing
+
+from rcnlab.emu.journal import Journal, JsonLinesSink
+from rcnlab.emu.network import Network
+from rcnlab.scenario.runner import Runner
+from rcnlab.scenario.steps import Scenario, ScenarioError, load_scenario
+from rcnlab.topo.load import TopologyError, builtin_topology_path, load_topology
+from rcnlab.topo.schema import Topology
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class BadInput(Exception):
+    """One line for stderr; exit status 2."""
+
+
+def _topology(path: str | None) -> Topology:
+    try:
+        return load_topology(path or builtin_topology_path())
+    except TopologyError as exc:
+        raise BadInput(str(exc)) from None
+
+
+def _scenario(path: str | None, topo: Topology) -> Scenario | None:
+    if path is None:
+        return None
+    try:
+        return load_scenario(path, topo)
+    except ScenarioError as exc:
+        raise BadInput(str(exc)) from None
+
+
+def run_headless(topo: Topology, scenario: Scenario | None, seed: int = 0, until: float = math.inf,
+                 trace: Any = None, rate: float = 0.0, journal: Journal | None = None) -> tuple[Network, Runner]:
+    """Build the network, play the scenario, drain; return both for inspection."""
+    journal = journal or Journal()
+    if trace is not None:
+        journal.subscribe(JsonLinesSink(trace))
+    clock = trio.testing.MockClock(rate=rate)
+    net = Network(topo, seed=seed, clock=clock, journal=journal)
+    runner = Runner(net, scenario)
+
+    async def main() -> None:
+        end = runner.schedule()
+        await net.kernel.run(until=until, paced=rate > 0)
+        for step in end:
+            runner.apply(step)
+
+    trio.run(main, clock=clock)
+    return net, runner
+
+
+# -- subcommands -----------------------------------------------------------------------------
+def cmd_check(args: argparse.Namespace) -> int:
+    topo = _topology(args.topology)
+    if args.scenario:
+        _scenario(args.scenario, topo)
+    net = Network(topo)
+    routes = ", ".join("-".join(r.devices) for r in net.management.routes) or "none"
+    print(f"{topo.path}: ok: {len(topo.hosts)} hosts, {len(topo.storages)} storages, {len(topo.edges)} edges, "
+          f"{len(topo.cores)} cores, {len(topo.links)} links; routes {routes}")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    topo = _topology(args.topology)
+    scenario = _scenario(args.scenario, topo)
+    with ExitStack() as stack:
+        trace = None
+        if args.trace:
+            try:
+                trace = stack.enter_context(open(args.trace, "w", encoding="utf-8"))
+            except OSError as exc:
+                raise BadInput(f"{args.trace}: cannot write the trace ({exc.strerror})") from None
+        net, runner = run_headless(topo, scenario, args.seed, args.until, trace, args.rate)
+    from rcnlab.summary import summarize
+
+    summary = summarize(net, runner.lab)
+    summary["scenario"] = {"refused": runner.refused, "failed": runner.failed, "passed": runner.passed}
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        from rcnlab.report import print_summary
+
+        print_summary(summary, topo, scenario)
+    for line in runner.refused + runner.failed:
+        print(line, file=sys.stderr)
+    return EXIT_FAILED if runner.refused or runner.failed else EXIT_OK
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    topo = _topology(getattr(args, "topology", None))
+    scenario = _scenario(getattr(args, "scenario", None), topo)
+    from rcnlab.tui.app import RcnLabApp
+
+    RcnLabApp(topo, scenario=scenario, seed=getattr(args, "seed", 0)).run()
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rcnlab", description="A terminal lab for a storage Remote Copy Network. "
+                                "With no command, opens the lab on the built-in Fig. 1 topology.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    c = sub.add_parser("check", help="validate a topology (and a scenario against it)")
+    c.add_argument("topology", help="topology TOML file")
+    c.add_argument("--scenario", help="scenario TOML file to validate too")
+    c.set_defaults(func=cmd_check)
+
+    r = sub.add_parser("run", help="run a scenario headless and print a summary")
+    r.add_argument("topology", help="topology TOML file")
+    r.add_argument("--scenario", help="scenario TOML file")
+    r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    r.add_argument("--until", type=float, default=math.inf, help="stop at this virtual time instead of draining")
+    r.add_argument("--rate", type=float, default=0.0,
+                   help="pace virtual time at this many virtual seconds per wall second (default: as fast as possible)")
+    r.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    r.add_argument("--trace", metavar="FILE", help="write every trace event as a JSON line to FILE")
+    r.set_defaults(func=cmd_run)
+
+    t = sub.add_parser("tui", help="open the lab on a topology")
+    t.add_argument("topology", nargs="?", help="topology TOML file (default: built-in Fig. 1)")
+    t.add_argument("--scenario", help="scenario TOML file to play")
+    t.add_argument("--seed", type=int, default=0)
+    t.set_defaults(func=cmd_tui)
+
+    for extra in _extra_commands():
+        extra(sub)
+    return p
+
+
+def _extra_commands() -> list[Any]:
+    """Subcommands that live in their own modules (bench, walkthrough, fuzz), when present."""
+    found = []
+    for module in ("rcnlab.bench", "rcnlab.walkthrough.cli", "rcnlab.fuzz"):
+        try:
+            mod = __import__(module, fromlist=["add_parser"])
+        except ImportError:
+            continue
+        found.append(mod.add_parser)
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            return cmd_tui(args)
+        return args.func(args)
+    except BadInput as exc:
+        print(f"rcnlab: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130

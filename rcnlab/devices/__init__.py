@@ -1,0 +1,1 @@
+"""The simulated devices: hosts, external storage, edge devices, core devices, management server."""

@@ -1,0 +1,157 @@
+"""Host computers (111, 121): issue SCSI commands and run workloads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from rcnlab.devices.base import Device
+from rcnlab.emu.journal import short_digest
+from rcnlab.emu.kernel import Timer
+from rcnlab.model.ids import VolumeRef
+from rcnlab.model.rio import Rio, RioKind, ScsiCommand
+from rcnlab.topo.schema import HostSpec
+
+#: The arrow of Fig. 16 (or step) each SCSI command a host sends stands for.
+COMMAND_STEPS = {
+    RioKind.WR: "fig16:1601",
+    RioKind.PAIR_CREATE: "fig10:1001",
+    RioKind.RESYNC: "fig12:1201",
+}
+
+
+@attrs.define(eq=False)
+class Workload:
+    """Writes at ``rate`` per virtual second to blocks in [first, last), until
+    ``count`` writes or ``until`` (virtual time) is reached."""
+
+    volume: VolumeRef
+    rate: float
+    first: int
+    last: int
+    count: int | None
+    until: float | None
+    issued: int = 0
+    timer: Timer | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.timer is None
+
+
+@attrs.define(eq=False)
+class Host(Device):
+    spec: HostSpec = attrs.field(kw_only=True)
+    kind: str = attrs.field(default="host", init=False)
+    issued: int = attrs.field(default=0, init=False)
+    acknowledged: int = attrs.field(default=0, init=False)
+    failed: int = attrs.field(default=0, init=False)
+    latency_sum: float = attrs.field(default=0.0, init=False)
+    latency_max: float = attrs.field(default=0.0, init=False)
+    workloads: list[Workload] = attrs.field(factory=list, init=False)
+    _next_tag: int = attrs.field(default=0, init=False)
+    _outstanding: dict[int, tuple[float, Rio, Callable[[ScsiCommand], Any] | None]] = attrs.field(
+        factory=dict, init=False)
+    _rng: Any = attrs.field(default=None, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._rng = self.net.rng(f"host:{self.name}")
+
+    @property
+    def storage(self) -> str:
+        return self.spec.storage
+
+    # -- commands ------------------------------------------------------------
+    def command(self, rio: Rio, on_reply: Callable[[ScsiCommand], Any] | None = None,
+                step: str | None = None) -> int:
+        """Send a SCSI command to the host's storage; ``on_reply`` gets the answer."""
+        self._next_tag += 1
+        tag = self._next_tag
+        self._outstanding[tag] = (self.now, rio, on_reply)
+        if rio.kind is RioKind.WR:
+            self.issued += 1
+        self.send(self.storage, ScsiCommand(tag=tag, rio=rio), rio.size,
+                  step or COMMAND_STEPS.get(rio.kind))
+        return tag
+
+    def write(self, volume: VolumeRef, block: int, data: bytes | None = None) -> int:
+        """One SCSI WR (arrow 1601); data derived from the seed unless given."""
+        if data is None:
+            data = self._rng.randbytes(self.net.topo.block_size)
+        rio = Rio(kind=RioKind.WR, source=volume, target=volume, block=block, data=data)
+        if self.net.journal.active:
+            self.emit("write-issued", None, volume=str(volume), block=block, data_digest=short_digest(data))
+        return self.command(rio)
+
+    def receive(self, src: str, message: Any) -> None:
+        if not isinstance(message, ScsiCommand):
+            self.malformed += 1
+            return
+        entry = self._outstanding.pop(message.tag, None)
+        if entry is None:
+            return  # an answer to a command we no longer wait for
+        sent_at, rio, on_reply = entry
+        if rio.kind is RioKind.WR:
+            if message.status == "ok":
+                self.acknowledged += 1
+                latency = self.now - sent_at
+                self.latency_sum += latency
+                self.latency_max = max(self.latency_max, latency)
+                if self.net.journal.active:
+                    self.emit("write-acknowledged", None, volume=str(rio.source), block=rio.block,
+                              latency=round(latency, 9))
+            else:
+                self.failed += 1
+                self.emit("write-failed", None, volume=str(rio.source), block=rio.block, detail=message.detail)
+        else:
+            self.emit("command-answered", None, command=str(rio.kind), status=message.status,
+                      detail=message.detail)
+        if on_reply is not None:
+            on_reply(message)
+
+    @property
+    def outstanding(self) -> int:
+        return len(self._outstanding)
+
+    @property
+    def mean_latency(self) -> float:
+        return self.latency_sum / self.acknowledged if self.acknowledged else 0.0
+
+    # -- workloads -----------------------------------------------------------
+    def start_workload(self, volume: VolumeRef, rate: float, first: int = 0, last: int = 1024,
+                       count: int | None = None, duration: float | None = None) -> Workload:
+        until = self.now + duration if duration is not None else None
+        wl = Workload(volume=volume, rate=rate, first=first, last=last, count=count, until=until)
+        self.workloads.append(wl)
+        self.emit("workload-started", None, volume=str(volume), rate=rate, count=count, duration=duration)
+        wl.timer = self.net.kernel.timer(0.0, self._tick, wl)
+        return wl
+
+    def stop_workloads(self) -> None:
+        for wl in self.workloads:
+            if wl.timer is not None:
+                wl.timer.cancel()
+                wl.timer = None
+        self.workloads = []
+
+    def _tick(self, wl: Workload) -> None:
+        if not self.up or (wl.count is not None and wl.issued >= wl.count) or (
+                wl.until is not None and self.now >= wl.until):
+            wl.timer = None
+            self.emit("workload-finished", None, volume=str(wl.volume), issued=wl.issued)
+            return
+        wl.issued += 1
+        self.write(wl.volume, self._rng.randrange(wl.first, wl.last))
+        wl.timer = self.net.kernel.timer(1.0 / wl.rate, self._tick, wl)
+
+    @property
+    def workload_rate(self) -> float:
+        return sum(wl.rate for wl in self.workloads if not wl.done)
+
+    def crash(self) -> None:
+        super().crash()
+        self.stop_workloads()
+        self._outstanding.clear()
+

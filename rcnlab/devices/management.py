@@ -1,0 +1,202 @@
+"""The management server 103: the RCN configuration interface 501 and the
+configuration program 502. It derives the tables (503, 404, 405, 408, 411),
+distributes copies to edges and cores over the management network 150, assigns
+order assurance IDs, and collects 411/412 and reflection delay 735."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from rcnlab.devices.base import Device
+from rcnlab.model.ids import VolumeRef
+from rcnlab.model.rio import Rio
+from rcnlab.model.tables import AccessControl, PairInfo, Route, StorageConnection, VirtualStorage
+from rcnlab.topo.routing import find_route, route_ips
+from rcnlab.topo.schema import ManagementSpec, StorageSpec
+
+if TYPE_CHECKING:
+    from rcnlab.devices.edge import EdgeDevice
+
+
+@attrs.frozen
+class Collected:
+    """What the update collection function last heard from an edge about one order group."""
+
+    created: int
+    reflected: int
+    deleted: int
+    reflection_delay: float
+    entries: int
+
+
+@attrs.define(eq=False)
+class ManagementServer(Device):
+    spec: ManagementSpec = attrs.field(kw_only=True)
+    kind: str = attrs.field(default="management", init=False)
+    connections: list[StorageConnection] = attrs.field(factory=list, init=False)  # 503
+    virtual: list[VirtualStorage] = attrs.field(factory=list, init=False)  # 404
+    access: list[AccessControl] = attrs.field(factory=list, init=False)  # 405
+    routes: list[Route] = attrs.field(factory=list, init=False)  # 408
+    pair_info: dict[tuple[str, VolumeRef, VolumeRef], tuple[str, int]] = attrs.field(factory=dict, init=False)
+    collected: dict[tuple[str, int], Collected] = attrs.field(factory=dict, init=False)
+    down: set[str] = attrs.field(factory=set, init=False)  # devices and links the routing avoids
+    _order_ids: dict[tuple[Any, ...], int] = attrs.field(factory=dict, init=False)
+
+    # -- 901-903 -------------------------------------------------------------------
+    def configure(self) -> None:
+        """Contract, customer IDs and the RCN configuration, before the lab starts."""
+        topo = self.net.topo
+        for customer in topo.customers:
+            self.emit("contract-concluded", "fig9:901", customer=customer.id, name=customer.name,
+                      max_storages=customer.max_storages, max_pairs=customer.max_pairs)
+            self.emit("customer-configured", "fig9:902", customer=customer.id)
+        self.connections = [StorageConnection(edge=s.edge, customer=s.customer, storage_wwn=s.wwn)
+                            for s in topo.storages]
+        self.virtual, self.access = [], []
+        for src, dst in self._storage_pairs():
+            for here, there in ((src, dst), (dst, src)):
+                edge = topo_edge(self, here.edge)
+                vwwn = edge.spec.virtual_wwn.get(there.wwn, there.wwn)
+                vs = VirtualStorage(edge=here.edge, virtual_wwn=vwwn, corresponding_edge=there.edge,
+                                    corresponding_wwn=there.wwn)
+                if vs not in self.virtual:
+                    self.virtual.append(vs)
+                ac = AccessControl(edge=here.edge, virtual_wwn=vwwn, permitted_wwn=here.wwn)
+                if ac not in self.access:
+                    self.access.append(ac)
+        self.routes = self._compute_routes()
+        self._distribute(initial=True)
+        self.emit("rcn-configured", "fig9:903", storages=len(self.connections), virtual_storages=len(self.virtual),
+                  routes=[list(r.devices) for r in self.routes])
+        self.net.kernel.timer(self.spec.collect_interval, self._collect, daemon=True)
+
+    def _storage_pairs(self) -> Iterable[tuple[StorageSpec, StorageSpec]]:
+        storages = sorted(self.net.topo.storages, key=lambda s: s.name)
+        for i, a in enumerate(storages):
+            for b in storages[i + 1:]:
+                if a.customer == b.customer:
+                    yield a, b
+
+    def _compute_routes(self) -> list[Route]:
+        """Routing 408: fewest cores, honouring capacity, ties broken by name."""
+        topo = self.net.topo
+        load: dict[str, int] = {}
+        routes = []
+        for a, b in self._storage_pairs():
+            path = find_route(topo, a.edge, b.edge, load, self.down)
+            if path is None:
+                self.emit("no-route", None, source=a.name, target=b.name)
+                continue
+            for name in path[1:-1]:
+                load[name] = load.get(name, 0) + 1
+            routes.append(Route(source_wwn=a.wwn, target_wwn=b.wwn, ips=route_ips(topo, path), devices=path))
+        return routes
+
+    def _distribute(self, initial: bool = False) -> None:
+        """Send each edge and core its copies (over 150; at start-up, already in place)."""
+        for edge in self.net.edges:
+            attached = {s.wwn: s.name for s in self.net.topo.storages if s.edge == edge.name}
+            args = (attached, [v for v in self.virtual if v.edge == edge.name],
+                    [a for a in self.access if a.edge == edge.name], self.routes)
+            if initial:
+                edge.configure(*args)
+            else:
+                self.net.mgmt(self.name, edge.name, edge.set_routes, self.routes, what="routing 408")
+        for core in self.net.cores:
+            if initial:
+                core.set_routes(self.routes)
+            else:
+                self.net.mgmt(self.name, core.name, core.set_routes, self.routes, what="routing 408")
+
+    def reroute(self, down: Iterable[str], reason: str) -> bool:
+        """Recompute routes avoiding ``down`` (failed devices or links); True if any route changed."""
+        self.down = set(down)
+        old = {(r.source_wwn, r.target_wwn): r.devices for r in self.routes}
+        self.routes = self._compute_routes()
+        new = {(r.source_wwn, r.target_wwn): r.devices for r in self.routes}
+        changed = old != new
+        if changed:
+            self.emit("rerouted", None, reason=reason, routes=[list(r.devices) for r in self.routes])
+            self._distribute()
+        return changed
+
+    # -- order assurance IDs (method A-1, A-2, B) -----------------------------------------
+    def order_id_for(self, edge: EdgeDevice, rio: Rio) -> int:
+        method = self.net.topo.order_method
+        if method == "B":
+            if rio.order_id:
+                return rio.order_id
+            for p in self.net.topo.pairs:
+                if (self._ref(p.source), self._ref(p.target)) == (rio.source, rio.target):
+                    return p.order_id
+        if method == "A-2":
+            target_edge = next((v.corresponding_edge for v in self.virtual
+                                if v.edge == edge.name and v.corresponding_wwn == rio.target.wwn), "?")
+            key: tuple[Any, ...] = ("A-2", edge.name, target_edge)
+        else:
+            key = ("A-1", rio.source.wwn, rio.target.wwn)
+        if key not in self._order_ids:
+            taken = set(self._order_ids.values()) | {p.order_id for p in self.net.topo.pairs}
+            self._order_ids[key] = next(i for i in range(1, len(taken) + 2) if i not in taken)
+        return self._order_ids[key]
+
+    def _ref(self, name_lun: str) -> VolumeRef:
+        name, _, lun = name_lun.partition(":")
+        return VolumeRef(self.net.topo.storage(name).wwn, int(lun or 0))
+
+    # -- update collection ------------------------------------------------------------
+    def pair_updated(self, edge: EdgeDevice, pair: PairInfo) -> None:
+        self.pair_info[(edge.name, pair.source, pair.target)] = (str(pair.state), pair.order_id)
+
+    def _collect(self) -> None:
+        for edge in self.net.edges:
+            if not edge.up:
+                continue
+            for oid, g in edge.groups.items():
+                self.collected[(edge.name, oid)] = Collected(g.created, g.reflected, g.deleted, g.reflection_delay,
+                                                             edge.log_entries)
+        self.net.kernel.timer(self.spec.collect_interval, self._collect, daemon=True)
+
+    def report_failure(self, edge: EdgeDevice, order_id: int, pairs: list[tuple[VolumeRef, VolumeRef]],
+                       reason: str) -> None:
+        """908: an edge gave up; tell the edges at the other ends of the pairs."""
+        targets: dict[str, list[tuple[VolumeRef, VolumeRef]]] = {}
+        for source, target in pairs:
+            for other in self.net.edges:
+                if other is not edge and target.wwn in other.attached:
+                    targets.setdefault(other.name, []).append((source, target))
+        for name, keys in targets.items():
+            other = self.net.device(name)
+            self.net.mgmt(edge.name, self.name, lambda: None, what=f"failure of order group {order_id}")
+            self.net.mgmt(self.name, name, other.fail_pairs, keys, reason, what="failure Suspend")
+
+    def addressed_wwn(self, source_storage: str, target_storage: str) -> str:
+        """The WWN the source storage must address for the target (the virtual
+        storage's own WWN in the Fig. 2 variant, sent to the host by 501)."""
+        src = self.net.topo.storage(source_storage)
+        dst = self.net.topo.storage(target_storage)
+        for v in self.virtual:
+            if v.edge == src.edge and v.corresponding_wwn == dst.wwn:
+                return v.virtual_wwn
+        return dst.wwn
+
+    def view(self, customer: str) -> dict[str, Any]:
+        """What the RCN configuration interface 501 shows one customer: only its own."""
+        wwns = {c.storage_wwn for c in self.connections if c.customer == customer}
+        return {
+            "storage_connections": [c for c in self.connections if c.customer == customer],
+            "virtual_storage": [v for v in self.virtual if v.corresponding_wwn in wwns],
+            "access_control": [a for a in self.access if a.permitted_wwn in wwns],
+            "routes": [r for r in self.routes if r.source_wwn in wwns],
+            "pairs": {k: v for k, v in self.pair_info.items() if k[1].wwn in wwns},
+        }
+
+    def receive(self, src: str, message: Any) -> None:
+        self.malformed += 1  # the management server has no data-path links
+
+
+def topo_edge(mgmt: ManagementServer, name: str) -> Any:
+    return mgmt.net.devices[name]

@@ -1,0 +1,74 @@
+"""Links: one channel per direction with latency, jitter, bandwidth, MTU, loss and
+an up flag. Faults change a channel's data; devices never learn why a frame did
+not arrive."""
+
+from __future__ import annotations
+
+import random
+
+import attrs
+
+
+@attrs.define(eq=False)
+class Channel:
+    """One direction of a link."""
+
+    link: str  # the link's name, "A-B"
+    kind: str  # scsi | fc | gbe | ip
+    src: str
+    dst: str
+    latency: float
+    jitter: float
+    bandwidth: float  # bytes per second
+    mtu: int
+    loss: float
+    rng: random.Random = attrs.field(repr=False)
+    up: bool = True
+    epoch: int = 0  # bumped when the channel fails: frames already in flight are lost
+    busy_until: float = 0.0  # the sender's serialisation: frames leave one after another
+    next_msg_id: int = 0
+    sent: int = 0  # frames
+    delivered: int = 0
+    dropped: int = 0
+    bytes: int = 0
+    in_flight: int = 0
+
+    @property
+    def degraded(self) -> bool:
+        return self.up and (self.loss > 0 or self.jitter > 0)
+
+    def fail(self) -> None:
+        self.up = False
+        self.epoch += 1
+
+    def restore(self) -> None:
+        self.up = True
+
+
+@attrs.define(eq=False)
+class Link:
+    """A bidirectional link between ``a`` and ``b``: two channels."""
+
+    name: str
+    kind: str
+    a: str
+    b: str
+    forward: Channel  # a -> b
+    backward: Channel  # b -> a
+
+    @property
+    def channels(self) -> tuple[Channel, Channel]:
+        return (self.forward, self.backward)
+
+    @property
+    def up(self) -> bool:
+        return self.forward.up and self.backward.up
+
+    def state(self) -> str:
+        """"up", "down", "one-way" (a single direction down) or "degraded"."""
+        ups = [c.up for c in self.channels]
+        if not any(ups):
+            return "down"
+        if not all(ups):
+            return "one-way"
+        return "degraded" if any(c.degraded for c in self.channels) else "up"

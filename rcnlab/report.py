@@ -1,0 +1,51 @@
+"""The run summary for people: rich tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from rcnlab.scenario.steps import Scenario
+from rcnlab.topo.schema import Topology
+
+
+def print_summary(s: dict[str, Any], topo: Topology, scenario: Scenario | None, console: Console | None = None) -> None:
+    console = console or Console()
+    title = f"{topo.name} — {scenario.name if scenario else 'no scenario'} — seed {s['seed']}"
+    console.print(f"[bold]{title}[/]  virtual time {s['virtual_time']:.6f} s, {s['events']} events")
+    pairs = Table(title="Pairs (state at each party)", title_justify="left")
+    for col in ("source", "target", "mode", "order ID", "source storage", "source edge", "target edge",
+                "target storage"):
+        pairs.add_column(col)
+    for p in s["pairs"]:
+        st = p["states"]
+        pairs.add_row(p["source"], p["target"], p["mode"], str(p["order_id"]), st["source_storage"],
+                      st["source_edge"], st["target_edge"], st["target_storage"])
+    console.print(pairs)
+    vols = Table(title="Volumes", title_justify="left")
+    vols.add_column("volume")
+    vols.add_column("blocks written", justify="right")
+    vols.add_column("digest")
+    for name, v in s["volumes"].items():
+        vols.add_row(name, str(v["blocks_written"]), v["digest"][:16])
+    console.print(vols)
+    groups = Table(title="Order assurance information 412", title_justify="left")
+    for col in ("device", "order ID", "created 732", "reflected 733", "deleted 734", "reflection delay 735"):
+        groups.add_column(col, justify="right" if col != "device" else "left")
+    for g in s["order_groups"]:
+        groups.add_row(g["device"], str(g["order_id"]), str(g["created"]), str(g["reflected"]), str(g["deleted"]),
+                       f"{g['reflection_delay'] * 1000:.3f} ms")
+    console.print(groups)
+    w = s["writes"]
+    remaining = sum(s["log_entries_remaining"].values())
+    console.print(f"writes: {w['issued']} issued, {w['acknowledged']} acknowledged "
+                  f"(mean host latency {w['mean_latency'] * 1000:.3f} ms), {w['reflected']} reflected; "
+                  f"{s['copied_blocks']} blocks copied; {s['resent']} resends; {remaining} log entries remain")
+    if "invariants" in s:
+        bad = [k for k, ok in s["invariants"].items() if not ok]
+        console.print("invariants: " + ("[green]all hold[/]" if not bad else f"[red]broken: {', '.join(bad)}[/]"))
+    sc = s.get("scenario", {})
+    if sc.get("passed") or sc.get("failed"):
+        console.print(f"expectations: {sc.get('passed', 0)} passed, {len(sc.get('failed', []))} failed")

@@ -1,0 +1,1 @@
+"""Scenario files and the runner that plays them on a network."""
