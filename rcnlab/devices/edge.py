@@ -374,6 +374,8 @@ class EdgeDevice(Device):
             self._to_storage(rio, ANSWER_ARROWS.get(kind, steps[2]))
             if kind in ANSWER_ARROWS:
                 self.emit("rio-sent", steps[2], kind=str(kind))
+            if kind is K.ICOK and not rio.error:
+                self.emit("initial-copy-started", "fig18:1801", pair=f"{pair.source}>{pair.target}")
         if self.net.journal.active:
             self.emit("log-deleted", steps[3], kind=str(request.kind), order_id=entry.order_id, seq=entry.seq)
             self.emit("counter-incremented", steps[4], order_id=entry.order_id, deleted=group.deleted)
@@ -594,6 +596,8 @@ class EdgeDevice(Device):
         self._transmit(answer, steps[4], steps[5], steps[6])
         if self.net.journal.active:
             self.emit("log-deleted", steps[7], kind=str(entry.kind), order_id=order_id, seq=entry.seq)
+        if kind is K.ICOK and not rio.error:
+            self.emit("initial-copy-started", "fig22:2201", pair=f"{pair.source}>{pair.target}")
         self._reflect_next(order_id)
 
     # -- failover (Fig. 13) ----------------------------------------------------------------

@@ -180,11 +180,11 @@ class ExternalStorage(Device):
                                  "the target volume may be written only in Suspend or failure Suspend")
         volume.write(rio.block, rio.data)
         if pair is None or pair.state is S.SIMPLEX:
-            self._answer(host, tag, Rio(kind=RioKind.WROK, source=rio.source, target=rio.target), step="fig16:1604")
+            self._answer(host, tag, Rio(kind=RioKind.WROK, source=rio.source, target=rio.target))
             return
         if pair.state in (S.SUSPEND, S.FAILURE_SUSPEND, S.SUSPENDING):
             pair.bitmap.add(rio.block)  # 1211 / 1213
-            self._answer(host, tag, Rio(kind=RioKind.WROK, source=rio.source, target=rio.target), step="fig16:1604")
+            self._answer(host, tag, Rio(kind=RioKind.WROK, source=rio.source, target=rio.target))
             return
         self._next_xid += 1
         out = Rio(kind=RioKind.WR, source=pair.local, target=pair.remote, block=rio.block, data=rio.data,
