@@ -128,6 +128,93 @@ class Lab:
         for h in self.net.hosts:
             h.stop_workloads()
 
+    # -- pair commands (SCSI commands from a host) ------------------------------------
+    def _pair_command(self, volume: str, command: Command, host: str | None = None) -> tuple[Host, StoragePair]:
+        storage, pair = self.pair_of(volume)
+        check_command(command, pair.state, f"{storage.name} {volume}")
+        return self.host_of(storage, host), pair
+
+    def suspend(self, volume: str, host: str | None = None) -> None:
+        """Planned Suspend (910) of the pair whose source volume is ``volume``."""
+        h, pair = self._pair_command(volume, Command.SUSPEND, host)
+        if pair.role != "source":
+            raise LabError(f"suspend is given at the source volume; {volume} is the target")
+        self._command(h, Rio(kind=RioKind.SUSPEND, source=pair.local, target=pair.remote))
+
+    def resync(self, volume: str, host: str | None = None) -> None:
+        """Resynchronize (Fig. 12, 1201) the pair whose source volume is ``volume``."""
+        h, pair = self._pair_command(volume, Command.RESYNC, host)
+        if pair.role != "source":
+            raise LabError(f"resync is given at the source volume; {volume} is the target")
+        self._command(h, Rio(kind=RioKind.RESYNC, source=pair.local, target=pair.remote))
+
+    def failover(self, volume: str, prompt: bool = False, host: str | None = None) -> None:
+        """Failover (Fig. 13): the target host sends a Suspend instruction (1302) to the
+        target storage. ``volume`` is the pair's source or target volume."""
+        storage, pair = self.pair_of(volume)
+        if pair.role == "source":
+            storage, pair = self.pair_of(self.name_of(self._real(pair.remote, storage)))
+        check_command(Command.FAILOVER, pair.state, f"{storage.name} {self.name_of(pair.local)}")
+        h = self.host_of(storage, host)
+        self._command(h, Rio(kind=RioKind.SUSPEND, source=pair.remote, target=pair.local, failure=True,
+                             mode="prompt" if prompt else ""))
+
+    def delete_pair(self, volume: str, host: str | None = None) -> None:
+        """Delete the pair (back to Simplex at all four parties)."""
+        h, pair = self._pair_command(volume, Command.DELETE, host)
+        self._command(h, Rio(kind=RioKind.DELETE, source=pair.source, target=pair.target))
+
+    def legal_commands(self, volume: str) -> list[str]:
+        """The commands the pair's state allows now at this volume's storage."""
+        from rcnlab.model.pair_state import LEGAL
+
+        storage, ref = self.volume(volume)
+        return [str(c) for c in LEGAL[storage.pair_state(ref.lun)]]
+
+    # -- faults ------------------------------------------------------------------------
+    def fail_link(self, name: str, direction: str | None = None) -> None:
+        """Cut a link both ways, or one way only (``direction`` "A>B")."""
+        link = self.link(name)
+        for ch in self._channels(link, direction):
+            ch.fail()
+        self.net.management.emit("link-failed", None, link=link.name, direction=direction or "both")
+
+    def restore_link(self, name: str, direction: str | None = None) -> None:
+        link = self.link(name)
+        for ch in self._channels(link, direction):
+            ch.restore()
+        self.net.management.emit("link-restored", None, link=link.name, direction=direction or "both")
+
+    def _channels(self, link: Any, direction: str | None) -> list[Any]:
+        if direction is None:
+            return list(link.channels)
+        src, sep, dst = direction.partition(">")
+        for ch in link.channels:
+            if (ch.src, ch.dst) == (src, dst):
+                return [ch]
+        raise LabError(f"link {link.name} has no direction {direction!r} "
+                       f"(use {link.a}>{link.b} or {link.b}>{link.a})")
+
+    def device(self, name: str) -> Any:
+        dev = self.net.devices.get(name)
+        if dev is None:
+            raise LabError(f"unknown device {name!r}")
+        return dev
+
+    def crash(self, name: str) -> None:
+        dev = self.device(name)
+        if not dev.up:
+            raise LabError(f"{name} is already down")
+        dev.crash()
+        self.net.management.emit("device-crashed", None, device=name)
+
+    def restart(self, name: str) -> None:
+        dev = self.device(name)
+        if dev.up:
+            raise LabError(f"{name} is already up")
+        dev.restart()
+        self.net.management.emit("device-restarted", None, device=name)
+
     # -- the four parties' states -------------------------------------------------
     def pairs(self) -> list[dict[str, Any]]:
         """Every pair, as the source storage knows it, with the four parties' states."""
