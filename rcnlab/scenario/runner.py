@@ -61,7 +61,7 @@ class Runner:
         except (LabError, IllegalCommand) as exc:
             line = f"{self.where(step)}: {exc}"
             self.refused.append(line)
-            self.net.management.emit("step-refused", None, step=step.index, do=step.do, reason=str(exc))
+            self.net.management.emit("step-refused", None, index=step.index, do=step.do, reason=str(exc))
 
     def expect_failed(self, step_line: str) -> None:
         self.failed.append(step_line)
