@@ -153,3 +153,14 @@ blocks = [0, 3000]
     assert copies, "an initial copy took place"
     assert runner.lab.pairs()[0]["states"]["source_storage"] == "Duplex"
     assert net.device("ST112").volumes[0].digest() == net.device("ST122").volumes[0].digest()
+
+
+def test_entries_larger_than_a_frame_are_fragmented_and_reassembled_under_loss():
+    edit = {'b = "C202"\nkind = "gbe"\ndistance_km = 300': 'b = "C202"\nkind = "gbe"\ndistance_km = 300\n'
+                                                         'mtu = 256\nloss = 0.01'}
+    net, runner, _ = run(topology("fig1", edit), pair_and_writes("async", count=300), seed=3, trace=False)
+    link = net.links["E104-C202"]
+    assert link.forward.sent >= 3 * 300  # a 512-byte block needs three 256-byte frames at least
+    assert link.forward.dropped > 0
+    assert runner.lab.pairs()[0]["states"]["target_storage"] == "Duplex"
+    assert net.device("ST112").volumes[0].digest() == net.device("ST122").volumes[0].digest()

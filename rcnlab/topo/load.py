@@ -106,9 +106,14 @@ def parse_topology(text: str, path: str) -> Topology:
 # --- value checks: each returns the clean value or raises _Bad ---------------------------
 
 
+def _a(noun: str) -> str:
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+
+
 def _type_name(value: Any) -> str:
     names = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "table"}
-    return f"{names.get(type(value), type(value).__name__)} {value!r}"
+    shown = repr(value)
+    return f"{names.get(type(value), type(value).__name__)} {shown if len(shown) <= 40 else shown[:37] + '...'}"
 
 
 def _str(value: Any) -> str:
@@ -323,7 +328,7 @@ class _Reader:
         if name not in self.declared:
             raise self.fail(key, f"unknown device {name!r}")
         if kinds and self.declared[name][0] not in kinds:
-            raise self.fail(key, f"{name!r} is a {self.declared[name][0]}, not a {' or '.join(kinds)}")
+            raise self.fail(key, f"{name!r} is {_a(self.declared[name][0])}, not {_a(' or '.join(kinds))}")
         return name
 
     # --- the whole file -------------------------------------------------------------
@@ -454,6 +459,8 @@ class _Reader:
             return (VolumeSpec(lun=0, blocks=DEFAULT_VOLUME_BYTES // block_size),)
         if not isinstance(value, list):
             raise self.fail(f"{key}.volumes", f"expected an array of {{lun, blocks}} tables, got {_type_name(value)}")
+        if not value:
+            raise self.fail(f"{key}.volumes", "expected at least one volume (or leave volumes out)")
         luns: dict[int, str] = {}
         out = []
         for j, item in enumerate(value):
@@ -535,7 +542,7 @@ class _Reader:
             kinds = self.declared[a][0], self.declared[b][0]
             allowed, joins = LINK_ENDS[kind]
             if set(kinds) not in allowed:
-                raise self.fail(f"{key}.kind", f"a {kind} link joins {joins}, not {kinds[0]} {a} and {kinds[1]} {b}")
+                raise self.fail(f"{key}.kind", f"{kind} links join {joins}, not {kinds[0]} {a} and {kinds[1]} {b}")
             out.append(LinkSpec(a=a, b=b, kind=kind, **self.link_delay(key, kind, t)))
         self.attachments(out, ends, storages, hosts)
         return tuple(out)

@@ -1,0 +1,1 @@
+"""Topology files: the frozen schema, loading and validation, routing."""
