@@ -49,17 +49,20 @@ class Kernel:
         self.now = 0.0
         self.live = 0  # scheduled work that is not housekeeping
         self.events_run = 0
-        self._heap: list[tuple[float, int, Callable[..., Any], tuple]] = []
+        self._heap: list[tuple[float, int, Callable[..., Any], tuple, bool]] = []
         self._seq = 0
         self._wake: trio.Event | None = None
 
     # -- scheduling --------------------------------------------------------
+    # Heap entries are (when, seq, fn, args, live): ``live`` says the call keeps the
+    # network from counting as drained (a Timer accounts for itself, so False).
     def call_at(self, when: float, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` at virtual time ``when`` (never earlier than now)."""
         self._seq += 1
         self.live += 1
-        heapq.heappush(self._heap, (max(when, self.now), self._seq, self._run_live, (fn, args)))
-        self._poke()
+        heapq.heappush(self._heap, (when if when > self.now else self.now, self._seq, fn, args, True))
+        if self._wake is not None:
+            self._wake.set()
 
     def call_later(self, delay: float, fn: Callable[..., Any], *args: Any) -> None:
         self.call_at(self.now + delay, fn, *args)
@@ -71,13 +74,10 @@ class Kernel:
         if not daemon:
             self.live += 1
         self._seq += 1
-        heapq.heappush(self._heap, (when, self._seq, timer, ()))
-        self._poke()
+        heapq.heappush(self._heap, (when, self._seq, timer, (), False))
+        if self._wake is not None:
+            self._wake.set()
         return timer
-
-    def _run_live(self, fn: Callable[..., Any], args: tuple) -> None:
-        self.live -= 1
-        fn(*args)
 
     @property
     def next_time(self) -> float:
@@ -95,18 +95,36 @@ class Kernel:
             return False
         t = heap[0][0]
         self._advance_clock(t)
-        pop = heapq.heappop
-        while heap and heap[0][0] <= t:
-            _, _, fn, args = pop(heap)
-            fn(*args)
-            self.events_run += 1
+        self._run_due(t)
         return True
+
+    def _run_due(self, t: float) -> None:
+        """Every event due at ``t``, in (time, sequence) order, in one wake-up; calls
+        scheduled for ``t`` while they run join the same batch."""
+        heap = self._heap
+        pop = heapq.heappop
+        ran = 0
+        try:
+            while heap and heap[0][0] <= t:
+                _, _, fn, args, live = pop(heap)
+                if live:
+                    self.live -= 1
+                ran += 1
+                fn(*args)
+        finally:
+            self.events_run += ran
 
     def _advance_clock(self, t: float) -> None:
         self.now = t
-        gap = t - self.clock.current_time()
-        if gap > 0 and self.clock.rate == 0:
-            self.clock.jump(gap)
+        self._sync_clock()
+
+    def _sync_clock(self) -> None:
+        """Bring the MockClock to ``now`` (headless: the clock jumps; paced: it runs)."""
+        clock = self.clock
+        if clock.rate == 0:
+            gap = self.now - clock.current_time()
+            if gap > 0:
+                clock.jump(gap)
 
     def drained(self) -> bool:
         return self.live <= 0
@@ -114,16 +132,45 @@ class Kernel:
     async def run(self, until: float = math.inf, drain: bool = True, paced: bool = False) -> None:
         """Run events up to virtual time ``until``; with ``drain``, stop as soon as
         only housekeeping is left. Paced, wait for each event's time on the clock."""
+        if paced:
+            await self._run_paced(until, drain)
+            return
+        # Headless: nothing reads the clock while the heap runs, so it is brought to
+        # ``now`` only when other trio tasks may look (checkpoints, the end).
+        heap = self._heap
+        run_due = self._run_due
+        since_checkpoint = 0
+        try:
+            while not (drain and self.live <= 0):
+                if not heap:
+                    if until < math.inf:
+                        self.now = until
+                    return
+                t = heap[0][0]
+                if t > until:
+                    if until < math.inf:
+                        self.now = until
+                    return
+                self.now = t
+                run_due(t)
+                since_checkpoint += 1
+                if since_checkpoint >= 500:
+                    since_checkpoint = 0
+                    self._sync_clock()
+                    await trio.lowlevel.checkpoint()
+        finally:
+            self._sync_clock()
+
+    async def _run_paced(self, until: float, drain: bool) -> None:
         since_checkpoint = 0
         while True:
             if drain and self.live <= 0:
                 return
             t = self.next_time
-            if paced:
-                deadline = min(t, until)
-                if deadline > trio.current_time():
-                    await self._sleep_until(deadline)
-                    continue
+            deadline = min(t, until)
+            if deadline > trio.current_time():
+                await self._sleep_until(deadline)
+                continue
             if t > until:
                 if until < math.inf:
                     self._advance_clock(until)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import random
+from heapq import heappush
 from typing import Any
 
 import trio.testing
@@ -102,7 +103,11 @@ class Network:
     def send(self, src: str, dst: str, message: Any, size: int, step: str | None = None,
              src_addr: Any = None, dst_addr: Any = None) -> None:
         """Send ``message`` of ``size`` bytes from ``src`` to its neighbour ``dst``,
-        split into frames of the link's MTU; each frame may be lost or delayed."""
+        split into frames of the link's MTU; each frame may be lost or delayed.
+
+        A message that fits one frame travels as itself: its frame (Fig. 14) would
+        only wrap it with headers that its receiver checks and strips again, so none
+        is built. The random draws (loss, then jitter) are the same either way."""
         ch = self.channels[(src, dst)]
         kernel = self.kernel
         now = kernel.now
@@ -117,6 +122,28 @@ class Network:
                                                                  "what": _describe(message)})
             return
         ch.next_msg_id += 1
+        start = now if now > ch.busy_until else ch.busy_until
+        if 0 < size <= ch.mtu:  # one frame
+            start += size / ch.bandwidth
+            ch.busy_until = start
+            ch.sent += 1
+            ch.bytes += size
+            loss, jitter = ch.loss, ch.jitter
+            if loss and ch.rng.random() < loss:
+                ch.dropped += 1
+                if journal.active:
+                    journal.record(now, src, "frame-dropped", None, {"to": dst, "link": ch.link, "reason": "lost",
+                                                                     "what": _describe(message), "fragment": "1/1"})
+                return
+            ch.in_flight += 1
+            # kernel.call_at(due, self._arrive, ch, ch.epoch, message), inlined: due is never before now
+            kernel._seq += 1
+            kernel.live += 1
+            heappush(kernel._heap, (start + ch.latency + (ch.rng.random() * jitter if jitter else 0.0), kernel._seq,
+                                    self._arrive, (ch, ch.epoch, message), True))
+            if kernel._wake is not None:
+                kernel._wake.set()
+            return
         msg_id = ch.next_msg_id
         if ch.kind == "gbe" or ch.kind == "ip":
             kind, s_addr, d_addr = GbeFrame, src_addr or self.ips.get(src, src), dst_addr or self.ips.get(dst, dst)
@@ -124,7 +151,6 @@ class Network:
             kind, s_addr, d_addr = FcFrame, src_addr or 0, dst_addr or 0
         mtu = ch.mtu
         count = max(1, -(-size // mtu))
-        start = now if now > ch.busy_until else ch.busy_until
         rng = ch.rng
         for index in range(count):
             length = size - index * mtu if index == count - 1 else mtu
@@ -144,18 +170,40 @@ class Network:
             kernel.call_at(due, self._deliver, ch, ch.epoch, frame)
         ch.busy_until = start
 
+    def _lost_on_arrival(self, ch: Channel, epoch: int, dst: Device, what: Any) -> bool:
+        """A frame arriving on a channel that failed since it left, or at a device that is down."""
+        if epoch == ch.epoch and ch.up and dst.up:
+            return False
+        ch.dropped += 1
+        if self.journal.active:
+            reason = "link down" if epoch != ch.epoch or not ch.up else f"{ch.dst} down"
+            self.journal.record(self.kernel.now, ch.src, "frame-dropped", None,
+                                {"to": ch.dst, "link": ch.link, "reason": reason, "what": _describe(what)})
+        return True
+
     def _deliver(self, ch: Channel, epoch: int, frame: Any) -> None:
+        """A frame arrives: the receiver checks it and reassembles its message."""
         ch.in_flight -= 1
         dst = self.devices[ch.dst]
-        if epoch != ch.epoch or not ch.up or not dst.up:
-            ch.dropped += 1
-            if self.journal.active:
-                reason = "link down" if epoch != ch.epoch or not ch.up else f"{ch.dst} down"
-                self.journal.record(self.kernel.now, ch.src, "frame-dropped", None,
-                                    {"to": ch.dst, "link": ch.link, "reason": reason, "what": _describe(frame.payload)})
+        if self._lost_on_arrival(ch, epoch, dst, frame.payload):
             return
         ch.delivered += 1
         dst.on_frame(ch.src, frame)
+
+    def _arrive(self, ch: Channel, epoch: int, message: Any) -> None:
+        """A one-frame message arrives: straight to the receiver's handler (what the
+        frame checks and reassembly of a well-formed single frame come down to)."""
+        ch.in_flight -= 1
+        dst = self.devices[ch.dst]
+        if epoch != ch.epoch or not ch.up or not dst.up:
+            self._lost_on_arrival(ch, epoch, dst, message)
+            return
+        ch.delivered += 1
+        if type(dst).on_frame is _ON_FRAME:
+            dst.receive(ch.src, message)
+        else:  # a device that looks at frames itself gets one
+            dst.on_frame(ch.src, _make(GbeFrame if ch.kind in ("gbe", "ip") else FcFrame, 0, 0, 0, 0, 1,
+                                       ch.mtu, message))
 
     def inject_frame(self, src: str, dst: str, frame: Any, delay: float = 0.0) -> None:
         """Put a hand-made (perhaps malformed) frame on the wire from ``src`` to ``dst``."""
@@ -178,6 +226,9 @@ class Network:
     # -- running -----------------------------------------------------------
     async def run(self, until: float = math.inf, drain: bool = True, paced: bool = False) -> None:
         await self.kernel.run(until=until, drain=drain, paced=paced)
+
+
+_ON_FRAME = Device.on_frame
 
 
 def _describe(message: Any) -> str:

@@ -10,7 +10,7 @@ from rcnlab.model.rio import Rio, RioKind
 LOG_ENTRY_HEADER_BYTES = 48
 
 
-@attrs.frozen(kw_only=True, slots=True)
+@attrs.frozen(kw_only=True, slots=True, weakref_slot=False)
 class LogEntry:
     """A log entry 211.
 

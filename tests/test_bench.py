@@ -1,0 +1,88 @@
+"""``rcnlab bench --quick --json``: the benchmark keeps working. Shapes and signs only;
+nothing here asserts a time."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rcnlab.bench import generate_topology, print_report
+from rcnlab.cli import main
+from rcnlab.emu.network import Network
+
+CURVES = {"pairs": [1, 4], "core_hops": [0, 2], "backlog": [20, 200], "edges": [2, 4]}
+
+
+@pytest.fixture(scope="module")
+def result() -> dict:
+    import io
+    from contextlib import redirect_stdout
+
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["bench", "--quick", "--json"]) == 0
+    return json.loads(out.getvalue())
+
+
+def test_throughput_against_both_minimal_models(result):
+    t = result["throughput"]
+    assert result["quick"] is True
+    for key in ("emulator_writes_per_s", "trio_chain_writes_per_s", "simpy_writes_per_s", "simpy_bare_writes_per_s",
+                "ratio_to_trio_chain", "ratio_to_simpy", "ratio_to_simpy_bare"):
+        assert t[key] > 0, key
+    # The ratios are the quotients of the rates measured in the same run.
+    assert t["ratio_to_simpy"] == pytest.approx(t["emulator_writes_per_s"] / t["simpy_writes_per_s"])
+    assert t["ratio_to_trio_chain"] == pytest.approx(t["emulator_writes_per_s"] / t["trio_chain_writes_per_s"])
+    # An async write on Fig. 1 is ten one-frame messages (1601, 1604, 1602, 1603,
+    # 1605, 1606, 1607, 1608, 1609, 1610): the models carry as many hops.
+    assert t["frames_per_write"] == 10 == t["hops_per_write"]
+    assert t["met"] is (t["ratio_to_trio_chain"] >= 1.0 and t["ratio_to_simpy"] >= 1.0)
+
+
+def test_scaling_curves_are_cost_ratios(result):
+    assert set(result["scaling"]) == set(CURVES)
+    for name, xs in CURVES.items():
+        curve = result["scaling"][name]
+        assert [p["x"] for p in curve["points"]] == xs, name
+        unit = curve["measure"]
+        assert curve["points"][0]["ratio"] == 1.0
+        for p in curve["points"]:
+            assert p[unit] > 0 and p["per_write"] > 0 and p["ratio"] > 0
+            assert p["ratio"] == pytest.approx(p[unit] / curve["points"][0][unit])
+        assert curve["growth"] == curve["points"][-1]["ratio"]
+        assert curve["met"] is (curve["growth"] <= curve["target"])
+    assert result["scaling"]["core_hops"]["measure"] == "per_frame"
+
+
+def test_memory_and_tui_and_targets(result):
+    m = result["memory"]
+    assert m["payload_bytes"] == 512
+    assert m["held_entry_overhead_bytes"] > 0  # a held entry costs something beyond its data...
+    assert m["volume_block_bytes"] > m["payload_bytes"]  # ...and so does a block of a volume
+    assert m["held_entry_met"] is (m["held_entry_overhead_bytes"] <= m["held_entry_target_bytes"])
+    tui = result["tui"]
+    assert tui["ratio"] is None or tui["ratio"] > 0
+    assert "status" in tui
+    assert set(result["targets"]) == {"throughput_vs_trio_chain", "throughput_vs_simpy", "scaling_pairs",
+                                      "scaling_core_hops", "scaling_backlog", "scaling_edges", "held_entry_memory",
+                                      "tui_overhead"}
+    assert result["seconds"] > 0
+
+
+def test_report_for_people(result, capsys):
+    print_report(result)
+    text = capsys.readouterr().out
+    assert "replicated writes/s" in text and "trio chain" in text and "SimPy" in text
+    assert "backlog" in text and "bytes per held log entry" in text
+
+
+@pytest.mark.parametrize("kw, edges, cores, hops", [
+    ({"cores": 0}, 2, 0, 2), ({"cores": 3}, 2, 3, 5), ({"edge_pairs": 3}, 6, 1, 3), ({"luns": 5}, 2, 1, 3)])
+def test_generated_topologies_route_every_pair(kw, edges, cores, hops):
+    net = Network(generate_topology(**kw))
+    assert (len(net.edges), len(net.cores)) == (edges, cores)
+    routes = net.management.routes
+    assert len(routes) == kw.get("edge_pairs", 1)
+    assert all(len(r.devices) == hops for r in routes)
+    assert all(len(s.volumes) == kw.get("luns", 1) for s in net.storages)
