@@ -1,0 +1,251 @@
+"""A run's (or a walkthrough's) message sequence as a Mermaid sequence diagram or an SVG.
+
+The messages are the journal's "sent" events (arrows), "frame-dropped" (an arrow that
+ends in a cross) and "resent" (the retransmission of a log entry whose WROK did not
+come back in time, 1908, drawn dashed). Participants stand in the order of Fig. 16:
+source hosts, source storage, source edge, cores, target edge, target storage, then
+target hosts and the management server 103.
+
+    export_run(journal_events, "run.mmd")           # Mermaid (any suffix but .svg)
+    export_run(journal_events, "run.svg", topo)     # SVG; the topology fixes the lanes' order
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import attrs
+
+#: Messages drawn at most by default; the rest are counted in a closing note.
+LIMIT = 1000
+
+
+@attrs.frozen(kw_only=True)
+class Message:
+    t: float
+    src: str
+    dst: str
+    what: str
+    step: str | None
+    kind: str  # "sent" | "resent" (a log entry sent again, its WROK overdue)
+    note: str = ""  # the resend's attempt
+    dropped: str = ""  # why the frame never arrived ("link down", "lost", "E105 down"), or ""
+
+    @property
+    def style(self) -> str:
+        """sent, resent, dropped or resent-dropped: how it is drawn."""
+        return f"{self.kind}-dropped" if self.dropped and self.kind == "resent" else (
+            "dropped" if self.dropped else self.kind)
+
+    def label(self, with_step: bool = True) -> str:
+        text = f"resent {self.what}" if self.kind == "resent" else self.what
+        extra = [x for x in (self.note, f"dropped: {self.dropped}" if self.dropped else "") if x]
+        if extra:
+            text += f" ({', '.join(extra)})"
+        if self.step and with_step:
+            text += f" [{self.step}]"
+        return text
+
+
+@attrs.frozen(kw_only=True)
+class Note:
+    """A note across all lanes before message number ``before`` (a walkthrough step's heading)."""
+
+    before: int
+    text: str
+
+
+def _ev(e: Any) -> tuple[float, str, str, str | None, dict[str, Any]]:
+    if isinstance(e, dict):
+        fields = {k: v for k, v in e.items() if k not in ("t", "device", "event", "step")}
+        return e["t"], e["device"], e["event"], e.get("step"), fields
+    return e.t, e.device, e.event, e.step, e.fields
+
+
+def messages(events: Iterable[Any]) -> list[Message]:
+    """The message sequence of journal events (TraceEvent objects or their dicts)."""
+    out: list[Message] = []
+    resending: dict[str, str] = {}  # device -> "attempt n" for its next "sent"
+    for e in events:
+        t, device, event, step, f = _ev(e)
+        if event == "sent":
+            kind, note = ("resent", resending.pop(device)) if device in resending else ("sent", "")
+            out.append(Message(t=t, src=device, dst=f["to"], what=str(f["what"]), step=step, kind=kind, note=note))
+        elif event == "resent":
+            resending[device] = f"attempt {f.get('attempt', '?')}"
+        elif event == "frame-dropped":
+            last = out[-1] if out else None
+            what, reason = str(f.get("what", "")), str(f.get("reason", ""))
+            if f.get("fragment"):
+                reason += f", fragment {f['fragment']}"
+            if (last is not None and not last.dropped and last.t == t and last.src == device
+                    and last.dst == f.get("to") and last.what == what):
+                # dropped as it was sent (link down, frame lost): one arrow that ends in a cross
+                out[-1] = attrs.evolve(last, dropped=reason)
+            else:  # lost on the way (the link failed or the receiver went down meanwhile)
+                out.append(Message(t=t, src=device, dst=str(f.get("to")), what=what, step=step, kind="sent",
+                                   dropped=reason))
+    return out
+
+
+# -- participants -------------------------------------------------------------------------
+def participants(msgs: Sequence[Message], topo: Any = None) -> list[str]:
+    """Everyone who sends or receives, in Fig. 16's order when the topology is known
+    (else in order of first appearance, which a write's first arrows make Fig. 16's)."""
+    seen = list(dict.fromkeys(n for m in msgs for n in (m.src, m.dst)))
+    if topo is None:
+        return seen
+    rank: dict[str, tuple[int, int]] = {}
+    site_rank = {"source": 0, "network": 1, "target": 2}
+    for i, h in enumerate(topo.hosts):
+        rank[h.name] = ((0, 35, 60)[site_rank.get(h.site, 1)], i)
+    for i, s in enumerate(topo.storages):
+        rank[s.name] = ((10, 33, 50)[site_rank.get(s.site, 1)], i)
+    for i, e in enumerate(topo.edges):
+        rank[e.name] = ((20, 31, 40)[site_rank.get(e.site, 1)], i)
+    for i, c in enumerate(topo.cores):
+        rank[c.name] = (30, i)
+    rank[topo.management.name] = (70, 0)
+    first = {n: i for i, n in enumerate(seen)}
+    return sorted(seen, key=lambda n: (*rank.get(n, (80, 0)), first[n]))
+
+
+# -- Mermaid ----------------------------------------------------------------------------------
+#: Mermaid arrows: solid with head (sent), solid with cross (dropped), dotted with head (resent),
+#: dotted with cross (resent and dropped).
+ARROWS = {"sent": "->>", "dropped": "-x", "resent": "-->>", "resent-dropped": "--x"}
+_ESCAPES = {"#": "#35;", ";": "#59;", "\n": " ", "\r": " "}
+
+
+def mermaid_text(text: str) -> str:
+    """Text safe in a Mermaid message or note (entity codes for # and ;)."""
+    return "".join(_ESCAPES.get(ch, ch) for ch in text)
+
+
+def _mermaid_id(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in name) or "_"
+
+
+def to_mermaid(msgs: Sequence[Message], parts: Sequence[str] | None = None, notes: Sequence[Note] = (),
+               title: str | None = None, limit: int | None = LIMIT) -> str:
+    parts = list(parts) if parts is not None else participants(msgs)
+    ids = {p: _mermaid_id(p) for p in parts}
+    lines = ["sequenceDiagram"]
+    if title:
+        lines.append(f"    %% {title}")
+    for p in parts:
+        lines.append(f"    participant {ids[p]}" + (f" as {p}" if ids[p] != p else ""))
+    span = f"{ids[parts[0]]},{ids[parts[-1]]}" if len(parts) > 1 else (ids[parts[0]] if parts else "")
+    by_index: dict[int, list[Note]] = {}
+    for n in notes:
+        by_index.setdefault(n.before, []).append(n)
+    shown = msgs if limit is None else msgs[:limit]
+    for i, m in enumerate(shown):
+        for n in by_index.pop(i, ()):
+            lines.append(f"    Note over {span}: {mermaid_text(n.text)}")
+        lines.append(f"    {ids[m.src]}{ARROWS[m.style]}{ids[m.dst]}: {mermaid_text(m.label())}")
+    for i in sorted(by_index):
+        for n in by_index[i]:
+            lines.append(f"    Note over {span}: {mermaid_text(n.text)}")
+    if len(shown) < len(msgs) and parts:
+        lines.append(f"    Note over {span}: {len(msgs) - len(shown)} more messages not shown")
+    return "\n".join(lines) + "\n"
+
+
+# -- SVG ----------------------------------------------------------------------------------------
+LANE, ROW, LEFT, TOP = 150, 26, 110, 70
+COLOURS = {"sent": "#1f4e79", "dropped": "#c00000", "resent": "#c55a11", "resent-dropped": "#c00000"}
+
+
+def to_svg(msgs: Sequence[Message], parts: Sequence[str] | None = None, notes: Sequence[Note] = (),
+           title: str | None = None, limit: int | None = LIMIT) -> str:
+    """A swimlane diagram: a lifeline per participant, an arrow per message (label above,
+    step tag at the left margin), notes across all lanes."""
+    parts = list(parts) if parts is not None else participants(msgs)
+    x = {p: LEFT + LANE // 2 + i * LANE for i, p in enumerate(parts)}
+    shown = list(msgs if limit is None else msgs[:limit])
+    by_index: dict[int, list[Note]] = {}
+    for n in notes:
+        by_index.setdefault(min(n.before, len(shown)), []).append(n)
+    rows: list[tuple[str, Any]] = []
+    for i, m in enumerate(shown):
+        rows += [("note", n) for n in by_index.pop(i, ())]
+        rows.append(("msg", m))
+    for i in sorted(by_index):
+        rows += [("note", n) for n in by_index[i]]
+    if len(shown) < len(msgs):
+        rows.append(("note", Note(before=len(shown), text=f"{len(msgs) - len(shown)} more messages not shown")))
+    longest = max((len(item.text) for kind, item in rows if kind == "note"), default=0)
+    width = max(LEFT + LANE * max(1, len(parts)) + 20, LEFT + 30 + int(6.7 * longest))
+    height = TOP + ROW * (len(rows) + 1) + 20
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="monospace" font-size="11">',
+        "<defs>",
+    ]
+    for kind, colour in COLOURS.items():
+        out.append(f'<marker id="head-{kind}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
+                   f'markerHeight="7" orient="auto-start-reverse">'
+                   f'<path d="M0,0 L10,5 L0,10 z" fill="{colour}"/></marker>')
+    out.append("</defs>")
+    out.append(f'<rect width="{width}" height="{height}" fill="white"/>')
+    if title:
+        out.append(f'<text class="title" x="10" y="20" font-size="14" font-weight="bold">{escape(title)}</text>')
+    bottom = height - 10
+    for p in parts:
+        out.append(f'<g class="lane"><rect x="{x[p] - 55}" y="30" width="110" height="24" rx="4" fill="#eef3f8" '
+                   f'stroke="#1f4e79"/><text x="{x[p]}" y="46" text-anchor="middle">{escape(p)}</text>'
+                   f'<line x1="{x[p]}" y1="54" x2="{x[p]}" y2="{bottom}" stroke="#999" stroke-dasharray="4 3"/></g>')
+    y = TOP
+    for kind, item in rows:
+        y += ROW
+        if kind == "note":
+            out.append(f'<g class="note"><rect x="{LEFT}" y="{y - 16}" width="{width - LEFT - 10}" height="20" '
+                       f'fill="#fff8dc" stroke="#bfa100"/>'
+                       f'<text x="{LEFT + 6}" y="{y - 2}">{escape(item.text)}</text></g>')
+            continue
+        m: Message = item
+        x1, x2 = x[m.src], x[m.dst]
+        colour = COLOURS[m.style]
+        dash = ' stroke-dasharray="6 3"' if m.kind == "resent" else ""
+        out.append('<g class="row">')
+        if m.step:
+            out.append(f'<text class="step" x="8" y="{y + 4}" fill="#555">{escape(m.step)}</text>')
+        if m.dropped:
+            end = x1 + (x2 - x1) * 0.8
+            out.append(f'<line class="msg {m.style}" x1="{x1}" y1="{y}" x2="{end:.1f}" y2="{y}" '
+                       f'stroke="{colour}"{dash}/>')
+            out.append(f'<path d="M{end - 5:.1f},{y - 5} L{end + 5:.1f},{y + 5} M{end - 5:.1f},{y + 5} '
+                       f'L{end + 5:.1f},{y - 5}" stroke="{colour}" stroke-width="2"/>')
+        else:
+            out.append(f'<line class="msg {m.style}" x1="{x1}" y1="{y}" x2="{x2}" y2="{y}" stroke="{colour}"{dash} '
+                       f'marker-end="url(#head-{m.style})"/>')
+        label = m.label(with_step=False)
+        out.append(f'<text x="{(x1 + x2) / 2:.1f}" y="{y - 4}" text-anchor="middle" '
+                   f'fill="{colour}">{escape(label)}</text>')
+        out.append("</g>")
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+# -- files ------------------------------------------------------------------------------------
+def write(path: str | os.PathLike[str], msgs: Sequence[Message], parts: Sequence[str] | None = None,
+          notes: Sequence[Note] = (), title: str | None = None, limit: int | None = LIMIT) -> None:
+    """SVG when the file name ends in .svg, else Mermaid. Raises OSError."""
+    render = to_svg if str(path).lower().endswith(".svg") else to_mermaid
+    Path(path).write_text(render(msgs, parts, notes, title, limit), encoding="utf-8")
+
+
+def export_run(journal_events: Iterable[Any], path: str | os.PathLike[str], topo: Any = None,
+               limit: int | None = LIMIT) -> int:
+    """Write a run's message sequence to ``path`` (.svg: SVG, else Mermaid); return the
+    number of messages. ``journal_events``: TraceEvents or their dicts (a JSON trace)."""
+    msgs = messages(journal_events)
+    title = f"rcnlab run: {getattr(topo, 'name', '')}".rstrip(": ") if topo is not None else "rcnlab run"
+    write(path, msgs, participants(msgs, topo), (), title, limit)
+    return len(msgs)
