@@ -21,6 +21,7 @@ from rcnlab.topo.load import TopologyError, builtin_topology_path, load_topology
 from rcnlab.topo.schema import Topology
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+MESSAGE_EVENTS = frozenset({"sent", "frame-dropped", "resent"})
 
 
 class BadInput(Exception):
@@ -44,13 +45,22 @@ def _scenario(path: str | None, topo: Topology) -> Scenario | None:
 
 
 def run_headless(topo: Topology, scenario: Scenario | None, seed: int = 0, until: float = math.inf,
-                 trace: Any = None, rate: float = 0.0, journal: Journal | None = None) -> tuple[Network, Runner]:
-    """Build the network, play the scenario, drain; return both for inspection."""
+                 trace: Any = None, rate: float = 0.0, journal: Journal | None = None,
+                 check: bool = True) -> tuple[Network, Runner]:
+    """Build the network, play the scenario, drain; return both for inspection.
+
+    With ``check`` (the default) the invariant checker (rcnlab.check.invariants) follows
+    the run, and every violation is added to ``runner.failed`` as one line."""
     journal = journal or Journal()
     if trace is not None:
         journal.subscribe(JsonLinesSink(trace))
     clock = trio.testing.MockClock(rate=rate)
     net = Network(topo, seed=seed, clock=clock, journal=journal)
+    checker = None
+    if check:
+        from rcnlab.check.invariants import Checker
+
+        checker = Checker.attach(net)
     runner = Runner(net, scenario)
 
     async def main() -> None:
@@ -60,6 +70,9 @@ def run_headless(topo: Topology, scenario: Scenario | None, seed: int = 0, until
             runner.apply(step)
 
     trio.run(main, clock=clock)
+    if checker is not None:
+        checker.check()
+        runner.failed.extend(f"invariant {line}" for line in checker.violations)
     return net, runner
 
 
@@ -85,7 +98,19 @@ def cmd_run(args: argparse.Namespace) -> int:
                 trace = stack.enter_context(open(args.trace, "w", encoding="utf-8"))
             except OSError as exc:
                 raise BadInput(f"{args.trace}: cannot write the trace ({exc.strerror})") from None
-        net, runner = run_headless(topo, scenario, args.seed, args.until, trace, args.rate)
+        journal = Journal()
+        messages: list[Any] = []
+        if args.mermaid or args.svg:
+            journal.subscribe(lambda ev: messages.append(ev) if ev.event in MESSAGE_EVENTS else None)
+        net, runner = run_headless(topo, scenario, args.seed, args.until, trace, args.rate, journal)
+    for path in (args.mermaid, args.svg):
+        if path:
+            from rcnlab.export import export_run
+
+            try:
+                export_run(messages, path, topo)
+            except OSError as exc:
+                raise BadInput(f"{path}: cannot write the export ({exc.strerror})") from None
     from rcnlab.summary import summarize
 
     summary = summarize(net, runner.lab)
@@ -106,8 +131,15 @@ def cmd_tui(args: argparse.Namespace) -> int:
     scenario = _scenario(getattr(args, "scenario", None), topo)
     from rcnlab.tui.app import RcnLabApp
 
-    RcnLabApp(topo, scenario=scenario, seed=getattr(args, "seed", 0)).run()
+    # Without a scenario the source volumes start with some data, so that the initial
+    # copy of the first pair takes a couple of seconds to watch (40,000 blocks at the
+    # default copy rate of 20,000 blocks/s).
+    RcnLabApp(topo, scenario=scenario, seed=getattr(args, "seed", 0),
+              preload=0 if scenario is not None else TUI_PRELOAD_BLOCKS).run()
     return EXIT_OK
+
+
+TUI_PRELOAD_BLOCKS = 40_000
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -129,6 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pace virtual time at this many virtual seconds per wall second (default: as fast as possible)")
     r.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     r.add_argument("--trace", metavar="FILE", help="write every trace event as a JSON line to FILE")
+    r.add_argument("--mermaid", metavar="FILE", help="write the message sequence as a Mermaid sequence diagram")
+    r.add_argument("--svg", metavar="FILE", help="write the message sequence as an SVG swimlane chart")
     r.set_defaults(func=cmd_run)
 
     t = sub.add_parser("tui", help="open the lab on a topology")

@@ -96,3 +96,15 @@ def test_until_stops_early(capsys):
     assert main(["run", FIG1, "--scenario", BASIC, "--until", "0.3", "--json"]) == 0
     s = json.loads(capsys.readouterr().out)
     assert s["virtual_time"] == pytest.approx(0.3)
+
+
+def test_run_exports_the_message_sequence(tmp_path, capsys):
+    mmd, svg = tmp_path / "run.mmd", tmp_path / "run.svg"
+    assert main(["run", FIG1, "--scenario", BASIC, "--until", "0.2", "--mermaid", str(mmd), "--svg", str(svg)]) == 0
+    text = mmd.read_text()
+    assert text.startswith("sequenceDiagram") and "ST112" in text and "E104" in text
+    import xml.etree.ElementTree as ET
+
+    assert ET.parse(svg).getroot().tag.endswith("svg")
+    assert main(["run", FIG1, "--scenario", BASIC, "--until", "0.1", "--svg", "/no/such/dir/x.svg"]) == 2
+    assert "cannot write the export" in capsys.readouterr().err

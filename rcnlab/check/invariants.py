@@ -1,0 +1,517 @@
+"""The checkers of SPEC.md section 4, live and on demand.
+
+One module used by ``rcnlab run``, the TUI, the fuzzer and the tests.
+
+A `Checker` subscribes to ``net.journal`` (``Checker.attach(net)``) and follows
+the trace events the devices emit; `check_all(net)` adds the checks that read
+the network's state and returns ``{name: holds}``. Every violation is one line
+in ``Checker.violations`` (time, invariant, order assurance ID, sequence
+number...), the first one of each invariant also in ``Checker.first``.
+
+The invariants, exactly:
+
+``write_order`` (1). Per order assurance ID (803), the host and copy writes the
+target storages reflect ("reflected") are exactly the WR log entries the source
+edge created ("log-created", 1902), in sequence order (804): sequence number k
+is reflected only when every WR entry numbered below k has been reflected, and
+with the same target volume, block and data digest as the entry created. Entries
+of other kinds (pair create, Duplex, resync, SOK) take numbers too and are
+skipped. A rebase after failure Suspend ("sequence-rebased" at the target edge)
+legitimately skips the numbers below it (those writes went to the differential
+bitmaps, which ``nothing_lost`` checks). The entry being reflected again after a
+crash of a durable target edge (same number, same data) is allowed.
+
+``nothing_lost`` (2). For each block of each volume that is the source of a pair
+(not Simplex at the source storage), take the latest write a host had
+acknowledged on that block. It is not lost when the target volume holds that
+data or the data of a later write to the block, or a WR for that block with such
+data is held somewhere (source edge 413 ``held``, target edge ``inbound``, a
+core's batch 420, a frame in flight whose link epoch is still current), or the
+block is marked in a differential bitmap (source storage 1211, target storage
+1213, source edge 727) or waits in the pair's copy job. Valid at any instant
+between kernel events, and checked by `check_all`.
+
+``convergence`` (3). Once the network is drained (no live work left), every pair
+that all four parties hold in Duplex has target volume digest == source volume
+digest.
+
+``agreement`` (SPEC section 2, issue 6). Once drained, the four parties (source
+storage, source edge, target edge, target storage) hold the same state for every
+pair.
+
+``counters`` (4). At every edge and order group 412: created (732) - deleted
+(734) == the entries of that group held at the source edge (413), and reflected
+(733) at any edge never exceeds the largest creation counter of that group.
+
+``isolation`` (5). No log entry is created whose source and target storages
+belong to different customers (an edge let a storage reach another customer's
+virtual storage), and ``ManagementServer.view(customer)`` shows only that
+customer's storages. Edges count what access control 405 refused (``denied``).
+
+Determinism (6) is `same_trace`: two runs, identical trace bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from rcnlab.emu.journal import TraceEvent, short_digest
+from rcnlab.model.log_entry import LogEntry
+from rcnlab.model.pair_state import PairState
+from rcnlab.model.rio import Rio, RioKind
+
+if TYPE_CHECKING:
+    from rcnlab.emu.network import Network
+    from rcnlab.scenario.steps import Scenario
+    from rcnlab.topo.schema import Topology
+
+NAMES = ("write_order", "nothing_lost", "convergence", "agreement", "counters", "isolation")
+MAX_VIOLATIONS = 200
+#: Kinds of log entries a source edge creates (the target edge creates the answers).
+REQUEST_KINDS = frozenset(str(k) for k in (RioKind.WR, RioKind.PAIR_CREATE, RioKind.DUPLEX, RioKind.RESYNC,
+                                           RioKind.SUSPEND, RioKind.DELETE))  # keep the first ones; a broken rule tends to break on every write
+
+_CHECKERS: weakref.WeakKeyDictionary[Any, Checker] = weakref.WeakKeyDictionary()
+
+
+@attrs.frozen(slots=True)
+class Created:
+    """What the checker remembers of a log entry 211 the source edge created."""
+
+    kind: str
+    volume: str | None
+    block: int
+    digest: str | None
+    device: str
+
+
+@attrs.define(eq=False)
+class Checker:
+    """Follows the journal of one network and records violations as they happen."""
+
+    net: Network
+    violations: list[str] = attrs.field(factory=list)
+    first: dict[str, str] = attrs.field(factory=dict)  # invariant -> its first violation
+    counts: dict[str, int] = attrs.field(factory=dict)  # invariant -> violations seen (also beyond the cap)
+    reflected: int = 0  # reflections checked
+    rereflected: int = 0  # the same entry reflected again after a crash
+    _created: dict[int, dict[int, Created]] = attrs.field(factory=dict)  # order id -> seq -> entry
+    _last: dict[int, int] = attrs.field(factory=dict)  # order id -> last sequence number reflected/skipped
+    _issued: dict[str, dict[int, tuple[str, int, str, int]]] = attrs.field(factory=dict)  # host -> tag -> write
+    _index: int = 0
+    _acked: dict[tuple[str, int], tuple[int, str]] = attrs.field(factory=dict)  # (volume, block) -> (idx, digest)
+    _since: dict[tuple[str, int], list[tuple[int, str]]] = attrs.field(factory=dict)  # writes since that ack
+    _seen: set[str] = attrs.field(factory=set)
+    _unsubscribe: Callable[[], None] | None = None
+    _handlers: dict[str, Callable[[TraceEvent], None]] = attrs.field(factory=dict)
+
+    # -- attaching ---------------------------------------------------------------------
+    @classmethod
+    def attach(cls, net: Network) -> Checker:
+        """Subscribe a checker to ``net.journal`` (one per network; returns the existing one)."""
+        existing = _CHECKERS.get(net)
+        if existing is not None:
+            return existing
+        checker = cls(net)
+        checker._handlers = {
+            "log-created": checker._on_created,
+            "sok-sent": checker._on_sok,
+            "reflected": checker._on_reflected,
+            "sequence-rebased": checker._on_rebased,
+            "write-issued": checker._on_issued,
+            "write-acknowledged": checker._on_answered,
+            "write-failed": checker._on_answered,
+        }
+        checker._unsubscribe = net.journal.subscribe(checker)
+        _CHECKERS[net] = checker
+        return checker
+
+    def detach(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if _CHECKERS.get(self.net) is self:
+            del _CHECKERS[self.net]
+
+    def __call__(self, ev: TraceEvent) -> None:
+        handler = self._handlers.get(ev.event)
+        if handler is not None:
+            handler(ev)
+
+    @property
+    def ok(self) -> bool:
+        return not self.counts
+
+    def violate(self, name: str, message: str, t: float | None = None) -> None:
+        line = f"{name}: t={self.net.kernel.now if t is None else t:.6f}: {message}"
+        if line in self._seen:
+            return
+        self._seen.add(line)
+        self.counts[name] = self.counts.get(name, 0) + 1
+        self.first.setdefault(name, line)
+        if len(self.violations) < MAX_VIOLATIONS:
+            self.violations.append(line)
+
+    # -- (1) write-order fidelity ----------------------------------------------------------
+    def _on_created(self, ev: TraceEvent) -> None:
+        f = ev.fields
+        if "seq" not in f or f["kind"] not in REQUEST_KINDS:  # an answer created at the target edge
+            return
+        oid, seq = f["order_id"], f["seq"]
+        group = self._created.setdefault(oid, {})
+        old = group.get(seq)
+        if old is not None and old.device != ev.device:
+            self.violate("write_order", f"order {oid} seq {seq} created at both {old.device} and {ev.device}",
+                         ev.t)
+        group[seq] = Created(f["kind"], f.get("volume"), f.get("block", -1), f.get("data_digest"), ev.device)
+        self._check_isolation_of(ev.device, oid, seq, ev.t)
+
+    def _on_sok(self, ev: TraceEvent) -> None:
+        f = ev.fields
+        self._created.setdefault(f["order_id"], {})[f["seq"]] = Created("SOK", None, -1, None, ev.device)
+
+    def _on_rebased(self, ev: TraceEvent) -> None:
+        f = ev.fields
+        oid, now = f["order_id"], f["now"]
+        last = self._last.get(oid, 0)
+        if now > last:
+            group = self._created.get(oid, {})
+            for seq in range(last + 1, now + 1):
+                group.pop(seq, None)
+            self._last[oid] = now
+
+    def _on_reflected(self, ev: TraceEvent) -> None:
+        f = ev.fields
+        oid, seq = f["order_id"], f["seq"]
+        self.reflected += 1
+        where = f"order {oid} seq {seq} ({'copy' if f.get('copy') else 'host write'}) at {ev.device}"
+        group = self._created.get(oid, {})
+        last = self._last.get(oid, 0)
+        if seq == last and seq in group:  # reflected again after a crash: harmless if identical
+            self.rereflected += 1
+        elif seq <= last:
+            self.violate("write_order", f"{where} reflected after seq {last} (out of order)", ev.t)
+            return
+        entry = group.get(seq)
+        if entry is None:
+            self.violate("write_order", f"{where} reflected but no such log entry was created", ev.t)
+            return
+        if entry.kind != "WR" or (entry.volume, entry.block, entry.digest) != (
+                f["volume"], f["block"], f["data_digest"]):
+            self.violate("write_order", f"{where} reflected {f['volume']} block {f['block']} data "
+                         f"{f['data_digest']} but the entry created was {entry.kind} {entry.volume} block "
+                         f"{entry.block} data {entry.digest}", ev.t)
+        if seq == last:
+            return
+        for j in range(last + 1, seq):
+            skipped = group.get(j)
+            if skipped is None or skipped.kind == "WR":
+                what = "never created" if skipped is None else f"WR block {skipped.block}"
+                self.violate("write_order", f"{where} reflected before seq {j} ({what}): out of order", ev.t)
+                break
+        for j in range(last, seq):  # keep the last one for a re-reflection
+            group.pop(j, None)
+        self._last[oid] = seq
+
+    # -- (2) nothing acknowledged lost: history ----------------------------------------------
+    def _on_issued(self, ev: TraceEvent) -> None:
+        host = self.net.devices.get(ev.device)
+        tag = getattr(host, "_next_tag", -1) + 1  # Host.write emits just before command() takes the tag
+        f = ev.fields
+        self._index += 1
+        key = (f["volume"], f["block"])
+        self._issued.setdefault(ev.device, {})[tag] = (f["volume"], f["block"], f["data_digest"], self._index)
+        self._since.setdefault(key, []).append((self._index, f["data_digest"]))
+
+    def _on_answered(self, ev: TraceEvent) -> None:
+        host = self.net.devices.get(ev.device)
+        mine = self._issued.get(ev.device)
+        if host is None or not mine:
+            return
+        outstanding = host._outstanding
+        gone = [tag for tag in mine if tag not in outstanding]
+        f = ev.fields
+        match = [tag for tag in gone if mine[tag][:2] == (f["volume"], f["block"])]
+        answered = max(match) if match else None
+        for tag in gone:  # the others were forgotten by a crash of the host: never answered
+            write = mine.pop(tag)
+            if tag == answered and ev.event == "write-acknowledged":
+                volume, block, digest, idx = write
+                key = (volume, block)
+                if idx > self._acked.get(key, (0, ""))[0]:
+                    self._acked[key] = (idx, digest)
+                    self._since[key] = [w for w in self._since.get(key, ()) if w[0] >= idx]
+
+    def acknowledged(self, volume: str, block: int) -> tuple[str, set[str]] | None:
+        """The latest acknowledged data digest of a block and the digests that may stand for it."""
+        key = (volume, block)
+        acked = self._acked.get(key)
+        if acked is None:
+            return None
+        return acked[1], {d for _, d in self._since.get(key, ())} | {acked[1]}
+
+    # -- (5) isolation, live -------------------------------------------------------------------
+    def _check_isolation_of(self, device: str, oid: int, seq: int, t: float) -> None:
+        edge = self.net.devices.get(device)
+        held = getattr(edge, "held", {}).get((oid, seq))
+        if held is None:
+            return
+        entry = held.entry
+        customers = _customers(self.net)
+        a, b = customers.get(_real(self.net, entry.source.wwn)), customers.get(_real(self.net, entry.target.wwn))
+        if a != b:
+            self.violate("isolation", f"{device} created order {oid} seq {seq} from {entry.source} (customer {a}) "
+                         f"to {entry.target} (customer {b})", t)
+
+    # -- all checks ---------------------------------------------------------------------------
+    def check(self) -> dict[str, bool]:
+        """Run the state checks now; return every invariant's standing (history included)."""
+        net = self.net
+        check_nothing_lost(net, self)
+        check_counters(net, self)
+        check_isolation(net, self)
+        if net.kernel.drained():
+            check_convergence(net, self)
+            check_agreement(net, self)
+        return {name: name not in self.counts for name in NAMES}
+
+
+def checker_of(net: Network) -> Checker | None:
+    return _CHECKERS.get(net)
+
+
+def check_all(net: Network) -> dict[str, bool]:
+    """Every invariant's standing: live history (if a `Checker` is attached) and the
+    network's state now. Violations land in the attached checker's ``violations``;
+    without one, a throw-away checker holds them (write_order then has no history)."""
+    checker = _CHECKERS.get(net)
+    if checker is None:
+        checker = Checker(net)
+    return checker.check()
+
+
+# -- the state checks -------------------------------------------------------------------------
+def _customers(net: Network) -> dict[str, str]:
+    return {s.wwn: s.spec.customer for s in net.storages}
+
+
+def _real(net: Network, wwn: str) -> str:
+    for e in net.edges:
+        real = e._real_of.get(wwn)
+        if real is not None:
+            return real
+    return wwn
+
+
+def _storage_by_wwn(net: Network) -> dict[str, Any]:
+    return {s.wwn: s for s in net.storages}
+
+
+def _pairs(net: Network) -> list[tuple[Any, Any, Any, Any, Any, Any]]:
+    """Every pair known at a source storage: (source storage, its pair, target ref,
+    target storage or None, source edge PairInfo or None, target edge PairInfo or None)."""
+    by_wwn = _storage_by_wwn(net)
+    out = []
+    for s in net.storages:
+        edge = net.devices.get(s.edge)
+        for pair in s.pairs.values():
+            if pair.role != "source":
+                continue
+            target = type(pair.remote)(edge._real_of.get(pair.remote.wwn, pair.remote.wwn), pair.remote.lun)
+            t = by_wwn.get(target.wwn)
+            key = (pair.local, target)
+            src_info = edge.pairs.get(key)
+            dst_edge = net.devices.get(t.edge) if t is not None else None
+            dst_info = dst_edge.pairs.get(key) if dst_edge is not None else None
+            out.append((s, pair, target, t, src_info, dst_info))
+    return out
+
+
+def _wr(rio: Rio, target: str | None = None) -> tuple[str, int, str] | None:
+    if rio.kind is not RioKind.WR:
+        return None
+    return (target or str(rio.target), rio.block, short_digest(rio.data))
+
+
+def frames_in_flight(net: Network) -> list[tuple[Any, int, Any]]:
+    """(channel, epoch, frame) of every delivery waiting on the kernel's heap."""
+    deliver = net._deliver
+    out = []
+    for item in net.kernel._heap:
+        fn, args = item[2], item[3]
+        if fn == deliver:
+            out.append(args)
+        elif args and args[0] == deliver:  # (fn, args) wrapped by a scheduling helper
+            out.append(args[1])
+    return out
+
+
+def writes_in_network(net: Network) -> set[tuple[str, int, str]]:
+    """(target volume, block, data digest) of every WR held as a log entry or RIO in the network."""
+    found: set[tuple[str, int, str]] = set()
+
+    def entry(e: Any) -> None:
+        if isinstance(e, LogEntry):
+            w = _wr(e.rio, str(e.target))
+            if w:
+                found.add(w)
+
+    for edge in net.edges:
+        for held in edge.held.values():
+            entry(held.entry)
+        for box in edge.inbound.values():
+            for e in box.pending.values():
+                entry(e)
+            if box.in_progress is not None:
+                entry(box.in_progress)
+    for core in net.cores:
+        for entries in core._batch.values():
+            for e in entries:
+                entry(e)
+    for ch, epoch, frame in frames_in_flight(net):
+        if True:
+            if epoch != ch.epoch:
+                continue  # lost with the link's failure
+            payload = getattr(frame, "payload", None)
+            if isinstance(payload, tuple):
+                for e in payload:
+                    entry(e)
+            elif isinstance(payload, Rio):
+                w = _wr(payload)
+                if w:
+                    real = _real(net, payload.target.wwn)
+                    found.add((str(type(payload.target)(real, payload.target.lun)), w[1], w[2]))
+    return found
+
+
+def check_nothing_lost(net: Network, checker: Checker) -> bool:
+    before = checker.counts.get("nothing_lost", 0)
+    if not checker._acked:
+        return True
+    in_net = writes_in_network(net)
+    for s, pair, target, t, src_info, _ in _pairs(net):
+        if pair.state is PairState.SIMPLEX or t is None:
+            continue
+        volume = str(pair.local)
+        tvol = t.volumes.get(target.lun)
+        tpair = t.pairs.get(target.lun)
+        marked = set(pair.bitmap)
+        if pair.copy is not None:
+            marked.update(pair.copy.blocks[pair.copy.done:])
+        if tpair is not None and tpair.role == "target":
+            marked |= tpair.bitmap
+        if src_info is not None:
+            marked |= src_info.bitmap
+        tname = str(target)
+        for (vol, block), (_, digest) in checker._acked.items():
+            if vol != volume or block in marked:
+                continue
+            _, may = checker.acknowledged(vol, block)
+            if tvol is not None and short_digest(tvol.read(block)) in may:
+                continue
+            if any((tname, block, d) in in_net for d in may):
+                continue
+            checker.violate("nothing_lost", f"{s.name} {volume} block {block}: acknowledged data {digest} is not on "
+                            f"{t.name} {tname}, not held in the network, not in a bitmap (pair {pair.state})")
+    return checker.counts.get("nothing_lost", 0) == before
+
+
+def check_counters(net: Network, checker: Checker) -> bool:
+    before = checker.counts.get("counters", 0)
+    created: dict[int, int] = {}
+    for edge in net.edges:
+        held: dict[int, int] = {}
+        for oid, _ in edge.held:
+            held[oid] = held.get(oid, 0) + 1
+        for oid, g in edge.groups.items():
+            created[oid] = max(created.get(oid, 0), g.created)
+            if g.created - g.deleted != held.get(oid, 0):
+                checker.violate("counters", f"{edge.name} order {oid}: created {g.created} - deleted {g.deleted} "
+                                f"!= {held.get(oid, 0)} entries held")
+    for edge in net.edges:
+        for oid, g in edge.groups.items():
+            if g.reflected > created.get(oid, 0):
+                checker.violate("counters", f"{edge.name} order {oid}: reflected {g.reflected} > created "
+                                f"{created.get(oid, 0)}")
+    return checker.counts.get("counters", 0) == before
+
+
+def check_isolation(net: Network, checker: Checker) -> bool:
+    before = checker.counts.get("isolation", 0)
+    customers = _customers(net)
+    for edge in net.edges:
+        entries = [h.entry for h in edge.held.values()]
+        for box in edge.inbound.values():
+            entries.extend(box.pending.values())
+        for e in entries:
+            a, b = customers.get(_real(net, e.source.wwn)), customers.get(_real(net, e.target.wwn))
+            if a != b:
+                checker.violate("isolation", f"{edge.name} holds order {e.order_id} seq {e.seq} from {e.source} "
+                                f"(customer {a}) to {e.target} (customer {b})")
+    for customer in net.topo.customers:
+        view = net.management.view(customer.id)
+        wwns = [c.storage_wwn for c in view["storage_connections"]]
+        wwns += [v.corresponding_wwn for v in view["virtual_storage"]]
+        wwns += [a.permitted_wwn for a in view["access_control"]]
+        wwns += [w for r in view["routes"] for w in (r.source_wwn, r.target_wwn)]
+        wwns += [w for k in view["pairs"] for w in (k[1].wwn, k[2].wwn)]
+        for wwn in wwns:
+            owner = customers.get(_real(net, wwn))
+            if owner != customer.id:
+                checker.violate("isolation", f"the view of customer {customer.id} shows {wwn} of customer {owner}")
+    return checker.counts.get("isolation", 0) == before
+
+
+def check_convergence(net: Network, checker: Checker) -> bool:
+    before = checker.counts.get("convergence", 0)
+    for s, pair, target, t, src_info, dst_info in _pairs(net):
+        if t is None or src_info is None or dst_info is None:
+            continue
+        tpair = t.pairs.get(target.lun)
+        states = {pair.state, src_info.state, dst_info.state, tpair.state if tpair else None}
+        if states != {PairState.DUPLEX}:
+            continue
+        a, b = s.volumes[pair.local.lun].digest(), t.volumes[target.lun].digest()
+        if a != b:
+            diff = sorted(blk for blk in set(s.volumes[pair.local.lun].blocks) | set(t.volumes[target.lun].blocks)
+                          if s.volumes[pair.local.lun].read(blk) != t.volumes[target.lun].read(blk))
+            checker.violate("convergence", f"pair {s.name}:{pair.local.lun}>{t.name}:{target.lun} is Duplex and "
+                            f"drained but the volumes differ in {len(diff)} blocks (first {diff[:5]})")
+    return checker.counts.get("convergence", 0) == before
+
+
+def check_agreement(net: Network, checker: Checker) -> bool:
+    before = checker.counts.get("agreement", 0)
+    for s, pair, target, t, src_info, dst_info in _pairs(net):
+        tpair = t.pairs.get(target.lun) if t is not None else None
+        states = {
+            "source_storage": pair.state,
+            "source_edge": src_info.state if src_info else PairState.SIMPLEX,
+            "target_edge": dst_info.state if dst_info else PairState.SIMPLEX,
+            "target_storage": tpair.state if tpair is not None and tpair.role == "target" else PairState.SIMPLEX,
+        }
+        if len(set(states.values())) > 1:
+            shown = ", ".join(f"{k} {v}" for k, v in states.items())
+            checker.violate("agreement", f"pair {s.name}:{pair.local.lun}>{target}: drained but {shown}")
+    return checker.counts.get("agreement", 0) == before
+
+
+# -- (6) determinism ----------------------------------------------------------------------------
+def trace_bytes(topo: Topology, scenario: Scenario | None, seed: int, until: float = math.inf) -> bytes:
+    """The whole JSON-lines trace of one headless run."""
+    from rcnlab.cli import run_headless
+
+    out = io.StringIO()
+    run_headless(topo, scenario, seed=seed, until=until, trace=out)
+    return out.getvalue().encode()
+
+
+def same_trace(topo: Topology, scenario: Scenario | None, seed: int, until: float = math.inf) -> bool:
+    """Invariant 6: two runs of the same topology, scenario and seed give the same bytes."""
+    return trace_bytes(topo, scenario, seed, until) == trace_bytes(topo, scenario, seed, until)

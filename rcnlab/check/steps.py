@@ -1,0 +1,98 @@
+"""Scenario steps the fuzzer writes into the scenarios it saves.
+
+Fault and pair commands ("fail-link", "crash", "suspend", ...) are registered here
+only when the scenario package does not already define them (the faults work owns
+those; theirs win). "heal", "resync-all" and "break-rule" are the fuzzer's own:
+
+- ``heal``: restore every link both ways, give every link back the loss and jitter
+  its topology gave it, restart every device that is down.
+- ``resync-all``: resynchronize (Fig. 12) every pair whose source storage holds it
+  in Suspend or failure Suspend.
+- ``break-rule``: switch on a test hook that breaks a protocol rule, so a saved
+  scenario replays a deliberately broken run (``reflect-out-of-order``: target
+  edges ignore rule 2003 and reflect whatever WR entry they hold).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rcnlab.lab import LabError
+from rcnlab.model.pair_state import IllegalCommand, PairState
+from rcnlab.scenario.runner import ACTIONS, Runner, action
+from rcnlab.scenario.steps import STEPS, _choice, _flag, _text, register
+
+RULES = ("reflect-out-of-order",)
+
+
+def _maybe(name: str, required: dict[str, Any], optional: dict[str, Any], fn: Any) -> None:
+    if name not in STEPS:
+        register(name, required, optional)
+    if name not in ACTIONS:
+        action(name)(fn)
+
+
+_maybe("fail-link", {"link": _text}, {"direction": _text},
+       lambda r, link, direction=None: r.lab.fail_link(link, direction))
+_maybe("restore-link", {"link": _text}, {"direction": _text},
+       lambda r, link, direction=None: r.lab.restore_link(link, direction))
+_maybe("crash", {"device": _text}, {}, lambda r, device: r.lab.crash(device))
+_maybe("restart", {"device": _text}, {}, lambda r, device: r.lab.restart(device))
+_maybe("suspend", {"volume": _text}, {}, lambda r, volume: r.lab.suspend(volume))
+_maybe("resync", {"volume": _text}, {}, lambda r, volume: r.lab.resync(volume))
+_maybe("failover", {"volume": _text}, {"prompt": _flag},
+       lambda r, volume, prompt=False: r.lab.failover(volume, prompt=prompt))
+_maybe("delete-pair", {"volume": _text}, {}, lambda r, volume: r.lab.delete_pair(volume))
+
+
+def _heal(r: Runner) -> None:
+    net = r.net
+    specs = {ls.name: ls for ls in net.topo.links}
+    for name, link in net.links.items():
+        spec = specs.get(name)
+        for ch in link.channels:
+            if not ch.up:
+                ch.restore()
+            if spec is not None:
+                ch.loss, ch.jitter = spec.loss, spec.jitter
+    for dev in net.devices.values():
+        if not dev.up:
+            r.lab.restart(dev.name)
+    net.management.emit("healed", None)
+
+
+def _resync_all(r: Runner) -> None:
+    """Resync every suspended pair. A pair whose target took over (failover) while its
+    source still stands in Duplex (the prompt variant never tells the source) is
+    suspended at the source first; the next resync-all resyncs it."""
+    lab = r.lab
+    by_wwn = {s.wwn: s for s in lab.net.storages}
+    for storage in lab.net.storages:
+        for pair in list(storage.pairs.values()):
+            if pair.role != "source":
+                continue
+            try:
+                if pair.state in (PairState.SUSPEND, PairState.FAILURE_SUSPEND):
+                    lab.resync(lab.name_of(pair.local))
+                elif pair.state is PairState.DUPLEX:
+                    target = lab._real(pair.remote, storage)
+                    tpair = by_wwn[target.wwn].pairs.get(target.lun) if target.wwn in by_wwn else None
+                    if tpair is not None and tpair.takeover:
+                        lab.suspend(lab.name_of(pair.local))
+            except (LabError, IllegalCommand) as exc:
+                r.refused.append(f"resync-all: {exc}")
+
+
+def _break_rule(r: Runner, rule: str) -> None:
+    if rule == "reflect-out-of-order":
+        for edge in r.net.edges:
+            edge.unsafe_reflect_any_order = True
+    r.net.management.emit("rule-broken", None, rule=rule)
+
+
+register("heal", {}, {})
+action("heal")(_heal)
+register("resync-all", {}, {})
+action("resync-all")(_resync_all)
+register("break-rule", {"rule": _choice(*RULES)}, {})
+action("break-rule")(_break_rule)

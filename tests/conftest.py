@@ -1,0 +1,15 @@
+"""Hypothesis profiles: "ci" (the default; the whole suite stays within about ten
+minutes on two cores) and "deep" (far more examples, for long runs). Pick one with
+HYPOTHESIS_PROFILE=deep."""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile("deep", max_examples=2500, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
