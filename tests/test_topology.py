@@ -408,3 +408,17 @@ def test_route_unreachable(mesh) -> None:
     assert find_route(mesh, "E1", "E2", down={"E1-C201", "E1-C202"}) is None
     with pytest.raises(KeyError):
         find_route(mesh, "E1", "C201")
+
+
+def test_an_order_group_spanning_two_edge_pairs_is_refused(tmp_path):
+    """One sequence per order assurance ID is reflected in order by one target edge (2003)."""
+    import pytest
+
+    from rcnlab.topo.load import TopologyError, load_topology
+
+    text = (ROOT / "topologies" / "mesh.toml").read_text().replace(
+        'target = "ST23:0"\norder_id = 3', 'target = "ST23:0"\norder_id = 2')
+    path = tmp_path / "mesh.toml"
+    path.write_text(text)
+    with pytest.raises(TopologyError, match=r"pair\[2\]\.order_id: order assurance ID 2 already joins edges E1->E2"):
+        load_topology(path)

@@ -609,6 +609,7 @@ class _Reader:
         by_name = {s.name: s for _, s in storages}
         used: dict[str, str] = {}
         count: dict[str, int] = {}
+        groups: dict[int, tuple[str, str, str]] = {}  # order ID -> (source edge, target edge, key)
         out = []
         for key, t in self.tables(data, "pair", PAIR_KEYS):
             owners = []
@@ -632,6 +633,14 @@ class _Reader:
                     f"{key}.target",
                     f"pair crosses customers: {target.name} belongs to {target.customer}, "
                     f"{source.name} to {source.customer}",
+                )
+            edges = (source.edge, target.edge)
+            first = groups.setdefault(t["order_id"], (*edges, key))
+            if first[:2] != edges:
+                raise self.fail(
+                    f"{key}.order_id",
+                    f"order assurance ID {t['order_id']} already joins edges {first[0]}->{first[1]} ({first[2]}); "
+                    f"one sequence cannot be reflected in order by two edge pairs ({edges[0]}->{edges[1]})",
                 )
             count[source.customer] = count.get(source.customer, 0) + 1
             ckey, customer = customers[source.customer]
