@@ -5,13 +5,14 @@ that changes nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rcnlab.devices.host import Host
 from rcnlab.devices.storage import ExternalStorage, StoragePair
 from rcnlab.emu.network import Network
 from rcnlab.model.ids import VolumeRef
-from rcnlab.model.pair_state import Command, PairState, check_command
+from rcnlab.model.pair_state import LEGAL, Command, IllegalCommand, PairState, check_command
 from rcnlab.model.rio import Rio, RioKind, ScsiCommand
 
 
@@ -26,6 +27,7 @@ class Lab:
     def __init__(self, net: Network) -> None:
         self.net = net
         self.answers: list[tuple[str, ScsiCommand]] = []  # (host, answer) of operator commands
+        self.partitions: list[tuple[frozenset[str], list[Any]]] = []  # (devices cut off, channels failed)
 
     # -- names -----------------------------------------------------------------
     def storage(self, name: str) -> ExternalStorage:
@@ -77,10 +79,26 @@ class Lab:
         return storage, pair
 
     # -- commands -----------------------------------------------------------------
-    def _command(self, host: Host, rio: Rio) -> None:
+    def _command(self, host: Host, rio: Rio, step: str | None = None,
+                 then: Callable[[ScsiCommand], Any] | None = None) -> None:
         if not host.up:
             raise LabError(f"host {host.name} is down")
-        host.command(rio, lambda answer: self.answers.append((host.name, answer)))
+
+        def on_reply(answer: ScsiCommand) -> None:
+            self.answers.append((host.name, answer))
+            if then is not None:
+                then(answer)
+
+        host.command(rio, on_reply, step)
+
+    def _paired(self, volume: str, command: Command) -> tuple[ExternalStorage, StoragePair]:
+        """The volume's pair; a Simplex volume refuses ``command`` naming its state and what is legal."""
+        storage, ref = self.volume(volume)
+        pair = storage.pairs.get(ref.lun)
+        if pair is None:
+            check_command(command, PairState.SIMPLEX, f"{storage.name} {volume}")
+            raise LabError(f"{volume} is not in a pair (Simplex)")  # pragma: no cover - CREATE only
+        return storage, pair
 
     def pair_create(self, source: str, target: str, mode: str = "async", order_id: int = 0,
                     host: str | None = None) -> None:
@@ -130,7 +148,7 @@ class Lab:
 
     # -- pair commands (SCSI commands from a host) ------------------------------------
     def _pair_command(self, volume: str, command: Command, host: str | None = None) -> tuple[Host, StoragePair]:
-        storage, pair = self.pair_of(volume)
+        storage, pair = self._paired(volume, command)
         check_command(command, pair.state, f"{storage.name} {volume}")
         return self.host_of(storage, host), pair
 
@@ -138,30 +156,144 @@ class Lab:
         """Planned Suspend (910) of the pair whose source volume is ``volume``."""
         h, pair = self._pair_command(volume, Command.SUSPEND, host)
         if pair.role != "source":
-            raise LabError(f"suspend is given at the source volume; {volume} is the target")
+            raise IllegalCommand(f"suspend refused: {volume} is the target of its pair; give it at the source "
+                                 f"volume {self.name_of(self._real(pair.remote, self.storage(h.storage)))}")
         self._command(h, Rio(kind=RioKind.SUSPEND, source=pair.local, target=pair.remote))
 
     def resync(self, volume: str, host: str | None = None) -> None:
         """Resynchronize (Fig. 12, 1201) the pair whose source volume is ``volume``."""
         h, pair = self._pair_command(volume, Command.RESYNC, host)
         if pair.role != "source":
-            raise LabError(f"resync is given at the source volume; {volume} is the target")
+            raise IllegalCommand(f"resync refused: {volume} is the target of its pair; give it at the source "
+                                 f"volume {self.name_of(self._real(pair.remote, self.storage(h.storage)))}")
+        h.emit("resync-instructed", "fig9:909", volume=volume)
         self._command(h, Rio(kind=RioKind.RESYNC, source=pair.local, target=pair.remote))
 
-    def failover(self, volume: str, prompt: bool = False, host: str | None = None) -> None:
-        """Failover (Fig. 13): the target host sends a Suspend instruction (1302) to the
-        target storage. ``volume`` is the pair's source or target volume."""
-        storage, pair = self.pair_of(volume)
+    def _target_side(self, volume: str, command: Command) -> tuple[ExternalStorage, StoragePair]:
+        """The pair's target storage and its record, from either of the pair's volumes."""
+        storage, pair = self._paired(volume, command)
         if pair.role == "source":
-            storage, pair = self.pair_of(self.name_of(self._real(pair.remote, storage)))
-        check_command(Command.FAILOVER, pair.state, f"{storage.name} {self.name_of(pair.local)}")
+            storage, pair = self._paired(self.name_of(self._real(pair.remote, storage)), command)
+        return storage, pair
+
+    def failover(self, volume: str, prompt: bool = False, host: str | None = None) -> None:
+        """Failover (Fig. 13): the target host detects the source-site failure (1301) and
+        sends a Suspend instruction (1302) to the target storage; when the storage answers
+        (1311) it restarts the application on the target volume (1312, 911). ``volume`` is
+        the pair's source or target volume. ``prompt``: the variant that suspends at once
+        (1310-1312 right after 1303), leaving entries in the network (see fetch_remaining)."""
+        storage, pair = self._target_side(volume, Command.FAILOVER)
+        target = self.name_of(pair.local)
+        check_command(Command.FAILOVER, pair.state, f"{storage.name} {target}")
         h = self.host_of(storage, host)
+        if not h.up:
+            raise LabError(f"host {h.name} is down")
+        source_storage = self._storage_of(pair.remote)
+        site = source_storage.spec.site if source_storage else "source"
+        by = "management server 103" if site in self.net.management.sites_down else "operator"
+        h.emit("site-failure-detected", "fig13:1301", site=site, by=by, pair=f"{self.name_of(pair.remote)}>{target}")
+
+        def restarted(answer: ScsiCommand) -> None:
+            if answer.status == "ok":
+                h.emit("application-restarted", "fig13:1312", volume=target)
+                h.emit("failover-done", "fig9:911", volume=target, prompt=prompt)
+
         self._command(h, Rio(kind=RioKind.SUSPEND, source=pair.remote, target=pair.local, failure=True,
-                             mode="prompt" if prompt else ""))
+                             mode="prompt" if prompt else ""), "fig13:1302", restarted)
+
+    def fetch_remaining(self, volume: str) -> int:
+        """After a failover (the prompt variant above all): fetch the log entries still in the
+        network through the management server (501) and reflect them in order on the
+        target volume. Returns how many entries were found."""
+        storage, pair = self._target_side(volume, Command.FETCH)
+        where = f"{storage.name} {self.name_of(pair.local)}"
+        if pair.role != "target" or pair.state is not PairState.FAILURE_SUSPEND:
+            legal = ", ".join(str(c) for c in LEGAL[pair.state])
+            raise IllegalCommand(f"fetch-remaining refused: pair is {pair.state} at {where} (it follows a failover, "
+                                 f"in failure Suspend); legal now: {legal}")
+        edge = self.net.devices[storage.edge]
+        if not edge.up:
+            raise LabError(f"edge {edge.name} is down")
+        info = edge.pairs.get((self._real(pair.remote, storage), pair.local))
+        if info is None:
+            raise LabError(f"edge {edge.name} has no record of the pair")
+        return self.net.management.fetch_remaining(edge, info.order_id)
+
+    def failback(self, volume: str, swap_back: bool = False, host: str | None = None) -> None:
+        """Failback (beyond the patent, like ``pairresync -swaps``): after a failover, turn the
+        pair round (the old target becomes the source), copy back only the blocks marked in
+        the bitmaps (1211, 1213, 727) and reach Duplex in the reverse direction. Given at
+        either volume; the command goes to the old target's storage. ``swap_back``: once
+        Duplex reversed, suspend, fail over and fail back again to the first direction. A
+        second failback of a failed-back pair in Duplex does that swap back too."""
+        storage, pair = self._target_side(volume, Command.FAILBACK)
+        where = f"{storage.name} {self.name_of(pair.local)}"
+        if pair.swapped and pair.state is PairState.DUPLEX:  # a second failback: swap back
+            source = self.name_of(self._real(pair.remote, storage))
+            states = set(self.states(*self.pair_of(source)).values())
+            if states != {PairState.DUPLEX}:
+                raise IllegalCommand(f"failback refused: pair {source} is not Duplex at all four parties yet "
+                                     f"({', '.join(sorted(str(s) for s in states))}); try again when it is")
+            self._swap_back(source, self.name_of(pair.local))
+            return
+        if not pair.takeover:
+            legal = ", ".join(str(c) for c in LEGAL[pair.state] if c is not Command.FAILBACK)
+            raise IllegalCommand(f"failback refused: pair is {pair.state} at {where} but no failover took place "
+                                 f"(the target host has not taken over); legal now: {legal}")
+        check_command(Command.FAILBACK, pair.state, where)
+        old_source = self._storage_of(pair.remote)
+        if old_source is None or not old_source.up:
+            raise LabError(f"failback needs the old source storage up; "
+                           f"{old_source.name if old_source else pair.remote} is down")
+        h = self.host_of(storage, host)
+        self._command(h, Rio(kind=RioKind.RESYNC, source=pair.remote, target=pair.local, swap=True))
+        if swap_back:
+            self._swap_back(self.name_of(pair.local), self.name_of(self._real(pair.remote, storage)))
+
+    def _swap_back(self, new_source: str, new_target: str, step: int = 0, started: float | None = None) -> None:
+        """Drive suspend -> failover -> failback of the reversed pair, each when the last is done."""
+        kernel = self.net.kernel
+        started = kernel.now if started is None else started
+        if kernel.now - started > 60.0:
+            self.net.management.emit("swap-back-abandoned", None, pair=f"{new_source}>{new_target}", step=step)
+            return
+        try:
+            storage, pair = self.pair_of(new_source)
+            states = set(self.states(storage, pair).values()) if pair.role == "source" else set()
+            if step == 0 and states == {PairState.DUPLEX}:
+                self.suspend(new_source)
+                step = 1
+            elif step == 1 and states == {PairState.SUSPEND}:
+                self.failover(new_target)
+                step = 2
+            elif step == 2:
+                _, tpair = self.pair_of(new_target)
+                if tpair.takeover:
+                    self.failback(new_target)
+                    self.net.management.emit("swapped-back", None, pair=f"{new_target}>{new_source}")
+                    return
+        except (LabError, IllegalCommand) as exc:
+            self.net.management.emit("swap-back-abandoned", None, pair=f"{new_source}>{new_target}",
+                                     reason=str(exc))
+            return
+        kernel.timer(0.005, self._swap_back, new_source, new_target, step, started)
+
+    def _storage_of(self, ref: VolumeRef) -> ExternalStorage | None:
+        wwn = ref.wwn
+        for e in self.net.edges:
+            wwn = e._real_of.get(wwn, wwn)
+        return next((s for s in self.net.storages if s.wwn == wwn), None)
 
     def delete_pair(self, volume: str, host: str | None = None) -> None:
-        """Delete the pair (back to Simplex at all four parties)."""
-        h, pair = self._pair_command(volume, Command.DELETE, host)
+        """Delete the pair (back to Simplex at all four parties). Given at either volume; it
+        goes to the source storage, or, when that is down, to the target storage alone."""
+        storage, pair = self._paired(volume, Command.DELETE)
+        check_command(Command.DELETE, pair.state, f"{storage.name} {volume}")
+        if pair.role == "target":
+            source = self._storage_of(pair.remote)
+            if source is not None and source.up and source.pairs.get(pair.remote.lun) is not None:
+                storage, pair = source, source.pairs[pair.remote.lun]
+        h = self.host_of(storage, host)
         self._command(h, Rio(kind=RioKind.DELETE, source=pair.source, target=pair.target))
 
     def legal_commands(self, volume: str) -> list[str]:
@@ -173,7 +305,7 @@ class Lab:
 
     # -- faults ------------------------------------------------------------------------
     def fail_link(self, name: str, direction: str | None = None) -> None:
-        """Cut a link both ways, or one way only (``direction`` "A>B")."""
+        """Cut a link both ways, or one way only (``direction`` "A>B"); frames on it are lost."""
         link = self.link(name)
         for ch in self._channels(link, direction):
             ch.fail()
@@ -184,6 +316,85 @@ class Lab:
         for ch in self._channels(link, direction):
             ch.restore()
         self.net.management.emit("link-restored", None, link=link.name, direction=direction or "both")
+        self.net.management.refresh_routes()
+
+    def site_failure(self, site: str | None = None, devices: list[str] | None = None) -> list[str]:
+        """A site disaster: every host and storage of ``site`` (or the named ``devices``)
+        goes down together; the management server notices (it tells 1301). Returns the names."""
+        names = self._site_devices(site, devices)
+        down = [n for n in names if self.net.devices[n].up]
+        if not down:
+            raise LabError(f"site {site or ', '.join(devices or ())} is already down")
+        for name in down:
+            self.net.devices[name].crash()
+        self.net.management.emit("site-failed", None, site=site, devices=down)
+        if site is not None:
+            self.net.management.site_down(site)
+        return down
+
+    def site_restore(self, site: str | None = None, devices: list[str] | None = None) -> list[str]:
+        """The site's hosts and storages come back (volumes and pair records were on disk)."""
+        names = self._site_devices(site, devices)
+        up = [n for n in names if not self.net.devices[n].up]
+        if not up:
+            raise LabError(f"site {site or ', '.join(devices or ())} is not down")
+        for name in up:
+            self.net.devices[name].restart()
+        self.net.management.emit("site-restored", None, site=site, devices=up)
+        if site is not None:
+            self.net.management.site_up(site)
+        return up
+
+    def _site_devices(self, site: str | None, devices: list[str] | None) -> list[str]:
+        if (site is None) == (devices is None):
+            raise LabError("give a site or a list of devices, not both or neither")
+        if devices is not None:
+            for name in devices:
+                if name not in self.net.devices:
+                    raise LabError(f"unknown device {name!r}")
+            return list(devices)
+        names = [d.name for d in (*self.net.hosts, *self.net.storages) if d.spec.site == site]
+        if not names:
+            sites = sorted({d.spec.site for d in (*self.net.hosts, *self.net.storages)})
+            raise LabError(f"no host or storage at site {site!r} (sites: {', '.join(sites)})")
+        return names
+
+    def partition(self, devices: list[str]) -> list[str]:
+        """Cut ``devices`` off from the rest: every link with one end inside fails (both
+        ways). Returns the links cut; ``heal`` restores them."""
+        inside = frozenset(devices)
+        for name in inside:
+            self.device(name)
+        channels = [ch for link in self.net.links.values() if (link.a in inside) != (link.b in inside)
+                    for ch in link.channels if ch.up]
+        if not channels:
+            raise LabError(f"no working link crosses the cut around {', '.join(sorted(inside))}")
+        for ch in channels:
+            ch.fail()
+        cut = sorted({ch.link for ch in channels})
+        self.partitions.append((inside, channels))
+        self.net.management.emit("partitioned", None, devices=sorted(inside), links=cut)
+        return cut
+
+    def heal(self, devices: list[str] | None = None) -> list[str]:
+        """Undo partitions: the one around ``devices``, or all of them."""
+        wanted = frozenset(devices) if devices is not None else None
+        keep, healed = [], []
+        for inside, channels in self.partitions:
+            if wanted is None or inside == wanted:
+                for ch in channels:
+                    ch.restore()
+                healed.extend(ch.link for ch in channels)
+            else:
+                keep.append((inside, channels))
+        if len(keep) == len(self.partitions):
+            raise LabError("no partition to heal" if wanted is None else
+                           f"no partition around {', '.join(sorted(wanted))}")
+        self.partitions = keep
+        links = sorted(set(healed))
+        self.net.management.emit("healed", None, links=links)
+        self.net.management.refresh_routes()
+        return links
 
     def _channels(self, link: Any, direction: str | None) -> list[Any]:
         if direction is None:
@@ -214,6 +425,7 @@ class Lab:
             raise LabError(f"{name} is already up")
         dev.restart()
         self.net.management.emit("device-restarted", None, device=name)
+        self.net.management.refresh_routes()
 
     # -- the four parties' states -------------------------------------------------
     def pairs(self) -> list[dict[str, Any]]:

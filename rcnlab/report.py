@@ -43,6 +43,17 @@ def print_summary(s: dict[str, Any], topo: Topology, scenario: Scenario | None, 
     console.print(f"writes: {w['issued']} issued, {w['acknowledged']} acknowledged "
                   f"(mean host latency {w['mean_latency'] * 1000:.3f} ms), {w['reflected']} reflected; "
                   f"{s['copied_blocks']} blocks copied; {s['resent']} resends; {remaining} log entries remain")
+    marked = {k: v for k, v in s.get("bitmaps", {}).items() if any(v.values())}
+    if marked:
+        bm = Table(title="Differential bitmaps (marked blocks)", title_justify="left")
+        for col in ("pair", "source storage 1211", "source edge 727", "target edge", "target storage 1213"):
+            bm.add_column(col, justify="left" if col == "pair" else "right")
+        for name, v in marked.items():
+            bm.add_row(name, str(v["source_storage"]), str(v["source_edge"]), str(v["target_edge"]),
+                       str(v["target_storage"]))
+        console.print(bm)
+    if s.get("differential_copied_blocks"):
+        console.print(f"differential copies: {s['differential_copied_blocks']} blocks (only the bitmaps' union)")
     if "invariants" in s:
         bad = [k for k, ok in s["invariants"].items() if not ok]
         console.print("invariants: " + ("[green]all hold[/]" if not bad else f"[red]broken: {', '.join(bad)}[/]"))

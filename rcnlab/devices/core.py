@@ -101,6 +101,11 @@ class CoreDevice(Device):
             self.emit("batch-sent", None, to=hop, entries=len(entries))
             self._forward(hop, entries)
 
+    def remaining_entries(self, order_id: int) -> list[LogEntry]:
+        """WR entries of the group waiting in the batch (for the fetch through 501)."""
+        return [e for entries in self._batch.values() for e in entries
+                if e.order_id == order_id and e.kind is RioKind.WR]
+
     def crash(self) -> None:
         super().crash()
         if self._batch_timer is not None:

@@ -99,6 +99,7 @@ class Inbound:
 
     pending: dict[int, LogEntry] = attrs.field(factory=dict)
     in_progress: LogEntry | None = None
+    since: float = 0.0  # when the entry in progress went to the storage
 
 
 @attrs.define(eq=False)
@@ -127,11 +128,14 @@ class EdgeDevice(Device):
     resent: int = attrs.field(default=0, init=False)
     duplicates: int = attrs.field(default=0, init=False)
     denied: int = attrs.field(default=0, init=False)
+    unsafe_reflect_any_order: bool = attrs.field(default=False, init=False)  # test hook, never set in a real run
     _real_of: dict[str, str] = attrs.field(factory=dict, init=False)  # virtual WWN -> real WWN
     _virtual_of: dict[str, str] = attrs.field(factory=dict, init=False)  # real WWN -> virtual WWN
     _hops: dict[tuple[str, str], str] = attrs.field(factory=dict, init=False)
     _resend_timer: Timer | None = attrs.field(default=None, init=False)
     _answers: dict[tuple[int, int], LogEntry] = attrs.field(factory=dict, init=False)  # control answers sent
+    _lost: dict[int, int] = attrs.field(factory=dict, init=False)  # order ID -> entries lost in a crash
+    _fetching: set[int] = attrs.field(factory=set, init=False)  # groups reflecting fetched entries (501)
 
     @property
     def ip(self) -> str:
@@ -267,8 +271,19 @@ class EdgeDevice(Device):
                       state=str(pair.state))
             self._sequence(pair, rio)
             return
+        if kind is K.RESYNC and rio.swap:
+            self._swap_at_new_source(rio)
+            return
         if pair is None:
             self._refuse(rio, f"no pair {rio.source}>{rio.target} at {self.name}")
+            return
+        if kind is K.SUSPEND and rio.failure:  # the storage lost its path to us (908 seen from the storage)
+            if pair.state in (S.SIMPLEX, S.SUSPEND, S.FAILURE_SUSPEND):
+                self._to_storage(Rio(kind=K.SUSPEND, source=pair.source, target=pair.target, failure=True), None)
+                if pair.state is S.SUSPEND:
+                    self._set_state(pair, Event.FAIL, None, "source_edge")
+            else:
+                self.remote_copy_failed(pair.order_id, "the source storage reports a path failure")
             return
         if kind is K.WR:
             if pair.state in (S.SUSPEND, S.FAILURE_SUSPEND):  # the storage has not heard yet: keep it in 727
@@ -282,7 +297,7 @@ class EdgeDevice(Device):
         if kind is K.SUSPEND:
             try:
                 self._set_state(pair, Event.SUSPEND_ASYNC if pair.mode == "async" else Event.SUSPEND, None,
-                                "source_edge")
+                                "source_edge", strict=True)
             except IllegalTransition as exc:
                 self._refuse(rio, str(exc))
                 return
@@ -394,14 +409,20 @@ class EdgeDevice(Device):
         if not self.up:
             return
         deadline = self.now - self.spec.resend_timeout
-        given_up: set[int] = set()
+        tried_reroute = False
         while self.held:
             key, held = next(iter(self.held.items()))
             if held.sent_at > deadline + 1e-12:
                 break
             if held.resends >= self.spec.resend_limit:
-                given_up.add(held.entry.order_id)
-                self.remote_copy_failed(held.entry.order_id, f"no answer after {held.resends} resends")
+                reason = f"no answer after {held.resends} resends"
+                # 502 may route around a failed core or link first (SPEC: disaster-aware routing)
+                if not tried_reroute:
+                    tried_reroute = True
+                    if self.net.management.route_around(self, held.entry.order_id, reason):
+                        self._restart_resends()
+                        continue
+                self.remote_copy_failed(held.entry.order_id, reason)
                 continue
             del self.held[key]
             held.resends += 1
@@ -414,11 +435,17 @@ class EdgeDevice(Device):
             self._transmit(entry, None, None, None)
         self._arm_resend()
 
-    def remote_copy_failed(self, order_id: int, reason: str) -> None:
-        """Step 908: give up on an order group. Its pairs go to failure Suspend; the
-        WR entries still held become the differential bitmap 727; both storages are
-        told (the target's through the management server)."""
-        pairs = [p for p in self.pairs.values() if p.order_id == order_id and p.source.wwn in self.attached]
+    def _restart_resends(self) -> None:
+        """After a new route arrived: every held entry gets a fresh set of resends."""
+        items = list(self.held.items())
+        self.held.clear()
+        for key, held in items:
+            held.resends = 0
+            held.sent_at = self.now
+            self.held[key] = held
+
+    def _absorb_held(self, order_id: int) -> int:
+        """Turn the group's held entries into 727 (WR blocks); count them deleted (734)."""
         converted = 0
         group = self.order_group(order_id)
         for key in [k for k in self.held if k[0] == order_id]:
@@ -430,13 +457,25 @@ class EdgeDevice(Device):
             if rio.kind is K.WR and pair is not None:
                 pair.bitmap.add(rio.block)
                 converted += 1
+        return converted
+
+    def remote_copy_failed(self, order_id: int, reason: str, full: bool = False) -> None:
+        """Step 908: give up on an order group. Its pairs go to failure Suspend; the
+        WR entries still held become the differential bitmap 727; both storages are
+        told (the target's through the management server). ``full``: the entries
+        were lost with a volatile log storage area 413, so nobody knows their blocks;
+        the source storage marks every written block in 1211 (a full copy at resync)."""
+        pairs = [p for p in self.pairs.values() if p.order_id == order_id and p.source.wwn in self.attached]
+        converted = self._absorb_held(order_id)
         self.rebase.add(order_id)
-        self.emit("remote-copy-failed", "fig9:908", order_id=order_id, reason=reason, converted=converted)
+        self.emit("remote-copy-failed", "fig9:908", order_id=order_id, reason=reason, converted=converted,
+                  full=full)
         for pair in pairs:
             if pair.state is S.SIMPLEX:
                 continue
             self._set_state(pair, Event.FAIL, None, "source_edge")
-            self._to_storage(Rio(kind=K.SUSPEND, source=pair.source, target=pair.target, failure=True), None)
+            self._to_storage(Rio(kind=K.SUSPEND, source=pair.source, target=pair.target, failure=True, full=full),
+                             None)
         self.net.management.report_failure(self, order_id, [(p.source, p.target) for p in pairs], reason)
 
     def fail_pairs(self, keys: list[PairKey], reason: str) -> None:
@@ -447,6 +486,11 @@ class EdgeDevice(Device):
                 continue
             self._set_state(pair, Event.FAIL, "fig9:908", "target_edge")
             self._to_storage(Rio(kind=K.SUSPEND, source=pair.source, target=pair.target, failure=True), None)
+
+    def source_failed(self, keys: list[PairKey], reason: str) -> None:
+        """Told by the management server: the target side of these pairs cannot go on (908)."""
+        for oid in sorted({self.pairs[k].order_id for k in keys if k in self.pairs}):
+            self.remote_copy_failed(oid, reason)
 
     # -- target edge -------------------------------------------------------------------------
     def _on_entry(self, entry: LogEntry) -> None:
@@ -479,8 +523,16 @@ class EdgeDevice(Device):
             self.duplicates += 1
             self._answer_again(entry)
             return
-        if entry.seq in box.pending or (box.in_progress is not None and box.in_progress.seq == entry.seq):
+        if entry.seq in box.pending:
             self.duplicates += 1
+            return
+        if box.in_progress is not None and box.in_progress.seq == entry.seq:
+            self.duplicates += 1
+            if entry.kind is K.WR and self.now - box.since >= self.spec.resend_timeout:
+                # the storage's answer is long overdue (it was down): ask it again
+                self.emit("reissued", None, order_id=entry.order_id, seq=entry.seq)
+                box.since = self.now
+                self._to_storage(attrs.evolve(entry.rio, order_id=entry.order_id, seq=entry.seq), None)
             return
         box.pending[entry.seq] = entry
         self.log_bytes += entry.size
@@ -508,12 +560,17 @@ class EdgeDevice(Device):
             return
         group = self.groups[order_id]
         entry = box.pending.get(group.reflected + 1)
+        if entry is None and self.unsafe_reflect_any_order:  # test hook: break rule 2003 (issue 6)
+            entry = box.pending.get(max((s for s, e in box.pending.items() if e.kind is K.WR), default=-1))
         if entry is None:
             return
         pair = self.pairs.get((entry.source, entry.target))
         kind = entry.kind
-        if pair is not None and pair.state in (S.SUSPEND, S.FAILURE_SUSPEND) and kind in (K.WR, K.DUPLEX):
+        if (pair is not None and pair.state in (S.SUSPEND, S.FAILURE_SUSPEND) and kind in (K.WR, K.DUPLEX)
+                and not (kind is K.WR and order_id in self._fetching)):
             return  # reflection halts while suspended; the entries wait (or are fetched, 501)
+        if kind is K.RESYNC and entry.rio.swap:
+            pair = self._swap_at_new_target(entry)
         del box.pending[entry.seq]
         if kind is K.SOK:  # 1308: the source edge's SOK, in order: nothing is missing
             self.log_bytes -= entry.size
@@ -525,12 +582,14 @@ class EdgeDevice(Device):
             self._reflect_next(order_id)
             return
         box.in_progress = entry
+        box.since = self.now
         steps = TARGET_STEPS[kind]
         if kind is K.WR:
             if self.net.journal.active:
                 self.emit("entry-selected", "fig20:2003", order_id=order_id, seq=entry.seq)
                 self.emit("rio-converted", steps[2], order_id=order_id, seq=entry.seq)
-            if order_id in self.failovers:
+            if order_id in self.failovers:  # 1307-1309: received, not the SOK, reflect it in order
+                self.emit("sok-checked", "fig13:1308", order_id=order_id, seq=entry.seq, sok=False)
                 self.emit("reflecting", "fig13:1309", order_id=order_id, seq=entry.seq)
         elif kind is K.PAIR_CREATE:
             if pair is None or pair.state is S.SIMPLEX:
@@ -546,6 +605,76 @@ class EdgeDevice(Device):
         if steps[3]:
             self.emit("rio-sent", steps[3], kind=str(kind), seq=entry.seq)
 
+    def _swap_at_new_source(self, rio: Rio) -> None:
+        """Failback at the old target's edge: the pair's record turns round and gets a new
+        order assurance ID; the resynchronize entry then goes out as in Fig. 12."""
+        old = self.pairs.get((rio.target, rio.source))
+        if old is None or old.state not in (S.SUSPEND, S.FAILURE_SUSPEND):
+            state = old.state if old else S.SIMPLEX
+            self._refuse(rio, f"failback refused: pair is {state} at {self.name}")
+            return
+        box = self.inbound.pop(old.order_id, None)  # entries never reflected: their blocks are in 727 at the
+        if box is not None:                          # other edge, so the copy back covers them
+            self.log_bytes -= sum(e.size for e in box.pending.values())
+        order_id = self.net.management.order_id_for(self, rio)
+        pair = self._turn(old, order_id, "source_edge")
+        self.rebase.add(order_id)  # the other edge may have counted this group differently: start afresh
+        self._sequence(pair, rio)
+
+    def _swap_at_new_target(self, entry: LogEntry) -> PairInfo | None:
+        """Failback at the old source's edge: what it still holds for the old direction
+        becomes 727 of the turned pair, and goes back to the new source with DPOK."""
+        old = self.pairs.get((entry.target, entry.source))
+        if old is None:
+            return self.pairs.get((entry.source, entry.target))
+        self._absorb_held(old.order_id)
+        return self._turn(old, entry.order_id, "target_edge")
+
+    def _turn(self, old: PairInfo, order_id: int, party: str) -> PairInfo:
+        del self.pairs[(old.source, old.target)]
+        pair = PairInfo(source=old.target, target=old.source, order_id=order_id, state=old.state, mode=old.mode)
+        pair.bitmap = old.bitmap
+        self.pairs[(pair.source, pair.target)] = pair
+        self.emit("pair-swapped", None, old=f"{old.source}>{old.target}", new=f"{pair.source}>{pair.target}",
+                  party=party, order_id=order_id, state=str(pair.state), bitmap=len(pair.bitmap))
+        self.net.management.pair_updated(self, pair)
+        return pair
+
+    # -- fetching remaining entries (the prompt failover variant, 501) -----------------------------
+    def remaining_entries(self, order_id: int) -> list[LogEntry]:
+        """WR entries of the group this edge still holds (either side of 413)."""
+        out = [h.entry for k, h in self.held.items() if k[0] == order_id and h.entry.kind is K.WR]
+        box = self.inbound.get(order_id)
+        if box is not None:
+            out.extend(e for e in box.pending.values() if e.kind is K.WR)
+        return out
+
+    def apply_fetched(self, order_id: int, entries: list[LogEntry]) -> None:
+        """The management server hands us entries fetched from the network: reflect the
+        ones that continue the sequence, in order, though the pair is failure Suspend."""
+        group = self.order_group(order_id)
+        box = self.inbound.setdefault(order_id, Inbound())
+        added = 0
+        for entry in entries:
+            if entry.seq > group.reflected and entry.seq not in box.pending and (
+                    box.in_progress is None or box.in_progress.seq != entry.seq):
+                box.pending[entry.seq] = entry
+                self.log_bytes += entry.size
+                added += 1
+        self._fetching.add(order_id)
+        self.emit("fetched-entries", None, order_id=order_id, entries=len(entries), added=added,
+                  reflected=group.reflected)
+        self._reflect_next(order_id)
+        self._fetch_done(order_id)
+
+    def _fetch_done(self, order_id: int) -> None:
+        box = self.inbound.get(order_id)
+        if order_id in self._fetching and (box is None or box.in_progress is None):
+            self._fetching.discard(order_id)
+            group = self.order_group(order_id)
+            gap = box is not None and bool(box.pending) and (group.reflected + 1) not in box.pending
+            self.emit("fetch-finished", None, order_id=order_id, reflected=group.reflected, gap=gap)
+
     def _from_target_storage(self, rio: Rio) -> None:
         """The target storage answered the RIO being reflected (2006, 2106, 2206, 1206)."""
         kind = rio.kind
@@ -559,9 +688,13 @@ class EdgeDevice(Device):
         order_id = pair.order_id
         box = self.inbound.get(order_id)
         entry = box.in_progress if box else None
-        if entry is None or REPLY.get(entry.kind) is not kind:
+        if entry is None or REPLY.get(entry.kind) is not kind or (kind is K.WROK and rio.seq
+                                                                     and rio.seq != entry.seq):
             self.emit("rio-refused", None, kind=str(kind), reason="no request of that kind is being reflected")
             return
+        if kind is K.DPOK and pair.bitmap:  # failback: what the old source edge still had goes back too
+            rio = attrs.evolve(rio, bitmap=rio.bitmap | frozenset(pair.bitmap))
+            pair.bitmap.clear()
         box.in_progress = None
         steps = REFLECT_STEPS[kind]
         group = self.groups[order_id]
@@ -580,6 +713,8 @@ class EdgeDevice(Device):
             event = ANSWER_EVENT[kind]
             if kind is K.SOK:
                 event = Event.SUSPEND
+            if kind is K.DPOK and entry.rio.swap:
+                event = Event.SWAP
             if kind is K.ICOK and pair.state is not S.SIMPLEX:
                 event = None
             if event is not None:
@@ -599,6 +734,8 @@ class EdgeDevice(Device):
         if kind is K.ICOK and not rio.error:
             self.emit("initial-copy-started", "fig22:2201", pair=f"{pair.source}>{pair.target}")
         self._reflect_next(order_id)
+        if order_id in self._fetching:
+            self._fetch_done(order_id)
 
     # -- failover (Fig. 13) ----------------------------------------------------------------
     def _start_failover(self, pair: PairInfo | None, rio: Rio) -> None:
@@ -607,12 +744,15 @@ class EdgeDevice(Device):
             return
         order_id = pair.order_id
         self.emit("suspend-instruction", None, pair=f"{pair.source}>{pair.target}", prompt=rio.mode == "prompt")
+        instruction = LogEntry(target=pair.source, source=pair.target, order_id=order_id, io_time=self.now, seq=0,
+                               rio=attrs.evolve(rio, source=pair.source, target=pair.target))
         if rio.mode == "prompt":  # the variant: 1310-1312 right after 1303
             self.failovers[order_id] = Failover(pair, None)
             self._complete_failover(order_id)
+            # The source edge (if alive) still hears of it and goes to failure Suspend; what it
+            # holds stays there for the fetch through 501 (or becomes 727 when it gives up).
+            self._transmit(instruction, None, None, None)
             return
-        instruction = LogEntry(target=pair.source, source=pair.target, order_id=order_id, io_time=self.now, seq=0,
-                               rio=attrs.evolve(rio, source=pair.source, target=pair.target))
         self._transmit(instruction, None, None, "fig13:1304")
         timer = self.net.kernel.timer(self.spec.suspend_timeout, self._failover_timeout, order_id)
         self.failovers[order_id] = Failover(pair, timer)
@@ -656,9 +796,17 @@ class EdgeDevice(Device):
         self._to_storage(Rio(kind=K.SUSPEND, source=pair.source, target=pair.target, failure=True), None)
 
     # -- helpers ---------------------------------------------------------------------------------
-    def _set_state(self, pair: PairInfo, event: Event, step_tag: str | None, party: str) -> None:
+    def _set_state(self, pair: PairInfo, event: Event, step_tag: str | None, party: str,
+                   strict: bool = False) -> None:
         old = pair.state
-        pair.state = step(old, event)
+        try:
+            pair.state = step(old, event)
+        except IllegalTransition as exc:
+            if strict:
+                raise
+            self.emit("state-conflict", None, pair=f"{pair.source}>{pair.target}", party=party, state=str(old),
+                      on=event.value, detail=str(exc))
+            return
         if pair.state is not old:
             self.emit("pair-state", step_tag, pair=f"{pair.source}>{pair.target}", party=party, old=str(old),
                       new=str(pair.state))
@@ -678,7 +826,17 @@ class EdgeDevice(Device):
             if fo.timer is not None:
                 fo.timer.cancel()
         self.failovers.clear()
+        self._fetching.clear()
         if not self.spec.log_durable:
+            # The log storage area 413 was in memory. The entries are gone: they count as
+            # deleted (734), so created - deleted == held still holds (SPEC invariant 4);
+            # on restart the groups they belonged to go to failure Suspend (908).
+            for order_id, _ in self.held:
+                self._lost[order_id] = self._lost.get(order_id, 0) + 1
+                self.groups[order_id].deleted += 1
+            inbound = sum(len(b.pending) + (b.in_progress is not None) for b in self.inbound.values())
+            if self.held or inbound:
+                self.emit("log-lost", None, held=len(self.held), inbound=inbound)
             self.held.clear()
             self.inbound.clear()
             self.log_bytes = 0
@@ -688,8 +846,19 @@ class EdgeDevice(Device):
                     box.pending[box.in_progress.seq] = box.in_progress
                     box.in_progress = None
 
+    def storage_logged_in(self, wwn: str) -> None:
+        """An attached storage came back (FC port login / RSCN): tell it again of the failure
+        Suspend it may have missed while it was down."""
+        for pair in list(self.pairs.values()):
+            if pair.state is S.FAILURE_SUSPEND and wwn in (pair.source.wwn, pair.target.wwn):
+                self._to_storage(Rio(kind=K.SUSPEND, source=pair.source, target=pair.target, failure=True), None)
+
     def restart(self) -> None:
         super().restart()
+        lost, self._lost = self._lost, {}
+        for order_id in sorted(lost):  # sent but unconfirmed writes are gone: nothing may be silently lost
+            self.remote_copy_failed(order_id, f"log storage area 413 lost in a crash ({lost[order_id]} entries)",
+                                    full=True)
         for held in self.held.values():
             held.sent_at = self.now - self.spec.resend_timeout
         self._arm_resend()

@@ -43,6 +43,7 @@ class ManagementServer(Device):
     pair_info: dict[tuple[str, VolumeRef, VolumeRef], tuple[str, int]] = attrs.field(factory=dict, init=False)
     collected: dict[tuple[str, int], Collected] = attrs.field(factory=dict, init=False)
     down: set[str] = attrs.field(factory=set, init=False)  # devices and links the routing avoids
+    sites_down: set[str] = attrs.field(factory=set, init=False)  # sites it has seen go down (1301)
     _order_ids: dict[tuple[Any, ...], int] = attrs.field(factory=dict, init=False)
 
     # -- 901-903 -------------------------------------------------------------------
@@ -80,7 +81,7 @@ class ManagementServer(Device):
                 if a.customer == b.customer:
                     yield a, b
 
-    def _compute_routes(self) -> list[Route]:
+    def _compute_routes(self, quiet: bool = False) -> list[Route]:
         """Routing 408: fewest cores, honouring capacity, ties broken by name."""
         topo = self.net.topo
         load: dict[str, int] = {}
@@ -88,7 +89,8 @@ class ManagementServer(Device):
         for a, b in self._storage_pairs():
             path = find_route(topo, a.edge, b.edge, load, self.down)
             if path is None:
-                self.emit("no-route", None, source=a.name, target=b.name)
+                if not quiet:
+                    self.emit("no-route", None, source=a.name, target=b.name)
                 continue
             for name in path[1:-1]:
                 load[name] = load.get(name, 0) + 1
@@ -122,6 +124,78 @@ class ManagementServer(Device):
             self.emit("rerouted", None, reason=reason, routes=[list(r.devices) for r in self.routes])
             self._distribute()
         return changed
+
+    def observed_down(self) -> set[str]:
+        """What the management network 150 sees as down: edges and cores that do not
+        answer, and GbE links with a direction down (named "A-B")."""
+        down = {d.name for d in (*self.net.edges, *self.net.cores) if not d.up}
+        down |= {name for name, link in self.net.links.items() if link.kind == "gbe" and not link.up}
+        return down
+
+    def route_around(self, edge: EdgeDevice, order_id: int, reason: str) -> bool:
+        """An edge is about to give up on a group (908): if a route avoiding what is down
+        now exists for every storage pair that has one, distribute it and say so
+        ("rerouted"); otherwise change nothing and let the edge fail the group."""
+        down = self.observed_down()
+        if down == self.down:
+            return False
+        old_down, old = self.down, self.routes
+        self.down = down
+        routes = self._compute_routes(quiet=True)
+        before = {(r.source_wwn, r.target_wwn) for r in old}
+        after = {(r.source_wwn, r.target_wwn): r.devices for r in routes}
+        if not before <= set(after) or {(r.source_wwn, r.target_wwn): r.devices for r in old} == after:
+            self.down = old_down
+            return False
+        self.routes = routes
+        self.emit("rerouted", None, reason=f"{edge.name}, order group {order_id}: {reason}",
+                  avoiding=sorted(down), routes=[list(r.devices) for r in routes])
+        self._distribute()
+        return True
+
+    def refresh_routes(self) -> None:
+        """Something came back: route over it again if the routes avoided it."""
+        if not self.down:
+            return
+        down = self.observed_down()
+        if down == self.down:
+            return
+        self.down = down
+        routes = self._compute_routes(quiet=True)
+        if routes != self.routes:
+            self.routes = routes
+            self.emit("rerouted", None, reason="restored", avoiding=sorted(down),
+                      routes=[list(r.devices) for r in routes])
+            self._distribute()
+
+    # -- fetching remaining log entries (501, the prompt failover variant) ----------------
+    def fetch_remaining(self, target_edge: EdgeDevice, order_id: int) -> int:
+        """Collect the group's WR entries still in the network (source and target edges'
+        413, core batches) over 150, and hand them to the target edge to reflect in order."""
+        found: dict[int, Any] = {}
+        for dev in (*self.net.edges, *self.net.cores):
+            if not dev.up:
+                continue
+            entries = dev.remaining_entries(order_id)
+            if entries and dev is not target_edge:
+                self.net.mgmt(dev.name, self.name, lambda: None, what=f"remaining log entries of group {order_id}")
+            for entry in entries:
+                if entry.target.wwn in target_edge.attached:
+                    found.setdefault(entry.seq, entry)
+        entries = [found[k] for k in sorted(found)]
+        self.emit("remaining-fetched", None, order_id=order_id, edge=target_edge.name, entries=len(entries))
+        self.net.mgmt(self.name, target_edge.name, target_edge.apply_fetched, order_id, entries,
+                      what=f"{len(entries)} remaining log entries")
+        return len(entries)
+
+    def site_down(self, site: str) -> None:
+        """The management network noticed that a site's hosts and storages stopped answering."""
+        self.sites_down.add(site)
+        self.emit("site-down", None, site=site)
+
+    def site_up(self, site: str) -> None:
+        self.sites_down.discard(site)
+        self.emit("site-up", None, site=site)
 
     # -- order assurance IDs (method A-1, A-2, B) -----------------------------------------
     def order_id_for(self, edge: EdgeDevice, rio: Rio) -> int:

@@ -12,12 +12,21 @@ from rcnlab.devices.base import Device
 from rcnlab.emu.journal import short_digest
 from rcnlab.emu.kernel import Timer
 from rcnlab.model.ids import VolumeRef, port_id
-from rcnlab.model.pair_state import Command, Event, IllegalCommand, PairState, check_command, step
+from rcnlab.model.pair_state import (LEGAL, Command, Event, IllegalCommand, IllegalTransition, PairState,
+                                     check_command, step)
 from rcnlab.model.rio import Rio, RioKind, ScsiCommand
 from rcnlab.topo.schema import StorageSpec
 
 S = PairState
 COPY_TICK = 0.001  # the copy engine sends a share of blocks every millisecond
+#: A WR the edge has not answered (1603) within this time means the path to the edge is
+#: gone (the edge crashed, the FC link failed): the pair goes to failure Suspend and the
+#: block is kept in 1211, as a real array does on a path failure. The FC round trip is
+#: tens of microseconds, so this never fires while the edge is alive.
+PATH_TIMEOUT = 0.02
+#: While the edge cannot be told of such a failure, the storage tells it again this often.
+NOTIFY_INTERVAL = 0.05
+_ACTIVE = (S.INITIAL_COPYING, S.DUPLEX, S.DUPLEX_PENDING, S.SUSPENDING)
 
 
 @attrs.define(eq=False)
@@ -80,8 +89,11 @@ class StoragePair:
     bitmap: set[int] = attrs.field(factory=set)  # differential bitmap 1211 (source) / 1213 (target)
     copy: CopyJob | None = None
     takeover: bool = False  # the target host took over the volume (failover)
+    swapped: bool = False  # failed back: the pair runs against the direction it was created in
     waiting: dict[RioKind, tuple[str, int]] = attrs.field(factory=dict)  # command kind -> (host, tag)
     copied_blocks: int = 0  # blocks sent by initial and differential copies, for the summary
+    differential_blocks: int = 0  # of those, blocks sent by differential copies (resync, failback)
+    differential: bool = False  # the running copy is a differential one
 
     @property
     def source(self) -> VolumeRef:
@@ -103,6 +115,11 @@ class ExternalStorage(Device):
     reflected_writes: int = attrs.field(default=0, init=False)  # host writes reflected here as a target
     _next_xid: int = attrs.field(default=0, init=False)
     _sync_waiting: dict[int, tuple[str, int]] = attrs.field(factory=dict, init=False)  # xid -> (host, tag)
+    # WRs sent to the edge and not yet answered (1603): xid -> (LUN, block, sent at). Kept in
+    # the storage's battery-backed memory, so a crash does not lose it.
+    _unanswered: dict[int, tuple[int, int, float]] = attrs.field(factory=dict, init=False)
+    _path_timer: Timer | None = attrs.field(default=None, init=False)
+    _notify: dict[int, Timer] = attrs.field(factory=dict, init=False)  # LUN -> failure notice to repeat
 
     def __attrs_post_init__(self) -> None:
         for v in self.spec.volumes:
@@ -138,7 +155,12 @@ class ExternalStorage(Device):
 
     def _set_state(self, pair: StoragePair, event: Event, step_tag: str | None) -> None:
         old = pair.state
-        pair.state = step(old, event)
+        try:
+            pair.state = step(old, event)
+        except IllegalTransition as exc:
+            self.emit("state-conflict", None, pair=f"{pair.source}>{pair.target}", party=f"{pair.role}_storage",
+                      state=str(old), on=event.value, detail=str(exc))
+            return
         if pair.state is not old:
             self.emit("pair-state", step_tag, pair=f"{pair.source}>{pair.target}", party=f"{pair.role}_storage",
                       old=str(old), new=str(pair.state))
@@ -191,6 +213,7 @@ class ExternalStorage(Device):
                   xid=self._next_xid)
         if pair.mode == "sync":
             self._sync_waiting[self._next_xid] = (host, tag)
+        self._track(self._next_xid, volume.lun, rio.block)
         self._to_edge(out, "fig16:1602")
         if pair.mode != "sync":
             self._answer(host, tag, Rio(kind=RioKind.WROK, source=rio.source, target=rio.target), step="fig16:1604")
@@ -228,10 +251,38 @@ class ExternalStorage(Device):
 
     # SCSI resynchronize (1201)
     def _scsi_resync(self, host: str, tag: int, rio: Rio) -> None:
+        if rio.swap:
+            self._scsi_failback(host, tag, rio)
+            return
         pair = self._source_pair(rio, Command.RESYNC)
         pair.waiting[RioKind.DPOK] = (host, tag)
-        self.emit("resync-requested", "fig9:909", pair=f"{pair.source}>{pair.target}")
+        self.emit("resync-requested", None, pair=f"{pair.source}>{pair.target}")
         self._to_edge(Rio(kind=RioKind.RESYNC, source=pair.local, target=pair.remote), "fig12:1202")
+
+    # SCSI resynchronize with swap at the target: failback (beyond the patent; pairresync -swaps)
+    def _scsi_failback(self, host: str, tag: int, rio: Rio) -> None:
+        volume = self._volume(rio.target)
+        pair = self.pairs.get(volume.lun)
+        where = f"{self.name} {rio.target}"
+        check_command(Command.FAILBACK, pair.state if pair else S.SIMPLEX, where)
+        assert pair is not None
+        if pair.role != "target":
+            raise IllegalCommand(f"failback refused: {where} is the source of its pair; give it at the target "
+                                 "storage after a failover")
+        if not pair.takeover:
+            legal = ", ".join(str(c) for c in LEGAL[pair.state] if c is not Command.FAILBACK)
+            raise IllegalCommand(f"failback refused: pair is {pair.state} at {where} but no failover took place "
+                                 f"(the target host has not taken over); legal now: {legal}")
+        old = f"{pair.source}>{pair.target}"
+        pair.role = "source"  # local stays; remote (the old source as we address it) becomes the target
+        pair.takeover = False
+        pair.swapped = not pair.swapped
+        pair.waiting.clear()
+        pair.waiting[RioKind.DPOK] = (host, tag)
+        self.emit("pair-swapped", None, old=old, new=f"{pair.source}>{pair.target}", party="source_storage",
+                  state=str(pair.state), bitmap=len(pair.bitmap))
+        self.emit("failback-requested", None, pair=f"{pair.source}>{pair.target}")
+        self._to_edge(Rio(kind=RioKind.RESYNC, source=pair.local, target=pair.remote, swap=True), "fig12:1202")
 
     # SCSI Suspend instruction at the target: failover (1302)
     def _scsi_failover(self, host: str, tag: int, rio: Rio) -> None:
@@ -306,6 +357,24 @@ class ExternalStorage(Device):
         if kind is RioKind.DUPLEX:
             self._set_state(pair, Event.DUPLEX, "fig11:1104")
             self._to_edge(Rio(kind=RioKind.DOK, source=rio.source, target=rio.target), "fig11:1105")
+        elif kind is RioKind.RESYNC and rio.swap:  # failback: the old source becomes the target
+            old = f"{pair.source}>{pair.target}"
+            self._stop_copy(pair)
+            self._cancel_notify(lun)
+            pair.role = "target"
+            pair.remote = rio.source
+            pair.swapped = not pair.swapped
+            pair.waiting.clear()
+            self.emit("pair-swapped", None, old=old, new=f"{pair.source}>{pair.target}", party="target_storage",
+                      state=str(pair.state), bitmap=len(pair.bitmap))
+            self._set_state(pair, Event.SWAP, "fig12:1206")
+            # what this volume got that the new source may lack: its 1211, and WRs never answered
+            stray = {b for (l, b, _) in self._unanswered.values() if l == lun}
+            for xid in [x for x, v in self._unanswered.items() if v[0] == lun]:
+                del self._unanswered[xid]
+            bitmap = frozenset(pair.bitmap | stray)
+            pair.bitmap.clear()
+            self._to_edge(Rio(kind=RioKind.DPOK, source=rio.source, target=rio.target, bitmap=bitmap), "fig12:1206")
         elif kind is RioKind.RESYNC:
             self._set_state(pair, Event.RESYNC, "fig12:1206")
             bitmap = frozenset(pair.bitmap)
@@ -326,12 +395,14 @@ class ExternalStorage(Device):
             del self.pairs[lun]
             self.emit("pair-state", None, pair=f"{pair.source}>{pair.target}", party="target_storage",
                       old=str(pair.state), new=str(S.SIMPLEX))
+            self._to_edge(Rio(kind=RioKind.DELOK, source=rio.source, target=rio.target), None)
         else:
             self.malformed += 1
 
     def _as_source(self, rio: Rio) -> None:
         kind = rio.kind
         if kind is RioKind.WROK:  # 1603
+            self._unanswered.pop(rio.xid, None)
             waiting = self._sync_waiting.pop(rio.xid, None)
             if waiting:
                 self._answer(*waiting, Rio(kind=RioKind.WROK, source=rio.source, target=rio.source),
@@ -354,10 +425,11 @@ class ExternalStorage(Device):
             if waiting:
                 self._answer(*waiting, rio, step="fig10:1012")
             volume = self.volumes[pair.local.lun]
-            self._start_copy(pair, sorted(volume.blocks), "fig10:1013")
+            self._start_copy(pair, sorted(volume.blocks), "initial")
         elif kind is RioKind.DOK:  # 1110
             self._set_state(pair, Event.DUPLEX, "fig11:1110")
-            self.emit("pair-duplex", "fig9:905", pair=f"{pair.source}>{pair.target}")
+            if pair.state is S.DUPLEX:
+                self.emit("pair-duplex", "fig9:905", pair=f"{pair.source}>{pair.target}")
         elif kind is RioKind.DPOK:  # 1211, 1212, then the differential copy
             before = len(pair.bitmap)
             pair.bitmap |= rio.bitmap
@@ -369,7 +441,7 @@ class ExternalStorage(Device):
                 self._answer(*waiting, rio, step="fig12:1212")
             blocks = sorted(pair.bitmap)
             pair.bitmap.clear()
-            self._start_copy(pair, blocks, "differential-copy")
+            self._start_copy(pair, blocks, "differential")
         elif kind is RioKind.SOK:
             if pair.state is S.SUSPENDING:
                 self._set_state(pair, Event.SUSPENDED, None)
@@ -377,16 +449,25 @@ class ExternalStorage(Device):
             if waiting:
                 self._answer(*waiting, rio)
         elif kind is RioKind.SUSPEND and rio.failure:  # 908: the edge says remote copy cannot go on
+            self._cancel_notify(pair.local.lun)
             self._stop_copy(pair)
+            if rio.full:  # the edge lost its log: nobody knows which writes are missing on the target
+                volume = self.volumes[pair.local.lun]
+                pair.bitmap.update(volume.blocks)
+                self.emit("bitmap-full", None, pair=f"{pair.source}>{pair.target}", blocks=len(pair.bitmap))
             self._set_state(pair, Event.FAIL, "fig9:908")
             for xid, waiting in list(self._sync_waiting.items()):
                 del self._sync_waiting[xid]
                 self._answer(*waiting, Rio(kind=RioKind.WROK, source=pair.local, target=pair.local))
 
     # -- copying (1013 and after 1212) --------------------------------------------
-    def _start_copy(self, pair: StoragePair, blocks: list[int], step_tag: str) -> None:
+    def _start_copy(self, pair: StoragePair, blocks: list[int], what: str) -> None:
+        """``what``: "initial" (1013), "differential" (after 1212) or "resumed" (after a restart)."""
         pair.copy = CopyJob(blocks=blocks, total=len(blocks))
-        self.emit("copy-started", step_tag, pair=f"{pair.source}>{pair.target}", blocks=len(blocks))
+        if what != "resumed":
+            pair.differential = what == "differential"
+        self.emit("copy-started", "fig10:1013" if what == "initial" else None, pair=f"{pair.source}>{pair.target}",
+                  blocks=len(blocks), copy=what)
         self._copy_tick(pair)
 
     def _copy_tick(self, pair: StoragePair) -> None:
@@ -397,11 +478,14 @@ class ExternalStorage(Device):
         volume = self.volumes[pair.local.lun]
         for block in job.blocks[job.done:job.done + share]:
             self._next_xid += 1
+            self._track(self._next_xid, volume.lun, block)
             self._to_edge(Rio(kind=RioKind.WR, source=pair.local, target=pair.remote, block=block,
                               data=volume.read(block), copy=True, xid=self._next_xid), "fig10:1013")
         sent = min(share, job.total - job.done)
         job.done += sent
         pair.copied_blocks += sent
+        if pair.differential:
+            pair.differential_blocks += sent
         if job.done < job.total:
             job.timer = self.net.kernel.timer(COPY_TICK, self._copy_tick, pair)
             return
@@ -419,11 +503,82 @@ class ExternalStorage(Device):
         pair.bitmap.update(job.blocks[job.done:])
         pair.copy = None
 
+    # -- path failure (908 as the storage itself detects it) ------------------------------
+    def _track(self, xid: int, lun: int, block: int) -> None:
+        self._unanswered[xid] = (lun, block, self.now)
+        if self._path_timer is None:
+            self._path_timer = self.net.kernel.timer(PATH_TIMEOUT, self._path_check)
+
+    def _path_check(self) -> None:
+        self._path_timer = None
+        if not self.up:
+            return
+        deadline = self.now - PATH_TIMEOUT
+        lost: dict[int, list[int]] = {}
+        for xid, (lun, block, sent_at) in list(self._unanswered.items()):
+            if sent_at > deadline + 1e-12:
+                break
+            del self._unanswered[xid]
+            lost.setdefault(lun, []).append(block)
+            waiting = self._sync_waiting.pop(xid, None)
+            if waiting:  # the write is safe in 1211: the host may go on (fence level "never")
+                self._answer(*waiting, Rio(kind=RioKind.WROK, source=self.ref(lun), target=self.ref(lun)))
+        for lun, blocks in lost.items():
+            self._path_failed(lun, blocks)
+        if self._unanswered:
+            oldest = next(iter(self._unanswered.values()))[2]
+            self._path_timer = self.net.kernel.timer(max(0.0, oldest + PATH_TIMEOUT - self.now), self._path_check)
+
+    def _path_failed(self, lun: int, blocks: list[int]) -> None:
+        pair = self.pairs.get(lun)
+        if pair is None or pair.role != "source":
+            return
+        pair.bitmap.update(blocks)
+        if pair.state in (S.SIMPLEX, S.FAILURE_SUSPEND):
+            return
+        self.emit("path-failed", None, pair=f"{pair.source}>{pair.target}", edge=self.edge, blocks=len(blocks))
+        self._stop_copy(pair)
+        self._set_state(pair, Event.FAIL, "fig9:908")
+        self._notify_edge(lun)
+
+    def _notify_edge(self, lun: int) -> None:
+        """Tell the edge the pair failed; again and again until it answers (it may be down)."""
+        self._notify.pop(lun, None)
+        pair = self.pairs.get(lun)
+        if pair is None or pair.role != "source" or pair.state is not S.FAILURE_SUSPEND:
+            return
+        if self.up:
+            self._to_edge(Rio(kind=RioKind.SUSPEND, source=pair.local, target=pair.remote, failure=True), None)
+        self._notify[lun] = self.net.kernel.timer(NOTIFY_INTERVAL, self._notify_edge, lun, daemon=True)
+
+    def _cancel_notify(self, lun: int) -> None:
+        timer = self._notify.pop(lun, None)
+        if timer is not None:
+            timer.cancel()
+
     def crash(self) -> None:
         super().crash()
         for pair in self.pairs.values():
             self._stop_copy(pair)
         self._sync_waiting.clear()
+
+    def restart(self) -> None:
+        """Volumes and pair records are on disk; an interrupted copy resumes from 1211."""
+        super().restart()
+        for pair in self.pairs.values():
+            if pair.role == "source" and pair.state in (S.INITIAL_COPYING, S.DUPLEX_PENDING) and pair.copy is None:
+                blocks = sorted(pair.bitmap)
+                pair.bitmap.clear()
+                self._start_copy(pair, blocks, "resumed")
+        if self._unanswered and self._path_timer is None:
+            self._path_timer = self.net.kernel.timer(0.0, self._path_check)
+        edge = self.net.devices.get(self.edge)
+        if edge is not None:  # the FC port logs in again; the edge hears of it (RSCN)
+            self.net.kernel.call_later(self.net.channels[(self.name, self.edge)].latency, self._logged_in, edge)
+
+    def _logged_in(self, edge: Any) -> None:
+        if edge.up and self.up:
+            edge.storage_logged_in(self.wwn)
 
 
 def _reply(kind: RioKind) -> RioKind:

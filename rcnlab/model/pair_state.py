@@ -42,6 +42,7 @@ class Event(enum.Enum):
     SUSPENDED = "suspended"  # the drain is over (SOK)
     FAIL = "fail"  # remote copy cannot go on (908, 1310)
     RESYNC = "resync"  # 1206, 1207, 1210, 1212
+    SWAP = "swap"  # failback: the pair's direction is reversed and resynchronized (beyond the patent)
     DELETE = "delete"
 
 
@@ -60,10 +61,16 @@ TRANSITIONS: dict[tuple[PairState, Event], PairState] = {
     (S.INITIAL_COPYING, Event.SUSPEND_ASYNC): S.SUSPENDING,
     (S.DUPLEX_PENDING, Event.SUSPEND_ASYNC): S.SUSPENDING,
     (S.SUSPENDING, Event.SUSPENDED): S.SUSPEND,
+    # the copy finished (DOK) while a planned suspend overtook it: the suspend wins
+    (S.SUSPENDING, Event.DUPLEX): S.SUSPENDING,
+    (S.SUSPEND, Event.DUPLEX): S.SUSPEND,
     (S.SUSPEND, Event.RESYNC): S.DUPLEX_PENDING,
     (S.FAILURE_SUSPEND, Event.RESYNC): S.DUPLEX_PENDING,
     **{(state, Event.FAIL): S.FAILURE_SUSPEND for state in (*_ACTIVE, S.SUSPEND, S.FAILURE_SUSPEND)},
     **{(state, Event.DELETE): S.SIMPLEX for state in PairState},
+    # Failback (pairresync -swaps): the party that was the source may not have heard of the
+    # failover (it was down), so whatever it last knew, the swap brings it to Duplex-Pending.
+    **{(state, Event.SWAP): S.DUPLEX_PENDING for state in (*_ACTIVE, S.SUSPEND, S.FAILURE_SUSPEND)},
 }
 
 
@@ -87,6 +94,7 @@ class Command(enum.Enum):
     RESYNC = "resync"
     FAILOVER = "failover"
     FAILBACK = "failback"
+    FETCH = "fetch-remaining"
     DELETE = "delete-pair"
 
     def __str__(self) -> str:
@@ -102,7 +110,7 @@ LEGAL: dict[PairState, tuple[Command, ...]] = {
     S.DUPLEX: (Command.SUSPEND, Command.FAILOVER, Command.DELETE),
     S.SUSPENDING: (Command.FAILOVER, Command.DELETE),
     S.SUSPEND: (Command.RESYNC, Command.FAILOVER, Command.FAILBACK, Command.DELETE),
-    S.FAILURE_SUSPEND: (Command.RESYNC, Command.FAILOVER, Command.FAILBACK, Command.DELETE),
+    S.FAILURE_SUSPEND: (Command.RESYNC, Command.FAILOVER, Command.FAILBACK, Command.FETCH, Command.DELETE),
     S.DUPLEX_PENDING: (Command.SUSPEND, Command.DELETE),
 }
 

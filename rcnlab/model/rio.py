@@ -64,6 +64,7 @@ class Rio:
     failure: bool = False  # SUSPEND/SOK: go to failure Suspend rather than Suspend
     copy: bool = False  # WR: part of an initial or differential copy (1013), not a host write
     swap: bool = False  # RESYNC: failback, the pair's direction is reversed
+    full: bool = False  # SUSPEND failure: the edge lost its log (volatile 413): mark every written block
     xid: int = 0  # FC exchange ID (other headers 1413): matches a WROK to its WR at the source storage
     seq: int = 0  # set by the target edge when it turns a log entry back into a RIO (2004)
     error: str = ""  # a reply that refuses the request (access control 405, illegal state)

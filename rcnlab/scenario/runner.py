@@ -119,3 +119,75 @@ def _expect(r: Runner, pair: str | None = None, state: str | None = None, party:
     else:
         r.passed += 1
         r.net.management.emit("expectation-passed", None, pair=pair, state=state)
+
+
+# -- faults (issue 3) --------------------------------------------------------------------------
+@action("fail")
+def _fail(r: Runner, link: str, direction: str | None = None) -> None:
+    r.lab.fail_link(link, direction)
+
+
+@action("restore")
+def _restore(r: Runner, link: str, direction: str | None = None) -> None:
+    r.lab.restore_link(link, direction)
+
+
+@action("crash")
+def _crash(r: Runner, device: str) -> None:
+    r.lab.crash(device)
+
+
+@action("restart")
+def _restart(r: Runner, device: str) -> None:
+    r.lab.restart(device)
+
+
+@action("site-failure")
+def _site_failure(r: Runner, site: str | None = None, devices: list[str] | None = None) -> None:
+    r.lab.site_failure(site, devices)
+
+
+@action("site-restore")
+def _site_restore(r: Runner, site: str | None = None, devices: list[str] | None = None) -> None:
+    r.lab.site_restore(site, devices)
+
+
+@action("partition")
+def _partition(r: Runner, devices: list[str]) -> None:
+    r.lab.partition(devices)
+
+
+@action("heal")
+def _heal(r: Runner, devices: list[str] | None = None) -> None:
+    r.lab.heal(devices)
+
+
+# -- recovery: operator commands ------------------------------------------------------------
+@action("suspend")
+def _suspend(r: Runner, volume: str, host: str | None = None) -> None:
+    r.lab.suspend(volume, host)
+
+
+@action("resync")
+def _resync(r: Runner, volume: str, host: str | None = None) -> None:
+    r.lab.resync(volume, host)
+
+
+@action("failover")
+def _failover(r: Runner, volume: str, prompt: bool = False, host: str | None = None) -> None:
+    r.lab.failover(volume, prompt, host)
+
+
+@action("fetch-remaining")
+def _fetch(r: Runner, volume: str) -> None:
+    r.lab.fetch_remaining(volume)
+
+
+@action("failback")
+def _failback(r: Runner, volume: str, swap_back: bool = False, host: str | None = None) -> None:
+    r.lab.failback(volume, swap_back, host)
+
+
+@action("delete-pair")
+def _delete_pair(r: Runner, volume: str, host: str | None = None) -> None:
+    r.lab.delete_pair(volume, host)

@@ -122,6 +122,22 @@ STEPS: dict[str, tuple[dict[str, Callable[[Any], Any]], dict[str, Callable[[Any]
                     "equal": _names, "remaining": _count, "writes_acknowledged": _count,
                     "invariants": _flag}),
     "note": ({"text": _text}, {}),
+    # -- faults (issue 3) --
+    "fail": ({"link": _text}, {"direction": _text}),
+    "restore": ({"link": _text}, {"direction": _text}),
+    "crash": ({"device": _text}, {}),
+    "restart": ({"device": _text}, {}),
+    "site-failure": ({}, {"site": _choice("source", "network", "target"), "devices": _names}),
+    "site-restore": ({}, {"site": _choice("source", "network", "target"), "devices": _names}),
+    "partition": ({"devices": _names}, {}),
+    "heal": ({}, {"devices": _names}),
+    # -- recovery: operator commands --
+    "suspend": ({"volume": _text}, {"host": _text}),
+    "resync": ({"volume": _text}, {"host": _text}),
+    "failover": ({"volume": _text}, {"prompt": _flag, "host": _text}),
+    "fetch-remaining": ({"volume": _text}, {}),
+    "failback": ({"volume": _text}, {"swap_back": _flag, "host": _text}),
+    "delete-pair": ({"volume": _text}, {"host": _text}),
 }
 
 _VOLUME = re.compile(r"^[A-Za-z0-9_.]+(:\d+)?$")
@@ -231,5 +247,16 @@ def _check_names(path: str, where: str, args: dict[str, Any], topo: Topology) ->
                 raise ScenarioError(path, f"{where}.{key}", f"unknown device {name!r}")
     if "link" in args and args["link"] not in links:
         raise ScenarioError(path, f"{where}.link", f"unknown link {args['link']!r} (links are named A-B)")
+    if "direction" in args:
+        a, sep, b = args["direction"].partition(">")
+        ends = set(args.get("link", "").split("-", 1))
+        if not sep or {a, b} != ends or a == b:
+            raise ScenarioError(path, f"{where}.direction", f"expected FROM>TO, the two ends of link "
+                                f"{args.get('link')!r} (e.g. {'>'.join(sorted(ends))}), got {args['direction']!r}")
+    for key in ("site",):
+        if key in args and not any(d.site == args[key] for d in (*topo.hosts, *topo.storages)):
+            raise ScenarioError(path, f"{where}.{key}", f"no host or storage at site {args[key]!r}")
+    if args.get("site") is not None and args.get("devices") is not None:
+        raise ScenarioError(path, f"{where}.devices", "give site or devices, not both")
     for name in args.get("equal", ()):
         _check_names(path, where, {"volume": name}, topo)
