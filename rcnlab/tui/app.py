@@ -1,0 +1,643 @@
+"""The lab's Textual app: the screen of issue 4 over a running emulation.
+
+Layout (wide, >= 130 columns): status line, hint line; the topology map beside the
+pair panel; below, tabs (log storage area 413 / sequence chart / event log) beside
+the order assurance counters; the key bar at the bottom. Narrow terminals get the
+map on top and everything else in tabs.
+
+The emulation runs as a trio guest in this app's asyncio loop (rcnlab.tui.bridge);
+the panels read the network on a throttled timer (12 Hz) and skip work while
+nothing changed. Commands go through the Lab facade inside trio; a refused one
+shows its one-line reason in a notification and changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from rich.markup import escape
+from textual import on
+from textual.app import App, ComposeResult, SystemCommand
+from textual.containers import Container, Horizontal
+from textual.screen import Screen
+from textual.widgets import TabbedContent, TabPane
+
+from rcnlab.emu.journal import Journal
+from rcnlab.emu.network import Network
+from rcnlab.lab import Lab, LabError
+from rcnlab.model.pair_state import IllegalCommand
+from rcnlab.scenario.runner import Runner
+from rcnlab.scenario.steps import Scenario
+from rcnlab.topo.schema import Topology
+from rcnlab.tui import state
+from rcnlab.tui.actions import ACTIONS, BY_ID, bindings
+from rcnlab.tui.bridge import Bridge, new_clock, speed_label
+from rcnlab.tui.screens.dialogs import DegradeDialog, HelpScreen, PairCreateDialog, WorkloadDialog
+from rcnlab.tui.widgets.chrome import HintLine, KeyBar, StatusLine
+from rcnlab.tui.widgets.counters import Counters
+from rcnlab.tui.widgets.event_log import EventLog
+from rcnlab.tui.widgets.log_area import LogArea
+from rcnlab.tui.widgets.pair_panel import PairPanel
+from rcnlab.tui.widgets.sequence import SequenceChart
+from rcnlab.tui.widgets.topology import TopologyMap
+
+REFRESH_HZ = 12
+MAX_SPEED_HZ = 4
+NARROW = 130  # columns below which the pair panel and counters move into tabs
+REFUSED = (LabError, IllegalCommand)
+COMMAND_ACTIONS = {"pair-create": "pair_create", "suspend": "suspend", "resync": "resync",
+                   "failover": "failover", "failback": "failback", "delete-pair": "delete_pair"}
+
+
+def _invariant_checker(net: Network) -> Any:
+    """The live checker of rcnlab.check.invariants attached to the journal, or None when
+    that module is missing (the status line then says "n/a")."""
+    try:
+        from rcnlab.check.invariants import Checker
+    except ImportError:
+        return None
+    try:
+        return Checker.attach(net)
+    except Exception:
+        return None
+
+
+def invariant_state(checker: Any) -> tuple[str, bool]:
+    """("ok" | "BROKEN: <first violation>" | "n/a", broken)."""
+    if checker is None:
+        return "n/a", False
+    if getattr(checker, "ok", True):
+        return "ok", False
+    first = next(iter(getattr(checker, "first", {}).values()), "")
+    return f"BROKEN ({sum(checker.counts.values())}): {first}", True
+
+
+class RcnLabApp(App[None]):
+    """The lab. ``RcnLabApp(topo, scenario=..., seed=...).run()``."""
+
+    CSS_PATH = "rcnlab.tcss"
+    TITLE = "rcnlab"
+    BINDINGS = bindings()
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(self, topo: Topology, scenario: Scenario | None = None, seed: int = 0, *,
+                 speed: float = 1.0, paused: bool = False, keep: int = 5000, out_dir: str | Path = ".",
+                 preload: int = 0) -> None:
+        super().__init__()
+        self.topo = topo
+        self.seed = seed
+        self.journal = Journal(keep=keep)
+        self.clock = new_clock()
+        self.net = Network(topo, seed=seed, clock=self.clock, journal=self.journal)
+        self.lab = Lab(self.net)
+        self.preloaded = state.preload(self.net, preload)
+        self.suspends = state.SuspendTracker()
+        self.journal.subscribe(self.suspends)
+        self.runner = Runner(self.net, scenario, self.lab)
+        self.bridge = Bridge(self.net, self.runner, speed=speed, paused=paused)
+        self.checker = _invariant_checker(self.net)
+        self.out_dir = Path(out_dir)
+        self.selected: str | None = None
+        self.operator_names = False
+        self.frozen = False
+        self.narrow: bool | None = None
+        self.last_rate = 100.0
+        self.workload_volumes: list[str] = []
+        self._generation: tuple[Any, ...] = ()
+        self._answers_seen = 0
+        self._checked_at = 0.0
+        self._drawn_at = 0.0
+
+    # -- building the screen --------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield StatusLine("", id="status")
+        yield HintLine("", id="hint")
+        yield Container(id="main")
+        yield KeyBar(id="keys")
+
+    def _main_widgets(self, narrow: bool) -> list[Any]:
+        net, lab = self.net, self.lab
+        topo = TopologyMap(net, id="map")
+        topo.selected = self.selected
+        pair = PairPanel(lab, id="pair")
+        pair.operator_names = self.operator_names
+        log = LogArea(net, id="log")
+        log.device = self.selected if state.selected_kind(net, self.selected) in ("edge", "core") else None
+        seq = SequenceChart(net, id="sequence")
+        events = EventLog(net, id="events")
+        counters = Counters(net, id="counters")
+        if narrow:
+            panes = [TabPane("Pair", pair, id="tab-pair"), TabPane("Log storage 413", log, id="tab-log"),
+                     TabPane("Counters 412", counters, id="tab-counters"),
+                     TabPane("Sequence (Fig. 16)", seq, id="tab-sequence"), TabPane("Events", events, id="tab-events")]
+            return [topo, _tabs(panes)]
+        panes = [TabPane("Log storage 413", log, id="tab-log"), TabPane("Sequence (Fig. 16)", seq, id="tab-sequence"),
+                 TabPane("Events", events, id="tab-events")]
+        return [Horizontal(topo, pair, id="top"), Horizontal(_tabs(panes), counters, id="bottom")]
+
+    async def _build_main(self, narrow: bool) -> None:
+        main = self.query_one("#main", Container)
+        await main.remove_children()
+        self.narrow = narrow
+        main.set_class(narrow, "-narrow")
+        await main.mount_all(self._main_widgets(narrow))
+        self.query_one(SequenceChart).set_frozen(self.frozen)
+        self._generation = ()
+
+    async def on_mount(self) -> None:
+        await self._build_main(self.size.width < NARROW)
+        self.bridge.start(asyncio.get_running_loop())
+        self.set_interval(1 / REFRESH_HZ, self.refresh_views)
+        self.refresh_views(force=True)
+
+    async def on_resize(self) -> None:
+        narrow = self.size.width < NARROW
+        if self.narrow is not None and narrow != self.narrow:
+            await self._build_main(narrow)
+
+    async def on_unmount(self) -> None:
+        await self.bridge.stop()
+
+    # -- the throttled redraw ------------------------------------------------------------------
+    def refresh_views(self, force: bool = False) -> None:
+        try:
+            self._refresh(force)
+        except Exception as exc:  # a view must never take the lab down
+            self.log.error(f"refresh failed: {exc!r}")
+
+    def _refresh(self, force: bool) -> None:
+        if self.narrow is None:
+            return
+        net, bridge = self.net, self.bridge
+        wall = time.perf_counter()
+        if not force and math.isinf(bridge.speed) and not bridge.paused and wall - self._drawn_at < 1 / MAX_SPEED_HZ:
+            return  # at max speed the emulation gets the CPU; the screen redraws 4 times a second
+        self._drawn_at = wall
+        now = bridge.virtual_time
+        self._check_invariants()
+        self._status(now)
+        gen = (net.kernel.events_run, self.journal.count, self.selected, self.operator_names, self.frozen,
+               bridge.paused, bridge.speed, self.size, self.query_one(TabbedContent).active,
+               self.query_one(EventLog).filter)
+        if gen == self._generation and not force:
+            return
+        self._generation = gen
+        self.query_one("#hint", HintLine).update(state.hint(net, self.lab, bridge.paused, self.selected))
+        self.query_one(KeyBar).show(self.relevant_actions())
+        self.query_one(TopologyMap).refresh()
+        pair = self.query_one(PairPanel)
+        if pair.is_on_screen or force:
+            pair.refresh()
+        counters = self.query_one(Counters)
+        counters.sample(now)
+        if counters.is_on_screen or force:
+            counters.update_view(now)
+        for widget in (self.query_one(LogArea), self.query_one(SequenceChart), self.query_one(EventLog)):
+            if widget.is_on_screen or force:
+                if isinstance(widget, LogArea):
+                    widget.update_view(now)
+                else:
+                    widget.update_view()
+        self._report_answers()
+
+    def _check_invariants(self, force: bool = False) -> None:
+        """The state checks (nothing lost, counters, isolation ...) about once a wall second;
+        the journal-following checks (write order) run live on every event."""
+        checker = self.checker
+        if checker is None or not hasattr(checker, "check"):
+            return
+        wall = time.perf_counter()
+        if not force and wall - self._checked_at < 1.0:
+            return
+        self._checked_at = wall
+        try:
+            checker.check()
+        except Exception as exc:  # a checker bug must not take the lab down
+            self.log.error(f"invariant check failed: {exc!r}")
+
+    def _status(self, now: float) -> None:
+        bridge = self.bridge
+        if bridge.error is not None:
+            run = f"[b red]STOPPED: {bridge.error!r}[/]"
+        else:
+            run = "[b yellow]PAUSED[/]" if bridge.paused else "[b green]RUNNING[/]"
+        rate = state.workload_rate(self.net)
+        rpo = state.rpo(self.net, now, self.suspends)
+        inv, broken = invariant_state(self.checker)
+        inv_text = f"[b white on red] invariants {inv} [/]" if broken else f"invariants {inv}"
+        sel = f"  selected [b]{self.selected}[/]" if self.selected else ""
+        lag = " [yellow](behind: CPU-bound)[/]" if bridge.lagging else ""
+        self.query_one("#status", StatusLine).update(
+            f"t=[b]{now:.6f}[/]s  {run} {speed_label(bridge.speed)}{lag}  seed {self.seed}  "
+            f"workload {rate:g} w/s  RPO {rpo * 1000:.3f} ms  {inv_text}  events {self.net.kernel.events_run}{sel}")
+
+    def _report_answers(self) -> None:
+        answers = self.lab.answers
+        for host, answer in answers[self._answers_seen:]:
+            if getattr(answer, "status", "ok") != "ok":
+                self.notify(f"{host}: {answer.detail or answer.status}", title="command answered with an error",
+                            severity="warning")
+        self._answers_seen = len(answers)
+
+    def relevant_actions(self) -> list[str]:
+        """The actions the key bar offers now."""
+        ids: list[str] = []
+        pair = self.current_pair()
+        if pair is None:
+            ids.append("pair_create")
+        else:
+            try:
+                legal = self.lab.legal_commands(pair)
+            except Exception:
+                legal = []
+            ids += [COMMAND_ACTIONS[c] for c in legal if c in COMMAND_ACTIONS and c != "pair-create"]
+            if self._free_volumes():
+                ids.append("pair_create")
+        if state.workload_rate(self.net) > 0:
+            ids += ["workload_stop", "workload_rate"]
+        else:
+            ids.append("workload_start")
+        kind = state.selected_kind(self.net, self.selected)
+        if kind == "link":
+            link = self.net.links[self.selected]
+            st = link.state()
+            ids += ["fail"] if st != "down" else []
+            ids += ["restore"] if st in ("down", "one-way") else []
+            ids.append("degrade")
+        elif kind is not None:
+            dev = self.net.devices[self.selected]
+            ids.append("crash" if dev.up else "restart")
+            site = state.site_of(self.net, dev.name)
+            if site in ("source", "target") and hasattr(self.lab, "site_failure"):
+                down = any(not d.up for d in (*self.net.hosts, *self.net.storages) if d.spec.site == site)
+                ids.append("site_restore" if down and hasattr(self.lab, "site_restore") else "site_failure")
+            if hasattr(self.lab, "partition"):
+                ids.append("partition")
+        if getattr(self.lab, "partitions", None):
+            ids.append("heal")
+        ids += ["toggle_pause", "step", "faster", "slower", "select_next", "toggle_names", "next_tab", "freeze",
+                "filter_events", "screenshot", "export_trace", "help", "quit"]
+        return ids
+
+    # -- command palette ----------------------------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        for a in ACTIONS:
+            yield SystemCommand(escape(f"{a.title}  (key {a.display})"), a.help, self._palette_callback(a.id))
+        yield from super().get_system_commands(screen)
+
+    def _palette_callback(self, action: str) -> Callable[[], Any]:
+        async def run() -> None:
+            await self.run_action(action)
+
+        return run
+
+    @on(KeyBar.Pressed)
+    async def _key_bar(self, event: KeyBar.Pressed) -> None:
+        await self.run_action(event.action)
+
+    # -- selection ------------------------------------------------------------------------------
+    @on(TopologyMap.Selected)
+    def _selected(self, event: TopologyMap.Selected) -> None:
+        self.select(event.name)
+
+    def select(self, name: str | None) -> None:
+        """Select a device or link; the other panels follow it."""
+        self.selected = name
+        m = self.query_one(TopologyMap)
+        if m.selected != name:
+            m.select(name, post=False)
+        kind = state.selected_kind(self.net, name)
+        if kind in ("edge", "core"):
+            self.query_one(LogArea).show_device(name)
+        pair = self._pair_for(name)
+        if pair is not None:
+            self.query_one(PairPanel).show_pair(pair)
+        self.refresh_views(force=True)
+
+    def _pair_for(self, name: str | None) -> str | None:
+        if name is None:
+            return None
+        dev = self.net.devices.get(name)
+        storages: set[str] = set()
+        if dev is not None and dev.kind == "storage":
+            storages = {name}
+        elif dev is not None and dev.kind == "edge":
+            storages = {s.name for s in self.net.storages if s.edge == name}
+        elif dev is not None and dev.kind == "host":
+            storages = {dev.storage}
+        for p in state.pairs(self.lab):
+            if p["source"].partition(":")[0] in storages or p["target"].partition(":")[0] in storages:
+                return p["source"]
+        return None
+
+    def current_pair(self) -> str | None:
+        pairs = state.pairs(self.lab)
+        if not pairs:
+            return None
+        chosen = self.query_one(PairPanel).pair if self.narrow is not None else None
+        return next((p["source"] for p in pairs if p["source"] == chosen), pairs[0]["source"])
+
+    def volumes(self, site: str | None = None) -> list[str]:
+        return [f"{s.name}:{v.lun}" for s in self.topo.storages for v in s.volumes if site in (None, s.site)]
+
+    def _free_volumes(self) -> list[str]:
+        busy = set()
+        for s in self.net.storages:
+            busy.update(f"{s.name}:{lun}" for lun in s.pairs)
+        return [v for v in self.volumes() if v not in busy]
+
+    # -- running commands -------------------------------------------------------------------
+    async def command(self, title: str, fn: Callable[..., Any], *args: Any, done: str | None = None) -> bool:
+        """Run ``fn(*args)`` inside the emulation; explain a refusal; never raise."""
+        return await self.answer(title, self.bridge.call(fn, *args), done)
+
+    async def answer(self, title: str, future: Any, done: str | None = None) -> bool:
+        """Await a command's future from the bridge; explain a refusal; never raise."""
+        try:
+            await future
+        except REFUSED as exc:
+            self.notify(str(exc), title=f"{title}: refused", severity="warning")
+            return False
+        except Exception as exc:
+            self.notify(f"{type(exc).__name__}: {exc}", title=f"{title}: failed", severity="error")
+            return False
+        if done:
+            self.notify(done, title=title)
+        self.refresh_views(force=True)
+        return True
+
+    def _lab_method(self, name: str) -> Callable[..., Any] | None:
+        fn = getattr(self.lab, name, None)
+        if fn is None:
+            self.notify(f"{name.replace('_', ' ')} is not available in this build of rcnlab", title="not available",
+                        severity="warning")
+        return fn
+
+    def _need_pair(self, what: str) -> str | None:
+        pair = self.current_pair()
+        if pair is None:
+            self.notify(f"{what} needs a pair; there is none. Press c to create one.", title=f"{what}: refused",
+                        severity="warning")
+        return pair
+
+    def _need(self, what: str, kind: str) -> str | None:
+        """The selected link ("link") or device ("device"), or a notification."""
+        got = state.selected_kind(self.net, self.selected)
+        if (kind == "link" and got == "link") or (kind == "device" and got not in (None, "link")):
+            return self.selected
+        where = "a link" if kind == "link" else "a device"
+        self.notify(f"{what} needs {where}: select one with ] / [ or the mouse on the map.",
+                    title=f"{what}: nothing selected", severity="warning")
+        return None
+
+    # -- pair actions -------------------------------------------------------------------------
+    def action_pair_create(self) -> None:
+        free = self._free_volumes()
+        if not free:
+            self.notify("every volume is already in a pair; d deletes one", title="create pair: refused",
+                        severity="warning")
+            return
+        sources = [v for v in free if v in self.volumes("source")] or free
+        source = sources[0]
+        targets = [v for v in free if v in self.volumes("target") and v.partition(":")[0] != source.partition(":")[0]]
+
+        async def done(values: dict[str, Any] | None) -> None:
+            if values:
+                ok = await self.command("create pair", self.lab.pair_create, values["source"], values["target"],
+                                        values["mode"], done=f"{values['source']} → {values['target']} "
+                                                             f"({values['mode']}): pair creation sent (Fig. 10)")
+                if ok:
+                    self.query_one(PairPanel).show_pair(values["source"])
+
+        self.push_screen(PairCreateDialog(self.volumes(), source, targets[0] if targets else None), done)
+
+    async def action_suspend(self) -> None:
+        if pair := self._need_pair("suspend"):
+            await self.command("suspend", self.lab.suspend, pair, done=f"suspend of {pair} sent (910)")
+
+    async def action_resync(self) -> None:
+        if pair := self._need_pair("resync"):
+            await self.command("resync", self.lab.resync, pair, done=f"resync of {pair} sent (Fig. 12)")
+
+    async def action_failover(self) -> None:
+        if pair := self._need_pair("failover"):
+            await self.command("failover", self.lab.failover, pair, done=f"failover of {pair} sent (Fig. 13)")
+
+    async def action_failback(self) -> None:
+        if (pair := self._need_pair("failback")) and (fn := self._lab_method("failback")):
+            await self.command("failback", fn, pair, done=f"failback of {pair} sent")
+
+    async def action_delete_pair(self) -> None:
+        if pair := self._need_pair("delete pair"):
+            await self.command("delete pair", self.lab.delete_pair, pair, done=f"deletion of {pair} sent")
+
+    # -- workload -------------------------------------------------------------------------------
+    def action_workload_start(self) -> None:
+        volume = self.current_pair() or next(iter(self.volumes("source")), None)
+
+        async def done(values: dict[str, Any] | None) -> None:
+            if values:
+                await self._start_workload(values["volume"], values["rate"])
+
+        self.push_screen(WorkloadDialog(self.volumes(), volume, self.last_rate), done)
+
+    async def _start_workload(self, volume: str, rate: float) -> bool:
+        ok = await self.command("workload", self.lab.workload, volume, rate,
+                                done=f"{rate:g} writes/s on {volume}")
+        if ok:
+            self.last_rate = rate
+            if volume not in self.workload_volumes:
+                self.workload_volumes.append(volume)
+        return ok
+
+    async def action_workload_stop(self) -> None:
+        if state.workload_rate(self.net) <= 0:
+            self.notify("no workload is running; w starts one", title="stop workload: refused", severity="warning")
+            return
+        if await self.command("stop workload", self.lab.stop_workloads, done="every workload stopped"):
+            self.workload_volumes = []
+
+    def action_workload_rate(self) -> None:
+        if state.workload_rate(self.net) <= 0 or not self.workload_volumes:
+            self.notify("no workload is running; w starts one", title="workload rate: refused", severity="warning")
+            return
+        volumes = list(self.workload_volumes)
+
+        async def done(values: dict[str, Any] | None) -> None:
+            if values:
+                await self.command("workload rate", self.lab.stop_workloads)
+                self.workload_volumes = []
+                for v in volumes:
+                    await self._start_workload(v, values["rate"])
+
+        self.push_screen(WorkloadDialog(volumes, volumes[0], self.last_rate, title="Change the workload's rate"),
+                         done)
+
+    # -- faults ---------------------------------------------------------------------------------
+    async def action_fail(self) -> None:
+        if (link := self._need("cut link", "link")) is None:
+            return
+        if self.net.links[link].state() == "down":
+            self.notify(f"link {link} is already down; u restores it", title="cut link: refused", severity="warning")
+            return
+        await self.command("cut link", self.lab.fail_link, link, done=f"link {link} cut")
+
+    async def action_restore(self) -> None:
+        if (link := self._need("restore link", "link")) is None:
+            return
+        if self.net.links[link].state() not in ("down", "one-way"):
+            self.notify(f"link {link} is {self.net.links[link].state()}; only a down link can be restored"
+                        + (" (g sets loss and jitter back)" if self.net.links[link].state() == "degraded" else ""),
+                        title="restore link: refused", severity="warning")
+            return
+        await self.command("restore link", self.lab.restore_link, link, done=f"link {link} restored")
+
+    def action_degrade(self) -> None:
+        if (link := self._need("degrade link", "link")) is None:
+            return
+        ch = self.net.links[link].forward
+
+        async def done(values: dict[str, Any] | None) -> None:
+            if values:
+                await self.command("degrade link", self.lab.set_link, link, values["latency_ms"], values["jitter_ms"],
+                                   None, values["loss"],
+                                   done=f"link {link}: loss {values['loss']:.1%}, jitter {values['jitter_ms']:g} ms, "
+                                        f"latency {values['latency_ms']:g} ms")
+
+        self.push_screen(DegradeDialog(link, ch.loss, ch.jitter * 1000, ch.latency * 1000), done)
+
+    async def action_crash(self) -> None:
+        if (dev := self._need("crash", "device")) is not None:
+            await self.command("crash", self.lab.crash, dev, done=f"{dev} crashed")
+
+    async def action_restart(self) -> None:
+        if (dev := self._need("restart", "device")) is not None:
+            await self.command("restart", self.lab.restart, dev, done=f"{dev} restarted")
+
+    async def action_site_failure(self) -> None:
+        if (dev := self._need("site failure", "device")) is None:
+            return
+        site = state.site_of(self.net, dev)
+        if site is None:
+            self.notify(f"{dev} belongs to no site", title="site failure: refused", severity="warning")
+            return
+        if fn := self._lab_method("site_failure"):
+            await self.command("site failure", fn, site, done=f"site {site} failed")
+
+    async def action_site_restore(self) -> None:
+        if (dev := self._need("site restore", "device")) is None:
+            return
+        site = state.site_of(self.net, dev)
+        if site is None:
+            self.notify(f"{dev} belongs to no site", title="site restore: refused", severity="warning")
+            return
+        if fn := self._lab_method("site_restore"):
+            await self.command("site restore", fn, site, done=f"site {site} restored")
+
+    async def action_partition(self) -> None:
+        if (dev := self._need("partition", "device")) is not None and (fn := self._lab_method("partition")):
+            await self.command("partition", fn, [dev], done=f"{dev} partitioned off")
+
+    async def action_heal(self) -> None:
+        if fn := self._lab_method("heal"):
+            await self.command("heal", fn, done="partitions healed")
+
+    # -- time ---------------------------------------------------------------------------------------
+    async def action_toggle_pause(self) -> None:
+        await self.answer("pause", self.bridge.set_paused(not self.bridge.paused))
+
+    async def action_step(self) -> None:
+        if self.net.kernel.pending == 0:
+            self.notify("nothing is scheduled: there is no next event", title="step", severity="warning")
+        await self.answer("step", self.bridge.step())
+
+    async def action_faster(self) -> None:
+        await self.answer("faster", self.bridge.faster())
+
+    async def action_slower(self) -> None:
+        await self.answer("slower", self.bridge.slower())
+
+    # -- view ---------------------------------------------------------------------------------------
+    def action_select_next(self) -> None:
+        self.query_one(TopologyMap).action_cycle(1)
+
+    def action_select_previous(self) -> None:
+        self.query_one(TopologyMap).action_cycle(-1)
+
+    def action_toggle_names(self) -> None:
+        self.operator_names = not self.operator_names
+        panel = self.query_one(PairPanel)
+        panel.operator_names = self.operator_names
+        panel.refresh()
+        self.refresh_views(force=True)
+
+    def action_next_tab(self) -> None:
+        tabs = self.query_one(TabbedContent)
+        ids = [pane.id for pane in tabs.query(TabPane)]
+        if ids:
+            i = ids.index(tabs.active) if tabs.active in ids else -1
+            tabs.active = ids[(i + 1) % len(ids)]
+        self.refresh_views(force=True)
+
+    def show_tab(self, pane: str) -> None:
+        self.query_one(TabbedContent).active = pane
+
+    def action_freeze(self) -> None:
+        self.frozen = not self.frozen
+        chart = self.query_one(SequenceChart)
+        if self.frozen:
+            chart.update_view()
+        chart.set_frozen(self.frozen)
+        self.show_tab("tab-sequence")
+        if self.frozen:
+            chart.query_one("#seq-rows").focus()
+        self.notify("sequence chart frozen: scroll it; z follows again" if self.frozen else "sequence chart follows",
+                    title="sequence chart")
+        self.refresh_views(force=True)
+
+    def action_filter_events(self) -> None:
+        self.show_tab("tab-events")
+        self.query_one("#event-filter").focus()
+
+    def action_screenshot(self) -> None:
+        name = f"rcnlab-{self.topo.name}-seed{self.seed}-t{self.bridge.virtual_time:.3f}.svg"
+        try:
+            path = self.save_screenshot(filename=name, path=str(self.out_dir))
+        except OSError as exc:
+            self.notify(f"cannot save the screenshot: {exc.strerror}", title="screenshot", severity="error")
+            return
+        self.notify(f"saved {path}", title="screenshot")
+
+    def action_export_trace(self) -> None:
+        events = list(self.journal.recent)
+        path = self.out_dir / f"rcnlab-trace-{self.topo.name}-seed{self.seed}-t{self.bridge.virtual_time:.3f}.jsonl"
+        try:
+            with open(path, "w", encoding="utf-8") as out:
+                for ev in events:
+                    out.write(ev.to_json())
+                    out.write("\n")
+        except OSError as exc:
+            self.notify(f"cannot write {path}: {exc.strerror}", title="export trace", severity="error")
+            return
+        total = self.journal.count
+        self.notify(f"{len(events)} events written to {path}"
+                    + (f" (the last {len(events)} of {total})" if total > len(events) else ""), title="export trace")
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        await self.bridge.stop()
+        self.exit()
+
+
+def _tabs(panes: list[TabPane]) -> TabbedContent:
+    tabs = TabbedContent(id="tabs")
+    for pane in panes:
+        tabs.compose_add_child(pane)
+    return tabs

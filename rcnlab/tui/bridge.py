@@ -1,0 +1,278 @@
+"""The bridge between the emulation (trio) and the lab's screen (Textual, asyncio).
+
+The kernel's trio task runs in trio *guest mode* inside Textual's asyncio loop:
+one process, one event loop, no polling. (trio's guest mode waits for I/O in a
+helper thread of its own; nothing of the emulation runs there.) Virtual time is a
+``trio.testing.MockClock``:
+
+* paced (x0.1 .. x100): ``clock.rate`` ties virtual to wall time and the kernel
+  sleeps until each event's time (``Kernel.run_forever`` in a cancel scope);
+* max: the clock stands (rate 0) and the bridge steps the kernel, until only
+  housekeeping timers are left (drained, where a headless run stops), in chunks of
+  about 8 ms wall time, then leaves the host loop 2 ms to itself (an asyncio
+  ``call_later`` that sets a trio event through the token), so the screen and the
+  keys stay responsive;
+* paused: nothing runs at all, so virtual time and every counter stand exactly
+  still; ``step()`` runs the events of the next event time (``Kernel.step``).
+
+Everything that touches the network from the UI (a Lab command, a rate change, a
+step) runs *inside* trio through the trio token (``token.run_sync_soon``), then
+wakes the kernel so that a sleeping deadline is recomputed. The UI awaits the
+answer as an asyncio future; a refused command comes back as its exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import outcome
+import trio
+import trio.lowlevel
+import trio.testing
+
+from rcnlab.emu.network import Network
+from rcnlab.scenario.runner import Runner
+
+T = TypeVar("T")
+
+#: The speeds offered, slowest first; ``math.inf`` is "as fast as possible".
+SPEEDS: tuple[float, ...] = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, math.inf)
+#: At max speed the kernel runs in chunks of MAX_CHUNK wall seconds, then leaves the
+#: host loop MAX_GAP wall seconds to itself, so a key press (which takes Textual many
+#: small hops through the loop) is answered within a few milliseconds.
+MAX_CHUNK = 0.008
+MAX_GAP = 0.002
+
+
+def new_clock() -> trio.testing.MockClock:
+    """The virtual clock for a network the bridge will drive (standing until it starts)."""
+    return trio.testing.MockClock(rate=0.0)
+
+
+def speed_label(speed: float) -> str:
+    if math.isinf(speed):
+        return "max"
+    return f"x{speed:g}"
+
+
+class Bridge:
+    """Runs ``net``'s kernel (and ``runner``'s scenario) as a trio guest of an asyncio loop."""
+
+    def __init__(self, net: Network, runner: Runner | None = None, *, speed: float = 1.0,
+                 paused: bool = False) -> None:
+        clock = net.kernel.clock
+        if not isinstance(clock, trio.testing.MockClock):  # pragma: no cover - the app always passes one
+            raise TypeError("the network needs a trio.testing.MockClock")
+        self.net = net
+        self.runner = runner
+        self.clock: trio.testing.MockClock = clock
+        self.speed = speed
+        self.paused = paused
+        self.token: trio.lowlevel.TrioToken | None = None
+        self.error: BaseException | None = None  # what stopped the emulation, if it failed
+        self.started: asyncio.Future[None] | None = None
+        self.done: asyncio.Future[None] | None = None
+        self._scope: trio.CancelScope | None = None
+        self._inner: trio.CancelScope | None = None
+        self._changed: trio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- life cycle (asyncio side) ------------------------------------------------------------
+    def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Start the guest run on ``loop`` (the running loop by default)."""
+        loop = loop or asyncio.get_running_loop()
+        self._loop = loop
+        self.started = loop.create_future()
+        self.done = loop.create_future()
+        self.clock.rate = 0.0  # the driver sets the real rate once it runs
+        trio.lowlevel.start_guest_run(
+            self._root,
+            run_sync_soon_threadsafe=loop.call_soon_threadsafe,
+            run_sync_soon_not_threadsafe=loop.call_soon,
+            done_callback=self._done,
+            clock=self.clock,
+            host_uses_signal_set_wakeup_fd=False,
+        )
+
+    def _done(self, result: outcome.Outcome) -> None:
+        if isinstance(result, outcome.Error):
+            self.error = result.error
+        if self.started is not None and not self.started.done():
+            self.started.set_result(None)
+        if self.done is not None and not self.done.done():
+            self.done.set_result(None)
+
+    @property
+    def running(self) -> bool:
+        return self.done is not None and not self.done.done()
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Cancel the emulation's scope and wait until trio reports it done."""
+        if self.done is None or self.done.done():
+            return
+        if self.token is not None and self._scope is not None:
+            scope = self._scope
+            try:
+                self.token.run_sync_soon(scope.cancel)
+            except trio.RunFinishedError:
+                pass
+        try:
+            await asyncio.wait_for(asyncio.shield(self.done), timeout)
+        except asyncio.TimeoutError:  # pragma: no cover - trio never takes that long to cancel
+            pass
+
+    # -- calls into trio --------------------------------------------------------------------------
+    def call(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """Run ``fn(*args)`` inside trio between two kernel steps, then wake the kernel.
+        The future holds its result, or the exception it raised (nothing else is touched)."""
+        loop = self._loop or asyncio.get_running_loop()
+        fut: asyncio.Future[T] = loop.create_future()
+        if self.token is None or not self.running:
+            fut.set_exception(RuntimeError("the emulation is not running"
+                                           + (f" ({self.error!r})" if self.error else "")))
+            return fut
+
+        def inside() -> None:
+            try:
+                result = fn(*args)
+            except Exception as exc:  # handed to the UI, never raised inside trio
+                if not fut.done():
+                    fut.set_exception(exc)
+            else:
+                if not fut.done():
+                    fut.set_result(result)
+            self.net.kernel.wake()
+            if self._changed is not None:  # at max speed an idle driver looks for new work
+                self._changed.set()
+
+        try:
+            self.token.run_sync_soon(inside)
+        except trio.RunFinishedError:
+            fut.set_exception(RuntimeError("the emulation has stopped"))
+        return fut
+
+    # -- time control ----------------------------------------------------------------------------
+    def set_paused(self, paused: bool) -> asyncio.Future[None]:
+        return self.call(self._apply, self.speed, paused)
+
+    def set_speed(self, speed: float) -> asyncio.Future[None]:
+        return self.call(self._apply, speed, self.paused)
+
+    def faster(self) -> asyncio.Future[None]:
+        return self.set_speed(next((s for s in SPEEDS if s > self.speed), SPEEDS[-1]))
+
+    def slower(self) -> asyncio.Future[None]:
+        return self.set_speed(next((s for s in reversed(SPEEDS) if s < self.speed), SPEEDS[0]))
+
+    def step(self) -> asyncio.Future[bool]:
+        """Pause (if running) and run the events of the next event time."""
+
+        def step_once() -> bool:
+            self._apply(self.speed, True)
+            return self.net.kernel.step()
+
+        return self.call(step_once)
+
+    def advance(self, until: float) -> asyncio.Future[int]:
+        """Pause, then run every event up to virtual time ``until`` at once (for tests and
+        demos): a deterministic way to a given moment."""
+
+        def run_until() -> int:
+            self._apply(self.speed, True)
+            kernel = self.net.kernel
+            n = 0
+            while kernel.next_time <= until:
+                kernel.step()
+                n += 1
+            if until > self.clock.current_time():
+                self.clock.jump(until - self.clock.current_time())
+            kernel.now = max(kernel.now, until)
+            return n
+
+        return self.call(run_until)
+
+    def _apply(self, speed: float, paused: bool) -> None:
+        """Inside trio: set the mode and the clock's rate, tell the driver, wake the kernel."""
+        self.speed, self.paused = speed, paused
+        self.clock.rate = 0.0 if paused or math.isinf(speed) else speed
+        if self._inner is not None:
+            self._inner.cancel()
+        if self._changed is not None:
+            self._changed.set()
+        self.net.kernel.wake()
+
+    @property
+    def virtual_time(self) -> float:
+        """Virtual now: the clock while the kernel keeps up with it; the last event's time
+        when the kernel is behind the clock (paced faster than the CPU allows) or at max."""
+        clock, kernel = self.clock.current_time(), self.net.kernel
+        return clock if kernel.next_time > clock else max(kernel.now, min(clock, kernel.next_time))
+
+    @property
+    def lagging(self) -> bool:
+        """Paced, but the kernel is more than 50 ms of wall time behind the clock."""
+        if self.paused or math.isinf(self.speed):
+            return False
+        return self.clock.current_time() - self.net.kernel.next_time > 0.05 * self.speed
+
+    # -- the trio side ---------------------------------------------------------------------------
+    async def _root(self) -> None:
+        self.token = trio.lowlevel.current_trio_token()
+        with trio.CancelScope() as self._scope:
+            if self.runner is not None:
+                self.runner.schedule()
+            if self.started is not None and not self.started.done():
+                self.started.set_result(None)
+            await self._drive()
+
+    async def _yield_to_host(self, changed: trio.Event) -> None:
+        """Sleep MAX_GAP wall seconds (the clock stands still at max speed, so this is the
+        host loop's timer, not trio's), or until the mode changes."""
+        token, loop = self.token, self._loop
+        assert token is not None and loop is not None
+
+        def resume() -> None:
+            try:
+                token.run_sync_soon(changed.set)
+            except trio.RunFinishedError:
+                pass
+
+        handle = loop.call_later(MAX_GAP, resume)
+        try:
+            await changed.wait()
+        finally:
+            handle.cancel()
+
+    async def _drive(self) -> None:
+        kernel = self.net.kernel
+        self._apply(self.speed, self.paused)
+        while True:
+            self._changed = changed = trio.Event()
+            if self.paused:
+                self.clock.rate = 0.0
+                await changed.wait()
+            elif math.isinf(self.speed):
+                self.clock.rate = 0.0
+                deadline = time.perf_counter() + MAX_CHUNK
+                idle = False
+                while not changed.is_set() and time.perf_counter() < deadline:
+                    for _ in range(64):
+                        # only housekeeping left (drained, as headless runs stop): wait for work
+                        if kernel.live <= 0 or not kernel.step():
+                            idle = True
+                            break
+                    if idle:
+                        break
+                if idle:
+                    await changed.wait()
+                elif not changed.is_set():
+                    await self._yield_to_host(changed)
+            else:
+                self.clock.rate = self.speed
+                with trio.CancelScope() as self._inner:
+                    await kernel.run_forever()
+                self._inner = None

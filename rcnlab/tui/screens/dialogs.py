@@ -1,0 +1,198 @@
+"""Modal dialogs: pair create, workload, link degradation; and the help screen.
+Each returns a dict of checked values (or None when cancelled)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
+
+from rcnlab.tui.actions import ACTIONS
+
+DIALOG_CSS = """
+{name} {{ align: center middle; }}
+{name} > Vertical {{ width: 64; height: auto; border: thick $accent; background: $surface; padding: 1 2; }}
+{name} .row {{ height: auto; margin-bottom: 1; }}
+{name} .error {{ color: $error; height: auto; }}
+{name} Horizontal {{ height: auto; align-horizontal: right; }}
+{name} Button {{ margin-left: 1; }}
+"""
+
+
+class Dialog(ModalScreen[dict[str, Any] | None]):
+    BINDINGS = [Binding("escape", "cancel", "cancel")]
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def buttons(self, ok: str) -> ComposeResult:
+        yield Label("", classes="error", id="error")
+        with Horizontal():
+            yield Button(ok, variant="primary", id="ok")
+            yield Button("Cancel", id="cancel")
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#ok")
+    @on(Input.Submitted)
+    def _ok(self) -> None:
+        try:
+            values = self.values()
+        except ValueError as exc:
+            self.query_one("#error", Label).update(str(exc))
+            return
+        self.dismiss(values)
+
+    def values(self) -> dict[str, Any]:  # pragma: no cover - subclasses override
+        return {}
+
+
+class PairCreateDialog(Dialog):
+    DEFAULT_CSS = DIALOG_CSS.format(name="PairCreateDialog")
+
+    def __init__(self, volumes: list[str], source: str | None, target: str | None) -> None:
+        super().__init__()
+        self.volumes = volumes
+        self.source, self.target = source, target
+
+    def compose(self) -> ComposeResult:
+        options = [(v, v) for v in self.volumes]
+        with Vertical():
+            yield Static("[b]Create a pair[/b] (Fig. 10): the host asks its storage to copy a volume "
+                         "to a volume at the other site.", classes="row")
+            yield Label("Source volume")
+            yield Select(options, value=self.source or Select.BLANK, id="source", classes="row")
+            yield Label("Target volume")
+            yield Select(options, value=self.target or Select.BLANK, id="target", classes="row")
+            with RadioSet(id="mode", classes="row"):
+                yield RadioButton("asynchronous (the host never waits for the network)", value=True, id="async")
+                yield RadioButton("synchronous (the host waits for the source edge's WROK)", id="sync")
+            yield from self.buttons("Create")
+
+    def on_mount(self) -> None:
+        self.query_one("#ok", Button).focus()
+
+    def values(self) -> dict[str, Any]:
+        source = self.query_one("#source", Select).value
+        target = self.query_one("#target", Select).value
+        if source is Select.BLANK or target is Select.BLANK:
+            raise ValueError("choose a source and a target volume")
+        pressed = self.query_one("#mode", RadioSet).pressed_button
+        mode = "sync" if pressed is not None and pressed.id == "sync" else "async"
+        return {"source": source, "target": target, "mode": mode}
+
+
+class WorkloadDialog(Dialog):
+    DEFAULT_CSS = DIALOG_CSS.format(name="WorkloadDialog")
+
+    def __init__(self, volumes: list[str], volume: str | None, rate: float, title: str = "Start a workload") -> None:
+        super().__init__()
+        self.volumes, self.volume, self.rate, self.title_text = volumes, volume, rate, title
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(f"[b]{self.title_text}[/b]: the volume's host writes random blocks at this rate "
+                         "(writes per virtual second).", classes="row")
+            yield Label("Volume")
+            yield Select([(v, v) for v in self.volumes], value=self.volume or Select.BLANK, id="volume",
+                         classes="row")
+            yield Label("Writes per second")
+            yield Input(f"{self.rate:g}", id="rate", classes="row")
+            yield from self.buttons("Start")
+
+    def on_mount(self) -> None:
+        self.query_one("#rate", Input).focus()
+
+    def values(self) -> dict[str, Any]:
+        volume = self.query_one("#volume", Select).value
+        if volume is Select.BLANK:
+            raise ValueError("choose a volume")
+        text = self.query_one("#rate", Input).value.strip()
+        try:
+            rate = float(text)
+        except ValueError:
+            raise ValueError(f"rate must be a number, not {text!r}") from None
+        if not 0 < rate <= 1e6:
+            raise ValueError("rate must be above 0 and at most 1,000,000 writes/s")
+        return {"volume": volume, "rate": rate}
+
+
+class DegradeDialog(Dialog):
+    DEFAULT_CSS = DIALOG_CSS.format(name="DegradeDialog")
+
+    def __init__(self, link: str, loss: float, jitter_ms: float, latency_ms: float) -> None:
+        super().__init__()
+        self.link, self.loss, self.jitter_ms, self.latency_ms = link, loss, jitter_ms, latency_ms
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(f"[b]Degrade link {self.link}[/b] (both directions).", classes="row")
+            yield Label("Frame loss, percent (0 .. 99.9)")
+            yield Input(f"{self.loss * 100:g}", id="loss", classes="row")
+            yield Label("Jitter, ms")
+            yield Input(f"{self.jitter_ms:g}", id="jitter", classes="row")
+            yield Label("Latency, ms (one way)")
+            yield Input(f"{self.latency_ms:g}", id="latency", classes="row")
+            yield from self.buttons("Apply")
+
+    def on_mount(self) -> None:
+        self.query_one("#loss", Input).focus()
+
+    def values(self) -> dict[str, Any]:
+        out = {}
+        for key, name in (("loss", "loss"), ("jitter", "jitter"), ("latency", "latency")):
+            text = self.query_one(f"#{key}", Input).value.strip()
+            try:
+                out[name] = float(text)
+            except ValueError:
+                raise ValueError(f"{name} must be a number, not {text!r}") from None
+        if not 0 <= out["loss"] < 100:
+            raise ValueError("loss must be in [0, 100) percent")
+        if out["jitter"] < 0 or out["latency"] < 0:
+            raise ValueError("jitter and latency must not be negative")
+        return {"loss": out["loss"] / 100, "jitter_ms": out["jitter"], "latency_ms": out["latency"]}
+
+
+HELP_TEXT = """\
+[b]rcnlab[/b] emulates the Remote Copy Network of the Hitachi patent: a source site (host H111,
+storage ST112, edge E104), the network (core C202) and a target site (edge E105, storage ST122,
+host H121). Every write to a paired volume becomes a log entry 211 that the edges carry in order.
+
+[b]Try this[/b]: c creates a pair and it copies to Duplex; w starts a workload; select the link
+E104-C202 with ] (or click it) and press f to cut it; the resends give up and the pair goes to
+failure Suspend; u restores the link; r resyncs back to Duplex.
+
+[b]Panels[/b]: the map (links: ═ FC/SCSI, ─ GbE; x down, ~ degraded, >n frames in flight);
+the pair panel (the state machine, the four parties SS SE TE TS marked, copy progress and
+bitmaps); the log storage area 413 of the selected edge or core; order assurance counters 412
+with sparklines; the sequence chart (Fig. 16); the event log with step tags (fig19:1902).
+The status line shows virtual time, speed, seed, workload, RPO and the invariants.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 100; max-width: 95%; height: 90%; border: thick $accent;
+                                  background: $surface; padding: 1 2; }
+    """
+    BINDINGS = [Binding("escape,q,question_mark", "close", "close")]
+
+    def compose(self) -> ComposeResult:
+        groups: dict[str, list[str]] = {}
+        for a in ACTIONS:
+            groups.setdefault(a.group, []).append(f"  [b]{a.display:>6}[/b]  {a.title}: {a.help}")
+        keys = "\n".join(f"\n[b u]{g}[/b u]\n" + "\n".join(lines) for g, lines in groups.items())
+        with VerticalScroll():
+            yield Static(HELP_TEXT + "\n[b]Keys[/b] (also in the command palette, ctrl+p)" + keys
+                         + "\n\nPress escape to close.")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,93 @@
+"""The status line, the hint line and the key bar (the lab's footer)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import events
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Static
+
+from rcnlab.tui.actions import BY_ID, LabAction
+
+
+class StatusLine(Static):
+    DEFAULT_CSS = """
+    StatusLine { height: 1; background: $panel; color: $text; padding: 0 1; }
+    """
+
+
+class HintLine(Static):
+    DEFAULT_CSS = """
+    HintLine { height: 1; color: $warning; padding: 0 1; text-style: bold; }
+    """
+
+
+class KeyBar(Widget):
+    """The keys that apply now (legal pair commands, faults for what is selected,
+    time control ...), each clickable. Every action of the registry shows here when it
+    applies; all of them are in the command palette and on the help screen."""
+
+    DEFAULT_CSS = """
+    KeyBar { height: auto; max-height: 3; background: $panel; padding: 0 1; }
+    """
+
+    class Pressed(Message):
+        def __init__(self, action: str) -> None:
+            super().__init__()
+            self.action = action
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.actions: list[LabAction] = []
+        self._spans: list[tuple[int, int, int, str]] = []  # (row, x0, x1, action)
+
+    def show(self, ids: list[str]) -> None:
+        actions = [BY_ID[i] for i in ids if i in BY_ID]
+        if actions != self.actions:
+            self.actions = actions
+            self.refresh(layout=True)
+
+    def get_content_height(self, container: Any, viewport: Any, width: int) -> int:
+        return len(self._lines(width)) or 1
+
+    def _lines(self, width: int) -> list[list[tuple[str, str]]]:
+        lines: list[list[tuple[str, str]]] = [[]]
+        used = 0
+        seen = set()
+        for a in self.actions:
+            chip = (a.display, a.label)
+            if chip in seen:
+                continue
+            seen.add(chip)
+            size = len(a.display) + len(a.label) + 4
+            if used + size > width and lines[-1]:
+                lines.append([])
+                used = 0
+            lines[-1].append((a.id, f"{a.display}|{a.label}"))
+            used += size
+        return lines
+
+    def render(self) -> Text:
+        out = Text(no_wrap=True, overflow="crop")
+        self._spans = []
+        for row, line in enumerate(self._lines(self.size.width)):
+            if row:
+                out.append("\n")
+            x = 0
+            for action, chip in line:
+                key, _, label = chip.partition("|")
+                out.append(f" {key} ", style="bold reverse")
+                out.append(f"{label}  ")
+                width = len(key) + len(label) + 4
+                self._spans.append((row, x, x + width, action))
+                x += width
+        return out
+
+    def on_click(self, event: events.Click) -> None:
+        for row, x0, x1, action in self._spans:
+            if event.y == row and x0 <= event.x < x1:
+                self.post_message(self.Pressed(action))
+                return

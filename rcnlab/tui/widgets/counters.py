@@ -1,0 +1,98 @@
+"""Counters: the order assurance information 412 of every group at every edge
+(731 ID, 732 creation, 733 reflection, 734 deletion, 735 reflection delay), with
+sparklines of the reflection delay, writes per second and log occupancy."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Label, Static
+
+from rcnlab.emu.network import Network
+
+SAMPLES = 60
+BARS = " ▁▂▃▄▅▆▇█"
+
+
+def spark(data: list[float], width: int) -> str:
+    """A one-line sparkline scaled from 0 to the maximum (all zeros stay blank)."""
+    data = data[-width:]
+    top = max(data, default=0.0)
+    if top <= 0:
+        return "▁" * len(data)
+    return "".join(BARS[max(1, round(v / top * (len(BARS) - 1)))] if v > 0 else "▁" for v in data)
+
+
+class Spark(Static):
+    DEFAULT_CSS = """
+    Spark { height: 1; color: $success; }
+    """
+
+
+class Counters(Vertical):
+    DEFAULT_CSS = """
+    Counters { width: 60; height: 1fr; border: round $primary 50%; padding: 0 1; }
+    Counters > #groups { height: auto; }
+    Counters Spark { margin-bottom: 1; }
+    Counters Label { color: $text-muted; }
+    """
+
+    def __init__(self, net: Network, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.net = net
+        self.border_title = "Order assurance 412 (731 ID, 732 created, 733 reflected, 734 deleted, 735 delay)"
+        self.delay: deque[float] = deque([0.0], maxlen=SAMPLES)
+        self.writes: deque[float] = deque([0.0], maxlen=SAMPLES)
+        self.occupancy: deque[float] = deque([0.0], maxlen=SAMPLES)
+        self._last: tuple[float, int] | None = None
+        self.rows: list[tuple[str, int, int, int, int, float]] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="groups")
+        yield Label("reflection delay 735 (ms)", id="delay-label")
+        yield Spark("", id="delay")
+        yield Label("writes/s", id="writes-label")
+        yield Spark("", id="writes")
+        yield Label("log occupancy (entries)", id="occ-label")
+        yield Spark("", id="occupancy")
+
+    def sample(self, now: float) -> None:
+        """Take one sample for the sparklines if virtual time moved."""
+        issued = sum(h.issued for h in self.net.hosts)
+        if self._last is None:
+            self._last = (now, issued)
+            return
+        t0, n0 = self._last
+        if now - t0 < 0.05:  # too short a window for a rate: wait for more virtual time
+            return
+        self._last = (now, issued)
+        self.writes.append((issued - n0) / (now - t0))
+        delays = [g.reflection_delay for e in self.net.edges for g in e.groups.values() if g.reflected]
+        self.delay.append(max(delays, default=0.0) * 1000)
+        self.occupancy.append(float(sum(e.log_entries for e in self.net.edges)))
+
+    def update_view(self, now: float) -> None:
+        self.sample(now)
+        table = Table(box=None, padding=(0, 1), show_edge=False)
+        for col in ("edge", "ID", "created", "reflected", "deleted", "delay ms"):
+            table.add_column(col, justify="right" if col != "edge" else "left", no_wrap=True)
+        self.rows = []
+        for edge in self.net.edges:
+            for oid, g in sorted(edge.groups.items()):
+                self.rows.append((edge.name, oid, g.created, g.reflected, g.deleted, g.reflection_delay))
+                table.add_row(edge.name, str(oid), str(g.created), str(g.reflected), str(g.deleted),
+                              f"{g.reflection_delay * 1000:.3f}")
+        if not self.rows:
+            table.add_row("-", "-", "-", "-", "-", "-")
+        self.query_one("#groups", Static).update(table)
+        for wid, data, label in (("delay", self.delay, "reflection delay 735 (ms)"),
+                                 ("writes", self.writes, "writes/s"),
+                                 ("occupancy", self.occupancy, "log occupancy (entries)")):
+            bar = self.query_one(f"#{wid}", Spark)
+            bar.update(spark(list(data), max(1, bar.size.width or SAMPLES)))
+            self.query_one(f"#{wid}-label" if wid != "occupancy" else "#occ-label", Label).update(
+                f"{label}: {data[-1]:,.1f}  (max {max(data):,.1f})")

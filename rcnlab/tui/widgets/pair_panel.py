@@ -1,0 +1,170 @@
+"""The pair panel: the pair-state machine of SPEC.md section 2 as a diagram, the
+four parties' current states marked on it (SS source storage, SE source edge,
+TE target edge, TS target storage), the copy's progress during Initial-Copying and
+Duplex-Pending, and the differential bitmaps' counts (1211, 727, 1213)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.style import Style
+from rich.text import Text
+from textual.widget import Widget
+
+from rcnlab.lab import Lab, LabError
+from rcnlab.model.pair_state import Party, PairState, operator_name
+from rcnlab.tui.canvas import Canvas
+
+S = PairState
+PARTIES = (
+    ("source_storage", "SS", Party.SOURCE_STORAGE, "bright_cyan"),
+    ("source_edge", "SE", Party.SOURCE_EDGE, "bright_magenta"),
+    ("target_edge", "TE", Party.TARGET_EDGE, "bright_yellow"),
+    ("target_storage", "TS", Party.TARGET_STORAGE, "bright_green"),
+)
+#: Where each state sits in the diagram (column, row).
+NODES: dict[PairState, tuple[int, int]] = {
+    S.SIMPLEX: (1, 0),
+    S.INITIAL_COPYING: (19, 0),
+    S.DUPLEX: (44, 0),
+    S.SUSPENDING: (19, 4),
+    S.SUSPEND: (41, 4),
+    S.DUPLEX_PENDING: (1, 7),
+    S.FAILURE_SUSPEND: (26, 7),
+}
+OPERATOR_LABEL = {
+    S.SIMPLEX: "SMPL",
+    S.INITIAL_COPYING: "COPY",
+    S.DUPLEX: "PAIR",
+    S.SUSPENDING: "PSUS*",
+    S.SUSPEND: "PSUS/SSUS",
+    S.DUPLEX_PENDING: "COPY(resync)",
+    S.FAILURE_SUSPEND: "PSUE/SSWS",
+}
+#: The transitions, drawn as (column, row, text).
+ARROWS = (
+    (8, 0, " ─create─▶ "),
+    (34, 0, " ─copied▶ "),
+    (1, 2, "▲ delete"),
+    (1, 3, "│ (any)"),
+    (19, 2, "│ suspend"),
+    (19, 3, "▼ (async)"),
+    (46, 2, "│ suspend"),
+    (46, 3, "▼ (sync)"),
+    (29, 4, " ─drained─▶ "),
+    (15, 7, " ◀─resync─ "),
+    (42, 7, "◀─fail 908"),
+    (1, 9, "Suspend ─resync─▶ Duplex-Pending ─copied─▶ Duplex"),
+)
+DIAGRAM_W, DIAGRAM_H = 56, 10
+
+
+def state_label(state: PairState, operator: bool) -> str:
+    return OPERATOR_LABEL[state] if operator else str(state)
+
+
+class PairPanel(Widget):
+    DEFAULT_CSS = """
+    PairPanel { width: 60; height: 1fr; border: round $primary 50%; padding: 0 1; }
+    """
+
+    def __init__(self, lab: Lab, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.lab = lab
+        self.pair: str | None = None  # the pair's source volume, "ST112:0"
+        self.operator_names = False
+        self.border_title = "Pair (SPEC 2)"
+
+    def show_pair(self, source: str | None) -> None:
+        self.pair = source
+        self.refresh()
+
+    def describe(self) -> dict[str, Any] | None:
+        """Everything the panel shows, as data (the tests read it too)."""
+        lab = self.lab
+        pairs = lab.pairs()
+        if not pairs:
+            return None
+        chosen = next((p for p in pairs if p["source"] == self.pair), pairs[0])
+        try:
+            storage, pair = lab.pair_of(chosen["source"])
+            states = lab.states(storage, pair)
+        except LabError:
+            return None
+        target = lab._real(pair.remote, storage)
+        edge_info = lab._edge_pair(storage.edge, pair.local, target)
+        target_storage = next((s for s in lab.net.storages if s.wwn == target.wwn), None)
+        tpair = target_storage.pairs.get(target.lun) if target_storage else None
+        copy = pair.copy
+        return {
+            "source": chosen["source"],
+            "target": chosen["target"],
+            "mode": chosen["mode"],
+            "order_id": chosen["order_id"],
+            "states": states,
+            "takeover": bool(tpair and tpair.takeover),
+            "progress": copy.progress if copy else None,
+            "copied": (copy.done, copy.total) if copy else None,
+            "bitmaps": {
+                "1211": len(pair.bitmap),
+                "727": len(edge_info.bitmap) if edge_info else 0,
+                "1213": len(tpair.bitmap) if tpair else 0,
+            },
+            "devices": (storage.name, storage.edge, target_storage.edge if target_storage else "?",
+                        target_storage.name if target_storage else "?"),
+        }
+
+    def render(self) -> Text:
+        try:
+            info = self.describe()
+        except Exception as exc:  # a view must never take the lab down
+            return Text(f"(pair view unavailable: {exc})", style="red")
+        op = self.operator_names
+        names = "operator names (n: patent names)" if op else "patent names (n: operator names)"
+        if info is None:
+            canvas = self._diagram({}, op)
+            out = Text.assemble(("No pair. ", "bold"), ("Press c to create one.\n", "bold yellow"))
+            out.append(canvas.to_text())
+            out.append(f"\n{names}", style="dim")
+            return out
+        states: dict[str, PairState] = info["states"]
+        out = Text(no_wrap=True, overflow="ellipsis")
+        out.append(f"{info['source']} → {info['target']}", style="bold")
+        out.append(f"  {info['mode']}, order ID {info['order_id']}\n")
+        for i, ((key, tag, party, colour), device) in enumerate(zip(PARTIES, info["devices"])):
+            state = states[key]
+            label = operator_name(state, party, info["takeover"]) if op else str(state)
+            out.append(f"{tag} ", style=Style(color=colour, bold=True))
+            out.append(f"{device + ':':<7}{label:<17}")
+            if i % 2:
+                out.append("\n")
+        if info["progress"] is not None:
+            done, total = info["copied"]
+            width = 24
+            filled = int(info["progress"] * width)
+            out.append("copy ")
+            out.append("█" * filled, style="green")
+            out.append("░" * (width - filled), style="dim")
+            out.append(f" {info['progress']:4.0%} {done}/{total} blocks\n")
+        else:
+            out.append("copy: none running\n", style="dim")
+        b = info["bitmaps"]
+        out.append(f"bitmaps: 1211 source {b['1211']} · 727 edge {b['727']} · 1213 target {b['1213']}\n")
+        out.append(self._diagram(states, op).to_text())
+        out.append("\n")
+        out.append(names, style="dim")
+        return out
+
+    def _diagram(self, states: dict[str, PairState], operator: bool) -> Canvas:
+        canvas = Canvas(DIAGRAM_W, DIAGRAM_H)
+        for x, y, text in ARROWS:
+            canvas.put(x, y, text, Style(color="grey70") if y < 9 else Style(color="grey50", italic=True))
+        for state, (x, y) in NODES.items():
+            here = [(tag, colour) for key, tag, _, colour in PARTIES if states.get(key) is state]
+            style = Style(bold=True, reverse=True) if here else Style(color="grey85")
+            canvas.put(x, y, state_label(state, operator), style)
+            cx = x
+            for tag, colour in here:
+                canvas.put(cx, y + 1, tag, Style(color=colour, bold=True))
+                cx += 3
+        return canvas

@@ -1,0 +1,52 @@
+"""A virtual list: a ScrollView that formats only the rows on screen, so a table of
+100,000 entries costs what its visible window costs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+
+class VirtualList(ScrollView, can_focus=True):
+    """Rows are any objects; ``format_row(row)`` turns the visible ones into Rich segments.
+    With ``follow`` the view sticks to the newest (last) row."""
+
+    DEFAULT_CSS = """
+    VirtualList { height: 1fr; scrollbar-size-vertical: 1; }
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.rows: Sequence[Any] = ()
+        self.follow = True
+        self.row_width = 160
+
+    def set_rows(self, rows: Sequence[Any]) -> None:
+        at_end = self.scroll_y >= self.max_scroll_y - 1
+        self.rows = rows
+        self.virtual_size = Size(self.row_width, len(rows))
+        if self.follow and at_end:
+            self.scroll_to(y=max(0, len(rows) - self.size.height), animate=False, immediate=True)
+        self.refresh()
+
+    def format_row(self, row: Any) -> list[Segment]:  # pragma: no cover - subclasses override
+        return [Segment(str(row))]
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        width = self.size.width
+        if not 0 <= index < len(self.rows):
+            return Strip.blank(width, self.rich_style)
+        try:
+            segments = self.format_row(self.rows[index])
+        except Exception as exc:  # one bad row never takes the view down
+            segments = [Segment(f"(row unavailable: {exc})", Style(color="red"))]
+        strip = Strip(segments).crop(scroll_x, scroll_x + width)
+        return strip.extend_cell_length(width, self.rich_style).apply_style(self.rich_style)

@@ -1,0 +1,708 @@
+"""Pilot tests of the Textual lab: every action, what the panels show, time control."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rcnlab.emu.kernel import Kernel
+from rcnlab.model.pair_state import PairState
+from rcnlab.topo.load import builtin_topology_path, load_topology
+from rcnlab.tui.app import RcnLabApp
+from rcnlab.tui.screens.dialogs import DegradeDialog, HelpScreen, PairCreateDialog, WorkloadDialog
+from rcnlab.tui.widgets.chrome import KeyBar
+from rcnlab.tui.widgets.counters import Counters
+from rcnlab.tui.widgets.event_log import EventLog, EventRows
+from rcnlab.tui.widgets.log_area import LogArea, LogRows
+from rcnlab.tui.widgets.pair_panel import PairPanel
+from rcnlab.tui.widgets.sequence import SequenceChart, SequenceRows
+from rcnlab.tui.widgets.topology import TopologyMap
+
+SIZE = (160, 48)
+D = PairState.DUPLEX
+
+
+def make_app(tmp_path: Path, **kwargs: Any) -> RcnLabApp:
+    kwargs.setdefault("seed", 7)
+    return RcnLabApp(load_topology(builtin_topology_path()), out_dir=tmp_path, **kwargs)
+
+
+def run(app: RcnLabApp, body: Callable[[Any], Awaitable[None]], size: tuple[int, int] = SIZE) -> None:
+    async def main() -> None:
+        async with app.run_test(size=size) as pilot:
+            await app.bridge.started
+            await body(pilot)
+            await app.bridge.stop()
+
+    asyncio.run(main())
+
+
+async def until(pilot: Any, cond: Callable[[], bool], timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not cond():
+        assert loop.time() < end, "condition not reached in time"
+        await pilot.pause(0.05)
+
+
+def notes(app: RcnLabApp) -> list[str]:
+    return [f"{n.title}: {n.message}" for n in app._notifications]
+
+
+def states(app: RcnLabApp) -> set[PairState]:
+    info = app.query_one(PairPanel).describe()
+    return set(info["states"].values()) if info else set()
+
+
+def text_of(widget: Any) -> str:
+    return widget.render().plain
+
+
+async def create_pair(pilot: Any, mode: str | None = None) -> None:
+    await pilot.press("c")
+    await until(pilot, lambda: isinstance(pilot.app.screen, PairCreateDialog))
+    if mode == "sync":
+        await pilot.click("#sync")
+    await pilot.click("#ok")
+    await until(pilot, lambda: not isinstance(pilot.app.screen, PairCreateDialog))
+
+
+async def duplex(pilot: Any) -> None:
+    """Run time until the pair is Duplex at all four parties (deterministically, paused)."""
+    app = pilot.app
+    t = app.bridge.virtual_time
+    while states(app) != {D}:
+        t += 0.05
+        await app.bridge.advance(t)
+        assert t < 30
+    await pilot.pause()
+
+
+# -- start-up ------------------------------------------------------------------------------------
+def test_starts_with_the_fig1_devices_and_a_hint(tmp_path: Path) -> None:
+    app = make_app(tmp_path, paused=True)
+
+    async def body(pilot: Any) -> None:
+        await pilot.pause()
+        drawn = text_of(app.query_one(TopologyMap))
+        for name in ("H111", "ST112", "E104", "C202", "E105", "ST122", "H121", "M103"):
+            assert name in drawn
+        assert "═" in drawn and "─" in drawn  # FC and GbE drawn differently
+        assert "Press c to create a pair" in str(app.query_one("#hint").render())
+        status = str(app.query_one("#status").render())
+        assert "seed 7" in status and "PAUSED" in status
+        assert "pair_create" in [a.id for a in app.query_one(KeyBar).actions]
+
+    run(app, body)
+
+
+# -- pairs -------------------------------------------------------------------------------------
+def test_pair_create_reaches_duplex_while_time_runs(tmp_path: Path) -> None:
+    app = make_app(tmp_path, speed=100.0)
+
+    async def body(pilot: Any) -> None:
+        await create_pair(pilot)
+        await until(pilot, lambda: states(app) == {D})
+        await pilot.pause(0.2)
+        panel = text_of(app.query_one(PairPanel))
+        assert "ST112:0 → ST122:0" in panel and "async" in panel
+        assert panel.count("Duplex") >= 4
+        assert "PAIR" in text_of(app.query_one(TopologyMap))  # storage boxes, operator name
+        assert any("pair creation sent" in n for n in notes(app))
+        keys = [a.id for a in app.query_one(KeyBar).actions]
+        assert {"suspend", "failover", "delete_pair"} <= set(keys) and "resync" not in keys
+        assert "Press w to start a workload" in str(app.query_one("#hint").render())
+
+    run(app, body)
+
+
+def test_initial_copy_shows_progress_then_duplex(tmp_path: Path) -> None:
+    app = make_app(tmp_path, paused=True, preload=4000)  # 4000 blocks: 0.2 s at 20,000 blocks/s
+
+    async def body(pilot: Any) -> None:
+        await create_pair(pilot, mode="sync")
+        await app.bridge.advance(0.1)
+        await pilot.pause()
+        info = app.query_one(PairPanel).describe()
+        assert info["mode"] == "sync"
+        assert info["states"]["source_storage"] is PairState.INITIAL_COPYING
+        assert 0 < info["progress"] < 1
+        panel = text_of(app.query_one(PairPanel))
+        assert "blocks" in panel and "█" in panel and "/4000 blocks" in panel
+        assert "copying" in str(app.query_one("#hint").render())
+        await duplex(pilot)
+        assert app.query_one(PairPanel).describe()["progress"] is None
+
+    run(app, body)
+
+
+def test_illegal_commands_are_explained_and_change_nothing(tmp_path: Path) -> None:
+    app = make_app(tmp_path, paused=True)
+
+    async def body(pilot: Any) -> None:
+        await pilot.press("s")
+        await pilot.pause()
+        assert any("suspend needs a pair" in n for n in notes(app))
+        await create_pair(pilot)
+        await duplex(pilot)
+        before = app.lab.pairs()
+        events = app.net.kernel.events_run
+        await pilot.press("r")  # resync is illegal in Duplex
+        await pilot.pause()
+        refusal = [n for n in notes(app) if "resync: refused" in n]
+        assert refusal and "pair is Duplex" in refusal[-1] and "legal now: suspend, failover, delete-pair" in refusal[-1]
+        await app.bridge.advance(app.bridge.virtual_time + 0.1)
+        assert app.lab.pairs() == before
+        assert app.net.kernel.events_run >= events
+        await pilot.press("c")  # every volume is paired: nothing to create
+        await pilot.pause()
+        assert any("every volume is already in a pair" in n for n in notes(app))
+        assert not isinstance(app.screen, PairCreateDialog)
+
+    run(app, body)
+
+
+def test_suspend_resync_failover_and_delete(tmp_path: Path) -> None:
+    app = make_app(tmp_path, paused=True)
+
+    async def body(pilot: Any) -> None:
+        await create_pair(pilot)
+        await duplex(pilot)
+        await pilot.press("s")
+        await app.bridge.advance(app.bridge.virtual_time + 0.2)
+        await pilot.pause()
+        assert states(app) == {PairState.SUSPEND}
+        assert "Suspend" in text_of(app.query_one(PairPanel))
+        await pilot.press("r")
+        await duplex(pilot)
+        await pilot.press("o")  # failover: the target takes over
+        await app.bridge.advance(app.bridge.virtual_time + 2.0)
+        await pilot.pause()
+        info = app.query_one(PairPanel).describe()
+        assert info["states"]["target_storage"] is PairState.FAILURE_SUSPEND and info["takeover"]
+        await pilot.press("n")  # operator names: the target is SSWS after a takeover
+        await pilot.pause()
+        assert "SSWS" in text_of(app.query_one(PairPanel))
+        await pilot.press("d")
+        await app.bridge.advance(app.bridge.virtual_time + 0.5)
+        await pilot.pause()
+        assert app.lab.pairs() == []
+        assert "No pair" in text_of(app.query_one(PairPanel))
+
+    run(app, body)
+
+
+def test_operator_names_toggle(tmp_path: Path) -> None:
+    app = make_app(tmp_path, paused=True)
+
+    async def body(pilot: Any) -> None:
+        await create_pair(pilot)
+        await duplex(pilot)
+        panel = app.query_one(PairPanel)
+        assert "Duplex" in text_of(panel) and "PAIR" not in text_of(panel)
+        await pilot.press("n")
+        await pilot.pause()
+        assert "PAIR" in text_of(panel) and "SMPL" in text_of(panel) and "PSUE/SSWS" in text_of(panel)
+        await pilot.press("n")
+        await pilot.pause()
+        assert "Initial-Copying" in text_of(panel)
+
+    run(app, body)
+
+
+# -- workloads ---------------------------------------------------------------------------------------
+def test_workload_start_rate_and_stop(tmp_path: Path) -> None:
+    app = make_app(tmp_path, paused=True)
+
+    async def body(pilot: Any) -> None:
+        await create_pair(pilot)
+        await duplex(pilot)
+        await pilot.press("w")
+        await until(pilot, lambda: isinstance(app.screen, WorkloadDialog))
+        rate = app.screen.query_one("#rate")
+        rate.value = "abc"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, WorkloadDialog)  # a bad rate is explained in the dialog
+        assert "rate must be a number" in str(app.screen.query_one("#error").render())
+        rate.value = "500"
+        await pilot.press("enter")
+        await until(pilot, lambda: app.net.hosts[0].workload_rate == 500)
+        t0 = app.bridge.virtual_time
+        await app.bridge.advance(t0 + 1.0)
+        await pilot.pause(0.2)
+        counters = app.query_one(Counters)
+        e104 = [r for r in counters.rows if r[0] == "E104"][0]
+        assert e104[2] > 400  # created 732: the writes became log entries
+        assert "500 w/s" in str(app.query_one("#status").render())
+        await pilot.press("W")
+        await until(pilot, lambda: isinstance(app.screen, WorkloadDialog))
+        app.screen.query_one("#rate").value = "1000"
+        await pilot.press("enter")
+        await until(pilot, lambda: sum(h.workload_rate for h in app.net.hosts) == 1000)
+        await pilot.press("x")
+        await until(pilot, lambda: sum(h.workload_rate for h in app.net.hosts) == 0)
+        await pilot.press("x")
+        await pilot.pause()
+        assert any("no workload is running" in n for n in notes(app))
+
+    run(app, body)
+
+
+# -- faults ------------------------------------------------------------------------------------------
+def test_cut_link_gives_failure_suspend_restore_and_resync(tmp_path: Path) -> None:
+    app = make_app(tmp_path, paused=True)
+
+    async def body(pilot: Any) -> None:
+        await create_pair(pilot)
+        await duplex(pilot)
+        await app.run_action("workload_start")
+        await until(pilot, lambda: isinstance(app.screen, WorkloadDialog))
+        await pilot.press("enter")
+        await until(pilot, lambda: app.net.hosts[0].workload_rate > 0)
+        await pilot.press("f")
+        await pilot.pause()
+        assert any("cut link" in n and "needs a link" in n for n in notes(app))
+        for _ in range(6):  # H111, ST112, H111-ST112, ST112-E104, E104, E104-C202
+            await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert app.selected == "E104-C202"
+        await pilot.press("f")
+        await pilot.pause()
+        link = app.net.links["E104-C202"]
+        assert link.state() == "down"
+        assert "DOWN" in text_of(app.query_one(TopologyMap))
+        await app.bridge.advance(app.bridge.virtual_time + 1.0)
+        await pilot.pause()
+        assert states(app) == {PairState.FAILURE_SUSPEND}
+        await until(pilot, lambda: "press u to restore it, then r to resync" in str(app.query_one("#hint").render()))
+        assert app.query_one(PairPanel).describe()["bitmaps"]["1211"] > 0
+        assert "RPO" in str(app.query_one("#status").render())
+        await pilot.press("f")
+        await pilot.pause()
+        assert any("already down" in n for n in notes(app))
+        await pilot.press("u")
+        await pilot.pause()
+        assert link.state() == "up"
+        await pilot.press("r")
+        await duplex(pilot)
+        assert states(app) == {D}
+
+    run(app, body)
+
+
+def test_degrade_link_sets_loss_and_jitter(tmp_path: Path) -> None:
+    app = make_app(tmp_path, paused=True)
+
+    async def body(pilot: Any) -> None:
+        app.select("C202-E105")
+        await pilot.press("g")
+        await until(pilot, lambda: isinstance(app.screen, DegradeDialog))
+        app.screen.query_one("#loss").value = "250"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "loss must be in [0, 100)" in str(app.screen.query_one("#error").render())
+        app.screen.query_one("#loss").value = "10"
+        app.screen.query_one("#jitter").value = "2"
+        await pilot.press("enter")
+        await until(pilot, lambda: app.net.links["C202-E105"].state() == "degraded")
+        ch = app.net.links["C202-E105"].forward
+        assert ch.loss == pytest.approx(0.1) and ch.jitter == pytest.approx(0.002)
+        assert "~" in text_of(app.query_one(TopologyMap))
+        await pilot.press("u")
+        await pilot.pause()
+        assert any("only a down link can be restored" in n for n in notes(app))
+
+    run(app, body)
+
+
+def test_crash_and_restart_a_device(tmp_path: Path) -> None:
+    app = make_app(tmp_path, paused=True)
+
+    async def body(pilot: Any) -> None:
+        app.select("C202")
+        await pilot.press("k")
+        await pilot.pause()
+        assert not app.net.devices["C202"].up
+        assert "✖ down" in text_of(app.query_one(TopologyMap))
+        await pilot.press("k")
+        await pilot.pause()
+        assert any("C202 is already down" in n for n in notes(app))
+        assert "restart" in [a.id for a in app.query_one(KeyBar).actions]
+        await pilot.press("K")
+        await pilot.pause()
+        assert app.net.devices["C202"].up
+        app.select("E104-C202")
+        await pilot.press("k")
+        await pilot.pause()
+        assert any("crash needs a device" in n for n in notes(app))
+
+    run(app, body)
+
+
+def test_mouse_selects_a_device_and_the_log_area_follows(tmp_path: Path) -> None:
+    app = make_app(tmp_path, paused=True)
+
+    async def body(pilot: Any) -> None:
+        m = app.query_one(TopologyMap)
+        await pilot.pause()
+        m.render()
+        cell = next(xy for xy, name in m._hits.items() if name == "E105")
+        await pilot.click(TopologyMap, offset=(cell[0] + 1, cell[1] + 1))  # +1: the border
+        await pilot.pause()
+        assert app.selected == "E105"
+        assert app.query_one(LogArea).device == "E105"
+        assert "E105 log storage area 413" in str(app.query_one("#log-info").render())
+
+    run(app, body)
+
+
+# -- time control ------------------------------------------------------------------------------------
+def test_pause_freezes_virtual_time_and_counters_resume_and_step(tmp_path: Path) -> None:
+    app = make_app(tmp_path, speed=10.0)
+
+    async def body(pilot: Any) -> None:
+        await create_pair(pilot)
+        await until(pilot, lambda: states(app) == {D})
+        await app.command("workload", app.lab.workload, "ST112:0", 1000.0)
+        await pilot.pause(0.3)
+        await pilot.press("space")
+        await pilot.pause(0.1)
+        assert app.bridge.paused
+        t = app.bridge.virtual_time
+        ran = app.net.kernel.events_run
+        rows = list(app.query_one(Counters).rows)
+        await pilot.pause(0.5)
+        assert app.bridge.virtual_time == t
+        assert app.net.kernel.events_run == ran
+        assert app.query_one(Counters).rows == rows
+        assert "PAUSED" in str(app.query_one("#status").render())
+        await pilot.press("space")
+        await until(pilot, lambda: app.net.kernel.events_run > ran)
+        assert app.bridge.virtual_time > t
+        await pilot.press("space")
+        await pilot.pause(0.1)
+        kernel: Kernel = app.net.kernel
+        next_t = kernel.next_time
+        due = sum(1 for item in kernel._heap if item[0] == next_t)
+        ran = kernel.events_run
+        await pilot.press("full_stop")
+        await pilot.pause(0.1)
+        assert kernel.now == next_t
+        assert kernel.events_run - ran >= due  # the events of that time (and any they add for then)
+        assert kernel.next_time > next_t
+        assert app.bridge.paused
+
+    run(app, body)
+
+
+def test_speed_up_and_down(tmp_path: Path) -> None:
+    app = make_app(tmp_path, speed=1.0)
+
+    async def body(pilot: Any) -> None:
+        await pilot.press("plus")
+        await pilot.pause(0.05)
+        assert app.bridge.speed == 2.0 and app.clock.rate == 2.0
+        for _ in range(20):
+            await pilot.press("plus")
+        await pilot.pause(0.1)
+        assert "max" in str(app.query_one("#status").render())
+        await pilot.press("minus")
+        await pilot.pause(0.05)
+        assert app.bridge.speed == 100.0
+        for _ in range(20):
+            await pilot.press("minus")
+        await pilot.pause(0.05)
+        assert app.bridge.speed == 0.1 and app.clock.rate == pytest.approx(0.1)
+
+    run(app, body)
+
+
+def test_max_speed_keeps_the_screen_answering(tmp_path: Path) -> None:
+    app = make_app(tmp_path, speed=float("inf"))
+
+    async def body(pilot: Any) -> None:
+        await create_pair(pilot)
+        await until(pilot, lambda: states(app) == {D})
+        await app.command("workload", app.lab.workload, "ST112:0", 1000.0)
+        t0 = app.bridge.virtual_time
+        await pilot.pause(0.5)
+        assert app.bridge.virtual_time > t0 + 0.5  # faster than real time
+        await pilot.press("space")  # a key is answered while the kernel runs flat out
+        await pilot.pause(0.1)
+        assert app.bridge.paused
+
+    run(app, body)
+
+
+# -- views ---------------------------------------------------------------------------------------------
+def test_log_storage_area_with_100k_entries_formats_only_visible_rows(tmp_path: Path) -> None:
+    from rcnlab.devices.edge import Held
+    from rcnlab.model.log_entry import LogEntry
+    from rcnlab.model.rio import Rio, RioKind
+
+    app = make_app(tmp_path, paused=True)
+
+    async def body(pilot: Any) -> None:
+        edge = app.net.devices["E104"]
+        src, dst = app.net.devices["ST112"].ref(0), app.net.devices["ST122"].ref(0)
+        rio = Rio(kind=RioKind.WR, source=src, target=dst, block=1, data=b"x" * 512)
+        for seq in range(1, 100_001):
+            edge.held[(1, seq)] = Held(LogEntry(target=dst, source=src, order_id=1, io_time=seq * 1e-6, seq=seq,
+                                                rio=rio), 0.0, resends=seq % 3 == 0)
+        rows = app.query_one(LogRows)
+        calls = 0
+        original = rows.format_row
+
+        def counting(row: Any) -> Any:
+            nonlocal calls
+            calls += 1
+            return original(row)
+
+        rows.format_row = counting  # type: ignore[method-assign]
+        app.select("E104")
+        await pilot.pause(0.2)
+        assert rows.virtual_size.height == 100_000
+        assert calls <= 3 * rows.size.height
+        assert "100000 entries" in str(app.query_one("#log-info").render())
+        line = "".join(seg.text for seg in rows.render_line(0))
+        assert "source" in line and "ST112:0" in line and "ST122:0" in line
+        rows.scroll_to(y=99_990, animate=False)
+        await pilot.pause(0.1)
+        assert " 99999 " in "".join("".join(s.text for s in rows.render_line(y)) for y in range(rows.size.height))
+        edge.held.clear()
+
+    run(app, body)
+
+
+def test_sequence_chart_shows_messages_and_freezes(tmp_path: Path) -> None:
+    app = make_app(tmp_path, paused=True)
+
+    async def body(pilot: Any) -> None:
+        await create_pair(pilot)
+        await duplex(pilot)
+        app.lab.set_link("E104-C202", loss=0.3)
+        await app.command("workload", app.lab.workload, "ST112:0", 500.0)
+        await app.bridge.advance(app.bridge.virtual_time + 0.3)
+        app.show_tab("tab-sequence")
+        await pilot.pause(0.2)
+        chart = app.query_one(SequenceRows)
+        kinds = {ev.event for ev in chart.rows}
+        assert {"sent", "frame-dropped", "resent"} <= kinds
+        lines = ["".join(s.text for s in chart.render_line(y)) for y in range(chart.size.height)]
+        assert any("▶" in ln for ln in lines)
+        text = "".join(chart.format_row(ev)[1].text for ev in chart.rows if ev.event == "frame-dropped")
+        assert "✗" in text
+        await pilot.press("z")
+        await pilot.pause()
+        frozen = list(chart.rows)
+        await app.bridge.advance(app.bridge.virtual_time + 0.2)
+        await pilot.pause(0.2)
+        assert list(chart.rows) == frozen
+        assert app.query_one(SequenceChart).frozen
+        await pilot.press("z")
+        await pilot.pause(0.2)
+        assert list(chart.rows) != frozen
+
+    run(app, body)
+
+
+def test_event_log_filters_by_device_and_figure(tmp_path: Path) -> None:
+    app = make_app(tmp_path, paused=True)
+
+    async def body(pilot: Any) -> None:
+        await create_pair(pilot)
+        await duplex(pilot)
+        await app.command("workload", app.lab.workload, "ST112:0", 200.0, 20)
+        await app.bridge.advance(app.bridge.virtual_time + 0.3)
+        await pilot.press("slash")
+        await pilot.pause()
+        for ch in "E104 fig19":
+            await pilot.press("space" if ch == " " else ch)
+        await pilot.pause(0.2)
+        rows = app.query_one(EventRows).rows
+        assert rows and all(ev.device == "E104" or ev.fields.get("to") == "E104" for ev in rows)
+        assert all(ev.step.startswith("fig19:") for ev in rows)
+        assert {ev.step for ev in rows} >= {"fig19:1901", "fig19:1902", "fig19:1908"}
+        assert app.query_one(EventLog).shown == len(rows)
+
+    run(app, body)
+
+
+# -- palette, files, help, quit ---------------------------------------------------------------------------
+def test_every_action_is_in_the_palette_and_runs_from_it(tmp_path: Path) -> None:
+    from rcnlab.tui.actions import ACTIONS
+
+    app = make_app(tmp_path)
+
+    async def body(pilot: Any) -> None:
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for a in ACTIONS:
+            assert any(t.startswith(a.title) for t in titles), a.title
+            assert any(b.action == a.id for b in app.BINDINGS)
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.2)
+        for ch in "Time: pause":
+            await pilot.press("space" if ch == " " else ch)
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.bridge.paused)
+
+    run(app, body)
+
+
+def test_screenshot_and_trace_export(tmp_path: Path) -> None:
+    app = make_app(tmp_path, paused=True)
+
+    async def body(pilot: Any) -> None:
+        await create_pair(pilot)
+        await duplex(pilot)
+        await pilot.press("v")
+        await pilot.press("e")
+        await pilot.pause(0.2)
+        svg = list(tmp_path.glob("*.svg"))
+        assert svg and "<svg" in svg[0].read_text()
+        trace = list(tmp_path.glob("*.jsonl"))
+        lines = [json.loads(line) for line in trace[0].read_text().splitlines()]
+        assert lines and {"t", "device", "event", "step"} <= set(lines[0])
+        assert any(ev["event"] == "pair-state" for ev in lines)
+        assert any("events written to" in n for n in notes(app))
+
+    run(app, body)
+
+
+def test_help_screen_lists_every_key(tmp_path: Path) -> None:
+    from rcnlab.tui.actions import ACTIONS
+
+    app = make_app(tmp_path, paused=True)
+
+    async def body(pilot: Any) -> None:
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        text = str(app.screen.query_one("Static").render())
+        for a in ACTIONS:
+            assert a.title in text
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, HelpScreen))
+
+    run(app, body)
+
+
+def test_quit_stops_trio_before_exiting(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+
+    async def main() -> None:
+        async with app.run_test(size=SIZE) as pilot:
+            await app.bridge.started
+            await pilot.press("q")
+            await pilot.pause(0.2)
+        assert app.bridge.done.done() and app.bridge.error is None
+        assert not app.is_running
+
+    asyncio.run(main())
+
+
+def test_narrow_terminal_puts_panels_in_tabs(tmp_path: Path) -> None:
+    app = make_app(tmp_path, paused=True)
+
+    async def body(pilot: Any) -> None:
+        await pilot.pause()
+        assert app.narrow
+        assert app.query_one("#tab-pair") and app.query_one("#tab-counters")
+        await create_pair(pilot)
+        await duplex(pilot)
+        assert "Duplex" in text_of(app.query_one(PairPanel))
+
+    run(app, body, size=(100, 30))
+
+
+# -- the faults engineer's commands (failback, site failure, partition) ----------------------------
+def test_failback_turns_the_pair_round(tmp_path: Path) -> None:
+    app = make_app(tmp_path, paused=True)
+
+    async def body(pilot: Any) -> None:
+        await create_pair(pilot)
+        await duplex(pilot)
+        await pilot.press("b")  # no failover yet: refused, nothing changes
+        await pilot.pause()
+        assert any("failback: refused" in n and "no failover took place" in n for n in notes(app))
+        assert app.lab.pairs()[0]["source"] == "ST112:0"
+        await pilot.press("o")
+        await app.bridge.advance(app.bridge.virtual_time + 2.0)
+        await pilot.press("b")
+        await pilot.pause()
+        await duplex(pilot)
+        pair = app.lab.pairs()[0]
+        assert (pair["source"], pair["target"]) == ("ST122:0", "ST112:0")
+        await pilot.pause(0.2)
+        assert "ST122:0 → ST112:0" in text_of(app.query_one(PairPanel))
+
+    run(app, body)
+
+
+def test_site_failure_and_restore(tmp_path: Path) -> None:
+    app = make_app(tmp_path, paused=True)
+
+    async def body(pilot: Any) -> None:
+        await create_pair(pilot)
+        await duplex(pilot)
+        app.select("ST122")
+        await pilot.press("F")
+        await pilot.pause()
+        assert not app.net.devices["ST122"].up and not app.net.devices["H121"].up
+        assert app.net.devices["ST112"].up
+        assert text_of(app.query_one(TopologyMap)).count("✖ down") == 2
+        await pilot.pause(0.2)
+        assert "site_restore" in [a.id for a in app.query_one(KeyBar).actions]
+        await pilot.press("F")
+        await pilot.pause()
+        assert any("site target is already down" in n for n in notes(app))
+        await pilot.press("U")
+        await pilot.pause()
+        assert app.net.devices["ST122"].up and app.net.devices["H121"].up
+
+    run(app, body)
+
+
+def test_partition_and_heal(tmp_path: Path) -> None:
+    app = make_app(tmp_path, paused=True)
+
+    async def body(pilot: Any) -> None:
+        app.select("C202")
+        await pilot.press("X")
+        await pilot.pause()
+        assert app.net.links["E104-C202"].state() == "down" and app.net.links["C202-E105"].state() == "down"
+        assert app.net.links["ST112-E104"].state() == "up"
+        await pilot.press("X")
+        await pilot.pause()
+        assert any("partition: refused" in n for n in notes(app))
+        await pilot.pause(0.2)
+        assert "heal" in [a.id for a in app.query_one(KeyBar).actions]
+        await pilot.press("h")
+        await pilot.pause()
+        assert app.net.links["E104-C202"].state() == "up" and app.net.links["C202-E105"].state() == "up"
+
+    run(app, body)
+
+
+def test_status_line_shows_the_live_invariant_checker(tmp_path: Path) -> None:
+    app = make_app(tmp_path, paused=True)
+
+    async def body(pilot: Any) -> None:
+        assert app.checker is not None
+        await create_pair(pilot)
+        await duplex(pilot)
+        await pilot.pause(0.2)
+        assert "invariants ok" in str(app.query_one("#status").render())
+        app.checker.violate("write_order", "seq 3 reflected before seq 2 (test)")
+        app.refresh_views(force=True)
+        status = app.query_one("#status").render()
+        assert "invariants BROKEN" in str(status) and "seq 3 reflected before seq 2" in str(status)
+        assert any("red" in str(span.style) for span in status.spans)
+
+    run(app, body)

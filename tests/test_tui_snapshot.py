@@ -1,0 +1,40 @@
+"""SVG snapshot of the lab's main screen: fixed seed, paused clock, fixed size.
+Regenerate with ``pytest tests/test_tui_snapshot.py --snapshot-update`` and look at it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rcnlab.topo.load import builtin_topology_path, load_topology
+from rcnlab.tui.app import RcnLabApp
+from rcnlab.tui.widgets.counters import Counters
+
+
+def lab_in_duplex_with_writes() -> RcnLabApp:
+    return RcnLabApp(load_topology(builtin_topology_path()), seed=7, paused=True, preload=2000)
+
+
+async def setup(pilot: Any) -> None:
+    app: RcnLabApp = pilot.app
+    await app.bridge.started
+    await app.command("create pair", app.lab.pair_create, "ST112:0", "ST122:0", "async")
+    await app.bridge.advance(0.3)
+    await app.command("workload", app.lab.workload, "ST112:0", 1000.0)
+    await app.bridge.advance(0.5)
+    app.select("E104")
+    counters = app.query_one(Counters)
+    for series in (counters.delay, counters.writes, counters.occupancy):  # wall-clock sampled: reset
+        series.clear()
+        series.append(0.0)
+    counters._last = None
+    app.clear_notifications()
+    app.refresh_views(force=True)
+    await pilot.pause()
+
+
+def test_main_screen_snapshot(snap_compare: Any) -> None:
+    assert snap_compare(lab_in_duplex_with_writes(), terminal_size=(160, 48), run_before=setup)
+
+
+def test_narrow_screen_snapshot(snap_compare: Any) -> None:
+    assert snap_compare(lab_in_duplex_with_writes(), terminal_size=(100, 30), run_before=setup)
