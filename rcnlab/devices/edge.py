@@ -339,8 +339,6 @@ class EdgeDevice(Device):
         if rio.kind is K.WR:
             self._to_storage(Rio(kind=K.WROK, source=rio.source, target=rio.target, xid=rio.xid), "fig16:1603")
             self.emit("wrok-returned", "fig19:1904", order_id=entry.order_id, seq=entry.seq)
-        elif rio.kind is K.RESYNC:
-            self.emit("log-created", None, kind="resynchronize", order_id=entry.order_id, seq=entry.seq)
         self._transmit(entry, steps[3], steps[4], steps[5])
         self._arm_resend()
         return entry
@@ -516,6 +514,11 @@ class EdgeDevice(Device):
             dropped = [s for s in box.pending if s < entry.seq]
             for s in dropped:
                 self.log_bytes -= box.pending.pop(s).size
+            stuck = box.in_progress
+            if stuck is not None and stuck.seq < entry.seq:  # its RIO or answer was lost; 727 covers it
+                box.in_progress = None
+                self.log_bytes -= stuck.size
+                dropped.append(stuck.seq)
             self.emit("sequence-rebased", None, order_id=entry.order_id, reflected=group.reflected,
                       now=entry.seq - 1, dropped=len(dropped))
             group.reflected = entry.seq - 1
