@@ -14,7 +14,7 @@ from rcnlab.emu.kernel import Timer
 from rcnlab.model.ids import VolumeRef, port_id
 from rcnlab.model.pair_state import (LEGAL, Command, Event, IllegalCommand, IllegalTransition, PairState,
                                      check_command, step)
-from rcnlab.model.rio import Rio, RioKind, ScsiCommand
+from rcnlab.model.rio import REPLY, Rio, RioKind, ScsiCommand
 from rcnlab.topo.schema import StorageSpec
 
 S = PairState
@@ -119,6 +119,7 @@ class ExternalStorage(Device):
     # the storage's battery-backed memory, so a crash does not lose it.
     _unanswered: dict[int, tuple[int, int, float]] = attrs.field(factory=dict, init=False)
     _path_timer: Timer | None = attrs.field(default=None, init=False)
+    _deadlines: dict[tuple[int, RioKind], Timer] = attrs.field(factory=dict, init=False)  # (LUN, answer) -> timer
     _notify: dict[int, Timer] = attrs.field(factory=dict, init=False)  # LUN -> failure notice to repeat
 
     def __attrs_post_init__(self) -> None:
@@ -147,6 +148,45 @@ class ExternalStorage(Device):
             self.send(self.edge, rio, rio.size, step, src_addr=port_id(self.wwn), dst_addr=port_id(addressed))
         else:
             self.send(self.edge, rio, rio.size, step)
+
+    def _command(self, pair: StoragePair, rio: Rio, step: str | None) -> None:
+        """Send a pair command to the edge; its answer must come within the command timeout."""
+        self._to_edge(rio, step)
+        key = (pair.local.lun, REPLY[rio.kind])
+        old = self._deadlines.pop(key, None)
+        if old is not None:
+            old.cancel()
+        self._deadlines[key] = self.net.kernel.timer(self.spec.command_timeout, self._command_timed_out, *key)
+
+    def _answered(self, lun: int, kind: RioKind) -> None:
+        timer = self._deadlines.pop((lun, kind), None)
+        if timer is not None:
+            timer.cancel()
+
+    def _command_timed_out(self, lun: int, answer: RioKind) -> None:
+        """No answer from the RCN (the RIO or its answer was lost, say to a crashed edge):
+        a create or resync fails back to the host; a suspend, Duplex transition or failover
+        ends in failure Suspend, as an array suspends a pair by error."""
+        self._deadlines.pop((lun, answer), None)
+        pair = self.pairs.get(lun)
+        if pair is None or not self.up:
+            return
+        reason = f"no {answer} from the RCN within {self.spec.command_timeout:g} s"
+        self.emit("command-timed-out", None, pair=f"{pair.source}>{pair.target}", waiting_for=str(answer))
+        waiting = pair.waiting.pop(answer, None)
+        if answer is RioKind.ICOK:
+            del self.pairs[lun]
+            self.emit("pair-state", None, pair=f"{pair.source}>{pair.target}", party="source_storage",
+                      old=str(pair.state), new=str(S.SIMPLEX))
+        elif answer is not RioKind.DPOK and pair.state is not S.FAILURE_SUSPEND:
+            self._stop_copy(pair)
+            self._set_state(pair, Event.FAIL, None)
+            if pair.role == "source":
+                self._notify_edge(lun)
+            else:  # a failover with no answer: the target host takes the volume over here
+                pair.takeover = True
+        if waiting:
+            self._answer(*waiting, Rio(kind=answer, source=pair.source, target=pair.target), "error", reason)
 
     def _answer(self, host: str, tag: int, rio: Rio, status: str = "ok", detail: str = "",
                 step: str | None = None) -> None:
@@ -228,7 +268,7 @@ class ExternalStorage(Device):
         pair.waiting[RioKind.ICOK] = (host, tag)
         self.pairs[volume.lun] = pair
         self.emit("pair-registered", None, pair=f"{pair.source}>{pair.target}", mode=rio.mode)
-        self._to_edge(rio, "fig10:1002")
+        self._command(pair, rio, "fig10:1002")
 
     def _source_pair(self, rio: Rio, command: Command) -> StoragePair:
         volume = self._volume(rio.source)
@@ -247,7 +287,7 @@ class ExternalStorage(Device):
         event = Event.SUSPEND_ASYNC if pair.mode == "async" else Event.SUSPEND
         self._set_state(pair, event, "fig9:910")
         pair.waiting[RioKind.SOK] = (host, tag)
-        self._to_edge(Rio(kind=RioKind.SUSPEND, source=pair.local, target=pair.remote), None)
+        self._command(pair, Rio(kind=RioKind.SUSPEND, source=pair.local, target=pair.remote), None)
 
     # SCSI resynchronize (1201)
     def _scsi_resync(self, host: str, tag: int, rio: Rio) -> None:
@@ -257,7 +297,7 @@ class ExternalStorage(Device):
         pair = self._source_pair(rio, Command.RESYNC)
         pair.waiting[RioKind.DPOK] = (host, tag)
         self.emit("resync-requested", None, pair=f"{pair.source}>{pair.target}")
-        self._to_edge(Rio(kind=RioKind.RESYNC, source=pair.local, target=pair.remote), "fig12:1202")
+        self._command(pair, Rio(kind=RioKind.RESYNC, source=pair.local, target=pair.remote), "fig12:1202")
 
     # SCSI resynchronize with swap at the target: failback (beyond the patent; pairresync -swaps)
     def _scsi_failback(self, host: str, tag: int, rio: Rio) -> None:
@@ -282,7 +322,8 @@ class ExternalStorage(Device):
         self.emit("pair-swapped", None, old=old, new=f"{pair.source}>{pair.target}", party="source_storage",
                   state=str(pair.state), bitmap=len(pair.bitmap))
         self.emit("failback-requested", None, pair=f"{pair.source}>{pair.target}")
-        self._to_edge(Rio(kind=RioKind.RESYNC, source=pair.local, target=pair.remote, swap=True), "fig12:1202")
+        self._command(pair, Rio(kind=RioKind.RESYNC, source=pair.local, target=pair.remote, swap=True),
+                      "fig12:1202")
 
     # SCSI Suspend instruction at the target: failover (1302)
     def _scsi_failover(self, host: str, tag: int, rio: Rio) -> None:
@@ -294,8 +335,8 @@ class ExternalStorage(Device):
             raise IllegalCommand(f"failover refused: {self.name} {rio.target} is the source of its pair; "
                                  "give it at the target storage")
         pair.waiting[RioKind.SOK] = (host, tag)
-        self._to_edge(Rio(kind=RioKind.SUSPEND, source=pair.remote, target=pair.local, failure=True,
-                          mode="prompt" if rio.mode == "prompt" else ""), "fig13:1303")
+        self._command(pair, Rio(kind=RioKind.SUSPEND, source=pair.remote, target=pair.local, failure=True,
+                                 mode="prompt" if rio.mode == "prompt" else ""), "fig13:1303")
 
     # SCSI pair delete
     def _scsi_delete(self, host: str, tag: int, rio: Rio) -> None:
@@ -386,6 +427,7 @@ class ExternalStorage(Device):
             if not rio.failure:
                 self._to_edge(Rio(kind=RioKind.SOK, source=rio.source, target=rio.target), None)
         elif kind is RioKind.SOK:  # failover completes (1310, 1311)
+            self._answered(lun, RioKind.SOK)
             self._set_state(pair, Event.FAIL, "fig13:1311")
             pair.takeover = True
             waiting = pair.waiting.pop(RioKind.SOK, None)
@@ -411,6 +453,7 @@ class ExternalStorage(Device):
         pair = self.pairs.get(rio.source.lun)
         if pair is None or pair.role != "source":
             return  # an answer for a pair deleted meanwhile
+        self._answered(pair.local.lun, kind)
         if rio.error:
             waiting = pair.waiting.pop(kind, None)
             self.emit("rio-error", None, kind=str(kind), error=rio.error)
@@ -491,7 +534,7 @@ class ExternalStorage(Device):
             return
         pair.copy = None
         self.emit("copy-finished", None, pair=f"{pair.source}>{pair.target}", blocks=job.total)
-        self._to_edge(Rio(kind=RioKind.DUPLEX, source=pair.local, target=pair.remote), "fig11:1101")
+        self._command(pair, Rio(kind=RioKind.DUPLEX, source=pair.local, target=pair.remote), "fig11:1101")
 
     def _stop_copy(self, pair: StoragePair) -> None:
         """Stop a copy; what it had not sent yet stays marked in the bitmap 1211."""

@@ -225,6 +225,7 @@ STORAGE_KEYS = {
     "attach": (_one_of(("fc", "ip")), "fc"),
     "volumes": (lambda v: v, None),  # checked item by item below
     "copy_rate": (_at_least(_num, 0, strict=True), 20000.0),
+    "command_timeout_ms": (_at_least(_num, 0, strict=True), 2000.0),
     "pos": (_pos, None),
 }
 STORAGE_IP_KEYS = {("address" if k == "wwn" else k): v for k, v in STORAGE_KEYS.items()}
@@ -436,6 +437,7 @@ class _Reader:
             self.customer_ref(f"{key}.customer", t["customer"], customers)
             self.device(f"{key}.edge", t["edge"], "edge")
             t["volumes"] = self.volumes(key, t["volumes"], block_size)
+            t["command_timeout"] = t.pop("command_timeout_ms") / 1000
             out.append((key, StorageSpec(**t)))
         # Contract limits (903): how many storages, on which edges.
         for cid, (ckey, customer) in customers.items():

@@ -65,6 +65,7 @@ class StorageSpec:
     attach: str = "fc"  # "fc" or "ip"
     volumes: tuple[VolumeSpec, ...] = ()
     copy_rate: float = 20000.0  # blocks per virtual second for initial/differential copy
+    command_timeout: float = 2.0  # seconds a pair command waits for its answer from the RCN
     pos: tuple[int, int] | None = None
 
 
