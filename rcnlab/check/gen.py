@@ -4,7 +4,7 @@ case replays with ``rcnlab run TOPOLOGY --scenario SCENARIO --seed S``.
 
 A schedule is a short list of `Step` (time, action, arguments); the fixed frame
 around it (pairs created at 0, workloads, then ``heal`` at `HEAL_AT`,
-``resync-all`` twice and the final expectations at "end") is added by
+``resync-all`` three times and the final expectations at "end") is added by
 `scenario_toml`.
 """
 
@@ -21,7 +21,10 @@ from rcnlab.check.invariants import checker_of
 
 FAULT_WINDOW = (0.02, 1.5)  # faults happen in this span of virtual seconds
 HEAL_AT = 2.0
-RESYNC_AT = (2.6, 3.6)
+#: After the heal; the later passes come after any pair command given in the fault window
+#: has timed out (the topologies keep the default command timeout of 2 s), e.g. a failover
+#: whose target edge was down, which ends in a takeover the next pass must undo.
+RESYNC_AT = (2.6, 4.0, 5.0)
 
 
 @attrs.frozen(kw_only=True)

@@ -459,6 +459,10 @@ class ExternalStorage(Device):
             self.emit("rio-error", None, kind=str(kind), error=rio.error)
             if kind is RioKind.ICOK:
                 del self.pairs[rio.source.lun]
+            elif kind is RioKind.SOK and pair.state is S.SUSPENDING:
+                # the edge refused the suspend: it holds the pair in failure Suspend already
+                # (we missed its word, say over a cut FC link); suspended either way
+                self._set_state(pair, Event.FAIL, None)
             if waiting:
                 self._answer(*waiting, rio, "error", rio.error)
             return
