@@ -3,7 +3,7 @@ fault schedule, all written as the TOML files ``rcnlab run`` reads, so that ever
 case replays with ``rcnlab run TOPOLOGY --scenario SCENARIO --seed S``.
 
 A schedule is a short list of `Step` (time, action, arguments); the fixed frame
-around it (pairs created at 0, workloads, then ``heal`` at `HEAL_AT`,
+around it (pairs created at 0, workloads, then ``heal-all`` at `HEAL_AT`,
 ``resync-all`` three times and the final expectations at "end") is added by
 `scenario_toml`.
 """
@@ -177,7 +177,7 @@ def scenario_toml(case: Case, note: str = "") -> str:
                                               ("blocks", [0, case.topo.blocks])])
     for s in sorted(case.faults, key=lambda s: s.at):
         out += _step_toml(s.at, s.do, s.args)
-    out += _step_toml(HEAL_AT, "heal")
+    out += _step_toml(HEAL_AT, "heal-all")
     for at in RESYNC_AT:
         out += _step_toml(at, "resync-all")
     for src, _, _ in case.topo.pairs:

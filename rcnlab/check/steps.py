@@ -2,9 +2,9 @@
 
 Fault and pair commands ("fail-link", "crash", "suspend", ...) are registered here
 only when the scenario package does not already define them (the faults work owns
-those; theirs win). "heal", "resync-all" and "break-rule" are the fuzzer's own:
+those; theirs win). "heal-all", "resync-all" and "break-rule" are the fuzzer's own:
 
-- ``heal``: restore every link both ways, give every link back the loss and jitter
+- ``heal-all``: restore every link both ways, give every link back the loss and jitter
   its topology gave it, restart every device that is down.
 - ``resync-all``: resynchronize (Fig. 12) every pair whose source storage holds it
   in Suspend or failure Suspend.
@@ -45,7 +45,7 @@ _maybe("failover", {"volume": _text}, {"prompt": _flag},
 _maybe("delete-pair", {"volume": _text}, {}, lambda r, volume: r.lab.delete_pair(volume))
 
 
-def _heal(r: Runner) -> None:
+def _heal_all(r: Runner) -> None:
     net = r.net
     specs = {ls.name: ls for ls in net.topo.links}
     for name, link in net.links.items():
@@ -90,8 +90,8 @@ def _break_rule(r: Runner, rule: str) -> None:
     r.net.management.emit("rule-broken", None, rule=rule)
 
 
-register("heal", {}, {})
-action("heal")(_heal)
+register("heal-all", {}, {})
+action("heal-all")(_heal_all)
 register("resync-all", {}, {})
 action("resync-all")(_resync_all)
 register("break-rule", {"rule": _choice(*RULES)}, {})

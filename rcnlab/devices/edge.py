@@ -504,8 +504,28 @@ class EdgeDevice(Device):
         else:
             self._accept(entry)
 
+    def _bogus(self, entry: LogEntry) -> str | None:
+        """Why an arriving request entry cannot be genuine, or None: it must belong to a
+        pair this edge holds with that order assurance ID (pair creation and failback
+        introduce a pair), and be numbered within the reorder window."""
+        kind = entry.kind
+        if not (kind is K.PAIR_CREATE or (kind is K.RESYNC and entry.rio.swap)):
+            pair = self.pairs.get((entry.source, entry.target))
+            if pair is None or pair.order_id != entry.order_id:
+                return f"no pair {entry.source}>{entry.target} with order assurance ID {entry.order_id} here"
+        group = self.groups.get(entry.order_id)
+        reflected = group.reflected if group else 0
+        if not entry.rebase and entry.seq > reflected + self.spec.reorder_window:
+            return f"sequence number {entry.seq} is beyond the reorder window ({reflected} + {self.spec.reorder_window})"
+        return None
+
     def _accept(self, entry: LogEntry) -> None:
         """2001-2002, 2101-2102, 2202-2203: keep the entry until its turn comes."""
+        bogus = self._bogus(entry)
+        if bogus is not None:
+            self.malformed += 1
+            self.emit("entry-refused", None, reason=bogus, order_id=entry.order_id, seq=entry.seq)
+            return
         group = self.order_group(entry.order_id)
         box = self.inbound.get(entry.order_id)
         if box is None:

@@ -240,6 +240,7 @@ EDGE_KEYS = {
     "resend_timeout_ms": (_positive_ms, 50.0),
     "resend_limit": (_at_least(_int, 0), 5),
     "suspend_timeout_ms": (_positive_ms, 1000.0),
+    "reorder_window": (_at_least(_int, 1), 1 << 20),
     "virtual_wwn": (lambda v: v, {}),  # checked entry by entry below
     "pos": (_pos, None),
 }

@@ -81,6 +81,7 @@ class EdgeSpec:
     resend_timeout: float = 0.05  # seconds before an unacknowledged log entry is resent
     resend_limit: int = 5  # resends before remote copy is given up (908)
     suspend_timeout: float = 1.0  # failover timer 1306
+    reorder_window: int = 1 << 20  # entries beyond reflection counter + this are refused as bogus
     virtual_wwn: dict[str, str] = attrs.field(factory=dict)  # Fig. 2: storage WWN -> own virtual WWN
     pos: tuple[int, int] | None = None
 
