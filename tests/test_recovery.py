@@ -230,8 +230,8 @@ def test_failback_passes_the_expectations_then_swaps_back_and_deletes(failback):
 
 
 def test_failback_with_swap_back_in_one_command():
-    # Run without the live checker: its nothing_lost still expects ST112's own old writes on
-    # blocks the target host rewrote after the failover (see the report); digests are checked here.
+    # With the live checker: ST112's own writes from before the failover, rewritten on the
+    # target host meanwhile and copied back, are superseded, not lost.
     import io
     import json
 
@@ -250,7 +250,7 @@ remaining = 0
 """
     topo = topology("fig1")
     out = io.StringIO()
-    net, runner = run_headless(topo, parse_scenario(text, "<test>", topo), seed=3, trace=out, check=False)
+    net, runner = run_headless(topo, parse_scenario(text, "<test>", topo), seed=3, trace=out)
     trace = [json.loads(line) for line in out.getvalue().splitlines()]
     assert runner.failed == [] and runner.refused == []
     assert events(trace, "swapped-back")

@@ -36,8 +36,8 @@ that all four parties hold in Duplex has target volume digest == source volume
 digest.
 
 ``agreement`` (SPEC section 2, issue 6). Once drained, the four parties (source
-storage, source edge, target edge, target storage) hold the same state for every
-pair.
+storage, source edge, target edge, target storage) that are up hold the same state
+for every pair.
 
 ``counters`` (4). At every edge and order group 412: created (732) - deleted
 (734) == the entries of that group held at the source edge (413), and reflected
@@ -190,6 +190,11 @@ class Checker:
         f = ev.fields
         oid, seq = f["order_id"], f["seq"]
         self.reflected += 1
+        # The block's content on that volume now comes from the other side of the pair: a
+        # host write acknowledged there earlier (a takeover write, or the old source's own
+        # writes before a failback turned the pair) is superseded, not lost.
+        self._acked.pop((f["volume"], f["block"]), None)
+        self._since.pop((f["volume"], f["block"]), None)
         where = f"order {oid} seq {seq} ({'copy' if f.get('copy') else 'host write'}) at {ev.device}"
         group = self._created.get(oid, {})
         last = self._last.get(oid, 0)
@@ -490,12 +495,15 @@ def check_agreement(net: Network, checker: Checker) -> bool:
     before = checker.counts.get("agreement", 0)
     for s, pair, target, t, src_info, dst_info in _pairs(net):
         tpair = t.pairs.get(target.lun) if t is not None else None
-        states = {
-            "source_storage": pair.state,
-            "source_edge": src_info.state if src_info else PairState.SIMPLEX,
-            "target_edge": dst_info.state if dst_info else PairState.SIMPLEX,
-            "target_storage": tpair.state if tpair is not None and tpair.role == "target" else PairState.SIMPLEX,
+        parties = {
+            "source_storage": (s, pair.state),
+            "source_edge": (net.devices.get(s.edge), src_info.state if src_info else PairState.SIMPLEX),
+            "target_edge": (net.devices.get(t.edge) if t is not None else None,
+                            dst_info.state if dst_info else PairState.SIMPLEX),
+            "target_storage": (t, tpair.state if tpair is not None and tpair.role == "target" else PairState.SIMPLEX),
         }
+        # a party that is down cannot agree (a crashed source storage still says Duplex)
+        states = {k: state for k, (dev, state) in parties.items() if dev is None or dev.up}
         if len(set(states.values())) > 1:
             shown = ", ".join(f"{k} {v}" for k, v in states.items())
             checker.violate("agreement", f"pair {s.name}:{pair.local.lun}>{target}: drained but {shown}")
