@@ -220,7 +220,7 @@ def random_fault(rng: random.Random, topo: TopoParams, kinds: tuple[str, ...] = 
         if kind == "cut-one-way":
             a, b = link.split("-")
             args += (("direction", rng.choice((f"{a}>{b}", f"{b}>{a}"))),)
-        return [Step(at=t0, do="fail-link", args=args), Step(at=t1, do="restore-link", args=args)]
+        return [Step(at=t0, do="fail", args=args), Step(at=t1, do="restore", args=args)]
     if kind == "loss":
         link = rng.choice(gbe)
         return [Step(at=t0, do="set-link", args=(("link", link), ("loss", rng.choice((0.05, 0.2, 0.5))))),

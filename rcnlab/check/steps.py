@@ -1,8 +1,7 @@
 """Scenario steps the fuzzer writes into the scenarios it saves.
 
-Fault and pair commands ("fail-link", "crash", "suspend", ...) are registered here
-only when the scenario package does not already define them (the faults work owns
-those; theirs win). "heal-all", "resync-all" and "break-rule" are the fuzzer's own:
+The saved scenarios use the scenario package's own fault and pair steps ("fail",
+"crash", "suspend", ...) and these three of the fuzzer's:
 
 - ``heal-all``: restore every link both ways, give every link back the loss and jitter
   its topology gave it, restart every device that is down.
@@ -19,30 +18,10 @@ from typing import Any
 
 from rcnlab.lab import LabError
 from rcnlab.model.pair_state import IllegalCommand, PairState
-from rcnlab.scenario.runner import ACTIONS, Runner, action
-from rcnlab.scenario.steps import STEPS, _choice, _flag, _text, register
+from rcnlab.scenario.runner import Runner, action
+from rcnlab.scenario.steps import _choice, register
 
 RULES = ("reflect-out-of-order",)
-
-
-def _maybe(name: str, required: dict[str, Any], optional: dict[str, Any], fn: Any) -> None:
-    if name not in STEPS:
-        register(name, required, optional)
-    if name not in ACTIONS:
-        action(name)(fn)
-
-
-_maybe("fail-link", {"link": _text}, {"direction": _text},
-       lambda r, link, direction=None: r.lab.fail_link(link, direction))
-_maybe("restore-link", {"link": _text}, {"direction": _text},
-       lambda r, link, direction=None: r.lab.restore_link(link, direction))
-_maybe("crash", {"device": _text}, {}, lambda r, device: r.lab.crash(device))
-_maybe("restart", {"device": _text}, {}, lambda r, device: r.lab.restart(device))
-_maybe("suspend", {"volume": _text}, {}, lambda r, volume: r.lab.suspend(volume))
-_maybe("resync", {"volume": _text}, {}, lambda r, volume: r.lab.resync(volume))
-_maybe("failover", {"volume": _text}, {"prompt": _flag},
-       lambda r, volume, prompt=False: r.lab.failover(volume, prompt=prompt))
-_maybe("delete-pair", {"volume": _text}, {}, lambda r, volume: r.lab.delete_pair(volume))
 
 
 def _heal_all(r: Runner) -> None:
