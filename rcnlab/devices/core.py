@@ -8,7 +8,7 @@ import attrs
 
 from rcnlab.devices.base import Device
 from rcnlab.emu.kernel import Timer
-from rcnlab.model.log_entry import LogEntry
+from rcnlab.model.log_entry import LOG_ENTRY_HEADER_BYTES, LogEntry
 from rcnlab.model.rio import RioKind
 from rcnlab.model.tables import Route
 from rcnlab.topo.schema import CoreSpec
@@ -20,6 +20,7 @@ RELAY_ARROWS = {
     RioKind.RESYNC: "fig12:1204",
     RioKind.DPOK: "fig12:1208",
 }
+_UNKNOWN = object()
 
 
 @attrs.define(eq=False)
@@ -66,6 +67,17 @@ class CoreDevice(Device):
         if not isinstance(message, tuple):
             self.malformed += 1
             return
+        if len(message) == 1 and self.spec.batch_wait <= 0:  # one entry, relayed at once: as the loop below
+            entry = message[0]
+            if type(entry) is LogEntry:
+                hop = self._hops.get((entry.source.wwn, entry.target.wwn), _UNKNOWN)
+                if hop is _UNKNOWN:
+                    hop = self.next_hop(entry)
+                if hop is not None:
+                    self.relayed += 1
+                    self.net.send(self.name, hop, message, LOG_ENTRY_HEADER_BYTES + entry.rio.size,
+                                  RELAY_ARROWS.get(entry.rio.kind))
+                    return
         out: dict[str, list[LogEntry]] = {}
         for entry in message:
             if not isinstance(entry, LogEntry):

@@ -18,12 +18,13 @@ from typing import Any
 import attrs
 
 from rcnlab.devices.base import Device
+from rcnlab.devices.held import Held, HeldLog  # noqa: F401 (Held: the records it reads as)
 from rcnlab.emu.journal import short_digest
 from rcnlab.emu.kernel import Timer
 from rcnlab.model.ids import VolumeRef, port_id
-from rcnlab.model.log_entry import LogEntry
+from rcnlab.model.log_entry import LOG_ENTRY_HEADER_BYTES, LogEntry
 from rcnlab.model.pair_state import Event, IllegalTransition, PairState, step
-from rcnlab.model.rio import REPLIES, REPLY, Rio, RioKind
+from rcnlab.model.rio import _EMPTY, REPLIES, REPLY, Rio, RioKind, RioMore
 from rcnlab.model.tables import AccessControl, OrderAssurance, PairInfo, Route, VirtualStorage
 from rcnlab.topo.schema import EdgeSpec
 
@@ -83,15 +84,6 @@ STATE_STEP_TARGET = {K.ICOK: "fig10:1007", K.DOK: "fig11:1106"}
 
 
 @attrs.define(eq=False)
-class Held:
-    """A log entry the source edge keeps until its answer returns (1908)."""
-
-    entry: LogEntry
-    sent_at: float
-    resends: int = 0
-
-
-@attrs.define(eq=False)
 class Inbound:
     """The target edge's share of the log storage area for one order assurance ID:
     entries waiting by sequence number (O(1) look-up of reflection counter + 1)
@@ -120,7 +112,7 @@ class EdgeDevice(Device):
     routes: dict[tuple[str, str], Route] = attrs.field(factory=dict, init=False)  # 408
     pairs: dict[PairKey, PairInfo] = attrs.field(factory=dict, init=False)  # 411
     groups: dict[int, OrderAssurance] = attrs.field(factory=dict, init=False)  # 412
-    held: dict[tuple[int, int], Held] = attrs.field(factory=dict, init=False)  # 413, source side
+    held: HeldLog = attrs.field(factory=HeldLog, init=False)  # 413, source side
     inbound: dict[int, Inbound] = attrs.field(factory=dict, init=False)  # 413, target side
     log_bytes: int = attrs.field(default=0, init=False)  # management information 1701
     rebase: set[int] = attrs.field(factory=set, init=False)  # groups whose next entry restarts the sequence
@@ -136,6 +128,8 @@ class EdgeDevice(Device):
     _answers: dict[tuple[int, int], LogEntry] = attrs.field(factory=dict, init=False)  # control answers sent
     _lost: dict[int, int] = attrs.field(factory=dict, init=False)  # order ID -> entries lost in a crash
     _fetching: set[int] = attrs.field(factory=set, init=False)  # groups reflecting fetched entries (501)
+    _wwn_of: dict[str, str] = attrs.field(factory=dict, init=False)  # attached storage device -> its WWN
+    _fc: dict[str, Any] = attrs.field(factory=dict, init=False)  # attached storage device -> our channel to it
 
     @property
     def ip(self) -> str:
@@ -145,6 +139,8 @@ class EdgeDevice(Device):
     def configure(self, attached: dict[str, str], virtual: list[VirtualStorage], access: list[AccessControl],
                   routes: list[Route]) -> None:
         self.attached = dict(attached)
+        self._wwn_of = {dev: wwn for wwn, dev in self.attached.items()}
+        self._fc = {}
         self.virtual = {v.virtual_wwn: v for v in virtual}
         self._real_of = {v.virtual_wwn: v.corresponding_wwn for v in virtual}
         self._virtual_of = {v.corresponding_wwn: v.virtual_wwn for v in virtual}
@@ -180,14 +176,16 @@ class EdgeDevice(Device):
         return hop
 
     def _transmit(self, entry: LogEntry, step_hop: str | None, step_send: str | None, arrow: str | None) -> None:
-        hop = self.next_hop(entry)
+        hop = self._hops.get((entry.source.wwn, entry.target.wwn)) or self.next_hop(entry)
         if hop is None:
             self.emit("no-route", None, source=str(entry.source), target=str(entry.target), seq=entry.seq)
             return
-        if step_hop:
-            self.emit("hop-chosen", step_hop, to=hop, ip=self.net.ips.get(hop, hop), seq=entry.seq)
-        self.send(hop, (entry,), entry.size, arrow)
-        if step_send:
+        net = self.net
+        active = net.journal.active
+        if step_hop and active:
+            self.emit("hop-chosen", step_hop, to=hop, ip=net.ips.get(hop, hop), seq=entry.seq)
+        net.send(self.name, hop, (entry,), LOG_ENTRY_HEADER_BYTES + entry.rio.size, arrow)
+        if step_send and active:
             self.emit("log-sent", step_send, to=hop, kind=str(entry.kind), order_id=entry.order_id, seq=entry.seq)
 
     # -- FC side: RIOs from an attached storage -------------------------------------------
@@ -216,13 +214,18 @@ class EdgeDevice(Device):
         if virtual != remote.wwn:
             remote = VolumeRef(virtual, remote.lun)
             rio = attrs.evolve(rio, source=remote) if mine == rio.target.wwn else attrs.evolve(rio, target=remote)
-        if self.net.channels[(self.name, storage)].kind == "fc":
-            self.send(storage, rio, rio.size, step_tag, src_addr=port_id(virtual), dst_addr=port_id(mine))
+        ch = self._fc.get(storage)
+        if ch is None:
+            ch = self._fc[storage] = self.net.channels[(self.name, storage)]
+        if ch.kind == "fc":
+            self.net.send(self.name, storage, rio, rio.size, step_tag, port_id(virtual), port_id(mine))
         else:
-            self.send(storage, rio, rio.size, step_tag)
+            self.net.send(self.name, storage, rio, rio.size, step_tag)
 
     def _on_rio(self, src: str, rio: Rio) -> None:
-        sender = getattr(self.net.devices.get(src), "wwn", None)
+        sender = self._wwn_of.get(src)
+        if sender is None:
+            sender = getattr(self.net.devices.get(src), "wwn", None)
         if sender is None or sender not in self.attached:
             self._deny(src, rio, f"{src} is not a storage attached to {self.name}")
             return
@@ -258,6 +261,15 @@ class EdgeDevice(Device):
         kind = rio.kind
         key = (rio.source, rio.target)
         pair = self.pairs.get(key)
+        if kind is K.WR and pair is not None:
+            if pair.state is S.SUSPEND or pair.state is S.FAILURE_SUSPEND:  # the storage has not heard yet: 727
+                pair.bitmap.add(rio.block)
+                self._to_storage(Rio(kind=K.WROK, source=rio.source, target=rio.target, xid=rio.xid), None)
+                return
+            if self.net.journal.active:
+                self.emit("rio-received", "fig19:1901", kind="WR", source=str(rio.source), block=rio.block)
+            self._sequence(pair, rio)
+            return
         if kind is K.PAIR_CREATE:
             self.emit("rio-received", SOURCE_STEPS[kind][0], kind=str(kind), source=str(rio.source),
                       target=str(rio.target))
@@ -316,51 +328,63 @@ class EdgeDevice(Device):
 
     def _sequence(self, pair: PairInfo, rio: Rio) -> LogEntry | None:
         """Create a sequenced log entry in 413 (1902, 1703, 1803), count it, send it on."""
-        group = self.order_group(pair.order_id)
-        entry = LogEntry(target=pair.target, source=pair.source, order_id=pair.order_id, io_time=self.now,
-                         seq=group.created + 1, rio=rio, rebase=pair.order_id in self.rebase)
-        if self.log_bytes + entry.size > self.spec.log_capacity:
+        order_id = pair.order_id
+        group = self.groups.get(order_id) or self.order_group(order_id)
+        kind = rio.kind
+        wr = kind is K.WR
+        # The RIO area 805 holds the request as the storage sent it, less the FC exchange
+        # ID (1413): that one matters only between the storage and this edge.
+        carried = Rio(kind=K.WR, source=rio.source, target=rio.target, block=rio.block, data=rio.data,
+                      copy=rio.copy) if wr and rio.more is not None else rio
+        entry = LogEntry(target=pair.target, source=pair.source, order_id=order_id, io_time=self.net.kernel.now,
+                         seq=group.created + 1, rio=carried, rebase=bool(self.rebase) and order_id in self.rebase)
+        size = LOG_ENTRY_HEADER_BYTES + carried.size
+        if self.log_bytes + size > self.spec.log_capacity:
             self.emit("log-full", None, order_id=pair.order_id, bytes=self.log_bytes)
             if rio.kind is K.WR:
                 pair.bitmap.add(rio.block)
                 self._to_storage(Rio(kind=K.WROK, source=rio.source, target=rio.target, xid=rio.xid), None)
             self.remote_copy_failed(pair.order_id, "log storage area full")
             return None
-        self.rebase.discard(pair.order_id)
-        steps = SOURCE_STEPS[rio.kind]
+        if self.rebase:
+            self.rebase.discard(order_id)
+        steps = SOURCE_STEPS[kind]
         group.created += 1
-        self.held[entry.key] = Held(entry, self.now)
-        self.log_bytes += entry.size
-        if self.net.journal.active:
-            self.emit("log-created", steps[1], kind=str(rio.kind), order_id=entry.order_id, seq=entry.seq,
+        self.held.add(entry)
+        self.log_bytes += size
+        active = self.net.journal.active
+        if active:
+            self.emit("log-created", steps[1], kind=str(kind), order_id=entry.order_id, seq=entry.seq,
                       volume=str(entry.target), block=rio.block,
-                      data_digest=short_digest(rio.data) if rio.kind is K.WR else None, rebase=entry.rebase)
+                      data_digest=short_digest(rio.data) if wr else None, rebase=entry.rebase)
             self.emit("counter-incremented", steps[2], order_id=entry.order_id, created=group.created)
-        if rio.kind is K.WR:
+        if wr:
             self._to_storage(Rio(kind=K.WROK, source=rio.source, target=rio.target, xid=rio.xid), "fig16:1603")
-            self.emit("wrok-returned", "fig19:1904", order_id=entry.order_id, seq=entry.seq)
+            if active:
+                self.emit("wrok-returned", "fig19:1904", order_id=entry.order_id, seq=entry.seq)
         self._transmit(entry, steps[3], steps[4], steps[5])
-        self._arm_resend()
+        if self._resend_timer is None:
+            self._arm_resend()
         return entry
 
     def _on_answer(self, entry: LogEntry) -> None:
         """An answer came back along the route (1907, 1707, 1807, 1208)."""
-        held = self.held.pop(entry.key, None)
-        if held is None:
+        request = self.held.take(entry.order_id, entry.seq)
+        if request is None:
             self.duplicates += 1
             self.emit("duplicate-answer", None, kind=str(entry.kind), order_id=entry.order_id, seq=entry.seq)
             return
         kind = entry.kind
         steps = ANSWER_STEPS[kind]
-        request = held.entry
-        self.log_bytes -= request.size
-        group = self.order_group(entry.order_id)
+        self.log_bytes -= LOG_ENTRY_HEADER_BYTES + request.rio.size
+        group = self.groups.get(entry.order_id) or self.order_group(entry.order_id)
         group.deleted += 1
-        if self.net.journal.active:
+        active = self.net.journal.active
+        if active:
             self.emit("answer-received", steps[0], kind=str(kind), order_id=entry.order_id, seq=entry.seq)
-        pair = self.pairs.get((request.source, request.target))
+        pair = None if kind is K.WROK else self.pairs.get((request.source, request.target))
         rio = entry.rio
-        if pair is not None and kind is not K.WROK:
+        if pair is not None:
             if rio.error:
                 self.emit("request-failed", None, kind=str(request.kind), error=rio.error)
                 if kind is K.ICOK:
@@ -389,7 +413,7 @@ class EdgeDevice(Device):
                 self.emit("rio-sent", steps[2], kind=str(kind))
             if kind is K.ICOK and not rio.error:
                 self.emit("initial-copy-started", "fig18:1801", pair=f"{pair.source}>{pair.target}")
-        if self.net.journal.active:
+        if active:
             self.emit("log-deleted", steps[3], kind=str(request.kind), order_id=entry.order_id, seq=entry.seq)
             self.emit("counter-incremented", steps[4], order_id=entry.order_id, deleted=group.deleted)
         if kind is K.DOK and pair is not None and pair.state is S.DUPLEX:
@@ -398,8 +422,8 @@ class EdgeDevice(Device):
     # -- resend (908) --------------------------------------------------------------------
     def _arm_resend(self) -> None:
         if self._resend_timer is None and self.held:
-            oldest = next(iter(self.held.values()))
-            delay = max(0.0, oldest.sent_at + self.spec.resend_timeout - self.now)
+            held = self.held
+            delay = max(0.0, held.sent_at(held.oldest()) + self.spec.resend_timeout - self.now)
             self._resend_timer = self.net.kernel.timer(delay, self._resend_due)
 
     def _resend_due(self) -> None:
@@ -408,50 +432,44 @@ class EdgeDevice(Device):
             return
         deadline = self.now - self.spec.resend_timeout
         tried_reroute = False
-        while self.held:
-            key, held = next(iter(self.held.items()))
-            if held.sent_at > deadline + 1e-12:
+        held = self.held
+        while held:
+            entry = held.oldest()
+            if held.sent_at(entry) > deadline + 1e-12:
                 break
-            if held.resends >= self.spec.resend_limit:
-                reason = f"no answer after {held.resends} resends"
+            resends = held.resends(entry)
+            if resends >= self.spec.resend_limit:
+                reason = f"no answer after {resends} resends"
                 # 502 may route around a failed core or link first (SPEC: disaster-aware routing)
                 if not tried_reroute:
                     tried_reroute = True
-                    if self.net.management.route_around(self, held.entry.order_id, reason):
+                    if self.net.management.route_around(self, entry.order_id, reason):
                         self._restart_resends()
                         continue
-                self.remote_copy_failed(held.entry.order_id, reason)
+                self.remote_copy_failed(entry.order_id, reason)
                 continue
-            del self.held[key]
-            held.resends += 1
-            held.sent_at = self.now
-            self.held[key] = held
+            held.sent_again(entry, self.now, resends + 1)
             self.resent += 1
-            entry = held.entry
             self.emit("resent", None, kind=str(entry.kind), order_id=entry.order_id, seq=entry.seq,
-                      attempt=held.resends)
+                      attempt=resends + 1)
             self._transmit(entry, None, None, None)
         self._arm_resend()
 
     def _restart_resends(self) -> None:
         """After a new route arrived: every held entry gets a fresh set of resends."""
-        items = list(self.held.items())
-        self.held.clear()
-        for key, held in items:
-            held.resends = 0
-            held.sent_at = self.now
-            self.held[key] = held
+        for entry in list(self.held.entries()):
+            self.held.sent_again(entry, self.now, 0)
 
     def _absorb_held(self, order_id: int) -> int:
         """Turn the group's held entries into 727 (WR blocks); count them deleted (734)."""
         converted = 0
         group = self.order_group(order_id)
-        for key in [k for k in self.held if k[0] == order_id]:
-            held = self.held.pop(key)
-            self.log_bytes -= held.entry.size
+        for entry in self.held.group(order_id):
+            self.held.take(order_id, entry.seq)
+            self.log_bytes -= entry.size
             group.deleted += 1
-            rio = held.entry.rio
-            pair = self.pairs.get((held.entry.source, held.entry.target))
+            rio = entry.rio
+            pair = self.pairs.get((entry.source, entry.target))
             if rio.kind is K.WR and pair is not None:
                 pair.bitmap.add(rio.block)
                 converted += 1
@@ -555,7 +573,7 @@ class EdgeDevice(Device):
                 # the storage's answer is long overdue (it was down): ask it again
                 self.emit("reissued", None, order_id=entry.order_id, seq=entry.seq)
                 box.since = self.now
-                self._to_storage(attrs.evolve(entry.rio, order_id=entry.order_id, seq=entry.seq), None)
+                self._to_storage(_numbered(entry.rio, entry.order_id, entry.seq), None)
             return
         box.pending[entry.seq] = entry
         self.log_bytes += entry.size
@@ -623,9 +641,9 @@ class EdgeDevice(Device):
             self.emit("rio-converted", steps[2], kind=str(kind), seq=entry.seq)
         elif steps[2]:
             self.emit("rio-converted", steps[2], kind=str(kind), seq=entry.seq)
-        rio = attrs.evolve(entry.rio, order_id=order_id, seq=entry.seq) if kind is K.WR else entry.rio
+        rio = _numbered(entry.rio, order_id, entry.seq) if kind is K.WR else entry.rio
         self._to_storage(rio, steps[4])
-        if steps[3]:
+        if steps[3] and self.net.journal.active:
             self.emit("rio-sent", steps[3], kind=str(kind), seq=entry.seq)
 
     def _swap_at_new_source(self, rio: Rio) -> None:
@@ -666,7 +684,7 @@ class EdgeDevice(Device):
     # -- fetching remaining entries (the prompt failover variant, 501) -----------------------------
     def remaining_entries(self, order_id: int) -> list[LogEntry]:
         """WR entries of the group this edge still holds (either side of 413)."""
-        out = [h.entry for k, h in self.held.items() if k[0] == order_id and h.entry.kind is K.WR]
+        out = [e for e in self.held.group(order_id) if e.kind is K.WR]
         box = self.inbound.get(order_id)
         if box is not None:
             out.extend(e for e in box.pending.values() if e.kind is K.WR)
@@ -722,9 +740,10 @@ class EdgeDevice(Device):
         steps = REFLECT_STEPS[kind]
         group = self.groups[order_id]
         group.reflected += 1  # 2007, 2107, 2207
-        group.reflection_delay = self.now - entry.io_time
-        self.log_bytes -= entry.size
-        if self.net.journal.active:
+        group.reflection_delay = self.net.kernel.now - entry.io_time
+        self.log_bytes -= LOG_ENTRY_HEADER_BYTES + entry.rio.size
+        active = self.net.journal.active
+        if active:
             self.emit("answer-from-storage", steps[0], kind=str(kind), order_id=order_id, seq=entry.seq)
             self.emit("counter-incremented", steps[1], order_id=order_id, reflected=group.reflected,
                       reflection_delay=round(group.reflection_delay, 9))
@@ -747,12 +766,12 @@ class EdgeDevice(Device):
                               state=str(pair.state))
         answer = LogEntry(target=entry.source, source=entry.target, order_id=order_id, io_time=entry.io_time,
                           seq=entry.seq, rio=rio)
-        if self.net.journal.active:
+        if active:
             self.emit("log-created", steps[3], kind=str(kind), order_id=order_id, seq=entry.seq)
         if kind is not K.WROK:
             self._answers[entry.key] = answer
         self._transmit(answer, steps[4], steps[5], steps[6])
-        if self.net.journal.active:
+        if active:
             self.emit("log-deleted", steps[7], kind=str(entry.kind), order_id=order_id, seq=entry.seq)
         if kind is K.ICOK and not rio.error:
             self.emit("initial-copy-started", "fig22:2201", pair=f"{pair.source}>{pair.target}")
@@ -803,10 +822,9 @@ class EdgeDevice(Device):
         if pair is None:
             return
         order_id = pair.order_id
-        for held in list(self.held.values()):
-            if held.entry.order_id == order_id:
-                held.sent_at = self.now
-                self._transmit(held.entry, None, None, None)
+        for entry in self.held.group(order_id):
+            self.held.sent_again(entry, self.now, self.held.resends(entry), move=False)
+            self._transmit(entry, None, None, None)
         if pair.state is not S.FAILURE_SUSPEND:
             self._set_state(pair, Event.FAIL, None, "source_edge")
         group = self.order_group(order_id)
@@ -882,8 +900,20 @@ class EdgeDevice(Device):
         for order_id in sorted(lost):  # sent but unconfirmed writes are gone: nothing may be silently lost
             self.remote_copy_failed(order_id, f"log storage area 413 lost in a crash ({lost[order_id]} entries)",
                                     full=True)
-        for held in self.held.values():
-            held.sent_at = self.now - self.spec.resend_timeout
+        held = self.held
+        for entry in list(held.entries()):
+            held.sent_again(entry, self.now - self.spec.resend_timeout, held.resends(entry), move=False)
         self._arm_resend()
         for order_id in list(self.inbound):
             self._reflect_next(order_id)
+
+
+def _numbered(rio: Rio, order_id: int, seq: int) -> Rio:
+    """The RIO of a WR entry as the target edge hands it to its storage (2004): the
+    same request with the order assurance ID and sequence number attached."""
+    more = rio.more
+    if more is None:
+        more = RioMore(_EMPTY, "", order_id, False, False, False, False, 0, seq, "")
+    else:
+        more = more._replace(order_id=order_id, seq=seq)
+    return Rio(kind=rio.kind, source=rio.source, target=rio.target, block=rio.block, data=rio.data, more=more)

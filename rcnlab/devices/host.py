@@ -67,13 +67,12 @@ class Host(Device):
     def command(self, rio: Rio, on_reply: Callable[[ScsiCommand], Any] | None = None,
                 step: str | None = None) -> int:
         """Send a SCSI command to the host's storage; ``on_reply`` gets the answer."""
-        self._next_tag += 1
-        tag = self._next_tag
-        self._outstanding[tag] = (self.now, rio, on_reply)
+        tag = self._next_tag = self._next_tag + 1
+        self._outstanding[tag] = (self.net.kernel.now, rio, on_reply)
         if rio.kind is RioKind.WR:
             self.issued += 1
-        self.send(self.storage, ScsiCommand(tag=tag, rio=rio), rio.size,
-                  step or COMMAND_STEPS.get(rio.kind))
+        self.net.send(self.name, self.spec.storage, ScsiCommand(tag=tag, rio=rio), rio.size,
+                      step or COMMAND_STEPS.get(rio.kind))
         return tag
 
     def write(self, volume: VolumeRef, block: int, data: bytes | None = None) -> int:
@@ -96,9 +95,10 @@ class Host(Device):
         if rio.kind is RioKind.WR:
             if message.status == "ok":
                 self.acknowledged += 1
-                latency = self.now - sent_at
+                latency = self.net.kernel.now - sent_at
                 self.latency_sum += latency
-                self.latency_max = max(self.latency_max, latency)
+                if latency > self.latency_max:
+                    self.latency_max = latency
                 if self.net.journal.active:
                     self.emit("write-acknowledged", None, volume=str(rio.source), block=rio.block,
                               latency=round(latency, 9))

@@ -143,11 +143,13 @@ class ExternalStorage(Device):
 
     # -- sending ---------------------------------------------------------------
     def _to_edge(self, rio: Rio, step: str | None) -> None:
-        if self.spec.attach == "fc":
-            addressed = rio.target.wwn if rio.source.wwn == self.wwn else rio.source.wwn
-            self.send(self.edge, rio, rio.size, step, src_addr=port_id(self.wwn), dst_addr=port_id(addressed))
+        spec = self.spec
+        if spec.attach == "fc":
+            wwn = spec.wwn
+            addressed = rio.target.wwn if rio.source.wwn == wwn else rio.source.wwn
+            self.net.send(self.name, spec.edge, rio, rio.size, step, port_id(wwn), port_id(addressed))
         else:
-            self.send(self.edge, rio, rio.size, step)
+            self.net.send(self.name, spec.edge, rio, rio.size, step)
 
     def _command(self, pair: StoragePair, rio: Rio, step: str | None) -> None:
         """Send a pair command to the edge; its answer must come within the command timeout."""
@@ -191,7 +193,7 @@ class ExternalStorage(Device):
     def _answer(self, host: str, tag: int, rio: Rio, status: str = "ok", detail: str = "",
                 step: str | None = None) -> None:
         if host in self.net.devices:
-            self.send(host, ScsiCommand(tag=tag, rio=rio, status=status, detail=detail), rio.size, step)
+            self.net.send(self.name, host, ScsiCommand(tag=tag, rio=rio, status=status, detail=detail), rio.size, step)
 
     def _set_state(self, pair: StoragePair, event: Event, step_tag: str | None) -> None:
         old = pair.state
@@ -219,6 +221,8 @@ class ExternalStorage(Device):
         try:
             handler = _SCSI_HANDLERS[rio.kind]
         except KeyError:
+            handler = None
+        if handler is None:
             self._answer(host, cmd.tag, rio, "error", f"{self.name}: unknown SCSI command {rio.kind}")
             return
         try:
@@ -229,9 +233,10 @@ class ExternalStorage(Device):
             self._answer(host, cmd.tag, rio, "error", str(exc))
 
     def _volume(self, ref: VolumeRef) -> Volume:
-        if ref.wwn != self.wwn or ref.lun not in self.volumes:
+        volume = self.volumes.get(ref.lun) if ref.wwn == self.spec.wwn else None
+        if volume is None:
             raise IllegalCommand(f"{self.name} has no volume {ref}")
-        return self.volumes[ref.lun]
+        return volume
 
     # SCSI WR (1601)
     def _scsi_write(self, host: str, tag: int, rio: Rio) -> None:
@@ -240,7 +245,8 @@ class ExternalStorage(Device):
         if pair is not None and pair.role == "target" and pair.state not in (S.SUSPEND, S.FAILURE_SUSPEND):
             raise IllegalCommand(f"write refused: {pair.local} is the target of a pair in state {pair.state}; "
                                  "the target volume may be written only in Suspend or failure Suspend")
-        volume.write(rio.block, rio.data)
+        volume.blocks[rio.block] = rio.data  # volume.write, inlined
+        volume.writes += 1
         if pair is None or pair.state is S.SIMPLEX:
             self._answer(host, tag, Rio(kind=RioKind.WROK, source=rio.source, target=rio.target))
             return
@@ -248,14 +254,14 @@ class ExternalStorage(Device):
             pair.bitmap.add(rio.block)  # 1211 / 1213
             self._answer(host, tag, Rio(kind=RioKind.WROK, source=rio.source, target=rio.target))
             return
-        self._next_xid += 1
-        out = Rio(kind=RioKind.WR, source=pair.local, target=pair.remote, block=rio.block, data=rio.data,
-                  xid=self._next_xid)
-        if pair.mode == "sync":
-            self._sync_waiting[self._next_xid] = (host, tag)
-        self._track(self._next_xid, volume.lun, rio.block)
+        xid = self._next_xid = self._next_xid + 1
+        out = Rio(kind=RioKind.WR, source=pair.local, target=pair.remote, block=rio.block, data=rio.data, xid=xid)
+        sync = pair.mode == "sync"
+        if sync:
+            self._sync_waiting[xid] = (host, tag)
+        self._track(xid, volume.lun, rio.block)
         self._to_edge(out, "fig16:1602")
-        if pair.mode != "sync":
+        if not sync:
             self._answer(host, tag, Rio(kind=RioKind.WROK, source=rio.source, target=rio.target), step="fig16:1604")
 
     # SCSI pair create (1001)
@@ -354,9 +360,10 @@ class ExternalStorage(Device):
 
     # -- RIOs from the edge ---------------------------------------------------------
     def _on_rio(self, rio: Rio) -> None:
-        if rio.target.wwn == self.wwn:
+        wwn = self.spec.wwn
+        if rio.target.wwn == wwn:
             self._as_target(rio)
-        elif rio.source.wwn == self.wwn:
+        elif rio.source.wwn == wwn:
             self._as_source(rio)
         else:
             self.malformed += 1
@@ -371,14 +378,17 @@ class ExternalStorage(Device):
         pair = self.pairs.get(lun)
         kind = rio.kind
         if kind is RioKind.WR:
-            volume.write(rio.block, rio.data)
-            if not rio.copy:
+            volume.blocks[rio.block] = rio.data  # volume.write, inlined
+            volume.writes += 1
+            more = rio.more
+            seq, order_id, copy = (0, 0, False) if more is None else (more.seq, more.order_id, more.copy)
+            if not copy:
                 self.reflected_writes += 1
             if self.net.journal.active:
-                self.emit("reflected", None, order_id=rio.order_id, seq=rio.seq, volume=str(rio.target),
-                          block=rio.block, data_digest=short_digest(rio.data), copy=rio.copy)
+                self.emit("reflected", None, order_id=order_id, seq=seq, volume=str(rio.target),
+                          block=rio.block, data_digest=short_digest(rio.data), copy=copy)
             self._to_edge(Rio(kind=RioKind.WROK, source=rio.source, target=rio.target, block=rio.block,
-                              seq=rio.seq, order_id=rio.order_id), "fig16:1608")
+                              seq=seq, order_id=order_id), "fig16:1608")
             return
         if kind is RioKind.PAIR_CREATE:
             if pair is not None and pair.state is not S.SIMPLEX:
@@ -444,8 +454,9 @@ class ExternalStorage(Device):
     def _as_source(self, rio: Rio) -> None:
         kind = rio.kind
         if kind is RioKind.WROK:  # 1603
-            self._unanswered.pop(rio.xid, None)
-            waiting = self._sync_waiting.pop(rio.xid, None)
+            xid = rio.xid
+            self._unanswered.pop(xid, None)
+            waiting = self._sync_waiting.pop(xid, None) if self._sync_waiting else None
             if waiting:
                 self._answer(*waiting, Rio(kind=RioKind.WROK, source=rio.source, target=rio.source),
                              "error" if rio.error else "ok", rio.error, step="fig16:1604")
@@ -552,7 +563,7 @@ class ExternalStorage(Device):
 
     # -- path failure (908 as the storage itself detects it) ------------------------------
     def _track(self, xid: int, lun: int, block: int) -> None:
-        self._unanswered[xid] = (lun, block, self.now)
+        self._unanswered[xid] = (lun, block, self.net.kernel.now)
         if self._path_timer is None:
             self._path_timer = self.net.kernel.timer(PATH_TIMEOUT, self._path_check)
 

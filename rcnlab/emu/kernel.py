@@ -12,11 +12,17 @@ from __future__ import annotations
 
 import heapq
 import math
+from time import perf_counter
 from collections.abc import Callable
 from typing import Any
 
 import trio
 import trio.testing
+
+#: Paced runs give the host event loop a turn after this much wall time of events...
+PACED_BUDGET = 0.004
+#: ...looked at every this many steps (a step is every event of one event time).
+PACED_CHECK = 32
 
 
 class Timer:
@@ -136,10 +142,12 @@ class Kernel:
             await self._run_paced(until, drain)
             return
         # Headless: nothing reads the clock while the heap runs, so it is brought to
-        # ``now`` only when other trio tasks may look (checkpoints, the end).
+        # ``now`` only when other trio tasks may look (checkpoints, the end). The batch
+        # of events due at one time is ``_run_due``, inlined.
         heap = self._heap
-        run_due = self._run_due
+        pop = heapq.heappop
         since_checkpoint = 0
+        ran = 0
         try:
             while not (drain and self.live <= 0):
                 if not heap:
@@ -152,17 +160,30 @@ class Kernel:
                         self.now = until
                     return
                 self.now = t
-                run_due(t)
+                while heap and heap[0][0] <= t:
+                    _, _, fn, args, live = pop(heap)
+                    if live:
+                        self.live -= 1
+                    ran += 1
+                    fn(*args)
                 since_checkpoint += 1
                 if since_checkpoint >= 500:
                     since_checkpoint = 0
+                    self.events_run += ran
+                    ran = 0
                     self._sync_clock()
                     await trio.lowlevel.checkpoint()
         finally:
+            self.events_run += ran
             self._sync_clock()
 
     async def _run_paced(self, until: float, drain: bool) -> None:
-        since_checkpoint = 0
+        """Paced: run each event at its time on the clock. The host event loop (the
+        TUI's keys and redraws) gets a turn whenever this loop has held the CPU for
+        ``PACED_BUDGET`` wall seconds (looked at every ``PACED_CHECK`` steps); a
+        checkpoint never changes the order of events, only when the wall clock sees them."""
+        since_check = 0
+        began = perf_counter()
         while True:
             if drain and self.live <= 0:
                 return
@@ -170,16 +191,20 @@ class Kernel:
             deadline = min(t, until)
             if deadline > trio.current_time():
                 await self._sleep_until(deadline)
+                began = perf_counter()
+                since_check = 0
                 continue
             if t > until:
                 if until < math.inf:
                     self._advance_clock(until)
                 return
             self.step()
-            since_checkpoint += 1
-            if since_checkpoint >= 500:
-                since_checkpoint = 0
-                await trio.lowlevel.checkpoint()
+            since_check += 1
+            if since_check >= PACED_CHECK:
+                since_check = 0
+                if perf_counter() - began >= PACED_BUDGET:
+                    await trio.lowlevel.checkpoint()
+                    began = perf_counter()
 
     async def run_forever(self) -> None:
         """Paced, without end: the TUI's loop (cancel its scope to stop it)."""

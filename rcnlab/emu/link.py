@@ -5,6 +5,7 @@ not arrive."""
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import attrs
 
@@ -32,6 +33,7 @@ class Channel:
     dropped: int = 0
     bytes: int = 0
     in_flight: int = 0
+    receiver: Any = attrs.field(default=None, repr=False)  # the device at ``dst``, once a frame arrived
 
     @property
     def degraded(self) -> bool:

@@ -38,6 +38,7 @@ class Network:
         self.channels: dict[tuple[str, str], Channel] = {}
         self.ips: dict[str, str] = {}  # device name -> IP (edges, cores; IP-attached storages)
         self.by_ip: dict[str, str] = {}
+        self._arrive_cb = self._arrive  # bound once: every one-frame message is scheduled with it
         self._build()
 
     def rng(self, name: str) -> random.Random:
@@ -122,7 +123,8 @@ class Network:
                                                                  "what": _describe(message)})
             return
         ch.next_msg_id += 1
-        start = now if now > ch.busy_until else ch.busy_until
+        busy = ch.busy_until
+        start = now if now > busy else busy
         if 0 < size <= ch.mtu:  # one frame
             start += size / ch.bandwidth
             ch.busy_until = start
@@ -137,10 +139,10 @@ class Network:
                 return
             ch.in_flight += 1
             # kernel.call_at(due, self._arrive, ch, ch.epoch, message), inlined: due is never before now
-            kernel._seq += 1
+            seq = kernel._seq = kernel._seq + 1
             kernel.live += 1
-            heappush(kernel._heap, (start + ch.latency + (ch.rng.random() * jitter if jitter else 0.0), kernel._seq,
-                                    self._arrive, (ch, ch.epoch, message), True))
+            heappush(kernel._heap, (start + ch.latency + (ch.rng.random() * jitter if jitter else 0.0), seq,
+                                    self._arrive_cb, (ch, ch.epoch, message), True))
             if kernel._wake is not None:
                 kernel._wake.set()
             return
@@ -194,7 +196,9 @@ class Network:
         """A one-frame message arrives: straight to the receiver's handler (what the
         frame checks and reassembly of a well-formed single frame come down to)."""
         ch.in_flight -= 1
-        dst = self.devices[ch.dst]
+        dst = ch.receiver
+        if dst is None:
+            dst = ch.receiver = self.devices[ch.dst]
         if epoch != ch.epoch or not ch.up or not dst.up:
             self._lost_on_arrival(ch, epoch, dst, message)
             return

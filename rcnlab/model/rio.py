@@ -7,6 +7,7 @@ SCSI commands between a host and its storage.
 from __future__ import annotations
 
 import enum
+from typing import NamedTuple
 
 import attrs
 
@@ -32,6 +33,11 @@ class RioKind(enum.Enum):
     def __str__(self) -> str:
         return self.value
 
+    # Kinds are dict keys on every message's path; identity hashing is a C call where
+    # Enum's own __hash__ (hash of the name) is a Python one. (Set iteration order of
+    # kinds was never fixed: str hashes vary per process.)
+    __hash__ = object.__hash__
+
 
 #: The answer each request kind expects.
 REPLY = {
@@ -45,19 +51,10 @@ REPLY = {
 REPLIES = frozenset(REPLY.values())
 
 
-@attrs.frozen(kw_only=True, slots=True)
-class Rio:
-    """A remote copy I/O request.
+class RioMore(NamedTuple):
+    """The fields of a RIO that few requests use. A Rio keeps them in one tuple, or
+    none at all (a host's or a log entry's WR needs none of them)."""
 
-    ``source`` and ``target`` name the pair: the source volume (113) and the
-    target volume (123) as the sender addresses them.
-    """
-
-    kind: RioKind
-    source: VolumeRef
-    target: VolumeRef
-    block: int = -1
-    data: bytes = b""
     bitmap: frozenset[int] = frozenset()  # DPOK: differential bitmap 1213 / 1209
     mode: str = ""  # PAIR_CREATE: "sync" or "async"
     order_id: int = 0  # PAIR_CREATE with method B: the operator's order assurance ID
@@ -69,9 +66,109 @@ class Rio:
     seq: int = 0  # set by the target edge when it turns a log entry back into a RIO (2004)
     error: str = ""  # a reply that refuses the request (access control 405, illegal state)
 
+
+_EMPTY: frozenset[int] = frozenset()
+_tuple_new = tuple.__new__
+_set = object.__setattr__
+
+
+@attrs.frozen(kw_only=True, slots=True, weakref_slot=False, init=False)
+class Rio:
+    """A remote copy I/O request.
+
+    ``source`` and ``target`` name the pair: the source volume (113) and the
+    target volume (123) as the sender addresses them. A WR carries ``block`` and
+    ``data``; every other field (see RioMore: bitmap 1213/1209, mode, order
+    assurance ID, failure, copy 1013, swap, full, FC exchange ID 1413, sequence
+    number 2004, error) is read as an attribute like these and kept in ``more``
+    only when one of them is set, so a held write costs little (413).
+
+    ``Rio(kind=..., source=..., target=..., xid=7)`` builds one as before;
+    ``attrs.evolve`` works too, but can only set those fields, not clear them.
+    """
+
+    kind: RioKind
+    source: VolumeRef
+    target: VolumeRef
+    block: int = -1
+    data: bytes = b""
+    more: RioMore | None = None
+
+    def __init__(self, *, kind: RioKind, source: VolumeRef, target: VolumeRef, block: int = -1, data: bytes = b"",
+                 bitmap: frozenset[int] = _EMPTY, mode: str = "", order_id: int = 0, failure: bool = False,
+                 copy: bool = False, swap: bool = False, full: bool = False, xid: int = 0, seq: int = 0,
+                 error: str = "", more: RioMore | None = None) -> None:
+        # frozen: set the slots as attrs' own __init__ does
+        _set(self, "kind", kind)
+        _set(self, "source", source)
+        _set(self, "target", target)
+        _set(self, "block", block)
+        _set(self, "data", data)
+        if xid or seq or order_id or copy or bitmap or mode or failure or swap or full or error:
+            if more is None:
+                more = _tuple_new(RioMore, (bitmap, mode, order_id, failure, copy, swap, full, xid, seq, error))
+            else:  # attrs.evolve: the fields given on top of the ones kept
+                more = more._replace(**{k: v for k, v in (
+                    ("bitmap", bitmap), ("mode", mode), ("order_id", order_id), ("failure", failure), ("copy", copy),
+                    ("swap", swap), ("full", full), ("xid", xid), ("seq", seq), ("error", error)) if v})
+        _set(self, "more", more)
+
+    @property
+    def bitmap(self) -> frozenset[int]:
+        m = self.more
+        return _EMPTY if m is None else m.bitmap
+
+    @property
+    def mode(self) -> str:
+        m = self.more
+        return "" if m is None else m.mode
+
+    @property
+    def order_id(self) -> int:
+        m = self.more
+        return 0 if m is None else m.order_id
+
+    @property
+    def failure(self) -> bool:
+        m = self.more
+        return False if m is None else m.failure
+
+    @property
+    def copy(self) -> bool:
+        m = self.more
+        return False if m is None else m.copy
+
+    @property
+    def swap(self) -> bool:
+        m = self.more
+        return False if m is None else m.swap
+
+    @property
+    def full(self) -> bool:
+        m = self.more
+        return False if m is None else m.full
+
+    @property
+    def xid(self) -> int:
+        m = self.more
+        return 0 if m is None else m.xid
+
+    @property
+    def seq(self) -> int:
+        m = self.more
+        return 0 if m is None else m.seq
+
+    @property
+    def error(self) -> str:
+        m = self.more
+        return "" if m is None else m.error
+
     @property
     def size(self) -> int:
-        return RIO_HEADER_BYTES + len(self.data) + 8 * len(self.bitmap)
+        m = self.more
+        if m is None or not m.bitmap:
+            return RIO_HEADER_BYTES + len(self.data)
+        return RIO_HEADER_BYTES + len(self.data) + 8 * len(m.bitmap)
 
 
 @attrs.frozen(kw_only=True, slots=True)
