@@ -20,6 +20,7 @@ from rcnlab.emu.journal import Journal
 from rcnlab.emu.kernel import Kernel
 from rcnlab.emu.link import Channel, Link
 from rcnlab.model.frames import FcFrame, GbeFrame, _make
+from rcnlab.model.rio import RioKind
 from rcnlab.topo.schema import Topology
 
 
@@ -238,6 +239,6 @@ _ON_FRAME = Device.on_frame
 def _describe(message: Any) -> str:
     """A short description of a message for traces: "WR", "log[WR#12]", ..."""
     if isinstance(message, tuple):
-        return "log[" + ",".join(f"{e.kind}#{e.order_id}.{e.seq}" for e in message) + "]"
+        return "log[" + ",".join(f"{e.kind._value_}#{e.order_id}.{e.seq}" for e in message) + "]"
     kind = getattr(message, "kind", None) or getattr(getattr(message, "rio", None), "kind", None)
-    return str(kind) if kind is not None else type(message).__name__
+    return kind._value_ if isinstance(kind, RioKind) else str(kind) if kind is not None else type(message).__name__

@@ -22,7 +22,7 @@ class PairState(enum.Enum):
     SUSPENDING = "Suspending"  # SI, asynchronous copy only
 
     def __str__(self) -> str:
-        return self.value
+        return self._value_
 
 
 class Party(enum.Enum):
@@ -98,7 +98,7 @@ class Command(enum.Enum):
     DELETE = "delete-pair"
 
     def __str__(self) -> str:
-        return self.value
+        return self._value_
 
 
 #: Which commands each state allows, as seen from the storage the command is given to.

@@ -31,7 +31,7 @@ class RioKind(enum.Enum):
     DELOK = "DELOK"  # pair delete complete
 
     def __str__(self) -> str:
-        return self.value
+        return self._value_  # (.value is a Python-level descriptor; this is a plain attribute)
 
     # Kinds are dict keys on every message's path; identity hashing is a C call where
     # Enum's own __hash__ (hash of the name) is a Python one. (Set iteration order of
