@@ -255,7 +255,7 @@ class Lab:
         kernel = self.net.kernel
         started = kernel.now if started is None else started
         if kernel.now - started > 60.0:
-            self.net.management.emit("swap-back-abandoned", None, pair=f"{new_source}>{new_target}", step=step)
+            self.net.management.emit("swap-back-abandoned", None, pair=f"{new_source}>{new_target}", at_step=step)
             return
         try:
             storage, pair = self.pair_of(new_source)
@@ -459,15 +459,21 @@ class Lab:
         return edge.pairs.get((source, target)) if edge is not None else None
 
     def states(self, storage: ExternalStorage, pair: StoragePair) -> dict[str, PairState]:
-        """The pair's state at each of the four parties (Simplex where a party has no record)."""
-        source = pair.local
-        target = self._real(pair.remote, storage)
-        target_storage = next((s for s in self.net.storages if s.wwn == target.wwn), None)
-        src_edge = self._edge_pair(storage.edge, source, target)
-        dst_edge = self._edge_pair(target_storage.edge, source, target) if target_storage else None
+        """The pair's state at each of the four parties (Simplex where a party has no record),
+        given at either end: after a failback the volume first named may be the target."""
+        if pair.role == "target":
+            target, source = pair.local, self._real(pair.remote, storage)
+            target_storage: ExternalStorage | None = storage
+            source_storage = self._storage_of(source)
+        else:
+            source, target = pair.local, self._real(pair.remote, storage)
+            source_storage, target_storage = storage, self._storage_of(target)
+        spair = source_storage.pairs.get(source.lun) if source_storage else None
         tpair = target_storage.pairs.get(target.lun) if target_storage else None
+        src_edge = self._edge_pair(source_storage.edge, source, target) if source_storage else None
+        dst_edge = self._edge_pair(target_storage.edge, source, target) if target_storage else None
         return {
-            "source_storage": pair.state,
+            "source_storage": spair.state if spair and spair.role == "source" else PairState.SIMPLEX,
             "source_edge": src_edge.state if src_edge else PairState.SIMPLEX,
             "target_edge": dst_edge.state if dst_edge else PairState.SIMPLEX,
             "target_storage": tpair.state if tpair and tpair.role == "target" else PairState.SIMPLEX,

@@ -12,4 +12,11 @@ settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.register_profile("deep", max_examples=2500, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+settings.load_profile(PROFILE)
+
+
+def examples(ci: int, deep: int | None = None) -> int:
+    """A test's example count: ``ci`` in the quick profile; ``deep`` (default 2,000) in the
+    deep one. (A test's own ``settings(max_examples=...)`` would override the profile.)"""
+    return ci if PROFILE != "deep" else (deep if deep is not None else max(2000, ci))

@@ -7,11 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from conftest import examples
 from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from rcnlab.check.gen import DEFAULT_KINDS, Case, TopoParams, Workload, random_fault, run_case, scenario_toml, \
+from rcnlab.check.gen import FAULT_KINDS, Case, TopoParams, Workload, random_fault, run_case, scenario_toml, \
     topology_toml
 from rcnlab.check.invariants import Checker
 from rcnlab.emu.network import Network
@@ -70,7 +71,7 @@ class PairStateMachine(RuleBasedStateMachine):
 
 
 TestPairStateMachine = PairStateMachine.TestCase
-TestPairStateMachine.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
+TestPairStateMachine.settings = settings(max_examples=examples(60), stateful_step_count=30, deadline=None)
 
 
 # -- the four parties composed on a real network -------------------------------------------------
@@ -231,7 +232,7 @@ class FourParties(RuleBasedStateMachine):
 
 
 TestFourParties = FourParties.TestCase
-TestFourParties.settings = settings(max_examples=15, stateful_step_count=12, deadline=None)
+TestFourParties.settings = settings(max_examples=examples(15, deep=500), stateful_step_count=12, deadline=None)
 
 
 # -- whole random labs ------------------------------------------------------------------------
@@ -255,8 +256,6 @@ class _DrawRandom:
         return self.draw(st.integers(0, n - 1))
 
 
-#: Fault kinds the emulation is expected to survive today (see SAFE_KINDS notes in the report).
-SAFE_KINDS = DEFAULT_KINDS
 
 
 @st.composite
@@ -267,13 +266,13 @@ def topo_params(draw: Any) -> TopoParams:
         cores=draw(st.integers(0, 4)), shape=draw(st.sampled_from(("chain", "mesh"))), customers=customers,
         volumes=volumes, modes=tuple(draw(st.lists(st.sampled_from(("async", "sync")), min_size=customers * volumes,
                                                    max_size=customers * volumes))),
-        order_method=draw(st.sampled_from(("A-1", "A-2", "B"))), durable=True,
+        order_method=draw(st.sampled_from(("A-1", "A-2", "B"))), durable=draw(st.booleans()),
         batch_wait_ms=draw(st.sampled_from((0.0, 2.0))), distance_km=draw(st.sampled_from((20.0, 100.0, 400.0))),
         jitter_ms=draw(st.sampled_from((0.0, 1.0, 5.0))), blocks=draw(st.sampled_from((64, 256))))
 
 
 @st.composite
-def cases(draw: Any, kinds: tuple[str, ...] = SAFE_KINDS) -> Case:
+def cases(draw: Any, kinds: tuple[str, ...] = FAULT_KINDS) -> Case:
     topo = draw(topo_params())
     workloads = tuple(Workload(volume=src, rate=float(draw(st.sampled_from((500, 2000)))),
                                count=draw(st.integers(5, 150)), at=draw(st.sampled_from((0.0, 0.2))))
@@ -284,7 +283,7 @@ def cases(draw: Any, kinds: tuple[str, ...] = SAFE_KINDS) -> Case:
     return Case(topo=topo, workloads=workloads, faults=tuple(faults), seed=draw(st.integers(0, 2 ** 16)))
 
 
-@settings(max_examples=30)
+@settings(max_examples=examples(30, deep=2500))
 @given(case=cases())
 def test_every_checker_holds_after_any_schedule(case: Case) -> None:
     note("schedule:\n  " + "\n  ".join(str(s) for s in sorted(case.faults, key=lambda s: s.at)))
@@ -295,7 +294,7 @@ def test_every_checker_holds_after_any_schedule(case: Case) -> None:
     assert not outcome.problems, outcome.problems[:3]
 
 
-@settings(max_examples=10)
+@settings(max_examples=examples(10))
 @given(topo=topo_params())
 def test_generated_topologies_are_valid_and_routable(topo: TopoParams) -> None:
     parsed = parse_topology(topology_toml(topo), "<gen>")

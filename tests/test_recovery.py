@@ -6,7 +6,7 @@ from collections import defaultdict
 
 import pytest
 
-from helpers import TOPOLOGIES, run, steps_of, topology
+from helpers import TOPOLOGIES, pair_and_writes, run, steps_of, topology
 from rcnlab.catalogue import missing, not_in_order
 from rcnlab.summary import summarize
 
@@ -277,3 +277,51 @@ volume = "ST112:0"
         "source_storage", "source_edge", "target_edge", "target_storage"}
     assert runner.lab.pairs() == [] and all(not e.pairs for e in net.edges)
     assert sum(e.log_entries for e in net.edges) == 0
+
+
+def test_a_failback_whose_swap_was_lost_is_repeated_by_the_next_resync():
+    # Found by `rcnlab fuzz` (seed 183): with E105's way back to E104 cut, the failback's
+    # resynchronize never reaches the old source side, which keeps the old direction. The
+    # next resync (given at the new source) carries the swap again, and the pair turns.
+    text = pair_and_writes(count=50) + """
+[[step]]
+at = 0.5
+do = "fail"
+link = "E104-C202"
+direction = "C202>E104"
+
+[[step]]
+at = 0.6
+do = "failover"
+volume = "ST122:0"
+prompt = true
+
+[[step]]
+at = 0.7
+do = "failback"
+volume = "ST122:0"
+
+[[step]]
+at = 3.0
+do = "restore"
+link = "E104-C202"
+
+[[step]]
+at = 3.1
+do = "resync"
+volume = "ST122:0"
+
+[[step]]
+at = "end"
+do = "expect"
+pair = "ST112:0"
+state = "Duplex"
+equal = ["ST112:0", "ST122:0"]
+invariants = true
+"""
+    net, runner, trace = run(topology("fig1"), text, seed=3)
+    assert runner.failed == [], runner.failed
+    resyncs = [e for e in events(trace, "resync-requested") if e["device"] == "ST122"]
+    assert resyncs and resyncs[-1]["swap"] is True  # the resync repeated the lost swap
+    assert runner.lab.pairs()[0]["source"] == "ST122:0"  # reversed, all four parties agree
+    assert set(states(runner, "ST112:0").values()) == set(states(runner, "ST122:0").values()) == {"Duplex"}

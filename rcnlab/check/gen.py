@@ -188,10 +188,9 @@ def scenario_toml(case: Case, note: str = "") -> str:
 
 # -- random cases from a seed --------------------------------------------------------------
 FAULT_KINDS = ("cut", "cut-one-way", "loss", "jitter", "crash-core", "crash-edge", "suspend", "resync",
-               "failover", "takeover-write", "cut-fc", "crash-edge-volatile")
-#: Kinds the emulation does not survive today (issue 6 report): off unless asked for.
-KNOWN_BAD = ("cut-fc", "crash-edge-volatile")
-DEFAULT_KINDS = tuple(k for k in FAULT_KINDS if k not in KNOWN_BAD)
+               "failover", "takeover-write", "cut-fc", "crash-edge-volatile", "site-failure", "failback")
+#: Every kind is on by default ("crash-edge-volatile" also makes the edges' log areas volatile).
+DEFAULT_KINDS = FAULT_KINDS
 
 
 def random_topo(rng: random.Random) -> TopoParams:
@@ -241,6 +240,12 @@ def random_fault(rng: random.Random, topo: TopoParams, kinds: tuple[str, ...] = 
         return [Step(at=t0, do="resync", args=(("volume", src),))]
     if kind == "failover":
         return [Step(at=t0, do="failover", args=(("volume", dst), ("prompt", rng.random() < 0.3)))]
+    if kind == "site-failure":  # a host and its storage go down together, and come back
+        site = rng.choice(("source", "target"))
+        return [Step(at=t0, do="site-failure", args=(("site", site),)),
+                Step(at=t1, do="site-restore", args=(("site", site),))]
+    if kind == "failback":
+        return [Step(at=t0, do="failback", args=(("volume", dst), ("swap_back", rng.random() < 0.3)))]
     if kind == "takeover-write":
         return [Step(at=t0, do="write", args=(("volume", dst), ("block", rng.randrange(topo.blocks))))]
     raise ValueError(kind)

@@ -6,7 +6,9 @@ The saved scenarios use the scenario package's own fault and pair steps ("fail",
 - ``heal-all``: restore every link both ways, give every link back the loss and jitter
   its topology gave it, restart every device that is down.
 - ``resync-all``: resynchronize (Fig. 12) every pair whose source storage holds it
-  in Suspend or failure Suspend.
+  in Suspend or failure Suspend; a pair whose creation failed half way (the source
+  storage gave up waiting for ICOK while the target side registered it) is deleted
+  at the target and created again, as an operator would.
 - ``break-rule``: switch on a test hook that breaks a protocol rule, so a saved
   scenario replays a deliberately broken run (``reflect-out-of-order``: target
   edges ignore rule 2003 and reflect whatever WR entry they hold).
@@ -48,10 +50,10 @@ def _resync_all(r: Runner) -> None:
     by_wwn = {s.wwn: s for s in lab.net.storages}
     for storage in lab.net.storages:
         for pair in list(storage.pairs.values()):
-            if pair.role != "source":
-                continue
             try:
-                if pair.state in (PairState.SUSPEND, PairState.FAILURE_SUSPEND):
+                if pair.role == "target":
+                    _recreate_half_pair(r, storage, pair)
+                elif pair.state in (PairState.SUSPEND, PairState.FAILURE_SUSPEND):
                     lab.resync(lab.name_of(pair.local))
                 elif pair.state is PairState.DUPLEX:
                     target = lab._real(pair.remote, storage)
@@ -60,6 +62,25 @@ def _resync_all(r: Runner) -> None:
                         lab.suspend(lab.name_of(pair.local))
             except (LabError, IllegalCommand) as exc:
                 r.refused.append(f"resync-all: {exc}")
+
+
+def _recreate_half_pair(r: Runner, storage: Any, pair: Any) -> None:
+    """A target-side pair whose source storage (up) holds no pair: delete it here, then
+    create the pair again from the source once the delete is through."""
+    lab = r.lab
+    source = lab._storage_of(pair.remote)
+    if source is None or not source.up or source.pairs.get(pair.remote.lun) is not None or pair.takeover:
+        return
+    names = lab.name_of(lab._real(pair.remote, storage)), lab.name_of(pair.local)
+    lab.delete_pair(names[1])
+
+    def create() -> None:
+        try:
+            lab.pair_create(names[0], names[1], pair.mode)
+        except (LabError, IllegalCommand) as exc:
+            r.refused.append(f"resync-all: {exc}")
+
+    r.net.kernel.timer(0.2, create)
 
 
 def _break_rule(r: Runner, rule: str) -> None:

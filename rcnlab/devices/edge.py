@@ -650,6 +650,10 @@ class EdgeDevice(Device):
         """Failback at the old target's edge: the pair's record turns round and gets a new
         order assurance ID; the resynchronize entry then goes out as in Fig. 12."""
         old = self.pairs.get((rio.target, rio.source))
+        turned = self.pairs.get((rio.source, rio.target))
+        if old is None and turned is not None and turned.state in (S.SUSPEND, S.FAILURE_SUSPEND):
+            self._sequence(turned, rio)  # turned here already; the other side has not heard: tell it again
+            return
         if old is None or old.state not in (S.SUSPEND, S.FAILURE_SUSPEND):
             state = old.state if old else S.SIMPLEX
             self._refuse(rio, f"failback refused: pair is {state} at {self.name}")

@@ -90,6 +90,7 @@ class StoragePair:
     copy: CopyJob | None = None
     takeover: bool = False  # the target host took over the volume (failover)
     swapped: bool = False  # failed back: the pair runs against the direction it was created in
+    swap_unconfirmed: bool = False  # failed back here, no DPOK yet: every resync carries the swap
     waiting: dict[RioKind, tuple[str, int]] = attrs.field(factory=dict)  # command kind -> (host, tag)
     copied_blocks: int = 0  # blocks sent by initial and differential copies, for the summary
     differential_blocks: int = 0  # of those, blocks sent by differential copies (resync, failback)
@@ -302,8 +303,11 @@ class ExternalStorage(Device):
             return
         pair = self._source_pair(rio, Command.RESYNC)
         pair.waiting[RioKind.DPOK] = (host, tag)
-        self.emit("resync-requested", None, pair=f"{pair.source}>{pair.target}")
-        self._command(pair, Rio(kind=RioKind.RESYNC, source=pair.local, target=pair.remote), "fig12:1202")
+        self.emit("resync-requested", None, pair=f"{pair.source}>{pair.target}", swap=pair.swap_unconfirmed)
+        # A failback whose swap never reached the other side (lost with the path) is
+        # repeated by the next resync: until then that side holds the old direction.
+        self._command(pair, Rio(kind=RioKind.RESYNC, source=pair.local, target=pair.remote,
+                                swap=pair.swap_unconfirmed), "fig12:1202")
 
     # SCSI resynchronize with swap at the target: failback (beyond the patent; pairresync -swaps)
     def _scsi_failback(self, host: str, tag: int, rio: Rio) -> None:
@@ -323,6 +327,7 @@ class ExternalStorage(Device):
         pair.role = "source"  # local stays; remote (the old source as we address it) becomes the target
         pair.takeover = False
         pair.swapped = not pair.swapped
+        pair.swap_unconfirmed = True
         pair.waiting.clear()
         pair.waiting[RioKind.DPOK] = (host, tag)
         self.emit("pair-swapped", None, old=old, new=f"{pair.source}>{pair.target}", party="source_storage",
@@ -409,15 +414,16 @@ class ExternalStorage(Device):
             self._set_state(pair, Event.DUPLEX, "fig11:1104")
             self._to_edge(Rio(kind=RioKind.DOK, source=rio.source, target=rio.target), "fig11:1105")
         elif kind is RioKind.RESYNC and rio.swap:  # failback: the old source becomes the target
-            old = f"{pair.source}>{pair.target}"
             self._stop_copy(pair)
             self._cancel_notify(lun)
-            pair.role = "target"
-            pair.remote = rio.source
-            pair.swapped = not pair.swapped
-            pair.waiting.clear()
-            self.emit("pair-swapped", None, old=old, new=f"{pair.source}>{pair.target}", party="target_storage",
-                      state=str(pair.state), bitmap=len(pair.bitmap))
+            if pair.role != "target" or pair.remote != rio.source:  # (a repeated swap finds it turned already)
+                old = f"{pair.source}>{pair.target}"
+                pair.role = "target"
+                pair.remote = rio.source
+                pair.swapped = not pair.swapped
+                pair.waiting.clear()
+                self.emit("pair-swapped", None, old=old, new=f"{pair.source}>{pair.target}", party="target_storage",
+                          state=str(pair.state), bitmap=len(pair.bitmap))
             self._set_state(pair, Event.SWAP, "fig12:1206")
             # what this volume got that the new source may lack: its 1211, and WRs never answered
             stray = {b for (l, b, _) in self._unanswered.values() if l == lun}
@@ -489,6 +495,7 @@ class ExternalStorage(Device):
             if pair.state is S.DUPLEX:
                 self.emit("pair-duplex", "fig9:905", pair=f"{pair.source}>{pair.target}")
         elif kind is RioKind.DPOK:  # 1211, 1212, then the differential copy
+            pair.swap_unconfirmed = False
             before = len(pair.bitmap)
             pair.bitmap |= rio.bitmap
             self.emit("bitmap-merged", "fig12:1211", pair=f"{pair.source}>{pair.target}", own=before,
