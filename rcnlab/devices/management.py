@@ -178,7 +178,7 @@ class ManagementServer(Device):
                 continue
             entries = dev.remaining_entries(order_id)
             if entries and dev is not target_edge:
-                self.net.mgmt(dev.name, self.name, lambda: None, what=f"remaining log entries of group {order_id}")
+                self.net.mgmt(dev.name, self.name, None, what=f"remaining log entries of group {order_id}")
             for entry in entries:
                 if entry.target.wwn in target_edge.attached:
                     found.setdefault(entry.seq, entry)
@@ -244,7 +244,7 @@ class ManagementServer(Device):
                     targets.setdefault(other.name, []).append((source, target))
         for name, keys in targets.items():
             other = self.net.device(name)
-            self.net.mgmt(edge.name, self.name, lambda: None, what=f"failure of order group {order_id}")
+            self.net.mgmt(edge.name, self.name, None, what=f"failure of order group {order_id}")
             self.net.mgmt(self.name, name, other.fail_pairs, keys, reason, what="failure Suspend")
 
     def addressed_wwn(self, source_storage: str, target_storage: str) -> str:

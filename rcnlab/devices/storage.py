@@ -219,10 +219,7 @@ class ExternalStorage(Device):
 
     def _on_scsi(self, host: str, cmd: ScsiCommand) -> None:
         rio = cmd.rio
-        try:
-            handler = _SCSI_HANDLERS[rio.kind]
-        except KeyError:
-            handler = None
+        handler = _SCSI_HANDLERS.get(rio.kind)
         if handler is None:
             self._answer(host, cmd.tag, rio, "error", f"{self.name}: unknown SCSI command {rio.kind}")
             return
@@ -652,15 +649,6 @@ def _reply(kind: RioKind) -> RioKind:
     return REPLY.get(kind, kind)
 
 
-_SCSI_HANDLERS = {
-    RioKind.WR: ExternalStorage._scsi_write,
-    RioKind.PAIR_CREATE: ExternalStorage._scsi_pair_create,
-    RioKind.SUSPEND: None,  # replaced below: the target's Suspend instruction or the source's suspend
-    RioKind.RESYNC: ExternalStorage._scsi_resync,
-    RioKind.DELETE: ExternalStorage._scsi_delete,
-}
-
-
 def _scsi_suspend_any(self: ExternalStorage, host: str, tag: int, rio: Rio) -> None:
     """A Suspend from the target's host is a failover (1302); from the source's, a planned suspend."""
     if rio.failure:
@@ -669,4 +657,10 @@ def _scsi_suspend_any(self: ExternalStorage, host: str, tag: int, rio: Rio) -> N
         self._scsi_suspend(host, tag, rio)
 
 
-_SCSI_HANDLERS[RioKind.SUSPEND] = _scsi_suspend_any
+_SCSI_HANDLERS = {
+    RioKind.WR: ExternalStorage._scsi_write,
+    RioKind.PAIR_CREATE: ExternalStorage._scsi_pair_create,
+    RioKind.SUSPEND: _scsi_suspend_any,
+    RioKind.RESYNC: ExternalStorage._scsi_resync,
+    RioKind.DELETE: ExternalStorage._scsi_delete,
+}

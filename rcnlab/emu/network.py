@@ -217,16 +217,18 @@ class Network:
         self.kernel.call_at(self.kernel.now + delay + ch.latency, self._deliver, ch, ch.epoch, frame)
 
     def mgmt(self, src: str, dst: str, fn: Any, *args: Any, what: str = "") -> None:
-        """A message over the management network 150 (no loss; down devices miss it)."""
-        lat = self.topo.management.latency
+        """A message over the management network 150 (no loss; down devices miss it): on
+        arrival ``dst`` runs ``fn(*args)``; ``fn`` None is a report that only informs."""
+        if self.journal.active and what:
+            self.journal.record(self.kernel.now, src, "mgmt-sent", None, {"to": dst, "what": what})
+        if fn is None:
+            return
 
         def arrive() -> None:
             if self.devices[src].up and self.devices[dst].up:
                 fn(*args)
 
-        if self.journal.active and what:
-            self.journal.record(self.kernel.now, src, "mgmt-sent", None, {"to": dst, "what": what})
-        self.kernel.call_later(lat, arrive)
+        self.kernel.call_later(self.topo.management.latency, arrive)
 
     # -- running -----------------------------------------------------------
     async def run(self, until: float = math.inf, drain: bool = True, paced: bool = False) -> None:
