@@ -69,7 +69,7 @@ def _recreate_half_pair(r: Runner, storage: Any, pair: Any) -> None:
     create the pair again from the source once the delete is through."""
     lab = r.lab
     source = lab._storage_of(pair.remote)
-    if source is None or not source.up or source.pairs.get(pair.remote.lun) is not None or pair.takeover:
+    if source is None or not source.up or source.pairs.get(pair.remote.lun) is not None:
         return
     names = lab.name_of(lab._real(pair.remote, storage)), lab.name_of(pair.local)
     lab.delete_pair(names[1])
