@@ -18,7 +18,7 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def add_parser(subparsers: Any) -> None:
-    from rcnlab.check.gen import DEFAULT_KINDS, FAULT_KINDS
+    from rcnlab.check.gen import FAULT_KINDS
     from rcnlab.check.steps import RULES
 
     p = subparsers.add_parser("fuzz", help="run random labs and fault schedules against the invariant checkers")
@@ -29,8 +29,8 @@ def add_parser(subparsers: Any) -> None:
                    "(default ./fuzz-failures)")
     p.add_argument("--break-rule", choices=RULES, help="break a protocol rule on purpose (a test hook), "
                    "to see the checkers catch it")
-    p.add_argument("--faults", default="default", help=f"comma-separated fault kinds ({', '.join(FAULT_KINDS)}), "
-                   f"'all', or 'default' ({', '.join(DEFAULT_KINDS)})")
+    p.add_argument("--faults", default="all", help=f"comma-separated fault kinds ({', '.join(FAULT_KINDS)}), "
+                   "or 'all' (the default)")
     p.add_argument("--max-faults", type=int, default=4, help="faults per schedule, at most (default 4)")
     p.add_argument("--no-shrink", action="store_true", help="save failures as found, without shrinking")
     p.add_argument("--quiet", action="store_true", help="no progress line")
@@ -69,14 +69,13 @@ def _jobs(wanted: int) -> int:
 
 def cmd_fuzz(args: argparse.Namespace) -> int:
     from rcnlab.cli import BadInput
-    from rcnlab.check.gen import DEFAULT_KINDS, FAULT_KINDS
+    from rcnlab.check.gen import FAULT_KINDS
 
     if args.seeds < 1:
         raise BadInput("--seeds must be at least 1")
     if args.max_faults < 0:
         raise BadInput("--max-faults must not be negative")
-    named = {"all": FAULT_KINDS, "default": DEFAULT_KINDS}
-    kinds = named[args.faults] if args.faults in named else tuple(k.strip() for k in args.faults.split(",") if k.strip())
+    kinds = FAULT_KINDS if args.faults == "all" else tuple(k.strip() for k in args.faults.split(",") if k.strip())
     unknown = [k for k in kinds if k not in FAULT_KINDS]
     if unknown or not kinds:
         raise BadInput(f"--faults: unknown fault kind {unknown[0] if unknown else '(none)'!r} "

@@ -189,8 +189,6 @@ def scenario_toml(case: Case, note: str = "") -> str:
 # -- random cases from a seed --------------------------------------------------------------
 FAULT_KINDS = ("cut", "cut-one-way", "loss", "jitter", "crash-core", "crash-edge", "suspend", "resync",
                "failover", "takeover-write", "cut-fc", "crash-edge-volatile", "site-failure", "failback")
-#: Every kind is on by default ("crash-edge-volatile" also makes the edges' log areas volatile).
-DEFAULT_KINDS = FAULT_KINDS
 
 
 def random_topo(rng: random.Random) -> TopoParams:
@@ -251,7 +249,7 @@ def random_fault(rng: random.Random, topo: TopoParams, kinds: tuple[str, ...] = 
     raise ValueError(kind)
 
 
-def random_case(seed: int, break_rule: str | None = None, kinds: tuple[str, ...] = DEFAULT_KINDS,
+def random_case(seed: int, break_rule: str | None = None, kinds: tuple[str, ...] = FAULT_KINDS,
                 max_faults: int = 4) -> Case:
     """The case a seed stands for (the fuzzer's seed -> lab mapping). With the kind
     "crash-edge-volatile" the edges' log storage areas do not survive a crash."""
