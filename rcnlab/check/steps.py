@@ -8,7 +8,8 @@ The saved scenarios use the scenario package's own fault and pair steps ("fail",
 - ``resync-all``: resynchronize (Fig. 12) every pair whose source storage holds it
   in Suspend or failure Suspend; a pair whose creation failed half way (the source
   storage gave up waiting for ICOK while the target side registered it) is deleted
-  at the target and created again, as an operator would.
+  at the target and created again, and a pair creation of the scenario that failed
+  outright is tried again, as an operator would.
 - ``break-rule``: switch on a test hook that breaks a protocol rule, so a saved
   scenario replays a deliberately broken run (``reflect-out-of-order``: target
   edges ignore rule 2003 and reflect whatever WR entry they hold).
@@ -60,6 +61,13 @@ def _resync_all(r: Runner) -> None:
                     tpair = by_wwn[target.wwn].pairs.get(target.lun) if target.wwn in by_wwn else None
                     if tpair is not None and tpair.takeover:
                         lab.suspend(lab.name_of(pair.local))
+            except (LabError, IllegalCommand) as exc:
+                r.refused.append(f"resync-all: {exc}")
+    for step in r.scenario.steps if r.scenario else ():  # a creation that failed outright: try again
+        if step.do == "pair-create" and all(lab.volume(v)[0].pair_state(lab.volume(v)[1].lun) is PairState.SIMPLEX
+                                            for v in (step.args["source"], step.args["target"])):
+            try:
+                lab.pair_create(step.args["source"], step.args["target"], step.args.get("mode", "async"))
             except (LabError, IllegalCommand) as exc:
                 r.refused.append(f"resync-all: {exc}")
 
