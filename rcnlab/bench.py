@@ -203,7 +203,6 @@ def backlog_run(backlog: int, rate: float = 20000.0) -> dict[str, float]:
     topo = generate_topology(resend_timeout_ms=(delay + reflect + 1.0) * 1000 * 2)
     net, _, pairs = _paired(topo)
     host, storage, ref, target = pairs[0]
-    edge = net.device(storage.edge)
     route = net.management.routes[0].devices
     ch = net.channels[(route[0], route[1])]
     before = target.reflected_writes

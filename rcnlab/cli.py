@@ -127,15 +127,27 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
+    walkthrough = None
+    if getattr(args, "walkthrough", None):
+        from rcnlab.walkthrough.cli import load
+
+        walkthrough = load(args.walkthrough)
     topo = _topology(getattr(args, "topology", None))
-    scenario = _scenario(getattr(args, "scenario", None), topo)
+    return open_tui(topo, _scenario(getattr(args, "scenario", None), topo), getattr(args, "seed", 0), walkthrough)
+
+
+def open_tui(topo: Topology | None, scenario: Scenario | None = None, seed: int = 0, walkthrough: Any = None,
+             walk_seed: int | None = None) -> int:
+    """Run the lab on ``topo`` (None: the built-in Fig. 1); with ``walkthrough``, straight
+    in walkthrough mode."""
     from rcnlab.tui.app import RcnLabApp
 
     # Without a scenario the source volumes start with some data, so that the initial
     # copy of the first pair takes a couple of seconds to watch (40,000 blocks at the
     # default copy rate of 20,000 blocks/s).
-    RcnLabApp(topo, scenario=scenario, seed=getattr(args, "seed", 0),
-              preload=0 if scenario is not None else TUI_PRELOAD_BLOCKS).run()
+    preload = 0 if scenario is not None else TUI_PRELOAD_BLOCKS
+    RcnLabApp(topo or _topology(None), scenario=scenario, seed=seed, preload=preload, walkthrough=walkthrough,
+              walk_seed=walk_seed).run()
     return EXIT_OK
 
 
@@ -169,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("topology", nargs="?", help="topology TOML file (default: built-in Fig. 1)")
     t.add_argument("--scenario", help="scenario TOML file to play")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--walkthrough", metavar="NAME",
+                   help="open straight in walkthrough mode (a name in topologies/walkthroughs, or a path)")
     t.set_defaults(func=cmd_tui)
 
     for extra in _extra_commands():

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import math
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,3 +67,26 @@ blocks = [0, {blocks}]
 
 def pair_and_writes(mode: str = "async", rate: float = 1000, count: int = 200, blocks: int = 512) -> str:
     return PAIR_AND_WRITES.format(mode=mode, rate=rate, count=count, blocks=blocks)
+
+
+# -- the TUI ---------------------------------------------------------------------------------------
+def run_app(app: Any, body: Callable[[Any], Awaitable[None]], size: tuple[int, int] = (160, 48)) -> None:
+    """Run the lab headless (``App.run_test``) at ``size``, once its emulation has started,
+    through ``body(pilot)``; stop the emulation after."""
+
+    async def main() -> None:
+        async with app.run_test(size=size) as pilot:
+            await app.bridge.started
+            await body(pilot)
+            await app.bridge.stop()
+
+    asyncio.run(main())
+
+
+async def until(pilot: Any, cond: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Let the app run until ``cond()`` holds (fails after ``timeout`` wall seconds)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not cond():
+        assert loop.time() < end, "condition not reached in time"
+        await pilot.pause(0.03)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from helpers import run_app as run, until
 from rcnlab.emu.kernel import Kernel
 from rcnlab.model.pair_state import PairState
 from rcnlab.topo.load import builtin_topology_path, load_topology
@@ -30,24 +30,6 @@ D = PairState.DUPLEX
 def make_app(tmp_path: Path, **kwargs: Any) -> RcnLabApp:
     kwargs.setdefault("seed", 7)
     return RcnLabApp(load_topology(builtin_topology_path()), out_dir=tmp_path, **kwargs)
-
-
-def run(app: RcnLabApp, body: Callable[[Any], Awaitable[None]], size: tuple[int, int] = SIZE) -> None:
-    async def main() -> None:
-        async with app.run_test(size=size) as pilot:
-            await app.bridge.started
-            await body(pilot)
-            await app.bridge.stop()
-
-    asyncio.run(main())
-
-
-async def until(pilot: Any, cond: Callable[[], bool], timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not cond():
-        assert loop.time() < end, "condition not reached in time"
-        await pilot.pause(0.05)
 
 
 def notes(app: RcnLabApp) -> list[str]:

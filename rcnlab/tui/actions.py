@@ -15,7 +15,7 @@ class LabAction:
     label: str  # short, for the key bar
     title: str  # for the command palette
     help: str
-    group: str  # pair | workload | fault | time | view | app
+    group: str  # pair | workload | fault | time | view | walkthrough | app
 
 
 def _a(id: str, key: str, display: str, label: str, title: str, help: str, group: str) -> LabAction:
@@ -68,6 +68,16 @@ ACTIONS: tuple[LabAction, ...] = (
        "Freeze (and scroll) or unfreeze the sequence chart", "view"),
     _a("filter_events", "slash", "/", "filter", "View: filter events",
        "Filter the event log by device and figure, e.g. E104 fig19", "view"),
+    _a("walk_open", "l", "l", "walkthrough", "Walkthrough...",
+       "Pick a walkthrough of the patent's flows (topologies/walkthroughs) and play it step by step", "walkthrough"),
+    _a("walk_next", "greater_than_sign", ">", "next step", "Walkthrough: next step",
+       "Play the walkthrough's next step (while a step runs: finish it at once)", "walkthrough"),
+    _a("walk_back", "less_than_sign", "<", "previous step", "Walkthrough: previous step",
+       "Go back one step: the network as it stood after the previous step (replayed)", "walkthrough"),
+    _a("walk_restart", "R", "R", "restart", "Walkthrough: restart",
+       "Back to the walkthrough's beginning, before its first step", "walkthrough"),
+    _a("walk_leave", "L", "L", "leave walkthrough", "Walkthrough: leave",
+       "Leave walkthrough mode: back to the lab as it was before", "walkthrough"),
     _a("screenshot", "v", "v", "svg", "Save an SVG screenshot", "Save the screen as an SVG file", "app"),
     _a("export_trace", "e", "e", "export trace", "Export the trace",
        "Write the journal's recent events as JSON lines", "app"),

@@ -5,6 +5,13 @@ pair panel; below, tabs (log storage area 413 / sequence chart / event log) besi
 the order assurance counters; the key bar at the bottom. Narrow terminals get the
 map on top and everything else in tabs.
 
+Walkthrough mode (``l``, or ``RcnLabApp(..., walkthrough=wt)``) swaps in a
+walkthrough player's network (rcnlab.tui.walk; the lab's own stands still meanwhile)
+and shows the narration panel where the counters were (narrow: under the map), the
+map with the step's devices and links highlighted, and the step's messages in the
+sequence tab. Operator commands are refused there (they would leave the script);
+``L`` swaps the lab back exactly as it was.
+
 The emulation runs as a trio guest in this app's asyncio loop (rcnlab.tui.bridge);
 the panels read the network on a throttled timer (12 Hz) and skip work while
 nothing changed. Commands go through the Lab facade inside trio; a refused one
@@ -20,6 +27,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import attrs
 from rich.markup import escape
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
@@ -38,13 +46,19 @@ from rcnlab.tui import state
 from rcnlab.tui.actions import ACTIONS, BY_ID, bindings
 from rcnlab.tui.bridge import Bridge, new_clock, speed_label
 from rcnlab.tui.screens.dialogs import DegradeDialog, HelpScreen, PairCreateDialog, WorkloadDialog
+from rcnlab.tui.screens.walkthrough import WalkthroughPicker
+from rcnlab.tui.stage import Stage, invariant_checker, watch
+from rcnlab.tui.walk import WALK_SPEED, WalkSession, catalogue, new_stage
 from rcnlab.tui.widgets.chrome import HintLine, KeyBar, StatusLine
 from rcnlab.tui.widgets.counters import Counters
 from rcnlab.tui.widgets.event_log import EventLog
 from rcnlab.tui.widgets.log_area import LogArea
+from rcnlab.tui.widgets.narration import NarrationPanel
 from rcnlab.tui.widgets.pair_panel import PairPanel
 from rcnlab.tui.widgets.sequence import SequenceChart
 from rcnlab.tui.widgets.topology import TopologyMap
+from rcnlab.tui.widgets.walk_views import StepChart, WalkTopologyMap
+from rcnlab.walkthrough.model import Walkthrough, WalkthroughError, load_walkthrough
 
 REFRESH_HZ = 12
 MAX_SPEED_HZ = 4
@@ -52,19 +66,8 @@ NARROW = 130  # columns below which the pair panel and counters move into tabs
 REFUSED = (LabError, IllegalCommand)
 COMMAND_ACTIONS = {"pair-create": "pair_create", "suspend": "suspend", "resync": "resync",
                    "failover": "failover", "failback": "failback", "delete-pair": "delete_pair"}
-
-
-def _invariant_checker(net: Network) -> Any:
-    """The live checker of rcnlab.check.invariants attached to the journal, or None when
-    that module is missing (the status line then says "n/a")."""
-    try:
-        from rcnlab.check.invariants import Checker
-    except ImportError:
-        return None
-    try:
-        return Checker.attach(net)
-    except Exception:
-        return None
+#: Actions that would take a walkthrough's network off its script: refused in walkthrough mode.
+OFF_SCRIPT = frozenset(a.id for a in ACTIONS if a.group in ("pair", "workload", "fault")) | {"step"}
 
 
 def invariant_state(checker: Any) -> tuple[str, bool]:
@@ -87,20 +90,16 @@ class RcnLabApp(App[None]):
 
     def __init__(self, topo: Topology, scenario: Scenario | None = None, seed: int = 0, *,
                  speed: float = 1.0, paused: bool = False, keep: int = 5000, out_dir: str | Path = ".",
-                 preload: int = 0) -> None:
+                 preload: int = 0, walkthrough: Walkthrough | None = None, walk_seed: int | None = None) -> None:
         super().__init__()
-        self.topo = topo
-        self.seed = seed
-        self.journal = Journal(keep=keep)
-        self.clock = new_clock()
-        self.net = Network(topo, seed=seed, clock=self.clock, journal=self.journal)
-        self.lab = Lab(self.net)
-        self.preloaded = state.preload(self.net, preload)
-        self.suspends = state.SuspendTracker()
-        self.journal.subscribe(self.suspends)
-        self.runner = Runner(self.net, scenario, self.lab)
+        net = Network(topo, seed=seed, clock=new_clock(), journal=Journal(keep=keep))
+        lab = Lab(net)
+        self.preloaded = state.preload(net, preload)
+        self._use(watch(net, Runner(net, scenario, lab), seed))
         self.bridge = Bridge(self.net, self.runner, speed=speed, paused=paused)
-        self.checker = _invariant_checker(self.net)
+        self.walk: WalkSession | None = None
+        self._lab: LabView | None = None  # the lab, kept while in walkthrough mode
+        self._first_walk = (walkthrough, walk_seed) if walkthrough is not None else None
         self.out_dir = Path(out_dir)
         self.selected: str | None = None
         self.operator_names = False
@@ -113,6 +112,14 @@ class RcnLabApp(App[None]):
         self._checked_at = 0.0
         self._drawn_at = 0.0
 
+    def _use(self, stage: Stage) -> None:
+        """Show and command ``stage``'s network (the bridge is swapped separately)."""
+        self.stage = stage
+        self.topo, self.seed, self.net, self.lab = stage.topo, stage.seed, stage.net, stage.lab
+        self.runner = stage.runner
+        self.journal, self.clock = stage.net.journal, stage.net.kernel.clock
+        self.checker, self.suspends = stage.checker, stage.suspends
+
     # -- building the screen --------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield StatusLine("", id="status")
@@ -122,15 +129,26 @@ class RcnLabApp(App[None]):
 
     def _main_widgets(self, narrow: bool) -> list[Any]:
         net, lab = self.net, self.lab
-        topo = TopologyMap(net, id="map")
+        walking = self.walk is not None
+        topo = (WalkTopologyMap if walking else TopologyMap)(net, id="map")
         topo.selected = self.selected
         pair = PairPanel(lab, id="pair")
         pair.operator_names = self.operator_names
+        if walking:
+            pair.no_pair = "A step of the walkthrough creates it."
         log = LogArea(net, id="log")
         log.device = self.selected if state.selected_kind(net, self.selected) in ("edge", "core") else None
-        seq = SequenceChart(net, id="sequence")
+        seq = (StepChart if walking else SequenceChart)(net, id="sequence")
         events = EventLog(net, id="events")
         counters = Counters(net, id="counters")
+        if walking:  # the narration where the counters were (narrow: under the map); the step's chart first
+            story = NarrationPanel(id="story")
+            panes = [TabPane("This step's messages", seq, id="tab-sequence"),
+                     TabPane("Log storage 413", log, id="tab-log"),
+                     TabPane("Counters 412", counters, id="tab-counters"), TabPane("Events", events, id="tab-events")]
+            if narrow:
+                return [topo, story, _tabs([*panes[:1], TabPane("Pair", pair, id="tab-pair"), *panes[1:]])]
+            return [Horizontal(topo, pair, id="top"), Horizontal(_tabs(panes), story, id="bottom")]
         if narrow:
             panes = [TabPane("Pair", pair, id="tab-pair"), TabPane("Log storage 413", log, id="tab-log"),
                      TabPane("Counters 412", counters, id="tab-counters"),
@@ -154,6 +172,9 @@ class RcnLabApp(App[None]):
         self.bridge.start(asyncio.get_running_loop())
         self.set_interval(1 / REFRESH_HZ, self.refresh_views)
         self.refresh_views(force=True)
+        if self._first_walk is not None:
+            await self.bridge.started
+            await self.open_walkthrough(*self._first_walk)
 
     async def on_resize(self) -> None:
         narrow = self.size.width < NARROW
@@ -178,16 +199,24 @@ class RcnLabApp(App[None]):
         if not force and math.isinf(bridge.speed) and not bridge.paused and wall - self._drawn_at < 1 / MAX_SPEED_HZ:
             return  # at max speed the emulation gets the CPU; the screen redraws 4 times a second
         self._drawn_at = wall
-        now = bridge.virtual_time
+        walk = self.walk
+        # between two walkthrough steps virtual time is where the last step ended (the clock
+        # may have run a hair past it; the next step starts there, as it does headless)
+        now = net.kernel.now if walk is not None and not walk.running else bridge.virtual_time
         self._check_invariants()
         self._status(now)
-        gen = (net.kernel.events_run, self.journal.count, self.selected, self.operator_names, self.frozen,
+        gen = (id(net), net.kernel.events_run, self.journal.count, self.selected, self.operator_names, self.frozen,
                bridge.paused, bridge.speed, self.size, self.query_one(TabbedContent).active,
-               self.query_one(EventLog).filter)
+               self.query_one(EventLog).filter, walk and (walk.index, walk.running, walk.busy))
         if gen == self._generation and not force:
             return
         self._generation = gen
-        self.query_one("#hint", HintLine).update(state.hint(net, self.lab, bridge.paused, self.selected))
+        self.query_one("#hint", HintLine).update(
+            walk.hint() if walk else state.hint(net, self.lab, bridge.paused, self.selected))
+        if walk is not None:
+            self.query_one(WalkTopologyMap).highlight(*walk.involved())
+            self.query_one(NarrationPanel).show(walk)
+            self.query_one(StepChart).show(walk)
         self.query_one(KeyBar).show(self.relevant_actions())
         self.query_one(TopologyMap).refresh()
         pair = self.query_one(PairPanel)
@@ -207,7 +236,8 @@ class RcnLabApp(App[None]):
 
     def _check_invariants(self, force: bool = False) -> None:
         """The state checks (nothing lost, counters, isolation ...) about once a wall second;
-        the journal-following checks (write order) run live on every event."""
+        the journal-following checks (write order) run live on every event. (A walkthrough's
+        stage has none: its ``invariants`` checkpoints check where they stand.)"""
         checker = self.checker
         if checker is None or not hasattr(checker, "check"):
             return
@@ -228,7 +258,9 @@ class RcnLabApp(App[None]):
             run = "[b yellow]PAUSED[/]" if bridge.paused else "[b green]RUNNING[/]"
         rate = state.workload_rate(self.net)
         rpo = state.rpo(self.net, now, self.suspends)
-        inv, broken = invariant_state(self.checker)
+        # a walkthrough's network: the checker its invariants checkpoints attached (n/a before)
+        checker = self.checker if self.walk is None else invariant_checker(self.net, attach=False)
+        inv, broken = invariant_state(checker)
         inv_text = f"[b white on red] invariants {inv} [/]" if broken else f"invariants {inv}"
         sel = f"  selected [b]{self.selected}[/]" if self.selected else ""
         lag = " [yellow](behind: CPU-bound)[/]" if bridge.lagging else ""
@@ -246,10 +278,13 @@ class RcnLabApp(App[None]):
 
     def relevant_actions(self) -> list[str]:
         """The actions the key bar offers now."""
+        if self.walk is not None:
+            return self._walk_actions(self.walk)
         ids: list[str] = []
         pair = self.current_pair()
         if pair is None:
             ids.append("pair_create")
+            ids.append("walk_open")  # a fresh lab: a guided tour is a good start (later: ? and ctrl+p)
         else:
             try:
                 legal = self.lab.legal_commands(pair)
@@ -284,6 +319,18 @@ class RcnLabApp(App[None]):
                 "filter_events", "screenshot", "export_trace", "help", "quit"]
         return ids
 
+    def _walk_actions(self, walk: WalkSession) -> list[str]:
+        ids: list[str] = []
+        if not walk.busy:
+            if walk.running:
+                ids += ["walk_next", "toggle_pause"]
+            elif not walk.player.done:
+                ids.append("walk_next")
+            if walk.index >= 0:
+                ids += ["walk_back", "walk_restart"]
+        return ids + ["walk_leave", "walk_open", "faster", "slower", "select_next", "toggle_names", "next_tab",
+                      "screenshot", "export_trace", "help", "quit"]
+
     # -- command palette ----------------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         for a in ACTIONS:
@@ -299,6 +346,17 @@ class RcnLabApp(App[None]):
     @on(KeyBar.Pressed)
     async def _key_bar(self, event: KeyBar.Pressed) -> None:
         await self.run_action(event.action)
+
+    async def run_action(self, action: Any, default_namespace: Any = None, namespaces: Any = None) -> bool:
+        """Every key, key bar click and palette command comes here: in walkthrough mode the
+        operator commands (pair, workload, faults, single steps) are refused in one line."""
+        if (self.walk is not None and isinstance(action, str) and action in OFF_SCRIPT
+                and default_namespace in (None, self)):
+            self.notify(f"{BY_ID[action].title} would take the network off the walkthrough's script; "
+                        "L leaves walkthrough mode first (the lab comes back as it was)",
+                        title="walkthrough mode: refused", severity="warning")
+            return True
+        return await super().run_action(action, default_namespace, namespaces)
 
     # -- selection ------------------------------------------------------------------------------
     @on(TopologyMap.Selected)
@@ -549,6 +607,9 @@ class RcnLabApp(App[None]):
 
     # -- time ---------------------------------------------------------------------------------------
     async def action_toggle_pause(self) -> None:
+        if self.walk is not None and not self.bridge.playing:
+            self.notify("between two steps virtual time stands still; > plays the next step", title="walkthrough")
+            return
         await self.answer("pause", self.bridge.set_paused(not self.bridge.paused))
 
     async def action_step(self) -> None:
@@ -634,6 +695,143 @@ class RcnLabApp(App[None]):
     async def action_quit(self) -> None:
         await self.bridge.stop()
         self.exit()
+
+    # -- walkthrough mode -------------------------------------------------------------------------
+    def action_walk_open(self) -> None:
+        try:
+            entries = catalogue()
+        except Exception as exc:  # an unreadable folder: say so, stay where we are
+            self.notify(f"{type(exc).__name__}: {exc}", title="walkthroughs", severity="error")
+            return
+
+        async def chosen(path: Path | None) -> None:
+            if path is not None:
+                await self.open_walkthrough(path)
+
+        self.push_screen(WalkthroughPicker(entries, self.walk.wt.name if self.walk else None), chosen)
+
+    async def open_walkthrough(self, source: Walkthrough | str | Path, seed: int | None = None) -> bool:
+        """Walkthrough mode on ``source`` (a walkthrough, or its file), before its first step:
+        its topology, its seed (or ``seed``), its own network. The lab is kept as it is."""
+        try:
+            wt = source if isinstance(source, Walkthrough) else load_walkthrough(source)
+            player, stage = await asyncio.to_thread(new_stage, wt, -1, seed)
+        except WalkthroughError as exc:
+            self.notify(str(exc), title="walkthrough: cannot load", severity="error")
+            return False
+        except Exception as exc:
+            self.notify(f"{type(exc).__name__}: {exc}", title="walkthrough: cannot start", severity="error")
+            return False
+        if self._lab is None:
+            tabs = self.query_one(TabbedContent)
+            self._lab = LabView(stage=self.stage, selected=self.selected, speed=self.bridge.speed,
+                                paused=self.bridge.paused, frozen=self.frozen, tab=tabs.active)
+        self.frozen = False
+        await self._switch(stage, WalkSession(wt=wt, player=player, seed=seed), WALK_SPEED, True)
+        self.select(None)
+        return True
+
+    async def _switch(self, stage: Stage, walk: WalkSession | None, speed: float, paused: bool) -> None:
+        """Drive and show ``stage`` (a walkthrough's with ``walk``, or the lab's); rebuild the panels."""
+        narrow = self.narrow if self.narrow is not None else self.size.width < NARROW
+        self.narrow = None  # no redraw until the panels are rebuilt
+        await self.bridge.swap(stage.net, speed=speed, paused=paused)
+        self._use(stage)
+        self.walk = walk
+        self._answers_seen = len(self.lab.answers)
+        await self._build_main(narrow)
+
+    def _walking(self, what: str) -> WalkSession | None:
+        """The walkthrough on screen if it can take ``what`` now, else None and a notification."""
+        walk = self.walk
+        if walk is None:
+            self.notify(f"{what}: not in walkthrough mode; l picks a walkthrough", title="walkthrough",
+                        severity="warning")
+        elif walk.busy:
+            self.notify(f"{what}: wait, the walkthrough is being replayed", title="walkthrough", severity="warning")
+            return None
+        return walk
+
+    async def action_walk_next(self) -> None:
+        if (walk := self._walking("next step")) is None:
+            return
+        if self.bridge.playing:
+            await self.answer("next step", self.bridge.hurry())
+            return
+        if walk.player.done:
+            self.notify("that was the last step: < goes back, R restarts, L leaves", title="walkthrough")
+            return
+        player = walk.player
+        walk.running = True
+        self.bridge.play_step(player).add_done_callback(lambda f: self._step_done(walk, player, f))
+        self.refresh_views(force=True)
+
+    def _step_done(self, walk: WalkSession, player: Any, future: asyncio.Future[Any]) -> None:
+        if self.walk is not walk or walk.player is not player:  # replayed or left meanwhile
+            return
+        walk.running = False
+        if future.cancelled():
+            return
+        if (exc := future.exception()) is not None:
+            self.notify(f"{type(exc).__name__}: {exc}", title="walkthrough step: failed", severity="error")
+        elif not (result := future.result()).ok:
+            self.notify(f"step {result.index + 1}: {result.problems[0]}", title=f"{walk.wt.name}: checkpoint failed",
+                        severity="error")
+        self.refresh_views(force=True)
+
+    async def action_walk_back(self) -> None:
+        if (walk := self._walking("previous step")) is None:
+            return
+        if walk.index < 0:
+            self.notify("this is the beginning: > plays step 1", title="walkthrough")
+            return
+        await self._replay(walk, walk.index - 1)
+
+    async def action_walk_restart(self) -> None:
+        if (walk := self._walking("restart")) is not None:
+            await self._replay(walk, -1)
+
+    async def _replay(self, walk: WalkSession, upto: int) -> None:
+        """Show the walkthrough as it stood after step ``upto`` (-1: before the first): a new
+        network replayed headless to there (runs are deterministic), swapped in."""
+        walk.busy = True
+        self.refresh_views(force=True)
+        try:
+            player, stage = await asyncio.to_thread(new_stage, walk.wt, upto, walk.seed)
+        except Exception as exc:
+            walk.busy = False
+            self.notify(f"{type(exc).__name__}: {exc}", title="walkthrough: replay failed", severity="error")
+            return
+        if self.walk is not walk:  # left meanwhile
+            return
+        walk.replace(player)
+        await self._switch(stage, walk, self.bridge.speed, True)
+        walk.busy = False
+        self.select(self.selected)
+
+    async def action_walk_leave(self) -> None:
+        if (walk := self._walking("leave")) is None or self._lab is None:
+            return
+        lab, self._lab = self._lab, None
+        walk.busy = True
+        self.frozen = lab.frozen
+        await self._switch(lab.stage, None, lab.speed, lab.paused)
+        if lab.tab in [pane.id for pane in self.query(TabPane)]:  # (the layout may have changed meanwhile)
+            self.show_tab(lab.tab)
+        self.select(lab.selected)
+        self.notify("back to the lab as it was", title="walkthrough mode left")
+
+
+@attrs.frozen(kw_only=True)
+class LabView:
+    """The lab as walkthrough mode found it: its stage, selection, speed, pause, chart, tab."""
+
+    stage: Stage
+    selected: str | None
+    speed: float
+    paused: bool
+    frozen: bool
+    tab: str | None
 
 
 def _tabs(panes: list[TabPane]) -> TabbedContent:

@@ -13,7 +13,14 @@ helper thread of its own; nothing of the emulation runs there.) Virtual time is 
   ``call_later`` that sets a trio event through the token), so the screen and the
   keys stay responsive;
 * paused: nothing runs at all, so virtual time and every counter stand exactly
-  still; ``step()`` runs the events of the next event time (``Kernel.step``).
+  still; ``step()`` runs the events of the next event time (``Kernel.step``);
+* a walkthrough step (``play_step``): the driver plays one step of a
+  ``rcnlab.walkthrough.engine.Player`` at the current speed, event time by event
+  time, exactly as far as the headless ``Player.run`` would (so going back by
+  replaying is the same network), then pauses; ``hurry()`` finishes it at once;
+* ``swap(net)``: drive another network (walkthrough mode and back). trio fixes a
+  run's clock when it starts and each network's virtual time is its own clock's, so
+  the guest run stops and starts again on the new network's clock.
 
 Everything that touches the network from the UI (a Lab command, a rate change, a
 step) runs *inside* trio through the trio token (``token.run_sync_soon``), then
@@ -80,6 +87,9 @@ class Bridge:
         self._inner: trio.CancelScope | None = None
         self._changed: trio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._job: tuple[Any, asyncio.Future[Any]] | None = None  # (player, its step's future)
+        self._hurry = False
+        self._chunk_end = 0.0
 
     # -- life cycle (asyncio side) ------------------------------------------------------------
     def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
@@ -124,6 +134,28 @@ class Bridge:
             await asyncio.wait_for(asyncio.shield(self.done), timeout)
         except asyncio.TimeoutError:  # pragma: no cover - trio never takes that long to cancel
             pass
+
+    async def swap(self, net: Network, *, speed: float, paused: bool) -> None:
+        """Drive ``net`` from now on (walkthrough mode, and back to the lab). A network's
+        virtual time is its own clock's and trio fixes a run's clock when the run starts,
+        so the guest run stops, the old clock stands still (the network it drove keeps
+        exactly its state), and a new run starts on ``net``'s clock. A walkthrough step
+        still running is abandoned (its future is cancelled)."""
+        clock = net.kernel.clock
+        if not isinstance(clock, trio.testing.MockClock):  # pragma: no cover - walk.new_stage gives one
+            raise TypeError("the network needs a trio.testing.MockClock")
+        await self.stop()
+        self.clock.rate = 0.0
+        if self._job is not None and not self._job[1].done():
+            self._job[1].cancel()
+        self.net, self.clock, self.runner = net, clock, None
+        self.speed, self.paused = speed, paused
+        self.error = None
+        self.token = self._scope = self._inner = self._changed = self._job = None
+        self._hurry = False
+        self.start(self._loop)
+        assert self.started is not None
+        await self.started
 
     # -- calls into trio --------------------------------------------------------------------------
     def call(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
@@ -205,6 +237,97 @@ class Bridge:
             self._changed.set()
         self.net.kernel.wake()
 
+    # -- walkthrough steps ------------------------------------------------------------------------
+    @property
+    def playing(self) -> bool:
+        """Is a walkthrough step running?"""
+        return self._job is not None
+
+    def play_step(self, player: Any) -> asyncio.Future[Any]:
+        """Begin ``player``'s next step and run it at the current speed (space pauses it,
+        ``hurry()`` runs the rest at once), check it, and pause: the future holds the
+        ``StepResult``. The player's network must be this bridge's network."""
+        loop = self._loop or asyncio.get_running_loop()
+        done: asyncio.Future[Any] = loop.create_future()
+
+        def start() -> None:
+            if self._job is not None:
+                raise RuntimeError("a walkthrough step is already running")
+            self._job = (player, done)
+            self._hurry = False
+            self.paused = False
+            if self._inner is not None:
+                self._inner.cancel()
+
+        def failed(f: asyncio.Future[None]) -> None:
+            if not f.cancelled() and f.exception() is not None and not done.done():
+                done.set_exception(f.exception())  # type: ignore[arg-type]
+
+        self.call(start).add_done_callback(failed)
+        return done
+
+    def hurry(self) -> asyncio.Future[None]:
+        """Run the rest of the walkthrough step that is running at once."""
+
+        def set_hurry() -> None:
+            if self._job is not None:
+                self._hurry = True
+
+        return self.call(set_hurry)
+
+    async def _run_job(self) -> None:
+        assert self._job is not None
+        player, done = self._job
+        kernel = self.net.kernel
+        self._chunk_end = time.perf_counter() + MAX_CHUNK
+        try:
+            player.begin()
+            while (t := player.due()) is not None:
+                await self._wait_for(t)
+                kernel.step()
+            if player.step.run_for is not None:
+                await self._wait_for(player.deadline)
+            player.end_run()
+            result = player.finish()
+        except BaseException as exc:
+            if not done.done():
+                done.set_exception(exc if isinstance(exc, Exception) else RuntimeError("the emulation stopped"))
+            if not isinstance(exc, Exception):
+                raise
+        else:
+            if not done.done():
+                done.set_result(result)
+        finally:
+            self._job = None
+            self._hurry = False
+            self.paused = True
+            self.clock.rate = 0.0
+
+    async def _wait_for(self, t: float) -> None:
+        """Inside a walkthrough step: wait until virtual time ``t`` at the current speed
+        (not at all at max or in a hurry; never while paused), giving the host loop a turn
+        every MAX_CHUNK of wall time."""
+        while True:
+            fast = self._hurry or math.isinf(self.speed)
+            if not fast and self.paused:
+                self.clock.rate = 0.0
+                self._changed = changed = trio.Event()
+                await changed.wait()
+                self._chunk_end = time.perf_counter() + MAX_CHUNK
+                continue
+            self.clock.rate = 0.0 if fast else self.speed
+            if fast or trio.current_time() >= t:
+                if time.perf_counter() >= self._chunk_end:
+                    self._changed = changed = trio.Event()
+                    await self._yield_to_host(changed)
+                    self._chunk_end = time.perf_counter() + MAX_CHUNK
+                    continue  # paused meanwhile? then not one more event
+                return
+            self._changed = changed = trio.Event()
+            with trio.move_on_at(t):
+                await changed.wait()
+            self._chunk_end = time.perf_counter() + MAX_CHUNK
+
     @property
     def virtual_time(self) -> float:
         """Virtual now: the clock while the kernel keeps up with it; the last event's time
@@ -252,6 +375,9 @@ class Bridge:
         self._apply(self.speed, self.paused)
         while True:
             self._changed = changed = trio.Event()
+            if self._job is not None:
+                await self._run_job()
+                continue
             if self.paused:
                 self.clock.rate = 0.0
                 await changed.wait()

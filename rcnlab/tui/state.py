@@ -85,7 +85,8 @@ def hint(net: Network, lab: Lab, paused: bool, selected: str | None) -> str:
     ps = pairs(lab)
     prefix = "Paused: space resumes, . steps one event. " if paused else ""
     if not ps:
-        return prefix + "No pair yet. Press c to create a pair (source volume, target volume, sync/async)."
+        return prefix + ("No pair yet. Press c to create a pair (source, target, sync/async) "
+                         "or l for a guided walkthrough.")
     p = ps[0]
     states = set(p["states"].values())
     src = p["source"]

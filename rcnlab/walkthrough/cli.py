@@ -38,6 +38,7 @@ def add_parser(subparsers: Any) -> None:
     w.add_argument("--seed", type=int, help="random seed (default: the walkthrough's)")
     w.add_argument("--mermaid", metavar="FILE", help="write the message sequence as a Mermaid sequence diagram")
     w.add_argument("--svg", metavar="FILE", help="write the message sequence as an SVG swimlane diagram")
+    w.add_argument("--tui", action="store_true", help="play it in the lab (TUI), in walkthrough mode")
     w.set_defaults(func=cmd_walkthrough)
 
 
@@ -61,8 +62,14 @@ def load(name: str) -> Walkthrough:
 def cmd_walkthrough(args: argparse.Namespace) -> int:
     console = Console(highlight=False, soft_wrap=False)
     if not args.name:
+        if args.tui:
+            raise _bad("--tui needs a walkthrough NAME (rcnlab walkthrough lists them)")
         return list_walkthroughs(console)
     wt = load(args.name)
+    if args.tui:
+        from rcnlab.cli import open_tui
+
+        return open_tui(None, walkthrough=wt, walk_seed=args.seed)
     for opt in ("mermaid", "svg"):
         target = getattr(args, opt)
         if target:

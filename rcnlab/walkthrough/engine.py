@@ -4,12 +4,13 @@ Headless (the CLI, the tests) a `Player` runs the kernel itself, synchronously:
 ``advance()`` = ``begin()`` (apply the step's action) + ``run()`` (let the network run
 for ``run_for`` or until the condition holds) + ``finish()`` (check the checkpoints).
 
-The TUI drives the same object with its paced kernel loop instead of ``run()``:
-build the Player with the TUI's clock, show ``player.net``, then per step call
-``begin()``, keep the paced loop going until ``settled()`` is True (then stop the loop
-or pause the clock), and call ``finish()``; ``events_of(i)``/``messages_of(i)`` give
-what to highlight. Going back is ``Player.replayed(wt, upto)``: runs are deterministic,
-so a fresh network replayed up to the previous step is that step exactly.
+The TUI (rcnlab.tui.bridge) drives the same object with its paced kernel loop instead
+of ``run()``: per step ``begin()``, then while ``due()`` gives the time of the next
+event the run still takes, wait for it and ``net.kernel.step()``; then ``end_run()``
+and ``finish()`` - exactly as far as ``run()`` goes. ``events_of(i)``/``messages_of(i)``
+give what to highlight. Going back is ``Player.replayed(wt, upto)`` (or ``play_to``):
+runs are deterministic, so a fresh network replayed up to the previous step is that
+step exactly.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ class Player:
     """A walkthrough being played: ``steps``, ``current`` (the index of the step being
     played or last played; -1 before the first), ``advance()``, ``events_of(step)``."""
 
-    def __init__(self, wt: Walkthrough, seed: int | None = None, clock: trio.testing.MockClock | None = None) -> None:
+    def __init__(self, wt: Walkthrough, seed: int | None = None, clock: trio.testing.MockClock | None = None,
+                 keep: int = 0) -> None:
         self.wt = wt
         self.steps: tuple[WalkStep, ...] = wt.steps
         self.seed = wt.seed if seed is None else seed
@@ -62,7 +64,7 @@ class Player:
         self.current = -1
         self._seen_tags: set[str] = set()
         self._seen_events: set[str] = set()
-        self.journal = Journal()
+        self.journal = Journal(keep=keep)  # keep: recent events for a viewer (the TUI's event log)
         self.journal.subscribe(self._record)
         self.net = Network(wt.topology, seed=self.seed, clock=clock or trio.testing.MockClock(rate=0),
                            journal=self.journal)
@@ -74,9 +76,13 @@ class Player:
     def replayed(cls, wt: Walkthrough, upto: int, seed: int | None = None) -> Player:
         """A fresh player that has played steps 0..upto (for going back)."""
         p = cls(wt, seed)
-        while p.current < upto and not p.done:
-            p.advance()
+        p.play_to(upto)
         return p
+
+    def play_to(self, upto: int) -> None:
+        """Play (headless) until step ``upto`` has been played (-1: none)."""
+        while self.current < upto and not self.done:
+            self.advance()
 
     # -- the journal -------------------------------------------------------------------
     def _record(self, ev: TraceEvent) -> None:
@@ -156,28 +162,47 @@ class Player:
             return k.live <= 0 or k.now >= self._deadline
         return k.now >= self._deadline
 
-    def run(self) -> None:
-        """Run the network synchronously until the current step's run is over."""
+    @property
+    def deadline(self) -> float:
+        """The virtual time the current step's run ends at the latest (run_for, or the limit)."""
+        return self._deadline
+
+    def due(self) -> float | None:
+        """The virtual time of the next kernel event the current step's run still takes, or
+        None when the run is over. A paced driver (the TUI) waits until that time, calls
+        ``net.kernel.step()`` and asks again; then ``end_run()`` and ``finish()``."""
         step = self.step
         k = self.net.kernel
-        deadline = self._deadline
         if step.until is not None:
-            while not self._holds(step.until) and k.next_time <= deadline:
-                k.step()
+            if self._holds(step.until):
+                return None
+        elif step.run_for is None and k.live <= 0:
+            return None
+        t = k.next_time
+        return t if t <= self._deadline else None
+
+    def end_run(self) -> None:
+        """Close the current step's run: note a condition that never held or a network that
+        did not drain; let virtual time pass to the end of ``run_for``."""
+        step = self.step
+        k = self.net.kernel
+        if step.until is not None:
             if not self._holds(step.until):
                 limit = step.run_for if step.run_for is not None else UNTIL_LIMIT
                 self.results[-1].problems.append(
                     f"waited {limit:g} s for {step.until.describe()}; it never held")
         elif step.run_for is None:
-            while k.live > 0 and k.next_time <= deadline:
-                k.step()
             if k.live > 0:
                 self.results[-1].problems.append(f"the network did not drain within {DRAIN_LIMIT:g} s")
-        else:
-            while k.next_time <= deadline:
-                k.step()
-            if deadline > k.now:
-                k._advance_clock(deadline)  # let the virtual time pass to the end of run_for
+        elif self._deadline > k.now:
+            k._advance_clock(self._deadline)  # let the virtual time pass to the end of run_for
+
+    def run(self) -> None:
+        """Run the network synchronously until the current step's run is over."""
+        step_kernel = self.net.kernel.step
+        while self.due() is not None:
+            step_kernel()
+        self.end_run()
 
     def finish(self) -> StepResult:
         """Close the current step's journal span and check its checkpoints."""

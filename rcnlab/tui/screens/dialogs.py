@@ -174,6 +174,13 @@ the pair panel (the state machine, the four parties SS SE TE TS marked, copy pro
 bitmaps); the log storage area 413 of the selected edge or core; order assurance counters 412
 with sparklines; the sequence chart (Fig. 16); the event log with step tags (fig19:1902).
 The status line shows virtual time, speed, seed, workload, RPO and the invariants.
+
+[b]Walkthroughs[/b]: l picks one of the patent's flows (failover, a write, resync ...); the lab
+switches to its topology and seed, a narration panel says what each step does and why (figure and
+steps, checkpoints ✓/✗), and the map (◆, bold) and the sequence chart show that step's devices and
+messages. > plays the next step, < goes back one, R restarts, L leaves (back to the lab as it was).
+Commands that would leave the script (pairs, workloads, faults, single steps) wait until then; the
+invariants are checked where the walkthrough's checkpoints say (the status line shows n/a before).
 """
 
 

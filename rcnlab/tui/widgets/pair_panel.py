@@ -73,6 +73,7 @@ class PairPanel(Widget):
         self.lab = lab
         self.pair: str | None = None  # the pair's source volume, "ST112:0"
         self.operator_names = False
+        self.no_pair = "Press c to create one."  # what to do when there is none
         self.border_title = "Pair (SPEC 2)"
 
     def show_pair(self, source: str | None) -> None:
@@ -123,7 +124,7 @@ class PairPanel(Widget):
         names = "operator names (n: patent names)" if op else "patent names (n: operator names)"
         if info is None:
             canvas = self._diagram({}, op)
-            out = Text.assemble(("No pair. ", "bold"), ("Press c to create one.\n", "bold yellow"))
+            out = Text.assemble(("No pair. ", "bold"), (f"{self.no_pair}\n", "bold yellow"))
             out.append(canvas.to_text())
             out.append(f"\n{names}", style="dim")
             return out
