@@ -344,16 +344,18 @@ def _wr(rio: Rio, target: str | None = None) -> tuple[str, int, str] | None:
     return (target or str(rio.target), rio.block, short_digest(rio.data))
 
 
-def frames_in_flight(net: Network) -> list[tuple[Any, int, Any]]:
-    """(channel, epoch, frame) of every delivery waiting on the kernel's heap."""
-    deliver = net._deliver
+def messages_in_flight(net: Network) -> list[tuple[Any, int, Any]]:
+    """(channel, epoch, message) of every delivery waiting on the kernel's heap: a
+    fragment's payload, or a whole message travelling as one frame (Network._arrive)."""
+    deliver, arrive = net._deliver, net._arrive
     out = []
     for item in net.kernel._heap:
         fn, args = item[2], item[3]
-        if fn == deliver:
+        if fn == arrive:
             out.append(args)
-        elif args and args[0] == deliver:  # (fn, args) wrapped by a scheduling helper
-            out.append(args[1])
+        elif fn == deliver:
+            ch, epoch, frame = args
+            out.append((ch, epoch, getattr(frame, "payload", None)))
     return out
 
 
@@ -379,19 +381,17 @@ def writes_in_network(net: Network) -> set[tuple[str, int, str]]:
         for entries in core._batch.values():
             for e in entries:
                 entry(e)
-    for ch, epoch, frame in frames_in_flight(net):
-        if True:
-            if epoch != ch.epoch:
-                continue  # lost with the link's failure
-            payload = getattr(frame, "payload", None)
-            if isinstance(payload, tuple):
-                for e in payload:
-                    entry(e)
-            elif isinstance(payload, Rio):
-                w = _wr(payload)
-                if w:
-                    real = _real(net, payload.target.wwn)
-                    found.add((str(type(payload.target)(real, payload.target.lun)), w[1], w[2]))
+    for ch, epoch, payload in messages_in_flight(net):
+        if epoch != ch.epoch:
+            continue  # lost with the link's failure
+        if isinstance(payload, tuple):
+            for e in payload:
+                entry(e)
+        elif isinstance(payload, Rio):
+            w = _wr(payload)
+            if w:
+                real = _real(net, payload.target.wwn)
+                found.add((str(type(payload.target)(real, payload.target.lun)), w[1], w[2]))
     return found
 
 

@@ -47,7 +47,8 @@ from rcnlab.tui.actions import ACTIONS, BY_ID, bindings
 from rcnlab.tui.bridge import Bridge, new_clock, speed_label
 from rcnlab.tui.screens.dialogs import DegradeDialog, HelpScreen, PairCreateDialog, WorkloadDialog
 from rcnlab.tui.screens.walkthrough import WalkthroughPicker
-from rcnlab.tui.stage import Stage, invariant_checker, watch
+from rcnlab.check.invariants import Checker
+from rcnlab.tui.stage import Stage, watch
 from rcnlab.tui.walk import WALK_SPEED, WalkSession, catalogue, new_stage
 from rcnlab.tui.widgets.chrome import HintLine, KeyBar, StatusLine
 from rcnlab.tui.widgets.counters import Counters
@@ -70,14 +71,11 @@ COMMAND_ACTIONS = {"pair-create": "pair_create", "suspend": "suspend", "resync":
 OFF_SCRIPT = frozenset(a.id for a in ACTIONS if a.group in ("pair", "workload", "fault")) | {"step"}
 
 
-def invariant_state(checker: Any) -> tuple[str, bool]:
-    """("ok" | "BROKEN: <first violation>" | "n/a", broken)."""
-    if checker is None:
-        return "n/a", False
-    if getattr(checker, "ok", True):
+def invariant_state(checker: Checker) -> tuple[str, bool]:
+    """("ok" | "BROKEN (n): <first violation>", broken)."""
+    if checker.ok:
         return "ok", False
-    first = next(iter(getattr(checker, "first", {}).values()), "")
-    return f"BROKEN ({sum(checker.counts.values())}): {first}", True
+    return f"BROKEN ({sum(checker.counts.values())}): {next(iter(checker.first.values()), '')}", True
 
 
 class RcnLabApp(App[None]):
@@ -236,17 +234,13 @@ class RcnLabApp(App[None]):
 
     def _check_invariants(self, force: bool = False) -> None:
         """The state checks (nothing lost, counters, isolation ...) about once a wall second;
-        the journal-following checks (write order) run live on every event. (A walkthrough's
-        stage has none: its ``invariants`` checkpoints check where they stand.)"""
-        checker = self.checker
-        if checker is None or not hasattr(checker, "check"):
-            return
+        the journal-following checks (write order) run live on every event."""
         wall = time.perf_counter()
         if not force and wall - self._checked_at < 1.0:
             return
         self._checked_at = wall
         try:
-            checker.check()
+            self.checker.check()
         except Exception as exc:  # a checker bug must not take the lab down
             self.log.error(f"invariant check failed: {exc!r}")
 
@@ -258,9 +252,7 @@ class RcnLabApp(App[None]):
             run = "[b yellow]PAUSED[/]" if bridge.paused else "[b green]RUNNING[/]"
         rate = state.workload_rate(self.net)
         rpo = state.rpo(self.net, now, self.suspends)
-        # a walkthrough's network: the checker its invariants checkpoints attached (n/a before)
-        checker = self.checker if self.walk is None else invariant_checker(self.net, attach=False)
-        inv, broken = invariant_state(checker)
+        inv, broken = invariant_state(self.checker)
         inv_text = f"[b white on red] invariants {inv} [/]" if broken else f"invariants {inv}"
         sel = f"  selected [b]{self.selected}[/]" if self.selected else ""
         lag = " [yellow](behind: CPU-bound)[/]" if bridge.lagging else ""

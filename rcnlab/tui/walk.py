@@ -52,11 +52,10 @@ def catalogue() -> list[Entry]:
 
 def new_stage(wt: Walkthrough, upto: int = -1, seed: int | None = None) -> tuple[Player, Stage]:
     """A player of ``wt`` on a clock of its own, its journal keeping KEEP events for the
-    event log, played headless up to step ``upto`` (-1: none), and its stage. No invariant
-    checker follows it from the start: the walkthrough's ``invariants`` checkpoints attach
-    one, as they do headless, so that the lab's checkpoints hold exactly where the CLI's do."""
+    event log, played headless up to step ``upto`` (-1: none), and its stage, whose live
+    invariant checker follows it from the start (its ``invariants`` checkpoints use that one)."""
     player = Player(wt, seed, keep=KEEP)
-    stage = watch(player.net, player.runner, player.seed, check=False)
+    stage = watch(player.net, player.runner, player.seed)
     player.play_to(upto)
     return player, stage
 
