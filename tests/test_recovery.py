@@ -325,3 +325,59 @@ invariants = true
     assert resyncs and resyncs[-1]["swap"] is True  # the resync repeated the lost swap
     assert runner.lab.pairs()[0]["source"] == "ST122:0"  # reversed, all four parties agree
     assert set(states(runner, "ST112:0").values()) == set(states(runner, "ST122:0").values()) == {"Duplex"}
+
+
+def test_a_pair_creation_whose_icok_was_lost_can_be_given_again():
+    # Found by a deep hypothesis run: the FC link dropped ICOK on its way to the source
+    # storage, which gave up after its command timeout (Simplex) while both edges and the
+    # target kept the pair. Created again, it goes through: the edge takes the storage's word.
+    text = """
+[[step]]
+at = 0.0
+do = "pair-create"
+source = "ST112:0"
+target = "ST122:0"
+mode = "async"
+
+[[step]]
+at = 0.0
+do = "fail"
+link = "ST112-E104"
+direction = "E104>ST112"
+
+[[step]]
+at = 0.1
+do = "restore"
+link = "ST112-E104"
+
+[[step]]
+at = 3.0
+do = "expect"
+pair = "ST122:0"
+state = "Initial-Copying"
+party = "target_storage"
+
+[[step]]
+at = 3.0
+do = "delete-pair"
+volume = "ST122:0"
+
+[[step]]
+at = 3.5
+do = "pair-create"
+source = "ST112:0"
+target = "ST122:0"
+mode = "async"
+
+[[step]]
+at = "end"
+do = "expect"
+pair = "ST112:0"
+state = "Duplex"
+equal = ["ST112:0", "ST122:0"]
+invariants = true
+"""
+    net, runner, trace = run(topology("fig1"), text, seed=3)
+    assert runner.failed == [] and runner.refused == [], (runner.failed, runner.refused)
+    assert [e for e in events(trace, "command-timed-out") if e["device"] == "ST112"]
+    assert set(states(runner, "ST112:0").values()) == {"Duplex"}

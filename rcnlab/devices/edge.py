@@ -274,8 +274,12 @@ class EdgeDevice(Device):
             self.emit("rio-received", SOURCE_STEPS[kind][0], kind=str(kind), source=str(rio.source),
                       target=str(rio.target))
             if pair is not None and pair.state is not S.SIMPLEX:
-                self._refuse(rio, f"pair {rio.source}>{rio.target} exists ({pair.state})")
-                return
+                # The storage, Simplex, asks again: the creation that left this record failed
+                # there (its ICOK never came back). The storage is right; start afresh.
+                self._absorb_held(pair.order_id)
+                self.rebase.add(pair.order_id)
+                self.emit("pair-state", None, pair=f"{pair.source}>{pair.target}", party="source_edge",
+                          old=str(pair.state), new=str(S.SIMPLEX))
             order_id = self.net.management.order_id_for(self, rio)
             pair = self.pairs[key] = PairInfo(source=rio.source, target=rio.target, order_id=order_id,
                                               mode=rio.mode)
