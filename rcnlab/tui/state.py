@@ -98,6 +98,8 @@ def hint(net: Network, lab: Lab, paused: bool, selected: str | None) -> str:
             return prefix + "Pair is Duplex. Press w to start a workload on it."
         if down:
             return prefix + f"Link {down[0]} is down; writes pile up until the resends give up (908)."
+        if selected in net.links:
+            return prefix + f"Writes flow. {selected} is selected: f cuts it (] [ select another link or device)."
         return prefix + "Writes flow. Select a link ([ ] or mouse, e.g. E104-C202); f cuts it."
     if str(S.FAILURE_SUSPEND) in states:
         if down:

@@ -95,7 +95,8 @@ class TopologyMap(Widget, can_focus=True):
         self.net = net
         self.selected: str | None = None
         self.positions = default_positions(net)
-        self.border_title = "Topology (Fig. 1) ═ FC/SCSI  ─ GbE  x down  ~ degraded  >n frames in flight"
+        self.border_title = ("Topology (Fig. 1)  ═ FC  ─ GbE  x down  ~ degraded  >n in flight"
+                             "  ≡n log entries  »n relayed")
         self._hits: dict[tuple[int, int], str] = {}
         self._box_h = 3
         self._order = self._reading_order()
@@ -226,9 +227,9 @@ class TopologyMap(Widget, can_focus=True):
             return "down"
         kind = dev.kind
         if kind == "edge":
-            return f"{dev.log_entries}"
+            return f"≡{_count(dev.log_entries)}"
         if kind == "core":
-            return f"{dev.relayed}" if not dev.held else f"b{dev.held}"
+            return f"»{_count(dev.relayed)}" if not dev.held else f"≡{_count(dev.held)}"
         if kind == "host":
             rate = dev.workload_rate
             return f"{rate:g}/s" if rate else "idle"
@@ -261,3 +262,12 @@ class TopologyMap(Widget, can_focus=True):
             return
         i = order.index(self.selected) if self.selected in order else -1
         self.select(order[(i + delta) % len(order)])
+
+
+def _count(n: int) -> str:
+    """A count in at most five characters: 950, 9500, 95k, 9.5M."""
+    if n < 10_000:
+        return str(n)
+    if n < 1_000_000:
+        return f"{n // 1000}k"
+    return f"{n / 1_000_000:.1f}M"

@@ -39,7 +39,8 @@ class WalkTopologyMap(TopologyMap):
         super().__init__(net, **kwargs)
         self.lit_devices: frozenset[str] = frozenset()
         self.lit_links: frozenset[str] = frozenset()
-        self.border_title = f"Topology (Fig. 1) {MARK} in this step  ═ FC/SCSI  ─ GbE  x down  >n frames in flight"
+        self.border_title = (f"Topology (Fig. 1)  {MARK} in this step  ═ FC  ─ GbE  x down  >n in flight"
+                             "  ≡n log entries  »n relayed")
 
     def highlight(self, devices: set[str], links: set[str]) -> None:
         devices_, links_ = frozenset(devices), frozenset(links)
