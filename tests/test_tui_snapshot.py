@@ -29,7 +29,8 @@ async def setup(pilot: Any) -> None:
     counters._last = None
     app.clear_notifications()
     app.refresh_views(force=True)
-    await pilot.pause()
+    await pilot.pause(0.3)  # let the layout settle (on a busy machine the scrollbars come a pass late)
+    await pilot.wait_for_scheduled_animations()
 
 
 def test_main_screen_snapshot(snap_compare: Any) -> None:
