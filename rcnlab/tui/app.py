@@ -219,7 +219,7 @@ class RcnLabApp(App[None]):
         self.query_one(TopologyMap).refresh()
         pair = self.query_one(PairPanel)
         if pair.is_on_screen or force:
-            pair.refresh(layout=True)  # its height follows its lines (narrow: the tab scrolls)
+            pair.update_view()
         counters = self.query_one(Counters)
         counters.sample(now)
         if counters.is_on_screen or force:

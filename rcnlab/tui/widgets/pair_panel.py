@@ -75,6 +75,14 @@ class PairPanel(Widget):
         self.operator_names = False
         self.no_pair = "Press c to create one."  # what to do when there is none
         self.border_title = "Pair (SPEC 2)"
+        self._lines = 0  # lines of the last render: the panel's height follows them
+
+    def update_view(self) -> None:
+        """Redraw; lay the screen out again only when the number of lines changed (a copy
+        starts or ends), so a narrow screen's tab scrolls exactly when it must."""
+        lines = self.render().plain.count("\n")
+        self.refresh(layout=lines != self._lines)
+        self._lines = lines
 
     def show_pair(self, source: str | None) -> None:
         self.pair = source
