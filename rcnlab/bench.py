@@ -526,7 +526,8 @@ def print_report(result: dict[str, Any]) -> None:
     m = result["memory"]
     print(f"Memory: {m['held_entry_overhead_bytes']:.0f} bytes per held log entry beyond its {m['payload_bytes']}-byte "
           f"payload ({ok[m['held_entry_met']]}, target <= {m['held_entry_target_bytes']}); "
-          f"{m['volume_block_bytes']:.0f} bytes per written block ({m['volume_block_overhead_bytes']:.0f} beyond the data)")
+          f"{m['volume_block_bytes']:.0f} bytes per written block "
+          f"({m['volume_block_overhead_bytes']:.0f} beyond the data)")
     tui = result["tui"]
     if tui.get("ratio") is None:
         print(f"TUI overhead: {tui['status']}")

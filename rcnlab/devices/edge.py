@@ -262,7 +262,8 @@ class EdgeDevice(Device):
         key = (rio.source, rio.target)
         pair = self.pairs.get(key)
         if kind is K.WR and pair is not None:
-            if pair.state is S.SUSPEND or pair.state is S.FAILURE_SUSPEND:  # the storage has not heard yet: 727
+            # suspended here, and the storage has not heard yet: keep the block in 727
+            if pair.state is S.SUSPEND or pair.state is S.FAILURE_SUSPEND:
                 pair.bitmap.add(rio.block)
                 self._to_storage(Rio(kind=K.WROK, source=rio.source, target=rio.target, xid=rio.xid), None)
                 return
@@ -300,15 +301,6 @@ class EdgeDevice(Device):
                     self._set_state(pair, Event.FAIL, None, "source_edge")
             else:
                 self.remote_copy_failed(pair.order_id, "the source storage reports a path failure")
-            return
-        if kind is K.WR:
-            if pair.state in (S.SUSPEND, S.FAILURE_SUSPEND):  # the storage has not heard yet: keep it in 727
-                pair.bitmap.add(rio.block)
-                self._to_storage(Rio(kind=K.WROK, source=rio.source, target=rio.target, xid=rio.xid), None)
-                return
-            if self.net.journal.active:
-                self.emit("rio-received", "fig19:1901", kind="WR", source=str(rio.source), block=rio.block)
-            self._sequence(pair, rio)
             return
         if kind is K.SUSPEND:
             try:

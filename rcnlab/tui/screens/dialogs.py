@@ -169,10 +169,11 @@ host H121). Every write to a paired volume becomes a log entry 211 that the edge
 E104-C202 with ] (or click it) and press f to cut it; the resends give up and the pair goes to
 failure Suspend; u restores the link; r resyncs back to Duplex.
 
-[b]Panels[/b]: the map (links: ═ FC/SCSI, ─ GbE; x down, ~ degraded, >n frames in flight; boxes: ≡n log entries held, »n frames relayed);
-the pair panel (the state machine, the four parties SS SE TE TS marked, copy progress and
-bitmaps); the log storage area 413 of the selected edge or core; order assurance counters 412
-with sparklines; the sequence chart (Fig. 16); the event log with step tags (fig19:1902).
+[b]Panels[/b]: the map (links: ═ FC/SCSI, ─ GbE; x down, ~ degraded, >n frames in flight;
+boxes: ≡n log entries held, »n frames relayed); the pair panel (the state machine, the four
+parties SS SE TE TS marked, copy progress and bitmaps); the log storage area 413 of the selected
+edge or core; order assurance counters 412 with sparklines; the sequence chart (Fig. 16); the
+event log with step tags (fig19:1902).
 The status line shows virtual time, speed, seed, workload, RPO and the invariants.
 
 [b]Walkthroughs[/b]: l picks one of the patent's flows (failover, a write, resync ...); the lab
