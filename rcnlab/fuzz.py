@@ -33,20 +33,22 @@ def add_parser(subparsers: Any) -> None:
                    "or 'all' (the default)")
     p.add_argument("--max-faults", type=int, default=4, help="faults per schedule, at most (default 4)")
     p.add_argument("--no-shrink", action="store_true", help="save failures as found, without shrinking")
+    p.add_argument("--digests", metavar="FILE", help="write each seed's trace digest (sha256 of what "
+                   "'rcnlab run --trace' would write for it) to FILE, one 'SEED DIGEST' line a seed")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_fuzz)
 
 
-def _one(job: tuple[int, str | None, tuple[str, ...], int, bool]) -> dict[str, Any]:
+def _one(job: tuple[int, str | None, tuple[str, ...], int, bool, bool]) -> dict[str, Any]:
     """Run one seed (in a worker process); shrink and describe a failure."""
     from rcnlab.check.gen import random_case, run_case, scenario_toml, shrink, topology_toml
 
-    seed, rule, kinds, max_faults, do_shrink = job
+    seed, rule, kinds, max_faults, do_shrink, digest = job
     case = random_case(seed, rule, kinds, max_faults)
     started = time.perf_counter()
-    outcome = run_case(case)
+    outcome = run_case(case, digest)
     result: dict[str, Any] = {"seed": seed, "events": outcome.events, "problems": list(outcome.problems),
-                              "signature": outcome.signature, "steps": len(case.faults)}
+                              "signature": outcome.signature, "steps": len(case.faults), "digest": outcome.digest}
     if outcome.problems:
         small, small_outcome = shrink(case, outcome) if do_shrink else (case, outcome)
         result.update(
@@ -82,7 +84,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
                        f"(known: {', '.join(FAULT_KINDS)})")
     out = Path(args.out)
     jobs = _jobs(args.jobs)
-    work = [(seed, args.break_rule, kinds, args.max_faults, not args.no_shrink)
+    work = [(seed, args.break_rule, kinds, args.max_faults, not args.no_shrink, bool(args.digests))
             for seed in range(args.first, args.first + args.seeds)]
     started = time.perf_counter()
     results: list[dict[str, Any]] = []
@@ -102,6 +104,12 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         print(file=sys.stderr)
     elapsed = time.perf_counter() - started
     failed = sorted((r for r in results if r["problems"]), key=lambda r: r["seed"])
+    if args.digests:
+        try:
+            with open(args.digests, "w", encoding="utf-8") as f:
+                f.writelines(f"{r['seed']} {r['digest']}\n" for r in sorted(results, key=lambda r: r["seed"]))
+        except OSError as exc:
+            raise BadInput(f"{args.digests}: cannot write the digests ({exc.strerror})") from None
     events = sum(r["events"] for r in results)
     for r in failed:
         try:

@@ -18,6 +18,7 @@ import attrs
 
 import rcnlab.check.steps  # noqa: F401  (registers the step kinds the scenarios use)
 from rcnlab.check.invariants import checker_of
+from rcnlab.emu.journal import Journal, TraceDigest
 
 FAULT_WINDOW = (0.02, 1.5)  # faults happen in this span of virtual seconds
 HEAL_AT = 2.0
@@ -274,6 +275,7 @@ class Outcome:
     refused: int
     events: int
     virtual_time: float
+    digest: str = ""  # sha256 of the run's JSON-lines trace (the golden-trace tests hold it still)
 
     @property
     def signature(self) -> str:
@@ -288,16 +290,21 @@ class Outcome:
         return "expect"
 
 
-def run_texts(topo_text: str, scenario_text: str, seed: int) -> Outcome:
-    """Run a topology and a scenario given as TOML text, headless, with the checker."""
+def run_texts(topo_text: str, scenario_text: str, seed: int, digest: bool = False) -> Outcome:
+    """Run a topology and a scenario given as TOML text, headless, with the checker
+    (and with ``digest``, the sha256 of its trace)."""
     from rcnlab.cli import run_headless
     from rcnlab.scenario.steps import parse_scenario
     from rcnlab.topo.load import parse_topology
 
     topo = parse_topology(topo_text, "<fuzz>")
     scenario = parse_scenario(scenario_text, "<fuzz>", topo)
+    journal = Journal()
+    hashed = TraceDigest()
+    if digest:
+        journal.subscribe(hashed)
     try:
-        net, runner = run_headless(topo, scenario, seed=seed)
+        net, runner = run_headless(topo, scenario, seed=seed, journal=journal)
     except Exception as exc:  # the emulation itself broke: that is a finding too
         import traceback
 
@@ -311,11 +318,11 @@ def run_texts(topo_text: str, scenario_text: str, seed: int) -> Outcome:
             if f"invariant {line}" not in problems:
                 problems.append(f"invariant {line}")
     return Outcome(problems=tuple(problems), refused=len(runner.refused), events=net.kernel.events_run,
-                   virtual_time=net.kernel.now)
+                   virtual_time=net.kernel.now, digest=hashed.hexdigest() if digest else "")
 
 
-def run_case(case: Case) -> Outcome:
-    return run_texts(topology_toml(case.topo), scenario_toml(case), case.seed)
+def run_case(case: Case, digest: bool = False) -> Outcome:
+    return run_texts(topology_toml(case.topo), scenario_toml(case), case.seed, digest)
 
 
 def shrink(case: Case, outcome: Outcome, budget: int = 60) -> tuple[Case, Outcome]:

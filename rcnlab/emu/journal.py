@@ -67,6 +67,20 @@ class Journal:
             sink(ev)
 
 
+class TraceDigest:
+    """The sha256 of the JSON-lines trace (what ``--trace`` writes), without writing it."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+
+    def __call__(self, ev: TraceEvent) -> None:
+        self._hash.update(ev.to_json().encode())
+        self._hash.update(b"\n")
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
 class JsonLinesSink:
     """Writes every event as one JSON line."""
 

@@ -38,6 +38,7 @@ def add_parser(subparsers: Any) -> None:
     w.add_argument("--seed", type=int, help="random seed (default: the walkthrough's)")
     w.add_argument("--mermaid", metavar="FILE", help="write the message sequence as a Mermaid sequence diagram")
     w.add_argument("--svg", metavar="FILE", help="write the message sequence as an SVG swimlane diagram")
+    w.add_argument("--trace", metavar="FILE", help="write every trace event as a JSON line to FILE")
     w.add_argument("--tui", action="store_true", help="play it in the lab (TUI), in walkthrough mode")
     w.set_defaults(func=cmd_walkthrough)
 
@@ -70,7 +71,7 @@ def cmd_walkthrough(args: argparse.Namespace) -> int:
         from rcnlab.cli import open_tui
 
         return open_tui(None, walkthrough=wt, walk_seed=args.seed)
-    for opt in ("mermaid", "svg"):
+    for opt in ("mermaid", "svg", "trace"):
         target = getattr(args, opt)
         if target:
             try:
@@ -137,6 +138,9 @@ def _ask(console: Console, prompt: bool) -> str | None:
 def _export(args: argparse.Namespace, player: Player) -> None:
     from rcnlab.walkthrough.export import export_walkthrough
 
+    if args.trace:
+        with open(args.trace, "w", encoding="utf-8") as f:
+            f.writelines(ev.to_json() + "\n" for ev in player.events)
     for target in (args.mermaid, args.svg):
         if target:
             n = export_walkthrough(player, target)
