@@ -34,12 +34,12 @@ from typing import Any
 import trio
 import trio.testing
 
-from rcnlab.emu.network import Network
 from rcnlab.lab import Lab
 from rcnlab.model.log_entry import LOG_ENTRY_HEADER_BYTES
 from rcnlab.model.rio import RIO_HEADER_BYTES
 from rcnlab.topo.load import parse_topology
 from rcnlab.topo.schema import Topology
+from rcnlab.world import World
 
 #: The largest growth of per-write cost from the smallest to the largest point of a curve.
 SCALING_TARGET = 1.25
@@ -115,7 +115,7 @@ class Stopwatch:
         return self
 
 
-def _run(net: Network, until: float = math.inf) -> Stopwatch:
+def _run(net: World, until: float = math.inf) -> Stopwatch:
     """Run the kernel (headless) to drain or ``until``; how long it took."""
     clock = net.kernel.clock
     watch = Stopwatch()
@@ -123,10 +123,10 @@ def _run(net: Network, until: float = math.inf) -> Stopwatch:
     return watch.stop()
 
 
-def _paired(topo: Topology, seed: int = 1) -> tuple[Network, Lab, list[tuple[Any, Any, Any]]]:
+def _paired(topo: Topology, seed: int = 1) -> tuple[World, Lab, list[tuple[Any, Any, Any]]]:
     """A network whose every source volume is paired (async) with its target, in Duplex.
     Returns (net, lab, [(host, source storage, source ref, target storage)])."""
-    net = Network(topo, seed=seed)
+    net = World(topo, seed=seed)
     lab = Lab(net)
     pairs = []
     for storage in net.storages:
@@ -145,7 +145,7 @@ def _paired(topo: Topology, seed: int = 1) -> tuple[Network, Lab, list[tuple[Any
     return net, lab, pairs
 
 
-def _workload(net: Network, pairs: Sequence[tuple[Any, Any, Any, Any]], writes: int,
+def _workload(net: World, pairs: Sequence[tuple[Any, Any, Any, Any]], writes: int,
               rate: float = WRITE_RATE) -> None:
     """Schedule ``writes`` host writes at ``rate`` per virtual second, round robin over the pairs."""
     kernel = net.kernel
@@ -165,11 +165,11 @@ def _workload(net: Network, pairs: Sequence[tuple[Any, Any, Any, Any]], writes: 
     kernel.call_later(0.0, tick)
 
 
-def _replicated(net: Network, pairs: Sequence[tuple[Any, Any, Any, Any]]) -> int:
+def _replicated(net: World, pairs: Sequence[tuple[Any, Any, Any, Any]]) -> int:
     return sum({id(t): t.reflected_writes for *_, t in pairs}.values())
 
 
-def _frames(net: Network) -> int:
+def _frames(net: World) -> int:
     return sum(ch.delivered for ch in net.channels.values())
 
 

@@ -10,22 +10,16 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from typing import Any
 
-import trio
-import trio.testing
-
-from rcnlab.emu.journal import Journal, JsonLinesSink
-from rcnlab.emu.network import Network
-from rcnlab.scenario.runner import Runner
+from rcnlab.emu.journal import Journal
+from rcnlab.errors import BadInput
+from rcnlab.run import run_headless
 from rcnlab.scenario.steps import Scenario, ScenarioError, load_scenario
 from rcnlab.topo.load import TopologyError, builtin_topology_path, load_topology
 from rcnlab.topo.schema import Topology
+from rcnlab.world import World
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 MESSAGE_EVENTS = frozenset({"sent", "frame-dropped", "resent"})
-
-
-class BadInput(Exception):
-    """One line for stderr; exit status 2."""
 
 
 def _topology(path: str | None) -> Topology:
@@ -44,44 +38,12 @@ def _scenario(path: str | None, topo: Topology) -> Scenario | None:
         raise BadInput(str(exc)) from None
 
 
-def run_headless(topo: Topology, scenario: Scenario | None, seed: int = 0, until: float = math.inf,
-                 trace: Any = None, rate: float = 0.0, journal: Journal | None = None,
-                 check: bool = True) -> tuple[Network, Runner]:
-    """Build the network, play the scenario, drain; return both for inspection.
-
-    With ``check`` (the default) the invariant checker (rcnlab.check.invariants) follows
-    the run, and every violation is added to ``runner.failed`` as one line."""
-    journal = journal or Journal()
-    if trace is not None:
-        journal.subscribe(JsonLinesSink(trace))
-    clock = trio.testing.MockClock(rate=rate)
-    net = Network(topo, seed=seed, clock=clock, journal=journal)
-    checker = None
-    if check:
-        from rcnlab.check.invariants import Checker
-
-        checker = Checker.attach(net)
-    runner = Runner(net, scenario)
-
-    async def main() -> None:
-        end = runner.schedule()
-        await net.kernel.run(until=until, paced=rate > 0)
-        for step in end:
-            runner.apply(step)
-
-    trio.run(main, clock=clock)
-    if checker is not None:
-        checker.check()
-        runner.failed.extend(f"invariant {line}" for line in checker.violations)
-    return net, runner
-
-
 # -- subcommands -----------------------------------------------------------------------------
 def cmd_check(args: argparse.Namespace) -> int:
     topo = _topology(args.topology)
     if args.scenario:
         _scenario(args.scenario, topo)
-    net = Network(topo)
+    net = World(topo)
     routes = ", ".join("-".join(r.devices) for r in net.management.routes) or "none"
     print(f"{topo.path}: ok: {len(topo.hosts)} hosts, {len(topo.storages)} storages, {len(topo.edges)} edges, "
           f"{len(topo.cores)} cores, {len(topo.links)} links; routes {routes}")
@@ -102,7 +64,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         messages: list[Any] = []
         if args.mermaid or args.svg:
             journal.subscribe(lambda ev: messages.append(ev) if ev.event in MESSAGE_EVENTS else None)
-        net, runner = run_headless(topo, scenario, args.seed, args.until, trace, args.rate, journal)
+        session = run_headless(topo, scenario, args.seed, args.until, trace, args.rate, journal)
+    net, runner = session.world, session.runner
     for path in (args.mermaid, args.svg):
         if path:
             from rcnlab.export import export_run
@@ -113,7 +76,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 raise BadInput(f"{path}: cannot write the export ({exc.strerror})") from None
     from rcnlab.summary import summarize
 
-    summary = summarize(net, runner.lab)
+    summary = summarize(net)
     summary["scenario"] = {"refused": runner.refused, "failed": runner.failed, "passed": runner.passed}
     if args.json:
         print(json.dumps(summary, indent=2))
@@ -132,26 +95,10 @@ def cmd_tui(args: argparse.Namespace) -> int:
         from rcnlab.walkthrough.cli import load
 
         walkthrough = load(args.walkthrough)
+    from rcnlab.tui.launch import open_tui
+
     topo = _topology(getattr(args, "topology", None))
     return open_tui(topo, _scenario(getattr(args, "scenario", None), topo), getattr(args, "seed", 0), walkthrough)
-
-
-def open_tui(topo: Topology | None, scenario: Scenario | None = None, seed: int = 0, walkthrough: Any = None,
-             walk_seed: int | None = None) -> int:
-    """Run the lab on ``topo`` (None: the built-in Fig. 1); with ``walkthrough``, straight
-    in walkthrough mode."""
-    from rcnlab.tui.app import RcnLabApp
-
-    # Without a scenario the source volumes start with some data, so that the initial
-    # copy of the first pair takes a couple of seconds to watch (40,000 blocks at the
-    # default copy rate of 20,000 blocks/s).
-    preload = 0 if scenario is not None else TUI_PRELOAD_BLOCKS
-    RcnLabApp(topo or _topology(None), scenario=scenario, seed=seed, preload=preload, walkthrough=walkthrough,
-              walk_seed=walk_seed).run()
-    return EXIT_OK
-
-
-TUI_PRELOAD_BLOCKS = 40_000
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -70,7 +70,7 @@ def _jobs(wanted: int) -> int:
 
 
 def cmd_fuzz(args: argparse.Namespace) -> int:
-    from rcnlab.cli import BadInput
+    from rcnlab.errors import BadInput
     from rcnlab.check.gen import FAULT_KINDS
 
     if args.seeds < 1:

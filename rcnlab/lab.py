@@ -10,21 +10,18 @@ from typing import Any
 
 from rcnlab.devices.host import Host
 from rcnlab.devices.storage import ExternalStorage, StoragePair
-from rcnlab.emu.network import Network
 from rcnlab.model.ids import VolumeRef
 from rcnlab.model.pair_state import LEGAL, Command, IllegalCommand, PairState, check_command
 from rcnlab.model.rio import Rio, RioKind, ScsiCommand
+from rcnlab.world import World
 
 
 class LabError(Exception):
     """A command that names something that does not exist or cannot be done."""
 
 
-PARTIES = ("source_storage", "source_edge", "target_edge", "target_storage")
-
-
 class Lab:
-    def __init__(self, net: Network) -> None:
+    def __init__(self, net: World) -> None:
         self.net = net
         self.answers: list[tuple[str, ScsiCommand]] = []  # (host, answer) of operator commands
         self.partitions: list[tuple[frozenset[str], list[Any]]] = []  # (devices cut off, channels failed)
@@ -60,16 +57,6 @@ class Lab:
             if h.storage == storage.name:
                 return h
         raise LabError(f"no host is attached to storage {storage.name}")
-
-    def name_of(self, ref: VolumeRef) -> str:
-        for s in self.net.storages:
-            if s.wwn == ref.wwn:
-                return f"{s.name}:{ref.lun}"
-        for e in self.net.edges:
-            real = e._real_of.get(ref.wwn)
-            if real is not None:
-                return self.name_of(VolumeRef(real, ref.lun))
-        return str(ref)
 
     def pair_of(self, volume: str) -> tuple[ExternalStorage, StoragePair]:
         storage, ref = self.volume(volume)
@@ -157,7 +144,7 @@ class Lab:
         h, pair = self._pair_command(volume, Command.SUSPEND, host)
         if pair.role != "source":
             raise IllegalCommand(f"suspend refused: {volume} is the target of its pair; give it at the source "
-                                 f"volume {self.name_of(self._real(pair.remote, self.storage(h.storage)))}")
+                                 f"volume {self.net.volume_name(self.net.real(pair.remote))}")
         self._command(h, Rio(kind=RioKind.SUSPEND, source=pair.local, target=pair.remote))
 
     def resync(self, volume: str, host: str | None = None) -> None:
@@ -165,7 +152,7 @@ class Lab:
         h, pair = self._pair_command(volume, Command.RESYNC, host)
         if pair.role != "source":
             raise IllegalCommand(f"resync refused: {volume} is the target of its pair; give it at the source "
-                                 f"volume {self.name_of(self._real(pair.remote, self.storage(h.storage)))}")
+                                 f"volume {self.net.volume_name(self.net.real(pair.remote))}")
         h.emit("resync-instructed", "fig9:909", volume=volume)
         self._command(h, Rio(kind=RioKind.RESYNC, source=pair.local, target=pair.remote))
 
@@ -173,7 +160,7 @@ class Lab:
         """The pair's target storage and its record, from either of the pair's volumes."""
         storage, pair = self._paired(volume, command)
         if pair.role == "source":
-            storage, pair = self._paired(self.name_of(self._real(pair.remote, storage)), command)
+            storage, pair = self._paired(self.net.volume_name(self.net.real(pair.remote)), command)
         return storage, pair
 
     def failover(self, volume: str, prompt: bool = False, host: str | None = None) -> None:
@@ -183,15 +170,16 @@ class Lab:
         the pair's source or target volume. ``prompt``: the variant that suspends at once
         (1310-1312 right after 1303), leaving entries in the network (see fetch_remaining)."""
         storage, pair = self._target_side(volume, Command.FAILOVER)
-        target = self.name_of(pair.local)
+        target = self.net.volume_name(pair.local)
         check_command(Command.FAILOVER, pair.state, f"{storage.name} {target}")
         h = self.host_of(storage, host)
         if not h.up:
             raise LabError(f"host {h.name} is down")
-        source_storage = self._storage_of(pair.remote)
+        source_storage = self.net.storage_of(pair.remote)
         site = source_storage.spec.site if source_storage else "source"
         by = "management server 103" if site in self.net.management.sites_down else "operator"
-        h.emit("site-failure-detected", "fig13:1301", site=site, by=by, pair=f"{self.name_of(pair.remote)}>{target}")
+        h.emit("site-failure-detected", "fig13:1301", site=site, by=by,
+               pair=f"{self.net.volume_name(pair.remote)}>{target}")
 
         def restarted(answer: ScsiCommand) -> None:
             if answer.status == "ok":
@@ -206,7 +194,7 @@ class Lab:
         network through the management server (501) and reflect them in order on the
         target volume. Returns how many entries were found."""
         storage, pair = self._target_side(volume, Command.FETCH)
-        where = f"{storage.name} {self.name_of(pair.local)}"
+        where = f"{storage.name} {self.net.volume_name(pair.local)}"
         if pair.role != "target" or pair.state is not PairState.FAILURE_SUSPEND:
             legal = ", ".join(str(c) for c in LEGAL[pair.state])
             raise IllegalCommand(f"fetch-remaining refused: pair is {pair.state} at {where} (it follows a failover, "
@@ -214,7 +202,7 @@ class Lab:
         edge = self.net.devices[storage.edge]
         if not edge.up:
             raise LabError(f"edge {edge.name} is down")
-        info = edge.pairs.get((self._real(pair.remote, storage), pair.local))
+        info = edge.pairs.get((self.net.real(pair.remote), pair.local))
         if info is None:
             raise LabError(f"edge {edge.name} has no record of the pair")
         return self.net.management.fetch_remaining(edge, info.order_id)
@@ -227,28 +215,28 @@ class Lab:
         Duplex reversed, suspend, fail over and fail back again to the first direction. A
         second failback of a failed-back pair in Duplex does that swap back too."""
         storage, pair = self._target_side(volume, Command.FAILBACK)
-        where = f"{storage.name} {self.name_of(pair.local)}"
+        where = f"{storage.name} {self.net.volume_name(pair.local)}"
         if pair.swapped and pair.state is PairState.DUPLEX:  # a second failback: swap back
-            source = self.name_of(self._real(pair.remote, storage))
+            source = self.net.volume_name(self.net.real(pair.remote))
             states = set(self.states(*self.pair_of(source)).values())
             if states != {PairState.DUPLEX}:
                 raise IllegalCommand(f"failback refused: pair {source} is not Duplex at all four parties yet "
                                      f"({', '.join(sorted(str(s) for s in states))}); try again when it is")
-            self._swap_back(source, self.name_of(pair.local))
+            self._swap_back(source, self.net.volume_name(pair.local))
             return
         if not pair.takeover:
             legal = ", ".join(str(c) for c in LEGAL[pair.state] if c is not Command.FAILBACK)
             raise IllegalCommand(f"failback refused: pair is {pair.state} at {where} but no failover took place "
                                  f"(the target host has not taken over); legal now: {legal}")
         check_command(Command.FAILBACK, pair.state, where)
-        old_source = self._storage_of(pair.remote)
+        old_source = self.net.storage_of(pair.remote)
         if old_source is None or not old_source.up:
             raise LabError(f"failback needs the old source storage up; "
                            f"{old_source.name if old_source else pair.remote} is down")
         h = self.host_of(storage, host)
         self._command(h, Rio(kind=RioKind.RESYNC, source=pair.remote, target=pair.local, swap=True))
         if swap_back:
-            self._swap_back(self.name_of(pair.local), self.name_of(self._real(pair.remote, storage)))
+            self._swap_back(self.net.volume_name(pair.local), self.net.volume_name(self.net.real(pair.remote)))
 
     def _swap_back(self, new_source: str, new_target: str, step: int = 0, started: float | None = None) -> None:
         """Drive suspend -> failover -> failback of the reversed pair, each when the last is done."""
@@ -278,19 +266,13 @@ class Lab:
             return
         kernel.timer(0.005, self._swap_back, new_source, new_target, step, started)
 
-    def _storage_of(self, ref: VolumeRef) -> ExternalStorage | None:
-        wwn = ref.wwn
-        for e in self.net.edges:
-            wwn = e._real_of.get(wwn, wwn)
-        return next((s for s in self.net.storages if s.wwn == wwn), None)
-
     def delete_pair(self, volume: str, host: str | None = None) -> None:
         """Delete the pair (back to Simplex at all four parties). Given at either volume; it
         goes to the source storage, or, when that is down, to the target storage alone."""
         storage, pair = self._paired(volume, Command.DELETE)
         check_command(Command.DELETE, pair.state, f"{storage.name} {volume}")
         if pair.role == "target":
-            source = self._storage_of(pair.remote)
+            source = self.net.storage_of(pair.remote)
             if source is not None and source.up and source.pairs.get(pair.remote.lun) is not None:
                 storage, pair = source, source.pairs[pair.remote.lun]
         h = self.host_of(storage, host)
@@ -298,8 +280,6 @@ class Lab:
 
     def legal_commands(self, volume: str) -> list[str]:
         """The commands the pair's state allows now at this volume's storage."""
-        from rcnlab.model.pair_state import LEGAL
-
         storage, ref = self.volume(volume)
         return [str(c) for c in LEGAL[storage.pair_state(ref.lun)]]
 
@@ -429,55 +409,14 @@ class Lab:
 
     # -- the four parties' states -------------------------------------------------
     def pairs(self) -> list[dict[str, Any]]:
-        """Every pair, as the source storage knows it, with the four parties' states."""
-        out = []
-        for storage in self.net.storages:
-            for pair in storage.pairs.values():
-                if pair.role != "source":
-                    continue
-                out.append(self.describe(storage, pair))
-        return out
-
-    def describe(self, storage: ExternalStorage, pair: StoragePair) -> dict[str, Any]:
-        states = self.states(storage, pair)
-        target = self._real(pair.remote, storage)
-        info = self._edge_pair(storage.edge, pair.local, target)
-        return {
-            "source": self.name_of(pair.local),
-            "target": self.name_of(target),
-            "mode": pair.mode,
-            "order_id": info.order_id if info else None,
-            "states": {k: str(v) for k, v in states.items()},
-        }
-
-    def _real(self, ref: VolumeRef, storage: ExternalStorage) -> VolumeRef:
-        edge = self.net.devices[storage.edge]
-        return VolumeRef(edge._real_of.get(ref.wwn, ref.wwn), ref.lun)
-
-    def _edge_pair(self, edge_name: str, source: VolumeRef, target: VolumeRef) -> Any:
-        edge = self.net.devices.get(edge_name)
-        return edge.pairs.get((source, target)) if edge is not None else None
+        """Every pair, as the source storage knows it, with the four parties' states (the
+        run summary's records)."""
+        return [view.record() for view in self.net.pair_views()]
 
     def states(self, storage: ExternalStorage, pair: StoragePair) -> dict[str, PairState]:
         """The pair's state at each of the four parties (Simplex where a party has no record),
         given at either end: after a failback the volume first named may be the target."""
-        if pair.role == "target":
-            target, source = pair.local, self._real(pair.remote, storage)
-            target_storage: ExternalStorage | None = storage
-            source_storage = self._storage_of(source)
-        else:
-            source, target = pair.local, self._real(pair.remote, storage)
-            source_storage, target_storage = storage, self._storage_of(target)
-        spair = source_storage.pairs.get(source.lun) if source_storage else None
-        tpair = target_storage.pairs.get(target.lun) if target_storage else None
-        src_edge = self._edge_pair(source_storage.edge, source, target) if source_storage else None
-        dst_edge = self._edge_pair(target_storage.edge, source, target) if target_storage else None
-        return {
-            "source_storage": spair.state if spair and spair.role == "source" else PairState.SIMPLEX,
-            "source_edge": src_edge.state if src_edge else PairState.SIMPLEX,
-            "target_edge": dst_edge.state if dst_edge else PairState.SIMPLEX,
-            "target_storage": tpair.state if tpair and tpair.role == "target" else PairState.SIMPLEX,
-        }
+        return {party.value: state for party, state in self.net.pair_view(storage, pair).by_party().items()}
 
     # -- links -------------------------------------------------------------------------
     def link(self, name: str) -> Any:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from rcnlab.emu.network import Network
-from rcnlab.lab import Lab
+from rcnlab.check.invariants import check_all
+from rcnlab.world import PairView, World
 
 
-def summarize(net: Network, lab: Lab | None = None) -> dict[str, Any]:
-    lab = lab or Lab(net)
+def summarize(net: World) -> dict[str, Any]:
+    views = net.pair_views()
     volumes = {}
     for s in net.storages:
         for lun, v in sorted(s.volumes.items()):
@@ -26,12 +26,11 @@ def summarize(net: Network, lab: Lab | None = None) -> dict[str, Any]:
     for name, link in net.links.items():
         links[name] = {"state": link.state(), "frames_sent": sum(c.sent for c in link.channels),
                        "frames_dropped": sum(c.dropped for c in link.channels)}
-    bitmaps = _bitmaps(net, lab)
     return {
         "seed": net.seed,
         "virtual_time": round(net.kernel.now, 9),
         "events": net.kernel.events_run,
-        "pairs": lab.pairs(),
+        "pairs": [view.record() for view in views],
         "volumes": volumes,
         "order_groups": groups,
         "log_entries_remaining": remaining,
@@ -45,39 +44,17 @@ def summarize(net: Network, lab: Lab | None = None) -> dict[str, Any]:
         },
         "copied_blocks": sum(p.copied_blocks for s in net.storages for p in s.pairs.values()),
         "differential_copied_blocks": sum(p.differential_blocks for s in net.storages for p in s.pairs.values()),
-        "bitmaps": bitmaps,
+        "bitmaps": {view.name: _bitmaps(view) for view in views},
         "resent": sum(e.resent for e in net.edges),
         "links": links,
-        **_invariants(net),
+        "invariants": check_all(net),
     }
 
 
-def _bitmaps(net: Network, lab: Lab) -> dict[str, dict[str, int]]:
-    """Marked blocks per pair ("SOURCE>TARGET") and party: source storage 1211, source edge
-    727, target edge (727 of a failed-back pair on its way back), target storage 1213."""
-    out: dict[str, dict[str, int]] = {}
-    for storage in net.storages:
-        for pair in storage.pairs.values():
-            if pair.role != "source":
-                continue
-            target = lab._real(pair.remote, storage)
-            target_storage = next((s for s in net.storages if s.wwn == target.wwn), None)
-            src_edge = lab._edge_pair(storage.edge, pair.local, target)
-            dst_edge = lab._edge_pair(target_storage.edge, pair.local, target) if target_storage else None
-            tpair = target_storage.pairs.get(target.lun) if target_storage else None
-            out[f"{lab.name_of(pair.local)}>{lab.name_of(target)}"] = {
-                "source_storage": len(pair.bitmap) + (len(pair.copy.blocks) - pair.copy.done if pair.copy else 0),
-                "source_edge": len(src_edge.bitmap) if src_edge else 0,
-                "target_edge": len(dst_edge.bitmap) if dst_edge else 0,
-                "target_storage": len(tpair.bitmap) if tpair is not None and tpair.role == "target" else 0,
-            }
-    return out
-
-
-def _invariants(net: Network) -> dict[str, Any]:
-    """SPEC section 4's checks, when the checker module is there (it is written in parallel)."""
-    try:
-        from rcnlab.check.invariants import check_all
-    except ImportError:
-        return {}
-    return {"invariants": check_all(net)}
+def _bitmaps(view: PairView) -> dict[str, int]:
+    """Marked blocks per party: source storage 1211 (and what its copy job has still to
+    send), source edge 727, target edge (727 of a failed-back pair on its way back),
+    target storage 1213."""
+    source_storage, source_edge, target_edge, target_storage = view.bitmaps
+    return {"source_storage": source_storage + view.copy_left, "source_edge": source_edge,
+            "target_edge": target_edge, "target_storage": target_storage}

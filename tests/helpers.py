@@ -10,12 +10,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from rcnlab.cli import run_headless
-from rcnlab.emu.network import Network
+from rcnlab.run import run_headless
 from rcnlab.scenario.runner import Runner
 from rcnlab.scenario.steps import parse_scenario
 from rcnlab.topo.load import load_topology, parse_topology
 from rcnlab.topo.schema import Topology
+from rcnlab.world import World
 
 ROOT = Path(__file__).resolve().parent.parent
 TOPOLOGIES = ROOT / "topologies"
@@ -34,13 +34,13 @@ def topology(name: str = "fig1", edit: dict[str, str] | None = None) -> Topology
 
 
 def run(topo: Topology, scenario_text: str, seed: int = 0, until: float = math.inf,
-        trace: bool = True) -> tuple[Network, Runner, list[dict[str, Any]]]:
+        trace: bool = True) -> tuple[World, Runner, list[dict[str, Any]]]:
     """Run a scenario given as TOML text; return the network, the runner and the trace."""
     scenario = parse_scenario(scenario_text, "<test>", topo)
     out = io.StringIO() if trace else None
-    net, runner = run_headless(topo, scenario, seed=seed, until=until, trace=out)
+    session = run_headless(topo, scenario, seed=seed, until=until, trace=out)
     events = [json.loads(line) for line in out.getvalue().splitlines()] if out else []
-    return net, runner, events
+    return session.world, session.runner, events
 
 
 def steps_of(events: list[dict[str, Any]]) -> list[str]:

@@ -14,26 +14,26 @@ from hypothesis import strategies as st
 
 from rcnlab.check.invariants import NAMES, Checker, check_all
 from rcnlab.cli import main
-from rcnlab.emu.network import Network
 from rcnlab.lab import Lab
 from rcnlab.model.frames import FcFrame, GbeFrame, header_checksum
 from rcnlab.model.ids import VolumeRef, port_id
 from rcnlab.model.log_entry import LogEntry
 from rcnlab.model.rio import Rio, RioKind
+from rcnlab.world import World
 from tests.helpers import TOPOLOGIES, topology
 
 SRC, DST = "50:06:0e:80:00:00:01:12", "50:06:0e:80:00:00:01:22"
 
 
-def drain(net: Network) -> None:
+def drain(net: World) -> None:
     steps = 0
     while not net.kernel.drained() and steps < 1_000_000:
         net.kernel.step()
         steps += 1
 
 
-def busy_lab() -> tuple[Network, Lab, Checker]:
-    net = Network(topology("fig1"), seed=2)
+def busy_lab() -> tuple[World, Lab, Checker]:
+    net = World(topology("fig1"), seed=2)
     lab, checker = Lab(net), Checker.attach(net)
     lab.pair_create("ST112:0", "ST122:0", "async")
     drain(net)
@@ -56,7 +56,7 @@ def entry(order_id: int, seq: int, block: int = 5) -> LogEntry:
                     rio=rio)
 
 
-def finish(net: Network, checker: Checker) -> None:
+def finish(net: World, checker: Checker) -> None:
     drain(net)
     assert all(d.up for d in net.devices.values())
     assert net.device("H111").acknowledged == 200

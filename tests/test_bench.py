@@ -9,7 +9,7 @@ import pytest
 
 from rcnlab.bench import generate_topology, print_report
 from rcnlab.cli import main
-from rcnlab.emu.network import Network
+from rcnlab.world import World
 
 CURVES = {"pairs": [1, 4], "core_hops": [0, 2], "backlog": [20, 200], "edges": [2, 4]}
 
@@ -84,7 +84,7 @@ def test_report_for_people(result, capsys):
 @pytest.mark.parametrize("kw, edges, cores, hops", [
     ({"cores": 0}, 2, 0, 2), ({"cores": 3}, 2, 3, 5), ({"edge_pairs": 3}, 6, 1, 3), ({"luns": 5}, 2, 1, 3)])
 def test_generated_topologies_route_every_pair(kw, edges, cores, hops):
-    net = Network(generate_topology(**kw))
+    net = World(generate_topology(**kw))
     assert (len(net.edges), len(net.cores)) == (edges, cores)
     routes = net.management.routes
     assert len(routes) == kw.get("edge_pairs", 1)

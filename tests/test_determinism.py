@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from rcnlab.cli import run_headless
+from rcnlab.run import run_headless
 from rcnlab.scenario.steps import parse_scenario
 from tests.helpers import pair_and_writes, topology
 

@@ -10,8 +10,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from rcnlab.cli import run_headless
 from rcnlab.export import Message, Note, export_run, messages, participants, to_mermaid, to_svg
+from rcnlab.run import run_headless
 from rcnlab.scenario.steps import parse_scenario
 from rcnlab.walkthrough.engine import Player
 from rcnlab.walkthrough.export import export_walkthrough, walkthrough_sequence

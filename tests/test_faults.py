@@ -41,7 +41,7 @@ def test_core_crash_fails_all_four_parties_then_resync_restores_duplex(core_cras
     failed_parties = {e["party"] for e in events(trace, "pair-state") if e["new"] == FS}
     assert failed_parties == {"source_storage", "source_edge", "target_edge", "target_storage"}
     assert set(states(runner).values()) == {"Duplex"}
-    s = summarize(net, runner.lab)
+    s = summarize(net)
     assert s["volumes"]["ST112:0"]["digest"] == s["volumes"]["ST122:0"]["digest"]
     assert s["writes"]["issued"] == s["writes"]["acknowledged"] == 5000
     assert all(s["invariants"].values()), s["invariants"]
@@ -61,7 +61,7 @@ def test_core_crash_trace_has_908_then_909_and_fig12_in_order(core_crash):
 def test_core_crash_resync_copies_exactly_the_merged_bitmaps(core_crash):
     net, runner, trace = core_crash
     merged = [e for e in events(trace, "bitmap-merged") if e["step"] == "fig12:1211"][0]
-    s = summarize(net, runner.lab)
+    s = summarize(net)
     assert s["differential_copied_blocks"] == merged["merged"] > 0
 
 
@@ -221,7 +221,7 @@ def test_source_edge_crash_mid_workload_loses_nothing_acknowledged(durable):
     text = pair_and_writes(count=1000, rate=2000, blocks=2048) + CRASH.format(device="E104", restart=0.6)
     net, runner, trace = run(topo, text, seed=4)
     assert runner.failed == [] and runner.refused == []
-    s = summarize(net, runner.lab)
+    s = summarize(net)
     assert all(s["invariants"].values()), s["invariants"]
     assert s["writes"]["acknowledged"] == 1000
     lost = events(trace, "log-lost")

@@ -7,25 +7,26 @@ import random
 
 import pytest
 
-from rcnlab.check.invariants import NAMES, Checker, check_all, check_nothing_lost, checker_of, same_trace
-from rcnlab.emu.network import Network
+from rcnlab.check.invariants import NAMES, Checker, check_all, check_nothing_lost, checker_of
 from rcnlab.lab import Lab
 from rcnlab.model.frames import FcFrame, header_checksum
 from rcnlab.model.ids import VolumeRef, port_id
 from rcnlab.model.pair_state import PairState
 from rcnlab.model.rio import Rio, RioKind
+from rcnlab.run import same_trace
 from rcnlab.scenario.steps import parse_scenario
+from rcnlab.world import World
 from tests.helpers import pair_and_writes, run, topology
 
 JITTERY = {'distance_km = 300': 'distance_km = 300\njitter_ms = 3\nloss = 0.01'}
 
 
-def step_until(net: Network, t: float) -> None:
+def step_until(net: World, t: float) -> None:
     while net.kernel.pending and net.kernel.next_time <= t:
         net.kernel.step()
 
 
-def drain(net: Network, bound: int = 2_000_000) -> None:
+def drain(net: World, bound: int = 2_000_000) -> None:
     steps = 0
     while not net.kernel.drained() and steps < bound:
         net.kernel.step()
@@ -33,13 +34,13 @@ def drain(net: Network, bound: int = 2_000_000) -> None:
     assert net.kernel.drained()
 
 
-def live(name: str = "fig1", edit: dict[str, str] | None = None, seed: int = 3) -> tuple[Network, Lab, Checker]:
-    net = Network(topology(name, edit), seed=seed)
+def live(name: str = "fig1", edit: dict[str, str] | None = None, seed: int = 3) -> tuple[World, Lab, Checker]:
+    net = World(topology(name, edit), seed=seed)
     return net, Lab(net), Checker.attach(net)
 
 
 def paired(edit: dict[str, str] | None = None, mode: str = "async", count: int = 300,
-           seed: int = 3) -> tuple[Network, Lab, Checker]:
+           seed: int = 3) -> tuple[World, Lab, Checker]:
     net, lab, checker = live("fig1", edit, seed)
     lab.pair_create("ST112:0", "ST122:0", mode)
     step_until(net, 0.2)
@@ -192,7 +193,7 @@ def test_determinism_of_a_seed_and_a_planted_nondeterminism(monkeypatch):
     topo = topology("fig1", JITTERY)
     scenario = parse_scenario(pair_and_writes(count=50), "<t>", topo)
     assert same_trace(topo, scenario, seed=4)
-    monkeypatch.setattr(Network, "rng", lambda self, name: random.Random())  # plant: unseeded randomness
+    monkeypatch.setattr(World, "rng", lambda self, name: random.Random())  # plant: unseeded randomness
     assert not same_trace(topo, scenario, seed=4)
 
 

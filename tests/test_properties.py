@@ -15,11 +15,12 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from rcnlab.check.gen import FAULT_KINDS, Case, TopoParams, Workload, random_fault, run_case, scenario_toml, \
     topology_toml
 from rcnlab.check.invariants import Checker
-from rcnlab.emu.network import Network
 from rcnlab.lab import Lab, LabError
 from rcnlab.model.pair_state import LEGAL, TRANSITIONS, Command, Event, IllegalCommand, IllegalTransition, \
     PairState, check_command, step
 from rcnlab.topo.load import parse_topology
+from rcnlab.world import World
+
 
 S = PairState
 
@@ -152,7 +153,7 @@ class FourParties(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.net = Network(parse_topology(FIG1, "<four-parties>"), seed=1)
+        self.net = World(parse_topology(FIG1, "<four-parties>"), seed=1)
         self.lab = Lab(self.net)
         self.checker = Checker.attach(self.net)
 
@@ -298,7 +299,7 @@ def test_every_checker_holds_after_any_schedule(case: Case) -> None:
 @given(topo=topo_params())
 def test_generated_topologies_are_valid_and_routable(topo: TopoParams) -> None:
     parsed = parse_topology(topology_toml(topo), "<gen>")
-    net = Network(parsed)
+    net = World(parsed)
     assume(topo.customers * topo.volumes >= 1)
     assert len(net.management.routes) == topo.customers  # one route per customer's storage pair
     assert len(parsed.cores) == topo.cores

@@ -129,7 +129,7 @@ def test_resync_after_writes_on_both_sides_copies_exactly_the_union(planned):
                      if e["device"] == "H111" and suspended - 0.01 < e["t"] < resync}
     target_blocks = {e["block"] for e in events(trace, "write-issued") if e["device"] == "H121"}
     merged = [e for e in events(trace, "bitmap-merged") if e["step"] == "fig12:1211"][0]
-    s = summarize(net, runner.lab)
+    s = summarize(net)
     assert merged["received"] == len(target_blocks)  # 1213 came back with DPOK
     assert s["differential_copied_blocks"] == merged["merged"]
     assert len(target_blocks) + merged["own"] - merged["merged"] == len(target_blocks & (source_blocks | set()))\
@@ -167,7 +167,7 @@ equal = ["ST112:0", "ST122:0"]
 """
     net, runner, trace = run(topology("fig1"), text)
     assert runner.failed == []
-    s = summarize(net, runner.lab)
+    s = summarize(net)
     assert s["differential_copied_blocks"] == 5  # {1,2,3,4} | {3,4,5}
     copied = sorted(e["block"] for e in events(trace, "reflected") if e["copy"])
     assert copied == [1, 2, 3, 4, 5]
@@ -235,7 +235,7 @@ def test_failback_with_swap_back_in_one_command():
     import io
     import json
 
-    from rcnlab.cli import run_headless
+    from rcnlab.run import run_headless
     from rcnlab.scenario.steps import parse_scenario
 
     text = scenario_file("failback").split('[[step]]\nat = 3.0')[0].replace(
@@ -250,7 +250,8 @@ remaining = 0
 """
     topo = topology("fig1")
     out = io.StringIO()
-    net, runner = run_headless(topo, parse_scenario(text, "<test>", topo), seed=3, trace=out)
+    session = run_headless(topo, parse_scenario(text, "<test>", topo), seed=3, trace=out)
+    net, runner = session.world, session.runner
     trace = [json.loads(line) for line in out.getvalue().splitlines()]
     assert runner.failed == [] and runner.refused == []
     assert events(trace, "swapped-back")

@@ -11,7 +11,7 @@ import pytest
 
 from helpers import run_app as run, until
 from rcnlab.emu.kernel import Kernel
-from rcnlab.model.pair_state import PairState
+from rcnlab.model.pair_state import PairState, Party
 from rcnlab.topo.load import builtin_topology_path, load_topology
 from rcnlab.tui.app import RcnLabApp
 from rcnlab.tui.screens.dialogs import DegradeDialog, HelpScreen, PairCreateDialog, WorkloadDialog
@@ -38,7 +38,7 @@ def notes(app: RcnLabApp) -> list[str]:
 
 def states(app: RcnLabApp) -> set[PairState]:
     info = app.query_one(PairPanel).describe()
-    return set(info["states"].values()) if info else set()
+    return set(info.states) if info else set()
 
 
 def text_of(widget: Any) -> str:
@@ -111,14 +111,14 @@ def test_initial_copy_shows_progress_then_duplex(tmp_path: Path) -> None:
         await app.bridge.advance(0.1)
         await pilot.pause()
         info = app.query_one(PairPanel).describe()
-        assert info["mode"] == "sync"
-        assert info["states"]["source_storage"] is PairState.INITIAL_COPYING
-        assert 0 < info["progress"] < 1
+        assert info.mode == "sync"
+        assert info.state(Party.SOURCE_STORAGE) is PairState.INITIAL_COPYING
+        assert 0 < info.progress < 1
         panel = text_of(app.query_one(PairPanel))
         assert "blocks" in panel and "█" in panel and "/4000 blocks" in panel
         assert "copying" in str(app.query_one("#hint").render())
         await duplex(pilot)
-        assert app.query_one(PairPanel).describe()["progress"] is None
+        assert app.query_one(PairPanel).describe().progress is None
 
     run(app, body)
 
@@ -166,7 +166,7 @@ def test_suspend_resync_failover_and_delete(tmp_path: Path) -> None:
         await app.bridge.advance(app.bridge.virtual_time + 2.0)
         await pilot.pause()
         info = app.query_one(PairPanel).describe()
-        assert info["states"]["target_storage"] is PairState.FAILURE_SUSPEND and info["takeover"]
+        assert info.state(Party.TARGET_STORAGE) is PairState.FAILURE_SUSPEND and info.takeover
         await pilot.press("n")  # operator names: the target is SSWS after a takeover
         await pilot.pause()
         assert "SSWS" in text_of(app.query_one(PairPanel))
@@ -263,7 +263,7 @@ def test_cut_link_gives_failure_suspend_restore_and_resync(tmp_path: Path) -> No
         await pilot.pause()
         assert states(app) == {PairState.FAILURE_SUSPEND}
         await until(pilot, lambda: "press u to restore it, then r to resync" in str(app.query_one("#hint").render()))
-        assert app.query_one(PairPanel).describe()["bitmaps"]["1211"] > 0
+        assert app.query_one(PairPanel).describe().bitmaps[0] > 0
         assert "RPO" in str(app.query_one("#status").render())
         await pilot.press("f")
         await pilot.pause()
@@ -371,7 +371,7 @@ def test_pause_freezes_virtual_time_and_counters_resume_and_step(tmp_path: Path)
         await pilot.pause(0.1)
         kernel: Kernel = app.net.kernel
         next_t = kernel.next_time
-        due = sum(1 for item in kernel._heap if item[0] == next_t)
+        due = sum(1 for when, _, _ in kernel.scheduled() if when == next_t)
         ran = kernel.events_run
         await pilot.press("full_stop")
         await pilot.pause(0.1)

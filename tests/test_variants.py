@@ -22,7 +22,7 @@ def test_the_basic_write_test_passes(name):
     scenario = "fig1-basic" if name == "fig1" else f"{name}-basic"
     net, runner, _ = run(topology(name), scenario_file(scenario), seed=7)
     assert runner.failed == [] and runner.refused == [] and runner.passed == 2
-    s = summarize(net, runner.lab)
+    s = summarize(net)
     assert set(s["pairs"][0]["states"].values()) == {"Duplex"}
     assert s["volumes"]["ST112:0"]["digest"] == s["volumes"]["ST122:0"]["digest"]
     assert s["writes"]["acknowledged"] == 2200 and sum(s["log_entries_remaining"].values()) == 0

@@ -17,8 +17,10 @@ from typing import Any
 import attrs
 
 import rcnlab.check.steps  # noqa: F401  (registers the step kinds the scenarios use)
-from rcnlab.check.invariants import checker_of
 from rcnlab.emu.journal import Journal, TraceDigest
+from rcnlab.run import run_headless
+from rcnlab.scenario.steps import parse_scenario
+from rcnlab.topo.load import parse_topology
 
 FAULT_WINDOW = (0.02, 1.5)  # faults happen in this span of virtual seconds
 HEAL_AT = 2.0
@@ -293,10 +295,6 @@ class Outcome:
 def run_texts(topo_text: str, scenario_text: str, seed: int, digest: bool = False) -> Outcome:
     """Run a topology and a scenario given as TOML text, headless, with the checker
     (and with ``digest``, the sha256 of its trace)."""
-    from rcnlab.cli import run_headless
-    from rcnlab.scenario.steps import parse_scenario
-    from rcnlab.topo.load import parse_topology
-
     topo = parse_topology(topo_text, "<fuzz>")
     scenario = parse_scenario(scenario_text, "<fuzz>", topo)
     journal = Journal()
@@ -304,15 +302,15 @@ def run_texts(topo_text: str, scenario_text: str, seed: int, digest: bool = Fals
     if digest:
         journal.subscribe(hashed)
     try:
-        net, runner = run_headless(topo, scenario, seed=seed, journal=journal)
+        session = run_headless(topo, scenario, seed=seed, journal=journal)
     except Exception as exc:  # the emulation itself broke: that is a finding too
         import traceback
 
         where = traceback.extract_tb(exc.__traceback__)[-1]
         return Outcome(problems=(f"exception {type(exc).__name__}: {exc} (at {where.filename}:{where.lineno})",),
                        refused=0, events=0, virtual_time=0.0)
+    net, runner, checker = session.world, session.runner, session.checker
     problems = [p for p in runner.failed if "invariant" not in p or p.startswith("invariant ")]
-    checker = checker_of(net)
     if checker is not None:
         for line in checker.violations:
             if f"invariant {line}" not in problems:

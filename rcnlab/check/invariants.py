@@ -48,13 +48,11 @@ belong to different customers (an edge let a storage reach another customer's
 virtual storage), and ``ManagementServer.view(customer)`` shows only that
 customer's storages. Edges count what access control 405 refused (``denied``).
 
-Determinism (6) is `same_trace`: two runs, identical trace bytes.
+Determinism (6) is `rcnlab.run.same_trace`: two runs, identical trace bytes.
 """
 
 from __future__ import annotations
 
-import io
-import math
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -67,9 +65,7 @@ from rcnlab.model.pair_state import PairState
 from rcnlab.model.rio import Rio, RioKind
 
 if TYPE_CHECKING:
-    from rcnlab.emu.network import Network
-    from rcnlab.scenario.steps import Scenario
-    from rcnlab.topo.schema import Topology
+    from rcnlab.world import World
 
 NAMES = ("write_order", "nothing_lost", "convergence", "agreement", "counters", "isolation")
 MAX_VIOLATIONS = 200
@@ -95,7 +91,7 @@ class Created:
 class Checker:
     """Follows the journal of one network and records violations as they happen."""
 
-    net: Network
+    net: World
     violations: list[str] = attrs.field(factory=list)
     first: dict[str, str] = attrs.field(factory=dict)  # invariant -> its first violation
     counts: dict[str, int] = attrs.field(factory=dict)  # invariant -> violations seen (also beyond the cap)
@@ -113,7 +109,7 @@ class Checker:
 
     # -- attaching ---------------------------------------------------------------------
     @classmethod
-    def attach(cls, net: Network) -> Checker:
+    def attach(cls, net: World) -> Checker:
         """Subscribe a checker to ``net.journal`` (one per network; returns the existing one)."""
         existing = _CHECKERS.get(net)
         if existing is not None:
@@ -226,8 +222,7 @@ class Checker:
 
     # -- (2) nothing acknowledged lost: history ----------------------------------------------
     def _on_issued(self, ev: TraceEvent) -> None:
-        host = self.net.devices.get(ev.device)
-        tag = getattr(host, "_next_tag", -1) + 1  # Host.write emits just before command() takes the tag
+        tag = self.net.devices[ev.device].next_tag  # Host.write emits just before command() takes the tag
         f = ev.fields
         self._index += 1
         key = (f["volume"], f["block"])
@@ -239,8 +234,7 @@ class Checker:
         mine = self._issued.get(ev.device)
         if host is None or not mine:
             return
-        outstanding = host._outstanding
-        gone = [tag for tag in mine if tag not in outstanding]
+        gone = [tag for tag in mine if not host.awaits(tag)]
         f = ev.fields
         match = [tag for tag in gone if mine[tag][:2] == (f["volume"], f["block"])]
         answered = max(match) if match else None
@@ -268,8 +262,8 @@ class Checker:
         if held is None:
             return
         entry = held.entry
-        customers = _customers(self.net)
-        a, b = customers.get(_real(self.net, entry.source.wwn)), customers.get(_real(self.net, entry.target.wwn))
+        customers, real = _customers(self.net), self.net.real_wwn
+        a, b = customers.get(real(entry.source.wwn)), customers.get(real(entry.target.wwn))
         if a != b:
             self.violate("isolation", f"{device} created order {oid} seq {seq} from {entry.source} (customer {a}) "
                          f"to {entry.target} (customer {b})", t)
@@ -287,11 +281,11 @@ class Checker:
         return {name: name not in self.counts for name in NAMES}
 
 
-def checker_of(net: Network) -> Checker | None:
+def checker_of(net: World) -> Checker | None:
     return _CHECKERS.get(net)
 
 
-def check_all(net: Network) -> dict[str, bool]:
+def check_all(net: World) -> dict[str, bool]:
     """Every invariant's standing: live history (if a `Checker` is attached) and the
     network's state now. Violations land in the attached checker's ``violations``;
     without one, a throw-away checker holds them (write_order then has no history)."""
@@ -302,40 +296,8 @@ def check_all(net: Network) -> dict[str, bool]:
 
 
 # -- the state checks -------------------------------------------------------------------------
-def _customers(net: Network) -> dict[str, str]:
+def _customers(net: World) -> dict[str, str]:
     return {s.wwn: s.spec.customer for s in net.storages}
-
-
-def _real(net: Network, wwn: str) -> str:
-    for e in net.edges:
-        real = e._real_of.get(wwn)
-        if real is not None:
-            return real
-    return wwn
-
-
-def _storage_by_wwn(net: Network) -> dict[str, Any]:
-    return {s.wwn: s for s in net.storages}
-
-
-def _pairs(net: Network) -> list[tuple[Any, Any, Any, Any, Any, Any]]:
-    """Every pair known at a source storage: (source storage, its pair, target ref,
-    target storage or None, source edge PairInfo or None, target edge PairInfo or None)."""
-    by_wwn = _storage_by_wwn(net)
-    out = []
-    for s in net.storages:
-        edge = net.devices.get(s.edge)
-        for pair in s.pairs.values():
-            if pair.role != "source":
-                continue
-            target = type(pair.remote)(edge._real_of.get(pair.remote.wwn, pair.remote.wwn), pair.remote.lun)
-            t = by_wwn.get(target.wwn)
-            key = (pair.local, target)
-            src_info = edge.pairs.get(key)
-            dst_edge = net.devices.get(t.edge) if t is not None else None
-            dst_info = dst_edge.pairs.get(key) if dst_edge is not None else None
-            out.append((s, pair, target, t, src_info, dst_info))
-    return out
 
 
 def _wr(rio: Rio, target: str | None = None) -> tuple[str, int, str] | None:
@@ -344,22 +306,7 @@ def _wr(rio: Rio, target: str | None = None) -> tuple[str, int, str] | None:
     return (target or str(rio.target), rio.block, short_digest(rio.data))
 
 
-def messages_in_flight(net: Network) -> list[tuple[Any, int, Any]]:
-    """(channel, epoch, message) of every delivery waiting on the kernel's heap: a
-    fragment's payload, or a whole message travelling as one frame (Network._arrive)."""
-    deliver, arrive = net._deliver, net._arrive
-    out = []
-    for item in net.kernel._heap:
-        fn, args = item[2], item[3]
-        if fn == arrive:
-            out.append(args)
-        elif fn == deliver:
-            ch, epoch, frame = args
-            out.append((ch, epoch, getattr(frame, "payload", None)))
-    return out
-
-
-def writes_in_network(net: Network) -> set[tuple[str, int, str]]:
+def writes_in_network(net: World) -> set[tuple[str, int, str]]:
     """(target volume, block, data digest) of every WR held as a log entry or RIO in the network."""
     found: set[tuple[str, int, str]] = set()
 
@@ -378,10 +325,9 @@ def writes_in_network(net: Network) -> set[tuple[str, int, str]]:
             if box.in_progress is not None:
                 entry(box.in_progress)
     for core in net.cores:
-        for entries in core._batch.values():
-            for e in entries:
-                entry(e)
-    for ch, epoch, payload in messages_in_flight(net):
+        for e in core.batched():
+            entry(e)
+    for ch, epoch, payload in net.in_flight():
         if epoch != ch.epoch:
             continue  # lost with the link's failure
         if isinstance(payload, tuple):
@@ -390,29 +336,30 @@ def writes_in_network(net: Network) -> set[tuple[str, int, str]]:
         elif isinstance(payload, Rio):
             w = _wr(payload)
             if w:
-                real = _real(net, payload.target.wwn)
-                found.add((str(type(payload.target)(real, payload.target.lun)), w[1], w[2]))
+                found.add((str(net.real(payload.target)), w[1], w[2]))
     return found
 
 
-def check_nothing_lost(net: Network, checker: Checker) -> bool:
+def check_nothing_lost(net: World, checker: Checker) -> bool:
     before = checker.counts.get("nothing_lost", 0)
     if not checker._acked:
         return True
     in_net = writes_in_network(net)
-    for s, pair, target, t, src_info, _ in _pairs(net):
+    for view in net.pair_views():
+        r = view.records
+        s, pair, t, target = r.source_storage, r.source_pair, r.target_storage, view.target_ref
         if pair.state is PairState.SIMPLEX or t is None:
             continue
         volume = str(pair.local)
         tvol = t.volumes.get(target.lun)
-        tpair = t.pairs.get(target.lun)
+        tpair = r.target_pair
         marked = set(pair.bitmap)
         if pair.copy is not None:
             marked.update(pair.copy.blocks[pair.copy.done:])
         if tpair is not None and tpair.role == "target":
             marked |= tpair.bitmap
-        if src_info is not None:
-            marked |= src_info.bitmap
+        if r.source_edge is not None:
+            marked |= r.source_edge.bitmap
         tname = str(target)
         for (vol, block), (_, digest) in checker._acked.items():
             if vol != volume or block in marked:
@@ -427,7 +374,7 @@ def check_nothing_lost(net: Network, checker: Checker) -> bool:
     return checker.counts.get("nothing_lost", 0) == before
 
 
-def check_counters(net: Network, checker: Checker) -> bool:
+def check_counters(net: World, checker: Checker) -> bool:
     before = checker.counts.get("counters", 0)
     created: dict[int, int] = {}
     for edge in net.edges:
@@ -447,7 +394,7 @@ def check_counters(net: Network, checker: Checker) -> bool:
     return checker.counts.get("counters", 0) == before
 
 
-def check_isolation(net: Network, checker: Checker) -> bool:
+def check_isolation(net: World, checker: Checker) -> bool:
     before = checker.counts.get("isolation", 0)
     customers = _customers(net)
     for edge in net.edges:
@@ -455,7 +402,7 @@ def check_isolation(net: Network, checker: Checker) -> bool:
         for box in edge.inbound.values():
             entries.extend(box.pending.values())
         for e in entries:
-            a, b = customers.get(_real(net, e.source.wwn)), customers.get(_real(net, e.target.wwn))
+            a, b = customers.get(net.real_wwn(e.source.wwn)), customers.get(net.real_wwn(e.target.wwn))
             if a != b:
                 checker.violate("isolation", f"{edge.name} holds order {e.order_id} seq {e.seq} from {e.source} "
                                 f"(customer {a}) to {e.target} (customer {b})")
@@ -467,19 +414,21 @@ def check_isolation(net: Network, checker: Checker) -> bool:
         wwns += [w for r in view["routes"] for w in (r.source_wwn, r.target_wwn)]
         wwns += [w for k in view["pairs"] for w in (k[1].wwn, k[2].wwn)]
         for wwn in wwns:
-            owner = customers.get(_real(net, wwn))
+            owner = customers.get(net.real_wwn(wwn))
             if owner != customer.id:
                 checker.violate("isolation", f"the view of customer {customer.id} shows {wwn} of customer {owner}")
     return checker.counts.get("isolation", 0) == before
 
 
-def check_convergence(net: Network, checker: Checker) -> bool:
+def check_convergence(net: World, checker: Checker) -> bool:
     before = checker.counts.get("convergence", 0)
-    for s, pair, target, t, src_info, dst_info in _pairs(net):
-        if t is None or src_info is None or dst_info is None:
+    for view in net.pair_views():
+        r = view.records
+        s, pair, t, target = r.source_storage, r.source_pair, r.target_storage, view.target_ref
+        if t is None or r.source_edge is None or r.target_edge is None:
             continue
-        tpair = t.pairs.get(target.lun)
-        states = {pair.state, src_info.state, dst_info.state, tpair.state if tpair else None}
+        tpair = r.target_pair
+        states = {pair.state, r.source_edge.state, r.target_edge.state, tpair.state if tpair else None}
         if states != {PairState.DUPLEX}:
             continue
         a, b = s.volumes[pair.local.lun].digest(), t.volumes[target.lun].digest()
@@ -491,35 +440,13 @@ def check_convergence(net: Network, checker: Checker) -> bool:
     return checker.counts.get("convergence", 0) == before
 
 
-def check_agreement(net: Network, checker: Checker) -> bool:
+def check_agreement(net: World, checker: Checker) -> bool:
     before = checker.counts.get("agreement", 0)
-    for s, pair, target, t, src_info, dst_info in _pairs(net):
-        tpair = t.pairs.get(target.lun) if t is not None else None
-        parties = {
-            "source_storage": (s, pair.state),
-            "source_edge": (net.devices.get(s.edge), src_info.state if src_info else PairState.SIMPLEX),
-            "target_edge": (net.devices.get(t.edge) if t is not None else None,
-                            dst_info.state if dst_info else PairState.SIMPLEX),
-            "target_storage": (t, tpair.state if tpair is not None and tpair.role == "target" else PairState.SIMPLEX),
-        }
+    for view in net.pair_views():
         # a party that is down cannot agree (a crashed source storage still says Duplex)
-        states = {k: state for k, (dev, state) in parties.items() if dev is None or dev.up}
+        states = {party: state for party, state in view.by_party().items() if party not in view.down}
         if len(set(states.values())) > 1:
-            shown = ", ".join(f"{k} {v}" for k, v in states.items())
-            checker.violate("agreement", f"pair {s.name}:{pair.local.lun}>{target}: drained but {shown}")
+            shown = ", ".join(f"{party.value} {state}" for party, state in states.items())
+            checker.violate("agreement", f"pair {view.devices[0]}:{view.source_ref.lun}>{view.target_ref}: "
+                            f"drained but {shown}")
     return checker.counts.get("agreement", 0) == before
-
-
-# -- (6) determinism ----------------------------------------------------------------------------
-def trace_bytes(topo: Topology, scenario: Scenario | None, seed: int, until: float = math.inf) -> bytes:
-    """The whole JSON-lines trace of one headless run."""
-    from rcnlab.cli import run_headless
-
-    out = io.StringIO()
-    run_headless(topo, scenario, seed=seed, until=until, trace=out)
-    return out.getvalue().encode()
-
-
-def same_trace(topo: Topology, scenario: Scenario | None, seed: int, until: float = math.inf) -> bool:
-    """Invariant 6: two runs of the same topology, scenario and seed give the same bytes."""
-    return trace_bytes(topo, scenario, seed, until) == trace_bytes(topo, scenario, seed, until)

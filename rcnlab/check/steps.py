@@ -48,19 +48,15 @@ def _resync_all(r: Runner) -> None:
     source still stands in Duplex (the prompt variant never tells the source) is
     suspended at the source first; the next resync-all resyncs it."""
     lab = r.lab
-    by_wwn = {s.wwn: s for s in lab.net.storages}
     for storage in lab.net.storages:
         for pair in list(storage.pairs.values()):
             try:
                 if pair.role == "target":
-                    _recreate_half_pair(r, storage, pair)
+                    _recreate_half_pair(r, pair)
                 elif pair.state in (PairState.SUSPEND, PairState.FAILURE_SUSPEND):
-                    lab.resync(lab.name_of(pair.local))
-                elif pair.state is PairState.DUPLEX:
-                    target = lab._real(pair.remote, storage)
-                    tpair = by_wwn[target.wwn].pairs.get(target.lun) if target.wwn in by_wwn else None
-                    if tpair is not None and tpair.takeover:
-                        lab.suspend(lab.name_of(pair.local))
+                    lab.resync(lab.net.volume_name(pair.local))
+                elif pair.state is PairState.DUPLEX and lab.net.pair_view(storage, pair).takeover:
+                    lab.suspend(lab.net.volume_name(pair.local))
             except (LabError, IllegalCommand) as exc:
                 r.refused.append(f"resync-all: {exc}")
     for step in r.scenario.steps if r.scenario else ():  # a creation that failed outright: try again
@@ -72,14 +68,14 @@ def _resync_all(r: Runner) -> None:
                 r.refused.append(f"resync-all: {exc}")
 
 
-def _recreate_half_pair(r: Runner, storage: Any, pair: Any) -> None:
+def _recreate_half_pair(r: Runner, pair: Any) -> None:
     """A target-side pair whose source storage (up) holds no pair: delete it here, then
     create the pair again from the source once the delete is through."""
     lab = r.lab
-    source = lab._storage_of(pair.remote)
+    source = lab.net.storage_of(pair.remote)
     if source is None or not source.up or source.pairs.get(pair.remote.lun) is not None:
         return
-    names = lab.name_of(lab._real(pair.remote, storage)), lab.name_of(pair.local)
+    names = lab.net.volume_name(pair.remote), lab.net.volume_name(pair.local)
     lab.delete_pair(names[1])
 
     def create() -> None:

@@ -63,6 +63,10 @@ class CoreDevice(Device):
         """Entries waiting for the batch transfer."""
         return sum(len(v) for v in self._batch.values())
 
+    def batched(self) -> list[LogEntry]:
+        """The entries waiting for the batch transfer, by next hop."""
+        return [e for entries in self._batch.values() for e in entries]
+
     def receive(self, src: str, message: Any) -> None:
         if not isinstance(message, tuple):
             self.malformed += 1

@@ -116,6 +116,15 @@ class Host(Device):
         return len(self._outstanding)
 
     @property
+    def next_tag(self) -> int:
+        """The tag the next SCSI command will carry."""
+        return self._next_tag + 1
+
+    def awaits(self, tag: int) -> bool:
+        """Whether the command tagged ``tag`` still waits for its answer."""
+        return tag in self._outstanding
+
+    @property
     def mean_latency(self) -> float:
         return self.latency_sum / self.acknowledged if self.acknowledged else 0.0
 

@@ -18,6 +18,7 @@ from rcnlab.topo.routing import find_route, route_ips
 from rcnlab.topo.schema import ManagementSpec, StorageSpec
 
 if TYPE_CHECKING:
+    from rcnlab.devices.core import CoreDevice
     from rcnlab.devices.edge import EdgeDevice
 
 
@@ -44,11 +45,15 @@ class ManagementServer(Device):
     collected: dict[tuple[str, int], Collected] = attrs.field(factory=dict, init=False)
     down: set[str] = attrs.field(factory=set, init=False)  # devices and links the routing avoids
     sites_down: set[str] = attrs.field(factory=set, init=False)  # sites it has seen go down (1301)
+    edges: list[EdgeDevice] = attrs.field(factory=list, init=False, repr=False)  # what it configures
+    cores: list[CoreDevice] = attrs.field(factory=list, init=False, repr=False)
     _order_ids: dict[tuple[Any, ...], int] = attrs.field(factory=dict, init=False)
 
     # -- 901-903 -------------------------------------------------------------------
-    def configure(self) -> None:
-        """Contract, customer IDs and the RCN configuration, before the lab starts."""
+    def configure(self, edges: list[EdgeDevice], cores: list[CoreDevice]) -> None:
+        """Contract, customer IDs and the RCN configuration of ``edges`` and ``cores``,
+        before the lab starts."""
+        self.edges, self.cores = edges, cores
         topo = self.net.topo
         for customer in topo.customers:
             self.emit("contract-concluded", "fig9:901", customer=customer.id, name=customer.name,
@@ -57,10 +62,10 @@ class ManagementServer(Device):
         self.connections = [StorageConnection(edge=s.edge, customer=s.customer, storage_wwn=s.wwn)
                             for s in topo.storages]
         self.virtual, self.access = [], []
+        edge_specs = {e.name: e for e in topo.edges}
         for src, dst in self._storage_pairs():
             for here, there in ((src, dst), (dst, src)):
-                edge = topo_edge(self, here.edge)
-                vwwn = edge.spec.virtual_wwn.get(there.wwn, there.wwn)
+                vwwn = edge_specs[here.edge].virtual_wwn.get(there.wwn, there.wwn)
                 vs = VirtualStorage(edge=here.edge, virtual_wwn=vwwn, corresponding_edge=there.edge,
                                     corresponding_wwn=there.wwn)
                 if vs not in self.virtual:
@@ -99,7 +104,7 @@ class ManagementServer(Device):
 
     def _distribute(self, initial: bool = False) -> None:
         """Send each edge and core its copies (over 150; at start-up, already in place)."""
-        for edge in self.net.edges:
+        for edge in self.edges:
             attached = {s.wwn: s.name for s in self.net.topo.storages if s.edge == edge.name}
             args = (attached, [v for v in self.virtual if v.edge == edge.name],
                     [a for a in self.access if a.edge == edge.name], self.routes)
@@ -107,7 +112,7 @@ class ManagementServer(Device):
                 edge.configure(*args)
             else:
                 self.net.mgmt(self.name, edge.name, edge.set_routes, self.routes, what="routing 408")
-        for core in self.net.cores:
+        for core in self.cores:
             if initial:
                 core.set_routes(self.routes)
             else:
@@ -128,7 +133,7 @@ class ManagementServer(Device):
     def observed_down(self) -> set[str]:
         """What the management network 150 sees as down: edges and cores that do not
         answer, and GbE links with a direction down (named "A-B")."""
-        down = {d.name for d in (*self.net.edges, *self.net.cores) if not d.up}
+        down = {d.name for d in (*self.edges, *self.cores) if not d.up}
         down |= {name for name, link in self.net.links.items() if link.kind == "gbe" and not link.up}
         return down
 
@@ -173,7 +178,7 @@ class ManagementServer(Device):
         """Collect the group's WR entries still in the network (source and target edges'
         413, core batches) over 150, and hand them to the target edge to reflect in order."""
         found: dict[int, Any] = {}
-        for dev in (*self.net.edges, *self.net.cores):
+        for dev in (*self.edges, *self.cores):
             if not dev.up:
                 continue
             entries = dev.remaining_entries(order_id)
@@ -226,7 +231,7 @@ class ManagementServer(Device):
         self.pair_info[(edge.name, pair.source, pair.target)] = (str(pair.state), pair.order_id)
 
     def _collect(self) -> None:
-        for edge in self.net.edges:
+        for edge in self.edges:
             if not edge.up:
                 continue
             for oid, g in edge.groups.items():
@@ -239,7 +244,7 @@ class ManagementServer(Device):
         """908: an edge gave up; tell the edges at the other ends of the pairs."""
         targets: dict[str, list[tuple[VolumeRef, VolumeRef]]] = {}
         for source, target in pairs:
-            for other in self.net.edges:
+            for other in self.edges:
                 if other is not edge and target.wwn in other.attached:
                     targets.setdefault(other.name, []).append((source, target))
         for name, keys in targets.items():
@@ -271,6 +276,3 @@ class ManagementServer(Device):
     def receive(self, src: str, message: Any) -> None:
         self.malformed += 1  # the management server has no data-path links
 
-
-def topo_edge(mgmt: ManagementServer, name: str) -> Any:
-    return mgmt.net.devices[name]

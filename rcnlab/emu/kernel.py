@@ -13,7 +13,7 @@ from __future__ import annotations
 import heapq
 import math
 from time import perf_counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import trio
@@ -73,6 +73,15 @@ class Kernel:
     def call_later(self, delay: float, fn: Callable[..., Any], *args: Any) -> None:
         self.call_at(self.now + delay, fn, *args)
 
+    def push(self, when: float, fn: Callable[..., Any], args: tuple) -> None:
+        """``call_at`` for the network's hot path: ``when`` is never before now (the
+        caller knows) and ``args`` come as a tuple."""
+        seq = self._seq = self._seq + 1
+        self.live += 1
+        heapq.heappush(self._heap, (when, seq, fn, args, True))
+        if self._wake is not None:
+            self._wake.set()
+
     def timer(self, delay: float, fn: Callable[..., Any], *args: Any, daemon: bool = False) -> Timer:
         """A cancellable call ``delay`` seconds from now."""
         when = self.now + delay
@@ -93,6 +102,11 @@ class Kernel:
     def pending(self) -> int:
         return len(self._heap)
 
+    def scheduled(self) -> Iterator[tuple[float, Callable[..., Any], tuple]]:
+        """(time, function, arguments) of every call waiting, in no particular order (a
+        timer's function is the `Timer` itself, with no arguments)."""
+        return ((item[0], item[2], item[3]) for item in self._heap)
+
     # -- running -----------------------------------------------------------
     def step(self) -> bool:
         """Run every event due at the next event time; False when nothing is scheduled."""
@@ -100,7 +114,7 @@ class Kernel:
         if not heap:
             return False
         t = heap[0][0]
-        self._advance_clock(t)
+        self.advance_to(t)
         self._run_due(t)
         return True
 
@@ -120,7 +134,8 @@ class Kernel:
         finally:
             self.events_run += ran
 
-    def _advance_clock(self, t: float) -> None:
+    def advance_to(self, t: float) -> None:
+        """Let virtual time pass to ``t`` (no event runs; a driver that stops early)."""
         self.now = t
         self._sync_clock()
 
@@ -196,7 +211,7 @@ class Kernel:
                 continue
             if t > until:
                 if until < math.inf:
-                    self._advance_clock(until)
+                    self.advance_to(until)
                 return
             self.step()
             since_check += 1

@@ -1,27 +1,35 @@
-"""The network: builds devices and links from a Topology, owns the kernel, the
-journal and the random generators, and carries frames between devices."""
+"""The network: the kernel, the journal, the random generators and the links, and
+the carrying of frames between the devices attached to it (rcnlab.world builds
+them; this module knows no device class, only `Node`)."""
 
 from __future__ import annotations
 
 import math
 import random
-from heapq import heappush
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Protocol
 
 import trio.testing
 
-from rcnlab.devices.base import Device
-from rcnlab.devices.core import CoreDevice
-from rcnlab.devices.edge import EdgeDevice
-from rcnlab.devices.host import Host
-from rcnlab.devices.management import ManagementServer
-from rcnlab.devices.storage import ExternalStorage
 from rcnlab.emu.journal import Journal
 from rcnlab.emu.kernel import Kernel
 from rcnlab.emu.link import Channel, Link
 from rcnlab.model.frames import FcFrame, GbeFrame, _make
 from rcnlab.model.rio import RioKind
 from rcnlab.topo.schema import Topology
+
+
+class Node(Protocol):
+    """What the network needs of a device attached to it."""
+
+    name: str
+    up: bool
+
+    def receive(self, src: str, message: Any) -> None:
+        """A whole message arrived from the neighbour ``src`` (one that fits one frame)."""
+
+    def on_frame(self, src: str, frame: Any) -> None:
+        """A frame arrived from ``src`` (a fragment, or a hand-made frame)."""
 
 
 class Network:
@@ -34,36 +42,14 @@ class Network:
         self.seed = seed
         self.kernel = Kernel(clock)
         self.journal = journal or Journal()
-        self.devices: dict[str, Device] = {}
+        self.devices: dict[str, Any] = {}  # name -> a `Node`
+        self.management: Any = None  # the node of the management server 103 (the world sets it)
         self.links: dict[str, Link] = {}
         self.channels: dict[tuple[str, str], Channel] = {}
         self.ips: dict[str, str] = {}  # device name -> IP (edges, cores; IP-attached storages)
         self.by_ip: dict[str, str] = {}
-        self._arrive_cb = self._arrive  # bound once: every one-frame message is scheduled with it
-        self._build()
-
-    def rng(self, name: str) -> random.Random:
-        """A child generator, fixed by the seed and the name alone."""
-        return random.Random(f"{self.seed}:{name}")
-
-    # -- building ----------------------------------------------------------
-    def _build(self) -> None:
-        topo = self.topo
-        self.management = ManagementServer(topo.management.name, self, spec=topo.management)
-        for spec in topo.hosts:
-            self._add(Host(spec.name, self, spec=spec))
-        for spec in topo.storages:
-            self._add(ExternalStorage(spec.name, self, spec=spec, block_size=topo.block_size))
-            if spec.attach == "ip":
-                self.ips[spec.name] = spec.wwn
-        for spec in topo.edges:
-            self._add(EdgeDevice(spec.name, self, spec=spec))
-            self.ips[spec.name] = spec.ip
-        for spec in topo.cores:
-            self._add(CoreDevice(spec.name, self, spec=spec))
-            self.ips[spec.name] = spec.ip
-        self._add(self.management)
-        self.by_ip = {ip: name for name, ip in self.ips.items()}
+        self._push = self.kernel.push  # bound once: every one-frame message is scheduled with it
+        self._arrive_cb = self._arrive
         for ls in topo.links:
             chans = [
                 Channel(link=ls.name, kind=ls.kind, src=src, dst=dst, latency=ls.latency, jitter=ls.jitter,
@@ -73,29 +59,20 @@ class Network:
             self.links[ls.name] = Link(ls.name, ls.kind, ls.a, ls.b, *chans)
             for ch in chans:
                 self.channels[(ch.src, ch.dst)] = ch
-        self.management.configure()
 
-    def _add(self, device: Device) -> None:
-        self.devices[device.name] = device
+    def rng(self, name: str) -> random.Random:
+        """A child generator, fixed by the seed and the name alone."""
+        return random.Random(f"{self.seed}:{name}")
+
+    def add(self, node: Node, ip: str | None = None) -> None:
+        """Attach a device (with its IP address, if it has one)."""
+        self.devices[node.name] = node
+        if ip is not None:
+            self.ips[node.name] = ip
+            self.by_ip[ip] = node.name
 
     def device(self, name: str) -> Any:
         return self.devices[name]
-
-    @property
-    def hosts(self) -> list[Host]:
-        return [d for d in self.devices.values() if isinstance(d, Host)]
-
-    @property
-    def storages(self) -> list[ExternalStorage]:
-        return [d for d in self.devices.values() if isinstance(d, ExternalStorage)]
-
-    @property
-    def edges(self) -> list[EdgeDevice]:
-        return [d for d in self.devices.values() if isinstance(d, EdgeDevice)]
-
-    @property
-    def cores(self) -> list[CoreDevice]:
-        return [d for d in self.devices.values() if isinstance(d, CoreDevice)]
 
     def link_between(self, a: str, b: str) -> Link | None:
         ch = self.channels.get((a, b))
@@ -139,13 +116,8 @@ class Network:
                                                                      "what": _describe(message), "fragment": "1/1"})
                 return
             ch.in_flight += 1
-            # kernel.call_at(due, self._arrive, ch, ch.epoch, message), inlined: due is never before now
-            seq = kernel._seq = kernel._seq + 1
-            kernel.live += 1
-            heappush(kernel._heap, (start + ch.latency + (ch.rng.random() * jitter if jitter else 0.0), seq,
-                                    self._arrive_cb, (ch, ch.epoch, message), True))
-            if kernel._wake is not None:
-                kernel._wake.set()
+            self._push(start + ch.latency + (ch.rng.random() * jitter if jitter else 0.0), self._arrive_cb,
+                       (ch, ch.epoch, message))
             return
         msg_id = ch.next_msg_id
         if ch.kind == "gbe" or ch.kind == "ip":
@@ -173,7 +145,7 @@ class Network:
             kernel.call_at(due, self._deliver, ch, ch.epoch, frame)
         ch.busy_until = start
 
-    def _lost_on_arrival(self, ch: Channel, epoch: int, dst: Device, what: Any) -> bool:
+    def _lost_on_arrival(self, ch: Channel, epoch: int, dst: Node, what: Any) -> bool:
         """A frame arriving on a channel that failed since it left, or at a device that is down."""
         if epoch == ch.epoch and ch.up and dst.up:
             return False
@@ -204,11 +176,7 @@ class Network:
             self._lost_on_arrival(ch, epoch, dst, message)
             return
         ch.delivered += 1
-        if type(dst).on_frame is _ON_FRAME:
-            dst.receive(ch.src, message)
-        else:  # a device that looks at frames itself gets one
-            dst.on_frame(ch.src, _make(GbeFrame if ch.kind in ("gbe", "ip") else FcFrame, 0, 0, 0, 0, 1,
-                                       ch.mtu, message))
+        dst.receive(ch.src, message)
 
     def inject_frame(self, src: str, dst: str, frame: Any, delay: float = 0.0) -> None:
         """Put a hand-made (perhaps malformed) frame on the wire from ``src`` to ``dst``."""
@@ -230,12 +198,21 @@ class Network:
 
         self.kernel.call_later(self.topo.management.latency, arrive)
 
+    def in_flight(self) -> Iterator[tuple[Channel, int, Any]]:
+        """(channel, epoch, message) of every delivery waiting on the kernel: a fragment's
+        payload, or a whole message travelling as one frame."""
+        deliver, arrive = self._deliver, self._arrive_cb
+        for _, fn, args in self.kernel.scheduled():
+            if fn == arrive:
+                yield args
+            elif fn == deliver:
+                ch, epoch, frame = args
+                yield ch, epoch, getattr(frame, "payload", None)
+
     # -- running -----------------------------------------------------------
     async def run(self, until: float = math.inf, drain: bool = True, paced: bool = False) -> None:
         await self.kernel.run(until=until, drain=drain, paced=paced)
 
-
-_ON_FRAME = Device.on_frame
 
 
 def _describe(message: Any) -> str:

@@ -2,40 +2,35 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from rcnlab.lab import LabError
+from rcnlab.check.invariants import check_all
+from rcnlab.lab import Lab, LabError
 from rcnlab.model.pair_state import PairState
-
-if TYPE_CHECKING:
-    from rcnlab.scenario.runner import Runner
+from rcnlab.world import PARTIES
 
 STATES = {s.value: s for s in PairState}
 
 
-def check_expectations(r: Runner, pair: str | None, state: str | None, party: str | None,
+def check_expectations(lab: Lab, pair: str | None, state: str | None, party: str | None,
                        equal: list[str] | None, remaining: int | None, writes_acknowledged: int | None,
                        invariants: bool | None) -> list[str]:
     problems: list[str] = []
-    lab = r.lab
+    net = lab.net
     if state is not None:
         if state not in STATES:
             return [f"unknown state {state!r} (known: {', '.join(STATES)})"]
         if pair is None:
             return ["expect: 'state' needs 'pair' (the source volume, STORAGE:LUN)"]
         try:
-            storage, p = lab.pair_of(pair)
-            states = lab.states(storage, p)
+            states = net.pair_view(*lab.pair_of(pair)).states
         except LabError as exc:
-            states = {k: PairState.SIMPLEX for k in ("source_storage", "source_edge", "target_edge",
-                                                      "target_storage")}
+            states = (PairState.SIMPLEX,) * len(PARTIES)
             if state != "Simplex":
                 return [f"pair {pair}: {exc}"]
-        for name, have in states.items():
-            if party is not None and name != party:
+        for who, have in zip(PARTIES, states):
+            if party is not None and who.value != party:
                 continue
             if have.value != state:
-                problems.append(f"pair {pair}: {name} is {have.value}, expected {state}")
+                problems.append(f"pair {pair}: {who.value} is {have.value}, expected {state}")
     if equal:
         digests = {}
         for name in equal:
@@ -44,17 +39,15 @@ def check_expectations(r: Runner, pair: str | None, state: str | None, party: st
         if len(set(digests.values())) > 1:
             problems.append("volumes differ: " + ", ".join(f"{k}={v[:12]}" for k, v in digests.items()))
     if remaining is not None:
-        have = sum(e.log_entries for e in r.net.edges) + sum(c.held for c in r.net.cores)
+        have = sum(e.log_entries for e in net.edges) + sum(c.held for c in net.cores)
         if have != remaining:
             problems.append(f"{have} log entries remain in the network, expected {remaining}")
     if writes_acknowledged is not None:
-        have = sum(h.acknowledged for h in r.net.hosts)
+        have = sum(h.acknowledged for h in net.hosts)
         if have != writes_acknowledged:
             problems.append(f"{have} writes acknowledged, expected {writes_acknowledged}")
     if invariants:
-        from rcnlab.check.invariants import check_all
-
-        for name, ok in check_all(r.net).items():
+        for name, ok in check_all(net).items():
             if not ok:
                 problems.append(f"invariant {name} does not hold")
     return problems

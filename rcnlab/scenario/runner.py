@@ -6,10 +6,11 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from rcnlab.emu.network import Network
 from rcnlab.lab import Lab, LabError
 from rcnlab.model.pair_state import IllegalCommand
+from rcnlab.scenario.expect import check_expectations
 from rcnlab.scenario.steps import Scenario, Step
+from rcnlab.world import World
 
 Action = Callable[..., None]
 ACTIONS: dict[str, Callable[..., None]] = {}
@@ -26,7 +27,7 @@ def action(name: str) -> Callable[[Action], Action]:
 
 
 class Runner:
-    def __init__(self, net: Network, scenario: Scenario | None = None, lab: Lab | None = None) -> None:
+    def __init__(self, net: World, scenario: Scenario | None = None, lab: Lab | None = None) -> None:
         self.net = net
         self.lab = lab or Lab(net)
         self.scenario = scenario
@@ -108,9 +109,7 @@ def _note(r: Runner, text: str) -> None:
 def _expect(r: Runner, pair: str | None = None, state: str | None = None, party: str | None = None,
             equal: list[str] | None = None, remaining: int | None = None, writes_acknowledged: int | None = None,
             invariants: bool | None = None) -> None:
-    from rcnlab.scenario.expect import check_expectations
-
-    problems = check_expectations(r, pair, state, party, equal, remaining, writes_acknowledged, invariants)
+    problems = check_expectations(r.lab, pair, state, party, equal, remaining, writes_acknowledged, invariants)
     t = r.net.kernel.now
     if problems:
         for p in problems:

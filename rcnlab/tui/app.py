@@ -35,8 +35,8 @@ from textual.containers import Container, Horizontal
 from textual.screen import Screen
 from textual.widgets import TabbedContent, TabPane
 
+from rcnlab.check.invariants import Checker
 from rcnlab.emu.journal import Journal
-from rcnlab.emu.network import Network
 from rcnlab.lab import Lab, LabError
 from rcnlab.model.pair_state import IllegalCommand
 from rcnlab.scenario.runner import Runner
@@ -47,7 +47,6 @@ from rcnlab.tui.actions import ACTIONS, BY_ID, bindings
 from rcnlab.tui.bridge import Bridge, new_clock, speed_label
 from rcnlab.tui.screens.dialogs import DegradeDialog, HelpScreen, PairCreateDialog, WorkloadDialog
 from rcnlab.tui.screens.walkthrough import WalkthroughPicker
-from rcnlab.check.invariants import Checker
 from rcnlab.tui.stage import Stage, watch
 from rcnlab.tui.walk import WALK_SPEED, WalkSession, catalogue, new_stage
 from rcnlab.tui.widgets.chrome import HintLine, KeyBar, StatusLine
@@ -60,6 +59,7 @@ from rcnlab.tui.widgets.sequence import SequenceChart
 from rcnlab.tui.widgets.topology import TopologyMap
 from rcnlab.tui.widgets.walk_views import StepChart, WalkTopologyMap
 from rcnlab.walkthrough.model import Walkthrough, WalkthroughError, load_walkthrough
+from rcnlab.world import World
 
 REFRESH_HZ = 12
 MAX_SPEED_HZ = 4
@@ -90,7 +90,7 @@ class RcnLabApp(App[None]):
                  speed: float = 1.0, paused: bool = False, keep: int = 5000, out_dir: str | Path = ".",
                  preload: int = 0, walkthrough: Walkthrough | None = None, walk_seed: int | None = None) -> None:
         super().__init__()
-        net = Network(topo, seed=seed, clock=new_clock(), journal=Journal(keep=keep))
+        net = World(topo, seed=seed, clock=new_clock(), journal=Journal(keep=keep))
         lab = Lab(net)
         self.preloaded = state.preload(net, preload)
         self._use(watch(net, Runner(net, scenario, lab), seed))
@@ -210,7 +210,7 @@ class RcnLabApp(App[None]):
             return
         self._generation = gen
         self.query_one("#hint", HintLine).update(
-            walk.hint() if walk else state.hint(net, self.lab, bridge.paused, self.selected))
+            walk.hint() if walk else state.hint(net, bridge.paused, self.selected))
         if walk is not None:
             self.query_one(WalkTopologyMap).highlight(*walk.involved())
             self.query_one(NarrationPanel).show(walk)
@@ -380,17 +380,17 @@ class RcnLabApp(App[None]):
             storages = {s.name for s in self.net.storages if s.edge == name}
         elif dev is not None and dev.kind == "host":
             storages = {dev.storage}
-        for p in state.pairs(self.lab):
-            if p["source"].partition(":")[0] in storages or p["target"].partition(":")[0] in storages:
-                return p["source"]
+        for p in state.pairs(self.net):
+            if p.devices[0] in storages or p.devices[3] in storages:
+                return p.source
         return None
 
     def current_pair(self) -> str | None:
-        pairs = state.pairs(self.lab)
+        pairs = state.pairs(self.net)
         if not pairs:
             return None
         chosen = self.query_one(PairPanel).pair if self.narrow is not None else None
-        return next((p["source"] for p in pairs if p["source"] == chosen), pairs[0]["source"])
+        return next((p.source for p in pairs if p.source == chosen), pairs[0].source)
 
     def volumes(self, site: str | None = None) -> list[str]:
         return [f"{s.name}:{v.lun}" for s in self.topo.storages for v in s.volumes if site in (None, s.site)]

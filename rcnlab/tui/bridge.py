@@ -41,8 +41,8 @@ import trio
 import trio.lowlevel
 import trio.testing
 
-from rcnlab.emu.network import Network
 from rcnlab.scenario.runner import Runner
+from rcnlab.world import World
 
 T = TypeVar("T")
 
@@ -70,7 +70,7 @@ def speed_label(speed: float) -> str:
 class Bridge:
     """Runs ``net``'s kernel (and ``runner``'s scenario) as a trio guest of an asyncio loop."""
 
-    def __init__(self, net: Network, runner: Runner | None = None, *, speed: float = 1.0,
+    def __init__(self, net: World, runner: Runner | None = None, *, speed: float = 1.0,
                  paused: bool = False) -> None:
         clock = net.kernel.clock
         if not isinstance(clock, trio.testing.MockClock):  # pragma: no cover - the app always passes one
@@ -136,7 +136,7 @@ class Bridge:
         except asyncio.TimeoutError:  # pragma: no cover - trio never takes that long to cancel
             pass
 
-    async def swap(self, net: Network, *, speed: float, paused: bool) -> None:
+    async def swap(self, net: World, *, speed: float, paused: bool) -> None:
         """Drive ``net`` from now on (walkthrough mode, and back to the lab). A network's
         virtual time is its own clock's and trio fixes a run's clock when the run starts,
         so the guest run stops, the old clock stands still (the network it drove keeps

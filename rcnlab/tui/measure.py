@@ -22,11 +22,11 @@ import trio.testing
 
 from rcnlab.check.invariants import Checker
 from rcnlab.emu.journal import Journal
-from rcnlab.emu.network import Network
 from rcnlab.lab import Lab
 from rcnlab.topo.load import builtin_topology_path, load_topology
 from rcnlab.topo.schema import Topology
 from rcnlab.tui import state
+from rcnlab.world import World
 
 SOURCE, TARGET = "ST112:0", "ST122:0"
 KEEP = 5000  # the lab's journal
@@ -75,7 +75,7 @@ def time_headless(virtual_seconds: float = 2.0, rate: float = 1000.0, *, seed: i
     keep the journal, the checker and the suspend tracker the lab keeps; else the bare
     emulator (no journal, so the devices build no trace events)."""
     clock = trio.testing.MockClock(rate=0)
-    net = Network(_topology(topo), seed=seed, clock=clock, journal=Journal(keep=KEEP if as_the_lab else 0))
+    net = World(_topology(topo), seed=seed, clock=clock, journal=Journal(keep=KEEP if as_the_lab else 0))
     checker = None
     if as_the_lab:
         net.journal.subscribe(state.SuspendTracker())

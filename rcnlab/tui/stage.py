@@ -11,25 +11,25 @@ from __future__ import annotations
 import attrs
 
 from rcnlab.check.invariants import Checker
-from rcnlab.emu.network import Network
 from rcnlab.lab import Lab
 from rcnlab.scenario.runner import Runner
 from rcnlab.topo.schema import Topology
 from rcnlab.tui.state import SuspendTracker
+from rcnlab.world import World
 
 
 @attrs.define(eq=False)
 class Stage:
     topo: Topology
     seed: int
-    net: Network
+    net: World
     lab: Lab
     runner: Runner
     checker: Checker
     suspends: SuspendTracker
 
 
-def watch(net: Network, runner: Runner, seed: int) -> Stage:
+def watch(net: World, runner: Runner, seed: int) -> Stage:
     """The stage of ``net``, its suspend tracker and invariant checker subscribed to its
     journal before the network runs, so that they see everything."""
     suspends = SuspendTracker()

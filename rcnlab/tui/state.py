@@ -6,22 +6,21 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from rcnlab.emu.network import Network
-from rcnlab.lab import Lab
 from rcnlab.model.pair_state import PairState
 from rcnlab.model.rio import RioKind
+from rcnlab.world import PairView, World
 
 S = PairState
 
 
-def pairs(lab: Lab) -> list[dict[str, Any]]:
+def pairs(net: World) -> list[PairView]:
     try:
-        return lab.pairs()
+        return net.pair_views()
     except Exception:  # a half-built pair mid-command: show nothing rather than fail
         return []
 
 
-def oldest_unreflected(net: Network) -> float | None:
+def oldest_unreflected(net: World) -> float | None:
     """The I/O time of the oldest write the source edges still hold (not yet answered
     WROK by the target side), or None when every write has been reflected."""
     oldest = math.inf
@@ -33,7 +32,7 @@ def oldest_unreflected(net: Network) -> float | None:
     return None if math.isinf(oldest) else oldest
 
 
-def rpo(net: Network, now: float, tracker: SuspendTracker | None = None) -> float:
+def rpo(net: World, now: float, tracker: SuspendTracker | None = None) -> float:
     """Recovery point objective now: the age of the oldest unreflected write (0 if none).
     While a pair is suspended with blocks marked in its bitmaps, the target stands at the
     moment of the suspension, so the RPO is at least the time since then."""
@@ -63,7 +62,7 @@ class SuspendTracker:
         else:
             self.since.pop(pair, None)
 
-    def oldest(self, net: Network) -> float | None:
+    def oldest(self, net: World) -> float | None:
         """The earliest suspension whose pair has blocks waiting in a bitmap (1211/727/1213)."""
         if not self.since:
             return None
@@ -72,28 +71,28 @@ class SuspendTracker:
         return min(self.since.values()) if marked else None
 
 
-def workload_rate(net: Network) -> float:
+def workload_rate(net: World) -> float:
     return sum(h.workload_rate for h in net.hosts)
 
 
-def down_links(net: Network) -> list[str]:
+def down_links(net: World) -> list[str]:
     return [name for name, link in net.links.items() if link.state() in ("down", "one-way")]
 
 
-def hint(net: Network, lab: Lab, paused: bool, selected: str | None) -> str:
+def hint(net: World, paused: bool, selected: str | None) -> str:
     """One line telling a newcomer what to do next."""
-    ps = pairs(lab)
+    ps = pairs(net)
     prefix = "Paused: space resumes, . steps one event. " if paused else ""
     if not ps:
         return prefix + ("No pair yet. Press c to create a pair (source, target, sync/async) "
                          "or l for a guided walkthrough.")
     p = ps[0]
-    states = set(p["states"].values())
-    src = p["source"]
+    states = set(p.states)
+    src = p.source
     down = down_links(net)
-    if states & {str(S.INITIAL_COPYING), str(S.DUPLEX_PENDING)}:
+    if states & {S.INITIAL_COPYING, S.DUPLEX_PENDING}:
         return prefix + f"Pair {src} is copying (see the pair panel). Wait for Duplex; + speeds up time."
-    if states == {str(S.DUPLEX)}:
+    if states == {S.DUPLEX}:
         if workload_rate(net) <= 0:
             return prefix + "Pair is Duplex. Press w to start a workload on it."
         if down:
@@ -101,18 +100,18 @@ def hint(net: Network, lab: Lab, paused: bool, selected: str | None) -> str:
         if selected in net.links:
             return prefix + f"Writes flow. {selected} is selected: f cuts it (] [ select another link or device)."
         return prefix + "Writes flow. Select a link ([ ] or mouse, e.g. E104-C202); f cuts it."
-    if str(S.FAILURE_SUSPEND) in states:
+    if S.FAILURE_SUSPEND in states:
         if down:
             return prefix + f"failure Suspend (908): select {down[0]}, press u to restore it, then r to resync."
         return prefix + "failure Suspend: the network is whole again. Press r to resync (Fig. 12) to Duplex."
-    if str(S.SUSPEND) in states:
+    if S.SUSPEND in states:
         return prefix + "Pair suspended: r resyncs, o fails over to the target site, d deletes the pair."
-    if str(S.SUSPENDING) in states:
+    if S.SUSPENDING in states:
         return prefix + "Suspending: the source edge drains what it holds, then Suspend."
     return prefix + "Press ? for help, ctrl+p for every command."
 
 
-def selected_kind(net: Network, selected: str | None) -> str | None:
+def selected_kind(net: World, selected: str | None) -> str | None:
     """"link", a device kind ("edge", "core", ...) or None."""
     if selected is None:
         return None
@@ -122,7 +121,7 @@ def selected_kind(net: Network, selected: str | None) -> str | None:
     return dev.kind if dev is not None else None
 
 
-def site_of(net: Network, device: str) -> str | None:
+def site_of(net: World, device: str) -> str | None:
     topo = net.topo
     for group in (topo.hosts, topo.storages, topo.edges):
         for spec in group:
@@ -133,7 +132,7 @@ def site_of(net: Network, device: str) -> str | None:
     return None
 
 
-def preload(net: Network, blocks: int) -> list[str]:
+def preload(net: World, blocks: int) -> list[str]:
     """Give the source site's volumes ``blocks`` blocks of data (seeded), as if they had
     been in use before the lab started, so that an initial copy (1013) has something to
     copy and its progress can be watched. Returns the volumes filled."""

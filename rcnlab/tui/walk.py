@@ -14,11 +14,11 @@ from typing import Any
 
 import attrs
 
-from rcnlab.emu.network import Network
 from rcnlab.export import Message, participants
 from rcnlab.tui.stage import Stage, watch
 from rcnlab.walkthrough.engine import Player, StepResult
 from rcnlab.walkthrough.model import Walkthrough, WalkthroughError, available, load_walkthrough
+from rcnlab.world import World
 
 #: Journal events the walkthrough's network keeps for the event log.
 KEEP = 5000
@@ -60,7 +60,7 @@ def new_stage(wt: Walkthrough, upto: int = -1, seed: int | None = None) -> tuple
     return player, stage
 
 
-def link_between(net: Network, a: str, b: str) -> str | None:
+def link_between(net: World, a: str, b: str) -> str | None:
     for name, link in net.links.items():
         if {link.a, link.b} == {a, b}:
             return name

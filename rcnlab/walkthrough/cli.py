@@ -19,6 +19,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from rcnlab.errors import BadInput
 from rcnlab.walkthrough.engine import Player, StepResult
 from rcnlab.walkthrough.model import Walkthrough, WalkthroughError, available, load_walkthrough, resolve
 
@@ -44,8 +45,6 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _bad(line: str) -> Exception:
-    from rcnlab.cli import BadInput
-
     return BadInput(line)
 
 
@@ -68,7 +67,7 @@ def cmd_walkthrough(args: argparse.Namespace) -> int:
         return list_walkthroughs(console)
     wt = load(args.name)
     if args.tui:
-        from rcnlab.cli import open_tui
+        from rcnlab.tui.launch import open_tui  # Textual loads only when the lab opens
 
         return open_tui(None, walkthrough=wt, walk_seed=args.seed)
     for opt in ("mermaid", "svg", "trace"):

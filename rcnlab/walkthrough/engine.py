@@ -22,12 +22,13 @@ import attrs
 import trio.testing
 
 from rcnlab.emu.journal import Journal, TraceEvent
-from rcnlab.emu.network import Network
 from rcnlab.export import Message, messages
 from rcnlab.lab import LabError
 from rcnlab.model.pair_state import IllegalCommand
+from rcnlab.run import Session
 from rcnlab.scenario.expect import check_expectations
-from rcnlab.scenario.runner import ACTIONS, Runner
+from rcnlab.scenario.runner import ACTIONS
+from rcnlab.summary import summarize
 from rcnlab.walkthrough.model import Checkpoint, Condition, Walkthrough, WalkStep
 
 #: How long "drain" and "until" may run at most, in virtual seconds, before the step fails.
@@ -66,10 +67,10 @@ class Player:
         self._seen_events: set[str] = set()
         self.journal = Journal(keep=keep)  # keep: recent events for a viewer (the TUI's event log)
         self.journal.subscribe(self._record)
-        self.net = Network(wt.topology, seed=self.seed, clock=clock or trio.testing.MockClock(rate=0),
-                           journal=self.journal)
-        self.runner = Runner(self.net)
-        self.lab = self.runner.lab
+        self.session = Session.open(wt.topology, seed=self.seed, clock=clock, journal=self.journal, check=False)
+        self.net = self.session.world
+        self.runner = self.session.runner
+        self.lab = self.session.lab
         self._deadline = math.inf
 
     @classmethod
@@ -195,7 +196,7 @@ class Player:
             if k.live > 0:
                 self.results[-1].problems.append(f"the network did not drain within {DRAIN_LIMIT:g} s")
         elif self._deadline > k.now:
-            k._advance_clock(self._deadline)  # let the virtual time pass to the end of run_for
+            k.advance_to(self._deadline)  # let the virtual time pass to the end of run_for
 
     def run(self) -> None:
         """Run the network synchronously until the current step's run is over."""
@@ -234,12 +235,11 @@ class Player:
             return c.tag in self._seen_tags
         if c.event is not None:
             return c.event in self._seen_events
-        return not check_expectations(self.runner, c.pair, c.state, c.party, None, None, None, None)
+        return not check_expectations(self.lab, c.pair, c.state, c.party, None, None, None, None)
 
     def _check(self, cp: Checkpoint, step: WalkStep, result: StepResult, events: list[TraceEvent]) -> None:
         problems = result.problems
         before = len(problems)
-        r = self.runner
         if cp.refused not in (None, False):
             if result.refused is None:
                 problems.append(f"expected the action {step.do} to be refused; it was carried out")
@@ -248,11 +248,11 @@ class Player:
             else:
                 result.passed.append(f"refused: {result.refused}")
         if cp.state is not None:
-            problems += check_expectations(r, cp.pair, cp.state, cp.party, None, None, None, None)
+            problems += check_expectations(self.lab, cp.pair, cp.state, cp.party, None, None, None, None)
         for party, state in (cp.states or {}).items():
-            problems += check_expectations(r, cp.pair, state, party, None, None, None, None)
+            problems += check_expectations(self.lab, cp.pair, state, party, None, None, None, None)
         if cp.equal:
-            problems += check_expectations(r, None, None, None, cp.equal, None, None, None)
+            problems += check_expectations(self.lab, None, None, None, cp.equal, None, None, None)
         if cp.differ:
             digests = {}
             for name in cp.differ:
@@ -266,12 +266,12 @@ class Player:
             if not _within(have, cp.remaining):
                 problems.append(f"expected {_show(cp.remaining)} log entries in the network; found {have}")
         elif cp.remaining is not None:
-            problems += check_expectations(r, None, None, None, None, cp.remaining, None, None)
+            problems += check_expectations(self.lab, None, None, None, None, cp.remaining, None, None)
         if cp.writes_acknowledged is not None:
-            problems += check_expectations(r, None, None, None, None, None, cp.writes_acknowledged, None)
+            problems += check_expectations(self.lab, None, None, None, None, None, cp.writes_acknowledged, None)
         if cp.invariants:
             try:
-                problems += check_expectations(r, None, None, None, None, None, None, True)
+                problems += check_expectations(self.lab, None, None, None, None, None, None, True)
             except ImportError:
                 problems.append("invariants: rcnlab.check.invariants is not available")
         if cp.trace:
@@ -316,9 +316,7 @@ class Player:
             else:
                 result.passed.append(f"{volume} addresses {wwn}")
         if cp.summary:
-            from rcnlab.summary import summarize
-
-            s = summarize(self.net, self.lab)
+            s = summarize(self.net)
             for path, want in cp.summary.items():
                 have = lookup(s, path)
                 if have is _MISSING:

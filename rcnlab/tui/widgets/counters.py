@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Label, Static
 
-from rcnlab.emu.network import Network
+from rcnlab.world import World
 
 SAMPLES = 60
 BARS = " ▁▂▃▄▅▆▇█"
@@ -41,7 +41,7 @@ class Counters(Vertical):
     Counters Label { color: $text-muted; }
     """
 
-    def __init__(self, net: Network, **kwargs: Any) -> None:
+    def __init__(self, net: World, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.net = net
         self.border_title = "Order assurance 412 (731 ID, 732 created, 733 reflected, 734 deleted, 735 delay)"

@@ -13,8 +13,8 @@ from textual.containers import Vertical
 from textual.widgets import Input
 
 from rcnlab.emu.journal import TraceEvent
-from rcnlab.emu.network import Network
 from rcnlab.tui.widgets.vlist import VirtualList
+from rcnlab.world import World
 
 STEP_STYLE = Style(color="bright_cyan")
 BAD = {"frame-dropped", "remote-copy-failed", "access-denied", "rio-refused", "expectation-failed",
@@ -65,7 +65,7 @@ class EventLog(Vertical):
     EventLog > Input { height: 3; }
     """
 
-    def __init__(self, net: Network, **kwargs: Any) -> None:
+    def __init__(self, net: World, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.net = net
         self.filter = ""

@@ -13,8 +13,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from rcnlab.emu.network import Network
 from rcnlab.tui.widgets.vlist import VirtualList
+from rcnlab.world import World
 
 HEADER = f"{'side':<6} {'kind':<9} {'order':>5} {'seq':>8} {'I/O time':>11} {'source 802':<12} " \
          f"{'target 801':<12} {'size':>5} {'age ms':>9} {'resends':>7}"
@@ -50,7 +50,7 @@ class LogArea(Vertical):
     LogArea > #log-header { height: 1; text-style: bold; background: $boost; }
     """
 
-    def __init__(self, net: Network, **kwargs: Any) -> None:
+    def __init__(self, net: World, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.net = net
         self.device: str | None = None
@@ -62,10 +62,9 @@ class LogArea(Vertical):
 
     def on_mount(self) -> None:
         names = {s.wwn: s.name for s in self.net.storages}
-        for e in self.net.edges:
-            for virtual, real in e._real_of.items():
-                if real in names:
-                    names.setdefault(virtual, names[real] + "'")
+        for virtual, real in self.net.virtual_wwns.items():
+            if real in names:
+                names.setdefault(virtual, names[real] + "'")
         rows = self.query_one(LogRows)
         rows.names = names
         rows.row_width = len(HEADER) + 2
@@ -78,7 +77,7 @@ class LogArea(Vertical):
         """The management information 1701 line and the entries, source side first."""
         dev = self.net.devices[device]
         if dev.kind == "core":
-            entries = [("batch", e, 0) for batch in dev._batch.values() for e in batch]
+            entries = [("batch", e, 0) for e in dev.batched()]
             info = (f"{dev.name} core 202: {dev.relayed} relayed, {dev.batches} batches (420), "
                     f"{len(entries)} held for the batch; unroutable {dev.unroutable}")
             return info, entries

@@ -11,16 +11,18 @@ from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
-from rcnlab.lab import Lab, LabError
+from rcnlab.lab import Lab
 from rcnlab.model.pair_state import Party, PairState, operator_name
 from rcnlab.tui.canvas import Canvas
+from rcnlab.world import PairView
 
 S = PairState
+#: Each party's tag and colour, in the order of `rcnlab.world.PARTIES`.
 PARTIES = (
-    ("source_storage", "SS", Party.SOURCE_STORAGE, "bright_cyan"),
-    ("source_edge", "SE", Party.SOURCE_EDGE, "bright_magenta"),
-    ("target_edge", "TE", Party.TARGET_EDGE, "bright_yellow"),
-    ("target_storage", "TS", Party.TARGET_STORAGE, "bright_green"),
+    (Party.SOURCE_STORAGE, "SS", "bright_cyan"),
+    (Party.SOURCE_EDGE, "SE", "bright_magenta"),
+    (Party.TARGET_EDGE, "TE", "bright_yellow"),
+    (Party.TARGET_STORAGE, "TS", "bright_green"),
 )
 #: Where each state sits in the diagram (column, row).
 NODES: dict[PairState, tuple[int, int]] = {
@@ -88,40 +90,12 @@ class PairPanel(Widget):
         self.pair = source
         self.refresh()
 
-    def describe(self) -> dict[str, Any] | None:
-        """Everything the panel shows, as data (the tests read it too)."""
-        lab = self.lab
-        pairs = lab.pairs()
-        if not pairs:
+    def describe(self) -> PairView | None:
+        """The pair the panel shows (the tests read it too)."""
+        views = self.lab.net.pair_views()
+        if not views:
             return None
-        chosen = next((p for p in pairs if p["source"] == self.pair), pairs[0])
-        try:
-            storage, pair = lab.pair_of(chosen["source"])
-            states = lab.states(storage, pair)
-        except LabError:
-            return None
-        target = lab._real(pair.remote, storage)
-        edge_info = lab._edge_pair(storage.edge, pair.local, target)
-        target_storage = next((s for s in lab.net.storages if s.wwn == target.wwn), None)
-        tpair = target_storage.pairs.get(target.lun) if target_storage else None
-        copy = pair.copy
-        return {
-            "source": chosen["source"],
-            "target": chosen["target"],
-            "mode": chosen["mode"],
-            "order_id": chosen["order_id"],
-            "states": states,
-            "takeover": bool(tpair and tpair.takeover),
-            "progress": copy.progress if copy else None,
-            "copied": (copy.done, copy.total) if copy else None,
-            "bitmaps": {
-                "1211": len(pair.bitmap),
-                "727": len(edge_info.bitmap) if edge_info else 0,
-                "1213": len(tpair.bitmap) if tpair else 0,
-            },
-            "devices": (storage.name, storage.edge, target_storage.edge if target_storage else "?",
-                        target_storage.name if target_storage else "?"),
-        }
+        return next((v for v in views if v.source == self.pair), views[0])
 
     def render(self) -> Text:
         try:
@@ -136,40 +110,38 @@ class PairPanel(Widget):
             out.append(canvas.to_text())
             out.append(f"\n{names}", style="dim")
             return out
-        states: dict[str, PairState] = info["states"]
         out = Text(no_wrap=True, overflow="ellipsis")
-        out.append(f"{info['source']} → {info['target']}", style="bold")
-        out.append(f"  {info['mode']}, order ID {info['order_id']}\n")
-        for i, ((key, tag, party, colour), device) in enumerate(zip(PARTIES, info["devices"])):
-            state = states[key]
-            label = operator_name(state, party, info["takeover"]) if op else str(state)
+        out.append(f"{info.source} → {info.target}", style="bold")
+        out.append(f"  {info.mode}, order ID {info.order_id}\n")
+        for i, ((party, tag, colour), device, state) in enumerate(zip(PARTIES, info.devices, info.states)):
+            label = operator_name(state, party, info.takeover) if op else str(state)
             out.append(f"{tag} ", style=Style(color=colour, bold=True))
-            out.append(f"{device + ':':<7}{label:<17}")
+            out.append(f"{(device or '?') + ':':<7}{label:<17}")
             if i % 2:
                 out.append("\n")
-        if info["progress"] is not None:
-            done, total = info["copied"]
+        progress = info.progress
+        if progress is not None:
             width = 24
-            filled = int(info["progress"] * width)
+            filled = int(progress * width)
             out.append("copy ")
             out.append("█" * filled, style="green")
             out.append("░" * (width - filled), style="dim")
-            out.append(f" {info['progress']:4.0%} {done}/{total} blocks\n")
+            out.append(f" {progress:4.0%} {info.copy_done}/{info.copy_total} blocks\n")
         else:
             out.append("copy: none running\n", style="dim")
-        b = info["bitmaps"]
-        out.append(f"bitmaps: 1211 source {b['1211']} · 727 edge {b['727']} · 1213 target {b['1213']}\n")
-        out.append(self._diagram(states, op).to_text())
+        source, edge, _, target = info.bitmaps
+        out.append(f"bitmaps: 1211 source {source} · 727 edge {edge} · 1213 target {target}\n")
+        out.append(self._diagram(info.by_party(), op).to_text())
         out.append("\n")
         out.append(names, style="dim")
         return out
 
-    def _diagram(self, states: dict[str, PairState], operator: bool) -> Canvas:
+    def _diagram(self, states: dict[Party, PairState], operator: bool) -> Canvas:
         canvas = Canvas(DIAGRAM_W, DIAGRAM_H)
         for x, y, text in ARROWS:
             canvas.put(x, y, text, Style(color="grey70") if y < 9 else Style(color="grey50", italic=True))
         for state, (x, y) in NODES.items():
-            here = [(tag, colour) for key, tag, _, colour in PARTIES if states.get(key) is state]
+            here = [(tag, colour) for party, tag, colour in PARTIES if states.get(party) is state]
             style = Style(bold=True, reverse=True) if here else Style(color="grey85")
             canvas.put(x, y, state_label(state, operator), style)
             cx = x

@@ -13,8 +13,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from rcnlab.emu.network import Network
 from rcnlab.tui.widgets.vlist import VirtualList
+from rcnlab.world import World
 
 LANE_W = 14
 TIME_W = 11
@@ -26,7 +26,7 @@ STYLES = {
 }
 
 
-def lanes_of(net: Network) -> list[str]:
+def lanes_of(net: World) -> list[str]:
     """Host, source storage, then the first route's devices (edge, cores, edge), target storage, host."""
     routes = list(net.management.routes)
     if not routes:
@@ -94,7 +94,7 @@ class SequenceChart(Vertical):
     SequenceChart > #seq-header { height: 1; text-style: bold; background: $boost; }
     """
 
-    def __init__(self, net: Network, **kwargs: Any) -> None:
+    def __init__(self, net: World, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.net = net
         self.lanes = lanes_of(net)

@@ -16,8 +16,8 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widget import Widget
 
-from rcnlab.emu.network import Network
 from rcnlab.tui.canvas import Canvas
+from rcnlab.world import World
 
 BOX_W = 10
 KIND_SYMBOL = {"host": "H", "storage": "S", "edge": "E", "core": "C", "management": "M"}
@@ -36,7 +36,7 @@ STATE_STYLE = {
 SITE_X = {"source": 4, "network": 50, "target": 96}
 
 
-def default_positions(net: Network) -> dict[str, tuple[float, float]]:
+def default_positions(net: World) -> dict[str, tuple[float, float]]:
     """Positions on the 100 x 30 plane: the topology's ``pos`` or one derived from the site."""
     topo = net.topo
     pos: dict[str, tuple[float, float]] = {}
@@ -90,7 +90,7 @@ class TopologyMap(Widget, can_focus=True):
             super().__init__()
             self.name = name
 
-    def __init__(self, net: Network, **kwargs: Any) -> None:
+    def __init__(self, net: World, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.net = net
         self.selected: str | None = None

@@ -19,13 +19,13 @@ from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.widgets import Static
 
-from rcnlab.emu.network import Network
 from rcnlab.export import Message
 from rcnlab.tui.canvas import Canvas
 from rcnlab.tui.walk import WalkSession
 from rcnlab.tui.widgets.sequence import SequenceChart
 from rcnlab.tui.widgets.topology import BOX_W, TopologyMap
 from rcnlab.tui.widgets.vlist import VirtualList
+from rcnlab.world import World
 
 MARK = "◆"
 LIT = Style(color="bright_yellow", bold=True)
@@ -35,7 +35,7 @@ LINE_CHARS = set("═║─│xX~≀┘└")
 class WalkTopologyMap(TopologyMap):
     """The topology map with ``lit_devices`` and ``lit_links`` highlighted."""
 
-    def __init__(self, net: Network, **kwargs: Any) -> None:
+    def __init__(self, net: World, **kwargs: Any) -> None:
         super().__init__(net, **kwargs)
         self.lit_devices: frozenset[str] = frozenset()
         self.lit_links: frozenset[str] = frozenset()
@@ -185,7 +185,7 @@ class StepChart(SequenceChart):
     StepChart > #seq-caption { height: 1; color: $text-muted; }
     """
 
-    def __init__(self, net: Network, **kwargs: Any) -> None:
+    def __init__(self, net: World, **kwargs: Any) -> None:
         super().__init__(net, **kwargs)
         self.messages: list[Message] = []
         self.lanes = []

@@ -1,0 +1,30 @@
+"""Opening the lab (``rcnlab``, ``rcnlab tui``, ``rcnlab walkthrough --tui``)."""
+
+from __future__ import annotations
+
+from rcnlab.errors import BadInput
+from rcnlab.scenario.steps import Scenario
+from rcnlab.topo.load import TopologyError, builtin_topology_path, load_topology
+from rcnlab.topo.schema import Topology
+from rcnlab.tui.app import RcnLabApp
+from rcnlab.walkthrough.model import Walkthrough
+
+#: Without a scenario the source volumes start with some data, so that the initial copy
+#: of the first pair takes a couple of seconds to watch (40,000 blocks at the default
+#: copy rate of 20,000 blocks/s).
+TUI_PRELOAD_BLOCKS = 40_000
+
+
+def open_tui(topo: Topology | None, scenario: Scenario | None = None, seed: int = 0,
+             walkthrough: Walkthrough | None = None, walk_seed: int | None = None) -> int:
+    """Run the lab on ``topo`` (None: the built-in Fig. 1); with ``walkthrough``, straight
+    in walkthrough mode. Returns the exit status (0)."""
+    if topo is None:
+        try:
+            topo = load_topology(builtin_topology_path())
+        except TopologyError as exc:
+            raise BadInput(str(exc)) from None
+    preload = 0 if scenario is not None else TUI_PRELOAD_BLOCKS
+    RcnLabApp(topo, scenario=scenario, seed=seed, preload=preload, walkthrough=walkthrough,
+              walk_seed=walk_seed).run()
+    return 0
