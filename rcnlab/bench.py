@@ -34,10 +34,11 @@ from typing import Any
 import trio
 import trio.testing
 
+from rcnlab.devices.storage import Volume
 from rcnlab.lab import Lab
 from rcnlab.model.log_entry import LOG_ENTRY_HEADER_BYTES
 from rcnlab.model.rio import RIO_HEADER_BYTES
-from rcnlab.topo.load import parse_topology
+from rcnlab.topo.load import load_builtin_topology, parse_topology
 from rcnlab.topo.schema import Topology
 from rcnlab.world import World
 
@@ -375,8 +376,6 @@ def memory(entries: int) -> dict[str, float]:
         gc.collect()
         without = tracemalloc.get_traced_memory()[0]
         # A volume's written blocks: data and the sparse map's share.
-        from rcnlab.devices.storage import Volume
-
         volume = Volume(0, 1 << 30, BLOCK_SIZE)
         gc.collect()
         base = tracemalloc.get_traced_memory()[0]
@@ -438,8 +437,6 @@ def run_bench(quick: bool = False, log: Callable[[str], None] = lambda s: None) 
     writes, repeat = size["writes"], size["repeat"]
     began = time.perf_counter()
     fig1 = generate_topology()  # Fig. 1's path: one core, 1.5 ms GbE hops
-    from rcnlab.topo.load import load_builtin_topology
-
     delays = fig1_hops(load_builtin_topology())
 
     # Headless throughput against the minimal models, interleaved, best of ``repeat``.

@@ -14,13 +14,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rcnlab.check.gen import FAULT_KINDS, random_case, run_case, scenario_toml, shrink, topology_toml
+from rcnlab.check.steps import RULES
+from rcnlab.errors import BadInput
+
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def add_parser(subparsers: Any) -> None:
-    from rcnlab.check.gen import FAULT_KINDS
-    from rcnlab.check.steps import RULES
-
     p = subparsers.add_parser("fuzz", help="run random labs and fault schedules against the invariant checkers")
     p.add_argument("--seeds", type=int, default=200, help="how many seeds to run (default 200)")
     p.add_argument("--first", type=int, default=0, help="the first seed (default 0)")
@@ -41,8 +42,6 @@ def add_parser(subparsers: Any) -> None:
 
 def _one(job: tuple[int, str | None, tuple[str, ...], int, bool, bool]) -> dict[str, Any]:
     """Run one seed (in a worker process); shrink and describe a failure."""
-    from rcnlab.check.gen import random_case, run_case, scenario_toml, shrink, topology_toml
-
     seed, rule, kinds, max_faults, do_shrink, digest = job
     case = random_case(seed, rule, kinds, max_faults)
     started = time.perf_counter()
@@ -70,9 +69,6 @@ def _jobs(wanted: int) -> int:
 
 
 def cmd_fuzz(args: argparse.Namespace) -> int:
-    from rcnlab.errors import BadInput
-    from rcnlab.check.gen import FAULT_KINDS
-
     if args.seeds < 1:
         raise BadInput("--seeds must be at least 1")
     if args.max_faults < 0:

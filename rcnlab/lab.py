@@ -13,6 +13,7 @@ from rcnlab.devices.storage import ExternalStorage, StoragePair
 from rcnlab.model.ids import VolumeRef
 from rcnlab.model.pair_state import LEGAL, Command, IllegalCommand, PairState, check_command
 from rcnlab.model.rio import Rio, RioKind, ScsiCommand
+from rcnlab.topo.schema import SECONDS_PER_KM
 from rcnlab.world import World
 
 
@@ -432,8 +433,6 @@ class Lab:
                  bandwidth_mbps: float | None = None, loss: float | None = None, mtu: int | None = None,
                  distance_km: float | None = None) -> None:
         """Change a link's data at run time (both directions)."""
-        from rcnlab.topo.schema import SECONDS_PER_KM
-
         link = self.link(name)
         if latency_ms is not None and distance_km is not None:
             raise LabError("give latency_ms or distance_km, not both")

@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
@@ -63,9 +63,7 @@ from rcnlab.emu.journal import TraceEvent, short_digest
 from rcnlab.model.log_entry import LogEntry
 from rcnlab.model.pair_state import PairState
 from rcnlab.model.rio import Rio, RioKind
-
-if TYPE_CHECKING:
-    from rcnlab.world import World
+from rcnlab.world import World
 
 NAMES = ("write_order", "nothing_lost", "convergence", "agreement", "counters", "isolation")
 MAX_VIOLATIONS = 200

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
+from rcnlab.emu.network import Network
 from rcnlab.model.frames import MalformedFrame, Reassembler
-
-if TYPE_CHECKING:
-    from rcnlab.emu.network import Network
 
 
 @attrs.define(eq=False)

@@ -19,7 +19,7 @@ from rcnlab.topo.schema import Topology
 from rcnlab.world import World
 
 
-@attrs.define(eq=False)
+@attrs.define(eq=False, repr=False)
 class Session:
     """The world built from a topology, the operator's lab on it, the scenario's runner,
     the journal, and (unless switched off) the invariant checker following the run.

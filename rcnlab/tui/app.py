@@ -37,9 +37,9 @@ from textual.widgets import TabbedContent, TabPane
 
 from rcnlab.check.invariants import Checker
 from rcnlab.emu.journal import Journal
-from rcnlab.lab import Lab, LabError
+from rcnlab.lab import LabError
 from rcnlab.model.pair_state import IllegalCommand
-from rcnlab.scenario.runner import Runner
+from rcnlab.run import Session
 from rcnlab.scenario.steps import Scenario
 from rcnlab.topo.schema import Topology
 from rcnlab.tui import state
@@ -59,7 +59,6 @@ from rcnlab.tui.widgets.sequence import SequenceChart
 from rcnlab.tui.widgets.topology import TopologyMap
 from rcnlab.tui.widgets.walk_views import StepChart, WalkTopologyMap
 from rcnlab.walkthrough.model import Walkthrough, WalkthroughError, load_walkthrough
-from rcnlab.world import World
 
 REFRESH_HZ = 12
 MAX_SPEED_HZ = 4
@@ -90,10 +89,9 @@ class RcnLabApp(App[None]):
                  speed: float = 1.0, paused: bool = False, keep: int = 5000, out_dir: str | Path = ".",
                  preload: int = 0, walkthrough: Walkthrough | None = None, walk_seed: int | None = None) -> None:
         super().__init__()
-        net = World(topo, seed=seed, clock=new_clock(), journal=Journal(keep=keep))
-        lab = Lab(net)
-        self.preloaded = state.preload(net, preload)
-        self._use(watch(net, Runner(net, scenario, lab), seed))
+        session = Session.open(topo, scenario, seed, clock=new_clock(), journal=Journal(keep=keep))
+        self.preloaded = state.preload(session.world, preload)
+        self._use(watch(session))
         self.bridge = Bridge(self.net, self.runner, speed=speed, paused=paused)
         self.walk: WalkSession | None = None
         self._lab: LabView | None = None  # the lab, kept while in walkthrough mode
@@ -113,9 +111,10 @@ class RcnLabApp(App[None]):
     def _use(self, stage: Stage) -> None:
         """Show and command ``stage``'s network (the bridge is swapped separately)."""
         self.stage = stage
-        self.topo, self.seed, self.net, self.lab = stage.topo, stage.seed, stage.net, stage.lab
-        self.runner = stage.runner
-        self.journal, self.clock = stage.net.journal, stage.net.kernel.clock
+        session = stage.session
+        self.net, self.lab, self.runner = session.world, session.lab, session.runner
+        self.topo, self.seed = self.net.topo, self.net.seed
+        self.journal, self.clock = self.net.journal, self.net.kernel.clock
         self.checker, self.suspends = stage.checker, stage.suspends
 
     # -- building the screen --------------------------------------------------------------------
@@ -727,7 +726,7 @@ class RcnLabApp(App[None]):
         """Drive and show ``stage`` (a walkthrough's with ``walk``, or the lab's); rebuild the panels."""
         narrow = self.narrow if self.narrow is not None else self.size.width < NARROW
         self.narrow = None  # no redraw until the panels are rebuilt
-        await self.bridge.swap(stage.net, speed=speed, paused=paused)
+        await self.bridge.swap(stage.session.world, speed=speed, paused=paused)
         self._use(stage)
         self.walk = walk
         self._answers_seen = len(self.lab.answers)

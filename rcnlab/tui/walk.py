@@ -55,7 +55,7 @@ def new_stage(wt: Walkthrough, upto: int = -1, seed: int | None = None) -> tuple
     event log, played headless up to step ``upto`` (-1: none), and its stage, whose live
     invariant checker follows it from the start (its ``invariants`` checkpoints use that one)."""
     player = Player(wt, seed, keep=KEEP)
-    stage = watch(player.net, player.runner, player.seed)
+    stage = watch(player.session)
     player.play_to(upto)
     return player, stage
 

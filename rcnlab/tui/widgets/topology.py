@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widget import Widget
 
+from rcnlab.model.pair_state import Party, operator_name
 from rcnlab.tui.canvas import Canvas
 from rcnlab.world import World
 
@@ -237,8 +238,6 @@ class TopologyMap(Widget, can_focus=True):
             sources = [p for p in dev.pairs.values()]
             if not sources:
                 return "SMPL"
-            from rcnlab.model.pair_state import Party, operator_name
-
             p = sources[0]
             party = Party.SOURCE_STORAGE if p.role == "source" else Party.TARGET_STORAGE
             return operator_name(p.state, party, p.takeover)
