@@ -48,8 +48,8 @@ class Network:
         self.channels: dict[tuple[str, str], Channel] = {}
         self.ips: dict[str, str] = {}  # device name -> IP (edges, cores; IP-attached storages)
         self.by_ip: dict[str, str] = {}
-        self._push = self.kernel.push  # bound once: every one-frame message is scheduled with it
-        self._arrive_cb = self._arrive
+        # bound once: every one-frame message is scheduled with these
+        self._push, self._arrive_cb = self.kernel.push, self._arrive
         for ls in topo.links:
             chans = [
                 Channel(link=ls.name, kind=ls.kind, src=src, dst=dst, latency=ls.latency, jitter=ls.jitter,
