@@ -23,8 +23,9 @@ A walkthrough is TOML (``topologies/walkthroughs/NAME.toml``)::
     pair = "ST112:0"
     state = "Duplex"
 
-The action keys are validated exactly as a scenario step's (rcnlab.scenario.steps), so
-every problem is one line ``FILE: step[N].KEY: problem``.
+The file is read by rcnlab.formats and the action keys are validated exactly as a
+scenario step's (rcnlab.scenario.steps), so every problem is one line
+``FILE: step[N].KEY: problem``.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ import math
 import os
 import pkgutil
 import re
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,11 @@ from typing import Any
 import attrs
 
 from rcnlab.catalogue import CATALOGUE
+from rcnlab.formats import FormatError, parse_toml, read_text, structure
+from rcnlab.formats.fields import Text, bounded
+from rcnlab.model.kinds import Party
 from rcnlab.model.pair_state import PairState
+from rcnlab.ops.commands import MAX_TIME
 from rcnlab.scenario import steps as scenario_steps
 from rcnlab.scenario.steps import ScenarioError
 from rcnlab.topo.load import TopologyError, load_topology
@@ -51,13 +55,36 @@ from rcnlab.topo.schema import Topology
 #: Where the shipped walkthroughs live.
 WALKTHROUGHS = Path(__file__).resolve().parent.parent.parent / "topologies" / "walkthroughs"
 
-PARTIES = ("source_storage", "source_edge", "target_edge", "target_storage")
+PARTIES = tuple(Party)
 STATES = {s.value for s in PairState}
 TAG = re.compile(r"^fig(\d+):(\d+)$")
 
 
 class WalkthroughError(ScenarioError):
     """One line: ``FILE: KEY: problem`` (the scenario format)."""
+
+
+@attrs.frozen(kw_only=True)
+class _Head:
+    """The ``[walkthrough]`` table."""
+
+    title: Text
+    topology: Text  # relative to the walkthrough file
+    seed: int = attrs.field(default=0, validator=bounded(0))
+    summary: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class _File:
+    walkthrough: _Head
+    step: list[dict[str, Any]] = attrs.field(factory=list)
+
+
+@attrs.frozen(kw_only=True)
+class _RunFor:
+    """A step's ``run_for`` when it is a number."""
+
+    run_for: float = attrs.field(validator=bounded(0, MAX_TIME, why="one virtual day"))
 
 
 @attrs.frozen(kw_only=True)
@@ -316,59 +343,31 @@ OWN_KEYS = ("title", "say", "figure", "steps", "run_for", "until", "checkpoint",
 # -- loading ---------------------------------------------------------------------------------
 def load_walkthrough(path: str | os.PathLike[str]) -> Walkthrough:
     where = os.fspath(path)
+    return parse_walkthrough(_walkthrough_error(read_text, where), where)
+
+
+def _walkthrough_error(fn: Any, *args: Any) -> Any:
     try:
-        text = Path(where).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise WalkthroughError(where, "file", f"cannot read ({exc.__class__.__name__}: {exc})") from None
-    return parse_walkthrough(text, where)
+        return fn(*args)
+    except FormatError as exc:
+        raise WalkthroughError(exc.path, exc.key, exc.problem) from None
 
 
 def parse_walkthrough(text: str, path: str) -> Walkthrough:
     load_step_kinds()
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise WalkthroughError(path, "toml", f"invalid TOML ({exc})") from None
-    unknown = set(data) - {"walkthrough", "step"}
-    if unknown:
-        raise WalkthroughError(path, sorted(unknown)[0], "unknown table (expected [walkthrough] and [[step]])")
-    head = data.get("walkthrough")
-    if not isinstance(head, dict):
-        raise WalkthroughError(path, "walkthrough", "missing [walkthrough] table (title, topology, seed, summary)")
-    for key in head:
-        if key not in ("title", "topology", "seed", "summary"):
-            raise WalkthroughError(path, f"walkthrough.{key}", "unknown key (expected title, topology, seed, summary)")
-    for key in ("title", "topology"):
-        if key not in head:
-            raise WalkthroughError(path, f"walkthrough.{key}", "missing")
-    try:
-        title = _text(head["title"])
-        topo_rel = _text(head["topology"])
-        seed = _count(head.get("seed", 0))
-        summary = str(head.get("summary", ""))
-    except ValueError as exc:
-        bad = next(k for k in ("title", "topology", "seed") if k in head and not _ok(k, head[k]))
-        raise WalkthroughError(path, f"walkthrough.{bad}", str(exc)) from None
-    topo_path = (Path(path).parent / topo_rel) if not Path(topo_rel).is_absolute() else Path(topo_rel)
+    file = _walkthrough_error(lambda: structure(parse_toml(text, path), _File, path))
+    head = file.walkthrough
+    topo_path = (Path(path).parent / head.topology) if not Path(head.topology).is_absolute() else Path(head.topology)
     try:
         topo = load_topology(topo_path)
     except TopologyError as exc:
-        raise WalkthroughError(path, "walkthrough.topology", f"{topo_rel}: {exc}") from None
-    raw_steps = data.get("step", [])
-    if not isinstance(raw_steps, list) or not raw_steps:
+        raise WalkthroughError(path, "walkthrough.topology", f"{head.topology}: {exc}") from None
+    if not file.step:
         raise WalkthroughError(path, "step", "expected at least one [[step]]")
-    steps = tuple(_step(path, i, raw, topo) for i, raw in enumerate(raw_steps))
-    summary = "\n\n".join(" ".join(par.split()) for par in re.split(r"\n\s*\n", summary.strip()))
-    return Walkthrough(name=Path(path).stem, path=path, title=title, summary=summary,
-                       topology_path=str(topo_path), topology=topo, seed=seed, steps=steps)
-
-
-def _ok(key: str, value: Any) -> bool:
-    try:
-        (_count if key == "seed" else _text)(value)
-        return True
-    except ValueError:
-        return False
+    steps = tuple(_step(path, i, raw, topo) for i, raw in enumerate(file.step))
+    summary = "\n\n".join(" ".join(par.split()) for par in re.split(r"\n\s*\n", head.summary.strip()))
+    return Walkthrough(name=Path(path).stem, path=path, title=head.title, summary=summary,
+                       topology_path=str(topo_path), topology=topo, seed=head.seed, steps=steps)
 
 
 def _step(path: str, i: int, raw: Any, topo: Topology) -> WalkStep:
@@ -399,11 +398,7 @@ def _step(path: str, i: int, raw: Any, topo: Topology) -> WalkStep:
     else:
         if "at" in action:
             raise fail("at", "walkthrough steps run one after another; use run_for on the step before")
-        try:
-            parsed = scenario_steps._step(path, i, {"at": 0.0, "do": do, **action}, topo)
-        except ScenarioError as exc:
-            raise WalkthroughError(exc.path, exc.key, exc.problem) from None
-        args = parsed.args
+        args = _walkthrough_error(scenario_steps.read_step, path, i, {"at": 0.0, "do": do, **action}, topo).args
     # the patent's figure and steps
     nums: list[int] = []
     if "steps" in raw:
@@ -430,12 +425,7 @@ def _step(path: str, i: int, raw: Any, topo: Topology) -> WalkStep:
     if "run_for" in raw:
         v = raw["run_for"]
         if v != "drain":
-            try:
-                run_for = _number(v)
-            except ValueError as exc:
-                raise fail("run_for", f"{exc} (virtual seconds, or \"drain\")") from None
-            if run_for < 0:
-                raise fail("run_for", "must not be negative")
+            run_for = _walkthrough_error(structure, {"run_for": v}, _RunFor, path, where).run_for
     until = None
     if "until" in raw:
         until = _until(raw["until"], fail, path, where, topo)
@@ -497,7 +487,4 @@ def _checkpoint(path: str, where: str, index: int, raw: Any, topo: Topology) -> 
 
 
 def _names_exist(path: str, where: str, args: dict[str, Any], topo: Topology) -> None:
-    try:
-        scenario_steps._check_names(path, where, args, topo)
-    except ScenarioError as exc:
-        raise WalkthroughError(exc.path, exc.key, exc.problem) from None
+    _walkthrough_error(scenario_steps.check_names, path, where, args, topo)
