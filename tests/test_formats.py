@@ -144,3 +144,22 @@ def test_a_generated_lab_reads_back_to_the_same_spec(seed: int) -> None:
     for w in case.workloads:
         assert any(s.do == "workload" and s.at == w.at and s.args["rate"] == w.rate and s.args["count"] == w.count
                    for s in scenario.steps)
+
+
+# (case id, keys added to a walkthrough step, key path, problem)
+WALKTHROUGH_CASES = [
+    ("run-for-1e300", "run_for = 1e300", "step[0].run_for", "must be <= 86400 (one virtual day)"),
+    ("run-for-nan", "run_for = nan", "step[0].run_for", "expected a finite number, got nan"),
+    ("action-rate-inf", "", "step[0].rate", "expected a finite number, got inf"),
+]
+
+
+@pytest.mark.parametrize(("keys", "key", "problem"), [c[1:] for c in WALKTHROUGH_CASES],
+                         ids=[c[0] for c in WALKTHROUGH_CASES])
+def test_a_walkthrough_value_that_cannot_finish_is_refused(tmp_path: Path, keys: str, key: str, problem: str) -> None:
+    action = 'do = "workload"\nvolume = "ST112:0"\nrate = inf' if not keys else 'do = "note"\ntext = "x"'
+    path = tmp_path / "w.toml"
+    path.write_text(f'[walkthrough]\ntitle = "t"\ntopology = "{(TOPOLOGIES / "fig1.toml").as_posix()}"\n'
+                    f'[[step]]\nsay = "s."\n{action}\n{keys}\n', encoding="utf-8")
+    line = one_line_exit_2(["walkthrough", str(path), "--auto"])
+    assert line.startswith(f"{path}: {key}: ") and problem in line, line
