@@ -172,7 +172,7 @@ BROKEN = [
     (lambda t: t.replace('do = "pair-create"', 'do = "pair-creat"'), "step[0].do: unknown step 'pair-creat' (known: "),
     (lambda t: t.replace('target = "ST122:0"', 'target = "ST999:0"'), "step[0].target: unknown storage 'ST999'"),
     (lambda t: t.replace('source = "ST112:0"', 'sorce = "ST112:0"'), "step[0].sorce: unknown key for 'pair-create'"),
-    (lambda t: t + '[step.checkpoint]\nstat = "Duplex"\n', "step[0].checkpoint.stat: unknown check (allowed: "),
+    (lambda t: t + '[step.checkpoint]\nstat = "Duplex"\n', "step[0].checkpoint.stat: unknown key (allowed: pair, state, "),
     (lambda t: t + '[step.checkpoint]\nstate = "Duplex"\n', "step[0].checkpoint.state: needs 'pair'"),
     (lambda t: t + "steps = [1999]\n", "step[0].steps: 1999 is not a step of the catalogue"),
     (lambda t: t + 'until = { tag = "fig19" }\n', "step[0].until.tag: expected a step tag like \"fig19:1902\""),

@@ -15,6 +15,9 @@ from typing import Any, NewType
 
 import attrs
 
+from rcnlab.catalogue import CATALOGUE
+from rcnlab.model.pair_state import PairState
+
 #: A device, customer or link-end name: letters, digits, '_' and '.'.
 Name = NewType("Name", str)
 #: A non-empty string.
@@ -25,9 +28,22 @@ Wwn = NewType("Wwn", str)
 Ipv4 = NewType("Ipv4", str)
 #: A map position [x, y], both whole numbers >= 0.
 Pos = NewType("Pos", tuple)
+#: A pair state's name, e.g. "Duplex".
+State = NewType("State", str)
+#: A step tag of the catalogue (rcnlab/catalogue.py), e.g. "fig19:1902".
+Tag = NewType("Tag", str)
+#: [min, max], two numbers with min <= max, kept as (float, float).
+Span = NewType("Span", tuple)
+#: A whole number >= 0, or a `Span`.
+CountOrSpan = NewType("CountOrSpan", object)
+#: A number (kept as float), a string, a boolean, or a `Span`.
+Bound = NewType("Bound", object)
+#: true or false, or the text a refusal must contain.
+Refusal = NewType("Refusal", object)
 
 _NAME = re.compile(r"[A-Za-z0-9_.]+")
 _WWN = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){7}")
+_TAG = re.compile(r"^fig(\d+):(\d+)$")
 
 
 class Bad(ValueError):
@@ -108,10 +124,53 @@ def pos(value: Any) -> tuple[int, int]:
     return x, y
 
 
+def state(value: Any) -> str:
+    if value not in {s.value for s in PairState}:
+        raise Bad(f"unknown state {value!r} (known: {', '.join(s.value for s in PairState)})")
+    return value
+
+
+def tag(value: Any) -> str:
+    found = _TAG.match(value) if isinstance(value, str) else None
+    if found is None:
+        raise Bad(f"expected a step tag like \"fig19:1902\", got {value!r}")
+    if int(found[2]) not in CATALOGUE.get(f"fig{found[1]}", ()):
+        raise Bad(f"{value!r} is not a step of the catalogue (rcnlab/catalogue.py)")
+    return value
+
+
+def span(value: Any) -> tuple[float, float]:
+    if not isinstance(value, list) or len(value) != 2:
+        raise Bad(f"expected [min, max], got {type_name(value)}")
+    low, high = number(value[0]), number(value[1])
+    if low > high:
+        raise Bad(f"min {low:g} is above max {high:g}")
+    return low, high
+
+
+def count_or_span(value: Any) -> int | tuple[float, float]:
+    if isinstance(value, list):
+        return span(value)
+    if integer(value) < 0:
+        raise Bad(f"expected a whole number >= 0 or [min, max], got {value!r}")
+    return value
+
+
+def bound(value: Any) -> Any:
+    return span(value) if isinstance(value, list) else value if isinstance(value, str | bool) else number(value)
+
+
+def refusal(value: Any) -> str | bool:
+    if isinstance(value, bool) or (isinstance(value, str) and value):
+        return value
+    raise Bad(f"expected true or the text the refusal must contain, got {type_name(value)}")
+
+
 #: The reader's hook for each field kind above.
 CHECKS: dict[Any, Callable[[Any], Any]] = {
     int: integer, float: number, str: string, bool: boolean,
     Name: name, Text: text, Wwn: wwn, Ipv4: ipv4, Pos: pos,
+    State: state, Tag: tag, Span: span, CountOrSpan: count_or_span, Bound: bound, Refusal: refusal,
 }
 
 
@@ -144,3 +203,8 @@ def power_of_two(low: int, high: int) -> Callable[[Any, attrs.Attribute, Any], N
 def non_empty(_: Any, attribute: attrs.Attribute, value: Any) -> None:
     if value is not None and not value:
         raise Bad(f"expected at least one entry (or leave {attribute.name} out)", attribute.name)
+
+
+def two_or_more(_: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if value is not None and len(value) < 2:
+        raise Bad(f"expected at least two entries, got {len(value)}", attribute.name)

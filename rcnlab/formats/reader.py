@@ -18,7 +18,7 @@ from typing import Any, TypeVar, get_args, get_origin
 import attrs
 import cattrs
 from cattrs.errors import ForbiddenExtraKeysError
-from cattrs.gen import make_dict_structure_fn
+from cattrs.gen import make_dict_structure_fn, override
 
 from rcnlab.formats.fields import CHECKS, Bad, string, type_name
 
@@ -64,7 +64,7 @@ def structure(data: Any, cls: type[T], path: str, key: str = "") -> T:
         raise FormatError(path, where, problem) from None
 
 
-def key_path(key: str, child: str) -> str:
+def _key_path(key: str, child: str) -> str:
     """``link[2]`` + ``latency_ms`` -> ``link[2].latency_ms`` (``child`` may start with '[')."""
     if not key or child.startswith("["):
         return key + child
@@ -88,19 +88,20 @@ def _locate(exc: BaseException, key: str) -> tuple[str, str]:
                 exc = (extra or plain)[0]
             else:
                 exc, note = noted[0]
-                key = key_path(key, note.name)
+                key = _key_path(key, note.name)
         elif isinstance(exc, _At):
-            key, exc = key_path(key, exc.child), exc.error
+            key, exc = _key_path(key, exc.child), exc.error
         else:
             break
     if isinstance(exc, ForbiddenExtraKeysError):
-        allowed = ", ".join(a.name for a in attrs.fields(exc.cl)) or "none"
+        allowed = ", ".join(a.name for a in attrs.fields(exc.cl) if not a.metadata.get("derived")) or "none"
         kind = getattr(exc.cl, "kind", None)  # a command's step kind
-        return key_path(key, sorted(exc.extra_fields)[0]), f"unknown key{f' for {kind!r}' if kind else ''} (allowed: {allowed})"
+        problem = f"unknown key{f' for {kind!r}' if kind else ''} (allowed: {allowed})"
+        return _key_path(key, sorted(exc.extra_fields)[0]), problem
     if isinstance(exc, KeyError):
         return key, "missing required key"
     if isinstance(exc, Bad):
-        return key_path(key, exc.key), exc.problem
+        return _key_path(key, exc.key), exc.problem
     raise exc
 
 
@@ -109,7 +110,10 @@ def _entry_key(k: str) -> str:
 
 
 def _table_hook(cls: type) -> Any:
-    inner = make_dict_structure_fn(cls, _converter)
+    """An attrs class from a table; a field with ``metadata={"derived": True}`` is not a
+    key of the file (the reader's caller sets it)."""
+    derived = {a.name: override(omit=True) for a in attrs.fields(cls) if a.metadata.get("derived")}
+    inner = make_dict_structure_fn(cls, _converter, **derived)
 
     def hook(value: Any, _: type) -> Any:
         if not isinstance(value, dict):
