@@ -172,11 +172,11 @@ BROKEN = [
     (lambda t: t.replace('do = "pair-create"', 'do = "pair-creat"'), "step[0].do: unknown step 'pair-creat' (known: "),
     (lambda t: t.replace('target = "ST122:0"', 'target = "ST999:0"'), "step[0].target: unknown storage 'ST999'"),
     (lambda t: t.replace('source = "ST112:0"', 'sorce = "ST112:0"'), "step[0].sorce: unknown key for 'pair-create'"),
-    (lambda t: t + '[step.checkpoint]\nstat = "Duplex"\n', "step[0].checkpoint.stat: unknown check (allowed: "),
+    (lambda t: t + '[step.checkpoint]\nstat = "Duplex"\n', "step[0].checkpoint.stat: unknown key (allowed: pair, state, "),
     (lambda t: t + '[step.checkpoint]\nstate = "Duplex"\n', "step[0].checkpoint.state: needs 'pair'"),
     (lambda t: t + "steps = [1999]\n", "step[0].steps: 1999 is not a step of the catalogue"),
     (lambda t: t + 'until = { tag = "fig19" }\n', "step[0].until.tag: expected a step tag like \"fig19:1902\""),
-    (lambda t: t + 'run_for = "later"\n', "step[0].run_for: expected a number, got 'later'"),
+    (lambda t: t + 'run_for = "later"\n', "step[0].run_for: expected a number, got string 'later'"),
     (lambda t: t.replace(FIG1, "nowhere.toml"), "walkthrough.topology: nowhere.toml: "),
     (lambda t: t.replace('title = "t"', 'titel = "t"'), "walkthrough.titel: unknown key"),
 ]
@@ -199,7 +199,7 @@ def test_an_unknown_walkthrough_name_is_exit_2(capsys):
 
 
 def test_the_shipped_files_reject_a_load_error_as_walkthrough_error(tmp_path):
-    with pytest.raises(WalkthroughError, match=r"x\.toml: toml: invalid TOML"):
+    with pytest.raises(WalkthroughError, match=r"x\.toml: line 1: invalid TOML"):
         parse_walkthrough("[walkthrough", str(tmp_path / "x.toml"))
 
 

@@ -22,7 +22,6 @@ from typing import Any
 from rcnlab.lab import LabError
 from rcnlab.model.pair_state import IllegalCommand, PairState
 from rcnlab.scenario.runner import Runner, action
-from rcnlab.scenario.steps import _choice, register
 
 RULES = ("reflect-out-of-order",)
 
@@ -94,9 +93,6 @@ def _break_rule(r: Runner, rule: str) -> None:
     r.net.management.emit("rule-broken", None, rule=rule)
 
 
-register("heal-all", {}, {})
 action("heal-all")(_heal_all)
-register("resync-all", {}, {})
 action("resync-all")(_resync_all)
-register("break-rule", {"rule": _choice(*RULES)}, {})
 action("break-rule")(_break_rule)

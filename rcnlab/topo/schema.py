@@ -8,12 +8,7 @@ from __future__ import annotations
 
 import attrs
 
-#: Link kinds: "scsi" host-storage, "fc" storage-edge (network 101's FC side),
-#: "gbe" edge-core and core-core (GbE/IP/UDP), "ip" storage-edge in the
-#: IP-attached variant.
-LINK_KINDS = ("scsi", "fc", "gbe", "ip")
-SITES = ("source", "network", "target")
-ORDER_METHODS = ("A-1", "A-2", "B")
+from rcnlab.model.kinds import Attach, LinkKind, OrderMethod, Site
 
 #: Light in fibre: about 5 microseconds per kilometre, one way.
 SECONDS_PER_KM = 5e-6
@@ -44,7 +39,7 @@ class HostSpec:
 
     name: str
     customer: str
-    site: str
+    site: Site
     storage: str  # the external storage it issues SCSI commands to
     pos: tuple[int, int] | None = None
 
@@ -60,9 +55,9 @@ class StorageSpec:
     name: str
     wwn: str
     customer: str
-    site: str
+    site: Site
     edge: str  # the edge device it is connected to (storage connection 503)
-    attach: str = "fc"  # "fc" or "ip"
+    attach: Attach = Attach.FC
     volumes: tuple[VolumeSpec, ...] = ()
     copy_rate: float = 20000.0  # blocks per virtual second for initial/differential copy
     command_timeout: float = 2.0  # seconds a pair command waits for its answer from the RCN
@@ -75,7 +70,7 @@ class EdgeSpec:
 
     name: str
     ip: str
-    site: str
+    site: Site
     log_capacity: int = 1 << 30  # bytes in the log storage area 413
     log_durable: bool = False  # does the log storage area survive a crash (disk 313)?
     resend_timeout: float = 0.05  # seconds before an unacknowledged log entry is resent
@@ -113,7 +108,7 @@ class LinkSpec:
 
     a: str
     b: str
-    kind: str
+    kind: LinkKind
     latency: float  # seconds, one way
     jitter: float = 0.0  # seconds, uniform extra delay in [0, jitter]
     bandwidth: float = 1.25e8  # bytes per second
@@ -141,7 +136,7 @@ class Topology:
     name: str
     path: str  # where it was read from (for messages), "<builtin>" for the default
     block_size: int = 512
-    order_method: str = "A-1"
+    order_method: OrderMethod = OrderMethod.A1
     customers: tuple[Customer, ...] = ()
     hosts: tuple[HostSpec, ...] = ()
     storages: tuple[StorageSpec, ...] = ()

@@ -1,4 +1,4 @@
-"""Step kinds the walkthroughs add to the scenario registry.
+"""The handler of the step kind the walkthroughs add (`rcnlab.ops.commands.ForgeWrite`).
 
 ``forge-write``: a storage puts a hand-made RIO (WR) on its FC link, addressed to the
 virtual storage that stands for another customer's volume on the same edge. The edge's
@@ -12,10 +12,6 @@ from rcnlab.lab import LabError
 from rcnlab.model.ids import VolumeRef, port_id
 from rcnlab.model.rio import Rio, RioKind
 from rcnlab.scenario.runner import Runner, action
-from rcnlab.scenario.steps import STEPS, _count, _text, register
-
-if "forge-write" not in STEPS:
-    register("forge-write", {"device": _text, "volume": _text}, {"block": _count})
 
 
 @action("forge-write")

@@ -23,26 +23,39 @@ A walkthrough is TOML (``topologies/walkthroughs/NAME.toml``)::
     pair = "ST112:0"
     state = "Duplex"
 
-The action keys are validated exactly as a scenario step's (rcnlab.scenario.steps), so
-every problem is one line ``FILE: step[N].KEY: problem``.
+The file is read by rcnlab.formats and the action keys are validated exactly as a
+scenario step's (rcnlab.scenario.steps), so every problem is one line
+``FILE: step[N].KEY: problem``.
 """
 
 from __future__ import annotations
 
 import importlib
-import math
 import os
 import pkgutil
 import re
-import tomllib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from rcnlab.catalogue import CATALOGUE
-from rcnlab.model.pair_state import PairState
+from rcnlab.formats import FormatError, parse_toml, read_text, structure
+from rcnlab.formats.fields import (
+    Bad,
+    Bound,
+    CountOrSpan,
+    Refusal,
+    Span,
+    State,
+    Tag,
+    Text,
+    bounded,
+    non_empty,
+    two_or_more,
+)
+from rcnlab.model.kinds import Party
+from rcnlab.ops.commands import MAX_TIME
 from rcnlab.scenario import steps as scenario_steps
 from rcnlab.scenario.steps import ScenarioError
 from rcnlab.topo.load import TopologyError, load_topology
@@ -51,24 +64,49 @@ from rcnlab.topo.schema import Topology
 #: Where the shipped walkthroughs live.
 WALKTHROUGHS = Path(__file__).resolve().parent.parent.parent / "topologies" / "walkthroughs"
 
-PARTIES = ("source_storage", "source_edge", "target_edge", "target_storage")
-STATES = {s.value for s in PairState}
-TAG = re.compile(r"^fig(\d+):(\d+)$")
-
 
 class WalkthroughError(ScenarioError):
     """One line: ``FILE: KEY: problem`` (the scenario format)."""
 
 
 @attrs.frozen(kw_only=True)
-class Condition:
-    """``until``: stop the step's run as soon as this holds."""
+class _Head:
+    """The ``[walkthrough]`` table."""
 
-    pair: str | None = None
-    state: str | None = None
-    party: str | None = None
-    tag: str | None = None  # a step tag seen since the step began, e.g. "fig13:1312"
-    event: str | None = None  # an event name seen since the step began
+    title: Text
+    topology: Text  # relative to the walkthrough file
+    seed: int = attrs.field(default=0, validator=bounded(0))
+    summary: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class _File:
+    walkthrough: _Head
+    step: list[dict[str, Any]] = attrs.field(factory=list)
+
+
+@attrs.frozen(kw_only=True)
+class _RunFor:
+    """A step's ``run_for`` when it is a number."""
+
+    run_for: float = attrs.field(validator=bounded(0, MAX_TIME, why="one virtual day"))
+
+
+@attrs.frozen(kw_only=True)
+class Condition:
+    """``until``: stop the step's run as soon as this holds (pair + state, a tag, or an event)."""
+
+    pair: Text | None = None
+    state: State | None = None
+    party: Party | None = None
+    tag: Tag | None = None  # a step tag seen since the step began, e.g. "fig13:1312"
+    event: Text | None = None  # an event name seen since the step began
+
+    def __attrs_post_init__(self) -> None:
+        if (self.state is None) != (self.pair is None):
+            raise Bad("'pair' and 'state' go together")
+        if sum(v is not None for v in (self.state, self.tag, self.event)) != 1:
+            raise Bad("give exactly one of: pair + state, tag, event")
 
     def describe(self) -> str:
         if self.state is not None:
@@ -77,28 +115,43 @@ class Condition:
         return f"{self.tag or self.event} in the trace"
 
 
+def _counts_as_numbers(events: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if events is None else {k: v if isinstance(v, tuple) else float(v) for k, v in events.items()}
+
+
 @attrs.frozen(kw_only=True)
 class Checkpoint:
     """What must hold when the step's run is over. Only the keys given are checked."""
 
-    index: int
-    pair: str | None = None
-    state: str | None = None
-    party: str | None = None
-    states: dict[str, str] | None = None  # party -> state
-    equal: list[str] | None = None
-    differ: list[str] | None = None
-    remaining: int | tuple[float, float] | None = None  # log entries in the network (edges + cores)
-    writes_acknowledged: int | None = None
+    index: int = attrs.field(default=0, metadata={"derived": True})  # its place in the step
+    pair: Text | None = None
+    state: State | None = None
+    party: Party | None = None
+    states: dict[Party, State] | None = attrs.field(default=None, validator=non_empty)
+    equal: list[Text] | None = attrs.field(default=None, validator=two_or_more)
+    differ: list[Text] | None = attrs.field(default=None, validator=two_or_more)
+    remaining: CountOrSpan | None = None  # log entries in the network (edges + cores)
+    writes_acknowledged: int | None = attrs.field(default=None, validator=bounded(0))
     invariants: bool | None = None
-    trace: list[str] | None = None  # tags that must occur since the step began, in this order
-    absent: list[str] | None = None  # tags that must not occur since the step began
-    events: dict[str, Any] | None = None  # event name -> count or [min, max] since the step began
-    refused: str | bool | None = None  # the action must be refused (with this text in the reason)
-    host_latency_ms: tuple[float, float] | None = None  # mean host write latency of the step's writes
-    lag_ms: tuple[float, float] | None = None  # mean log creation (1902) -> reflection delay of the step
-    summary: dict[str, Any] | None = None  # dotted path into the run summary -> value or [min, max]
-    addresses: dict[str, str] | None = None  # volume -> the WWN its pair record addresses (Fig. 2: virtual)
+    trace: list[Tag] | None = attrs.field(default=None, validator=non_empty)  # tags in this order
+    absent: list[Tag] | None = attrs.field(default=None, validator=non_empty)  # tags that must not occur
+    #: event name -> count or [min, max] since the step began
+    events: dict[str, CountOrSpan] | None = attrs.field(default=None, validator=non_empty,
+                                                        converter=_counts_as_numbers)
+    refused: Refusal | None = None  # the action must be refused (with this text in the reason)
+    host_latency_ms: Span | None = None  # mean host write latency of the step's writes
+    lag_ms: Span | None = None  # mean log creation (1902) -> reflection delay of the step
+    summary: dict[str, Bound] | None = attrs.field(default=None, validator=non_empty)  # dotted path -> value
+    #: volume -> the WWN its pair record addresses (Fig. 2: virtual)
+    addresses: dict[str, Text] | None = attrs.field(default=None, validator=non_empty)
+
+    def __attrs_post_init__(self) -> None:
+        if all(getattr(self, a.name) is None for a in attrs.fields(type(self)) if a.name != "index"):
+            raise Bad("expected a non-empty table of checks")
+        if (self.state is not None or self.states is not None) and self.pair is None:
+            raise Bad("needs 'pair' (the source volume, STORAGE:LUN)", "state")
+        if self.party is not None and self.state is None:
+            raise Bad("goes with 'state'", "party")
 
 
 @attrs.frozen(kw_only=True)
@@ -182,193 +235,37 @@ def resolve(name: str) -> Path:
     return WALKTHROUGHS / f"{name}.toml"
 
 
-# -- value checks ----------------------------------------------------------------------------
-def _int(v: Any) -> int:
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise ValueError(f"expected a whole number, got {v!r}")
-    return v
-
-
-def _count(v: Any) -> int:
-    n = _int(v)
-    if n < 0:
-        raise ValueError(f"expected a whole number >= 0, got {v!r}")
-    return n
-
-
-def _text(v: Any) -> str:
-    if not isinstance(v, str) or not v.strip():
-        raise ValueError(f"expected a non-empty string, got {v!r}")
-    return v
-
-
-def _number(v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-        raise ValueError(f"expected a number, got {v!r}")
-    return float(v)
-
-
-def _span(v: Any) -> tuple[float, float]:
-    if not isinstance(v, list) or len(v) != 2:
-        raise ValueError(f"expected [min, max], got {v!r}")
-    lo, hi = _number(v[0]), _number(v[1])
-    if lo > hi:
-        raise ValueError(f"min {lo:g} is above max {hi:g}")
-    return (lo, hi)
-
-
-def _state(v: Any) -> str:
-    if v not in STATES:
-        raise ValueError(f"unknown state {v!r} (known: {', '.join(s.value for s in PairState)})")
-    return v
-
-
-def _party(v: Any) -> str:
-    if v not in PARTIES:
-        raise ValueError(f"expected one of {', '.join(PARTIES)}, got {v!r}")
-    return v
-
-
-def _tag(v: Any) -> str:
-    m = TAG.match(v) if isinstance(v, str) else None
-    if m is None:
-        raise ValueError(f"expected a step tag like \"fig19:1902\", got {v!r}")
-    fig, num = f"fig{m.group(1)}", int(m.group(2))
-    if fig not in CATALOGUE or num not in CATALOGUE[fig]:
-        raise ValueError(f"{v!r} is not a step of the catalogue (rcnlab/catalogue.py)")
-    return v
-
-
-def _tags(v: Any) -> list[str]:
-    if not isinstance(v, list) or not v:
-        raise ValueError(f"expected a non-empty array of step tags, got {v!r}")
-    return [_tag(x) for x in v]
-
-
-def _names(v: Any) -> list[str]:
-    if not isinstance(v, list) or len(v) < 2 or not all(isinstance(x, str) and x for x in v):
-        raise ValueError(f"expected an array of at least two volumes (STORAGE:LUN), got {v!r}")
-    return list(v)
-
-
-def _flag(v: Any) -> bool:
-    if not isinstance(v, bool):
-        raise ValueError(f"expected true or false, got {v!r}")
-    return v
-
-
-def _refused(v: Any) -> str | bool:
-    if isinstance(v, bool) or (isinstance(v, str) and v):
-        return v
-    raise ValueError(f"expected true or the text the refusal must contain, got {v!r}")
-
-
-def _states(v: Any) -> dict[str, str]:
-    if not isinstance(v, dict) or not v:
-        raise ValueError(f"expected a table party = state, got {v!r}")
-    return {_party(k): _state(s) for k, s in v.items()}
-
-
-def _bound(v: Any) -> Any:
-    if isinstance(v, list):
-        return _span(v)
-    if isinstance(v, str | bool):
-        return v
-    return _number(v)
-
-
-def _addresses(v: Any) -> dict[str, str]:
-    if not isinstance(v, dict) or not v or not all(isinstance(x, str) and x for x in v.values()):
-        raise ValueError(f"expected a table \"STORAGE:LUN\" = \"WWN\", got {v!r}")
-    return dict(v)
-
-
-def _count_or_span(v: Any) -> int | tuple[float, float]:
-    return _span(v) if isinstance(v, list) else _count(v)
-
-
-def _event_counts(v: Any) -> dict[str, Any]:
-    if not isinstance(v, dict) or not v:
-        raise ValueError(f"expected a table event-name = count or [min, max], got {v!r}")
-    out = {}
-    for k, n in v.items():
-        out[k] = _span(n) if isinstance(n, list) else float(_count(n))
-    return out
-
-
-def _summary(v: Any) -> dict[str, Any]:
-    if not isinstance(v, dict) or not v:
-        raise ValueError(f"expected a table \"dotted.path\" = value or [min, max], got {v!r}")
-    return {k: _bound(x) for k, x in v.items()}
-
-
-CHECKS: dict[str, Callable[[Any], Any]] = {
-    "pair": _text, "state": _state, "party": _party, "states": _states, "equal": _names, "differ": _names,
-    "remaining": _count_or_span, "writes_acknowledged": _count, "invariants": _flag, "trace": _tags, "absent": _tags,
-    "events": _event_counts, "refused": _refused, "host_latency_ms": _span, "lag_ms": _span,
-    "summary": _summary, "addresses": _addresses,
-}
-UNTIL: dict[str, Callable[[Any], Any]] = {"pair": _text, "state": _state, "party": _party, "tag": _tag,
-                                          "event": _text}
 OWN_KEYS = ("title", "say", "figure", "steps", "run_for", "until", "checkpoint", "do")
 
 
 # -- loading ---------------------------------------------------------------------------------
 def load_walkthrough(path: str | os.PathLike[str]) -> Walkthrough:
     where = os.fspath(path)
+    return parse_walkthrough(_walkthrough_error(read_text, where), where)
+
+
+def _walkthrough_error(fn: Any, *args: Any) -> Any:
     try:
-        text = Path(where).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise WalkthroughError(where, "file", f"cannot read ({exc.__class__.__name__}: {exc})") from None
-    return parse_walkthrough(text, where)
+        return fn(*args)
+    except FormatError as exc:
+        raise WalkthroughError(exc.path, exc.key, exc.problem) from None
 
 
 def parse_walkthrough(text: str, path: str) -> Walkthrough:
     load_step_kinds()
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise WalkthroughError(path, "toml", f"invalid TOML ({exc})") from None
-    unknown = set(data) - {"walkthrough", "step"}
-    if unknown:
-        raise WalkthroughError(path, sorted(unknown)[0], "unknown table (expected [walkthrough] and [[step]])")
-    head = data.get("walkthrough")
-    if not isinstance(head, dict):
-        raise WalkthroughError(path, "walkthrough", "missing [walkthrough] table (title, topology, seed, summary)")
-    for key in head:
-        if key not in ("title", "topology", "seed", "summary"):
-            raise WalkthroughError(path, f"walkthrough.{key}", "unknown key (expected title, topology, seed, summary)")
-    for key in ("title", "topology"):
-        if key not in head:
-            raise WalkthroughError(path, f"walkthrough.{key}", "missing")
-    try:
-        title = _text(head["title"])
-        topo_rel = _text(head["topology"])
-        seed = _count(head.get("seed", 0))
-        summary = str(head.get("summary", ""))
-    except ValueError as exc:
-        bad = next(k for k in ("title", "topology", "seed") if k in head and not _ok(k, head[k]))
-        raise WalkthroughError(path, f"walkthrough.{bad}", str(exc)) from None
-    topo_path = (Path(path).parent / topo_rel) if not Path(topo_rel).is_absolute() else Path(topo_rel)
+    file = _walkthrough_error(lambda: structure(parse_toml(text, path), _File, path))
+    head = file.walkthrough
+    topo_path = (Path(path).parent / head.topology) if not Path(head.topology).is_absolute() else Path(head.topology)
     try:
         topo = load_topology(topo_path)
     except TopologyError as exc:
-        raise WalkthroughError(path, "walkthrough.topology", f"{topo_rel}: {exc}") from None
-    raw_steps = data.get("step", [])
-    if not isinstance(raw_steps, list) or not raw_steps:
+        raise WalkthroughError(path, "walkthrough.topology", f"{head.topology}: {exc}") from None
+    if not file.step:
         raise WalkthroughError(path, "step", "expected at least one [[step]]")
-    steps = tuple(_step(path, i, raw, topo) for i, raw in enumerate(raw_steps))
-    summary = "\n\n".join(" ".join(par.split()) for par in re.split(r"\n\s*\n", summary.strip()))
-    return Walkthrough(name=Path(path).stem, path=path, title=title, summary=summary,
-                       topology_path=str(topo_path), topology=topo, seed=seed, steps=steps)
-
-
-def _ok(key: str, value: Any) -> bool:
-    try:
-        (_count if key == "seed" else _text)(value)
-        return True
-    except ValueError:
-        return False
+    steps = tuple(_step(path, i, raw, topo) for i, raw in enumerate(file.step))
+    summary = "\n\n".join(" ".join(par.split()) for par in re.split(r"\n\s*\n", head.summary.strip()))
+    return Walkthrough(name=Path(path).stem, path=path, title=head.title, summary=summary,
+                       topology_path=str(topo_path), topology=topo, seed=head.seed, steps=steps)
 
 
 def _step(path: str, i: int, raw: Any, topo: Topology) -> WalkStep:
@@ -381,13 +278,8 @@ def _step(path: str, i: int, raw: Any, topo: Topology) -> WalkStep:
 
     if "say" not in raw:
         raise fail("say", "missing (one or two sentences: what happens and why)")
-    try:
-        say = _text(raw["say"])
-    except ValueError as exc:
-        raise fail("say", str(exc)) from None
-    title = raw.get("title", "")
-    if not isinstance(title, str):
-        raise fail("title", f"expected a string, got {title!r}")
+    say = _walkthrough_error(structure, raw["say"], Text, path, f"{where}.say")
+    title = _walkthrough_error(structure, raw.get("title", ""), str, path, f"{where}.title")
     # the action: validated as a scenario step
     do = raw.get("do")
     action = {k: v for k, v in raw.items() if k not in OWN_KEYS}
@@ -399,11 +291,7 @@ def _step(path: str, i: int, raw: Any, topo: Topology) -> WalkStep:
     else:
         if "at" in action:
             raise fail("at", "walkthrough steps run one after another; use run_for on the step before")
-        try:
-            parsed = scenario_steps._step(path, i, {"at": 0.0, "do": do, **action}, topo)
-        except ScenarioError as exc:
-            raise WalkthroughError(exc.path, exc.key, exc.problem) from None
-        args = parsed.args
+        args = _walkthrough_error(scenario_steps.read_step, path, i, {"at": 0.0, "do": do, **action}, topo).args
     # the patent's figure and steps
     nums: list[int] = []
     if "steps" in raw:
@@ -430,15 +318,11 @@ def _step(path: str, i: int, raw: Any, topo: Topology) -> WalkStep:
     if "run_for" in raw:
         v = raw["run_for"]
         if v != "drain":
-            try:
-                run_for = _number(v)
-            except ValueError as exc:
-                raise fail("run_for", f"{exc} (virtual seconds, or \"drain\")") from None
-            if run_for < 0:
-                raise fail("run_for", "must not be negative")
+            run_for = _walkthrough_error(structure, {"run_for": v}, _RunFor, path, where).run_for
     until = None
     if "until" in raw:
-        until = _until(raw["until"], fail, path, where, topo)
+        until = _walkthrough_error(structure, raw["until"], Condition, path, f"{where}.until")
+        _names_exist(path, f"{where}.until", {"pair": until.pair}, topo)
     # the checkpoints
     cps = raw.get("checkpoint", [])
     if isinstance(cps, dict):
@@ -451,53 +335,14 @@ def _step(path: str, i: int, raw: Any, topo: Topology) -> WalkStep:
                     steps=tuple(nums), run_for=run_for, until=until, checkpoints=checkpoints)
 
 
-def _until(v: Any, fail: Callable[[str, str], WalkthroughError], path: str, where: str,
-           topo: Topology) -> Condition:
-    if not isinstance(v, dict) or not v:
-        raise fail("until", "expected a table: { pair, state[, party] } or { tag } or { event }")
-    args = {}
-    for key, value in v.items():
-        check = UNTIL.get(key)
-        if check is None:
-            raise fail(f"until.{key}", f"unknown key (allowed: {', '.join(UNTIL)})")
-        try:
-            args[key] = check(value)
-        except ValueError as exc:
-            raise fail(f"until.{key}", str(exc)) from None
-    if ("state" in args) != ("pair" in args):
-        raise fail("until", "'pair' and 'state' go together")
-    if sum(k in args for k in ("state", "tag", "event")) != 1:
-        raise fail("until", "give exactly one of: pair + state, tag, event")
-    if "pair" in args:
-        _names_exist(path, f"{where}.until", {"pair": args["pair"]}, topo)
-    return Condition(**args)
-
-
 def _checkpoint(path: str, where: str, index: int, raw: Any, topo: Topology) -> Checkpoint:
-    if not isinstance(raw, dict) or not raw:
-        raise WalkthroughError(path, where, "expected a non-empty table of checks")
-    args: dict[str, Any] = {}
-    for key, value in raw.items():
-        check = CHECKS.get(key)
-        if check is None:
-            raise WalkthroughError(path, f"{where}.{key}", f"unknown check (allowed: {', '.join(CHECKS)})")
-        try:
-            args[key] = check(value)
-        except ValueError as exc:
-            raise WalkthroughError(path, f"{where}.{key}", str(exc)) from None
-    if ("state" in args or "states" in args) and "pair" not in args:
-        raise WalkthroughError(path, f"{where}.state", "needs 'pair' (the source volume, STORAGE:LUN)")
-    if "party" in args and "state" not in args:
-        raise WalkthroughError(path, f"{where}.party", "goes with 'state'")
-    _names_exist(path, where, {k: args[k] for k in ("pair",) if k in args}, topo)
+    cp = attrs.evolve(_walkthrough_error(structure, raw, Checkpoint, path, where), index=index)
+    _names_exist(path, where, {"pair": cp.pair}, topo)
     for key in ("equal", "differ", "addresses"):
-        for name in args.get(key, ()):
+        for name in getattr(cp, key) or ():
             _names_exist(path, f"{where}.{key}", {"volume": name}, topo)
-    return Checkpoint(index=index, **args)
+    return cp
 
 
 def _names_exist(path: str, where: str, args: dict[str, Any], topo: Topology) -> None:
-    try:
-        scenario_steps._check_names(path, where, args, topo)
-    except ScenarioError as exc:
-        raise WalkthroughError(exc.path, exc.key, exc.problem) from None
+    _walkthrough_error(scenario_steps.check_names, path, where, args, topo)

@@ -1,0 +1,57 @@
+"""The closed sets of the topology and the operator's commands, as `enum.StrEnum`.
+
+A member compares equal to its string and formats as it ("fc" == LinkKind.FC,
+f"{Site.SOURCE}" == "source"), so traces and JSON output read the same as plain strings.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class LinkKind(StrEnum):
+    """"scsi" host-storage, "fc" storage-edge (network 101's FC side), "gbe" edge-core and
+    core-core (GbE/IP/UDP), "ip" storage-edge in the IP-attached variant."""
+
+    SCSI = "scsi"
+    FC = "fc"
+    GBE = "gbe"
+    IP = "ip"
+
+
+class Attach(StrEnum):
+    """How an external storage (112, 122) reaches its edge: FC, or IP in the modified example."""
+
+    FC = "fc"
+    IP = "ip"
+
+
+class Site(StrEnum):
+    SOURCE = "source"
+    NETWORK = "network"
+    TARGET = "target"
+
+
+class CopyMode(StrEnum):
+    """Remote copy of a pair: synchronous or asynchronous (Fig. 10)."""
+
+    SYNC = "sync"
+    ASYNC = "async"
+
+
+class OrderMethod(StrEnum):
+    """Order assurance (Fig. 19-21): A-1 a group per storage pair, A-2 one per edge pair,
+    B the groups configured in advance."""
+
+    A1 = "A-1"
+    A2 = "A-2"
+    B = "B"
+
+
+class Party(StrEnum):
+    """The four parties that hold a pair's state."""
+
+    SOURCE_STORAGE = "source_storage"
+    SOURCE_EDGE = "source_edge"
+    TARGET_EDGE = "target_edge"
+    TARGET_STORAGE = "target_storage"

@@ -1,0 +1,1 @@
+"""The operator's commands as values (`rcnlab.ops.commands`)."""
