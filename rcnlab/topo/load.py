@@ -19,6 +19,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+from rcnlab import shipped
 from rcnlab.topo.routing import find_route
 from rcnlab.topo.schema import (
     ORDER_METHODS,
@@ -69,8 +70,8 @@ class _Bad(Exception):
 
 
 def builtin_topology_path() -> Path:
-    """The packaged Fig. 1 topology, ``rcnlab/data/fig1.toml``."""
-    return Path(__file__).resolve().parent.parent / "data" / "fig1.toml"
+    """The shipped Fig. 1 topology, ``topologies/fig1.toml``."""
+    return shipped.find("topology", "fig1")
 
 
 def load_builtin_topology() -> Topology:
