@@ -43,13 +43,13 @@ def non_negative(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise _refuse("a finite number >= 0", text) from None
-    if not math.isfinite(value) or value < 0:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
         raise _refuse("a finite number >= 0", text)
     return value
 
 
-#: The slowest pace a run takes (virtual seconds per wall second); slower runs would not end.
+#: The slowest pace of a run (virtual seconds per wall second): below it, a run of seconds takes days.
 MIN_PACE = 0.001
 
 
@@ -88,6 +88,13 @@ def output(text: str) -> str:
         raise _refuse("a file name", text)
     if not path.parent.is_dir():
         raise argparse.ArgumentTypeError(f"{text}: no folder {str(path.parent)!r} to write in")
+    return text
+
+
+def folder(text: str) -> str:
+    """A folder to write in, made when missing: not a file."""
+    if not text or (Path(text).exists() and not Path(text).is_dir()):
+        raise _refuse("a folder", text)
     return text
 
 

@@ -38,7 +38,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--first", type=flags.seed, default=0, help="the first seed (default 0)")
     p.add_argument("--jobs", type=flags.whole(0, MAX_JOBS), default=0,
                    help="worker processes (default 0: the CPU cores available)")
-    p.add_argument("--out", default="fuzz-failures", help="where to write the scenarios of failures "
+    p.add_argument("--out", type=flags.folder, default="fuzz-failures", help="where to write the scenarios of failures "
                    "(default ./fuzz-failures)")
     p.add_argument("--break-rule", choices=RULES, help="break a protocol rule on purpose (a test hook), "
                    "to see the checkers catch it")
@@ -47,8 +47,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--max-faults", type=flags.whole(0, MAX_FAULTS), default=4,
                    help="faults per schedule, at most (default 4)")
     p.add_argument("--no-shrink", action="store_true", help="save failures as found, without shrinking")
-    p.add_argument("--digests", metavar="FILE", type=flags.output, help="write each seed's trace digest (sha256 of what "
-                   "'rcnlab run --trace' would write for it) to FILE, one 'SEED DIGEST' line a seed")
+    p.add_argument("--digests", metavar="FILE", type=flags.output, help="write each seed's trace digest (sha256 of "
+                   "what 'rcnlab run --trace' would write for it) to FILE, one 'SEED DIGEST' line a seed")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_fuzz)
 

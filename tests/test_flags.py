@@ -36,6 +36,7 @@ BAD = {
     "no-such-folder": (["run", "fig1", "--trace", "/no/such/dir/t.jsonl"],
                        "run --trace: /no/such/dir/t.jsonl: no folder '/no/such/dir' to write in"),
     "folder-for-a-file": (["fuzz", "--digests", "."], "fuzz --digests: expected a file name, got '.'"),
+    "file-for-a-folder": (["fuzz", "--out", __file__], f"fuzz --out: expected a folder, got {__file__!r}"),
     "empty-file-name": (["walkthrough", "write", "--svg", ""], "walkthrough --svg: expected a file name, got ''"),
 }
 

@@ -39,7 +39,8 @@ def add_parser(subparsers: Any) -> None:
     w.add_argument("--seed", type=flags.seed, help="random seed (default: the walkthrough's)")
     w.add_argument("--mermaid", metavar="FILE", type=flags.output,
                    help="write the message sequence as a Mermaid sequence diagram")
-    w.add_argument("--svg", metavar="FILE", type=flags.output, help="write the message sequence as an SVG swimlane diagram")
+    w.add_argument("--svg", metavar="FILE", type=flags.output,
+                   help="write the message sequence as an SVG swimlane diagram")
     w.add_argument("--trace", metavar="FILE", type=flags.output, help="write every trace event as a JSON line to FILE")
     w.add_argument("--tui", action="store_true", help="play it in the lab (TUI), in walkthrough mode")
     w.set_defaults(func=cmd_walkthrough)
