@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
+from importlib import metadata
 from typing import Any
 
+from rcnlab import flags
 from rcnlab.emu.journal import Journal
 from rcnlab.errors import BadInput
 from rcnlab.run import run_headless
@@ -101,33 +104,48 @@ def cmd_tui(args: argparse.Namespace) -> int:
     return open_tui(topo, _scenario(getattr(args, "scenario", None), topo), getattr(args, "seed", 0), walkthrough)
 
 
+def version() -> str:
+    """The installed version (a checkout that was never installed has none)."""
+    try:
+        return metadata.version("rcnlab")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="rcnlab", description="A terminal lab for a storage Remote Copy Network. "
-                                "With no command, opens the lab on the built-in Fig. 1 topology.")
+    p = flags.Parser(prog="rcnlab", description="A terminal lab for a storage Remote Copy Network. "
+                     "With no command, opens the lab on the built-in Fig. 1 topology.")
+    p.add_argument("--version", action="version", version=f"rcnlab {version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    topology, scenario = flags.named("topology"), flags.named("scenario")
 
     c = sub.add_parser("check", help="validate a topology (and a scenario against it)")
-    c.add_argument("topology", help="topology TOML file")
-    c.add_argument("--scenario", help="scenario TOML file to validate too")
+    c.add_argument("topology", type=topology, help="topology: a shipped name (fig1) or a TOML file")
+    c.add_argument("--scenario", type=scenario, help="scenario to validate too: a shipped name or a TOML file")
     c.set_defaults(func=cmd_check)
 
     r = sub.add_parser("run", help="run a scenario headless and print a summary")
-    r.add_argument("topology", help="topology TOML file")
-    r.add_argument("--scenario", help="scenario TOML file")
-    r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    r.add_argument("--until", type=float, default=math.inf, help="stop at this virtual time instead of draining")
-    r.add_argument("--rate", type=float, default=0.0,
+    r.add_argument("topology", type=topology, help="topology: a shipped name (fig1) or a TOML file")
+    r.add_argument("--scenario", type=scenario, help="scenario: a shipped name (fig1-basic) or a TOML file")
+    r.add_argument("--seed", type=flags.seed, default=0, help="random seed (default 0)")
+    r.add_argument("--until", type=flags.non_negative, default=math.inf,
+                   help="stop at this virtual time instead of draining")
+    r.add_argument("--rate", type=flags.pace, default=0.0,
                    help="pace virtual time at this many virtual seconds per wall second (default: as fast as possible)")
     r.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
-    r.add_argument("--trace", metavar="FILE", help="write every trace event as a JSON line to FILE")
-    r.add_argument("--mermaid", metavar="FILE", help="write the message sequence as a Mermaid sequence diagram")
-    r.add_argument("--svg", metavar="FILE", help="write the message sequence as an SVG swimlane chart")
+    r.add_argument("--trace", metavar="FILE", type=flags.output,
+                   help="write every trace event as a JSON line to FILE")
+    r.add_argument("--mermaid", metavar="FILE", type=flags.output,
+                   help="write the message sequence as a Mermaid sequence diagram")
+    r.add_argument("--svg", metavar="FILE", type=flags.output,
+                   help="write the message sequence as an SVG swimlane chart")
     r.set_defaults(func=cmd_run)
 
     t = sub.add_parser("tui", help="open the lab on a topology")
-    t.add_argument("topology", nargs="?", help="topology TOML file (default: built-in Fig. 1)")
-    t.add_argument("--scenario", help="scenario TOML file to play")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("topology", nargs="?", type=topology,
+                   help="topology: a shipped name or a TOML file (default: the shipped fig1)")
+    t.add_argument("--scenario", type=scenario, help="scenario to play: a shipped name or a TOML file")
+    t.add_argument("--seed", type=flags.seed, default=0, help="random seed (default 0)")
     t.add_argument("--walkthrough", metavar="NAME",
                    help="open straight in walkthrough mode (a name in topologies/walkthroughs, or a path)")
     t.set_defaults(func=cmd_tui)
@@ -150,9 +168,8 @@ def _extra_commands() -> list[Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         if args.command is None:
             return cmd_tui(args)
         return args.func(args)
@@ -161,3 +178,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader of stdout left (`| head`): stop quietly, as `cat` would
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141

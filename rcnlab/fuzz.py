@@ -14,28 +14,41 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rcnlab import flags
 from rcnlab.check.gen import FAULT_KINDS, random_case, run_case, scenario_toml, shrink, topology_toml
 from rcnlab.check.steps import RULES
 from rcnlab.errors import BadInput
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+#: Bounds of the flags: beyond them a campaign would not end (or would fork a crowd).
+MAX_SEEDS, MAX_JOBS, MAX_FAULTS = 1_000_000, 256, 100
 
 
 def add_parser(subparsers: Any) -> None:
+    def fault_kinds(text: str) -> tuple[str, ...]:
+        kinds = FAULT_KINDS if text == "all" else tuple(k.strip() for k in text.split(",") if k.strip())
+        unknown = [k for k in kinds if k not in FAULT_KINDS]
+        if unknown or not kinds:
+            raise argparse.ArgumentTypeError(f"unknown fault kind {unknown[0] if unknown else '(none)'!r} "
+                                             f"(known: {', '.join(FAULT_KINDS)})")
+        return kinds
+
     p = subparsers.add_parser("fuzz", help="run random labs and fault schedules against the invariant checkers")
-    p.add_argument("--seeds", type=int, default=200, help="how many seeds to run (default 200)")
-    p.add_argument("--first", type=int, default=0, help="the first seed (default 0)")
-    p.add_argument("--jobs", type=int, default=0, help="worker processes (default: the CPU cores available)")
-    p.add_argument("--out", default="fuzz-failures", help="where to write the scenarios of failures "
+    p.add_argument("--seeds", type=flags.whole(1, MAX_SEEDS), default=200, help="how many seeds to run (default 200)")
+    p.add_argument("--first", type=flags.seed, default=0, help="the first seed (default 0)")
+    p.add_argument("--jobs", type=flags.whole(0, MAX_JOBS), default=0,
+                   help="worker processes (default 0: the CPU cores available)")
+    p.add_argument("--out", type=flags.folder, default="fuzz-failures", help="where to write the scenarios of failures "
                    "(default ./fuzz-failures)")
     p.add_argument("--break-rule", choices=RULES, help="break a protocol rule on purpose (a test hook), "
                    "to see the checkers catch it")
-    p.add_argument("--faults", default="all", help=f"comma-separated fault kinds ({', '.join(FAULT_KINDS)}), "
-                   "or 'all' (the default)")
-    p.add_argument("--max-faults", type=int, default=4, help="faults per schedule, at most (default 4)")
+    p.add_argument("--faults", type=fault_kinds, default="all",
+                   help=f"comma-separated fault kinds ({', '.join(FAULT_KINDS)}), or 'all' (the default)")
+    p.add_argument("--max-faults", type=flags.whole(0, MAX_FAULTS), default=4,
+                   help="faults per schedule, at most (default 4)")
     p.add_argument("--no-shrink", action="store_true", help="save failures as found, without shrinking")
-    p.add_argument("--digests", metavar="FILE", help="write each seed's trace digest (sha256 of what "
-                   "'rcnlab run --trace' would write for it) to FILE, one 'SEED DIGEST' line a seed")
+    p.add_argument("--digests", metavar="FILE", type=flags.output, help="write each seed's trace digest (sha256 of "
+                   "what 'rcnlab run --trace' would write for it) to FILE, one 'SEED DIGEST' line a seed")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_fuzz)
 
@@ -69,18 +82,9 @@ def _jobs(wanted: int) -> int:
 
 
 def cmd_fuzz(args: argparse.Namespace) -> int:
-    if args.seeds < 1:
-        raise BadInput("--seeds must be at least 1")
-    if args.max_faults < 0:
-        raise BadInput("--max-faults must not be negative")
-    kinds = FAULT_KINDS if args.faults == "all" else tuple(k.strip() for k in args.faults.split(",") if k.strip())
-    unknown = [k for k in kinds if k not in FAULT_KINDS]
-    if unknown or not kinds:
-        raise BadInput(f"--faults: unknown fault kind {unknown[0] if unknown else '(none)'!r} "
-                       f"(known: {', '.join(FAULT_KINDS)})")
     out = Path(args.out)
     jobs = _jobs(args.jobs)
-    work = [(seed, args.break_rule, kinds, args.max_faults, not args.no_shrink, bool(args.digests))
+    work = [(seed, args.break_rule, args.faults, args.max_faults, not args.no_shrink, bool(args.digests))
             for seed in range(args.first, args.first + args.seeds)]
     started = time.perf_counter()
     results: list[dict[str, Any]] = []

@@ -19,7 +19,8 @@ from rcnlab.devices.storage import ExternalStorage, StoragePair
 from rcnlab.emu.journal import Journal
 from rcnlab.emu.network import Network
 from rcnlab.model.ids import VolumeRef
-from rcnlab.model.pair_state import PairState, Party
+from rcnlab.model.kinds import Party
+from rcnlab.model.pair_state import PairState
 from rcnlab.model.tables import PairInfo
 from rcnlab.topo.schema import Topology
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from importlib import metadata
 
 import pytest
 
@@ -107,4 +108,11 @@ def test_run_exports_the_message_sequence(tmp_path, capsys):
 
     assert ET.parse(svg).getroot().tag.endswith("svg")
     assert main(["run", FIG1, "--scenario", BASIC, "--until", "0.1", "--svg", "/no/such/dir/x.svg"]) == 2
-    assert "cannot write the export" in capsys.readouterr().err
+    assert "run --svg: /no/such/dir/x.svg: no folder '/no/such/dir' to write in" in capsys.readouterr().err
+
+
+def test_version_is_the_installed_one(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out == f"rcnlab {metadata.version('rcnlab')}\n"

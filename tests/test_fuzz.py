@@ -45,4 +45,4 @@ def test_bad_arguments_are_one_line_errors(capsys):
     assert main(["fuzz", "--seeds", "0"]) == 2
     assert main(["fuzz", "--seeds", "1", "--faults", "meteor"]) == 2
     err = capsys.readouterr().err.splitlines()
-    assert err[0].startswith("rcnlab: --seeds") and "unknown fault kind 'meteor'" in err[1]
+    assert err[0].startswith("rcnlab: fuzz --seeds") and "unknown fault kind 'meteor'" in err[1]

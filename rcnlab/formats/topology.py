@@ -3,7 +3,7 @@
 `rcnlab.topo.load` structures the file into `TopologyFile`, checks the references
 between tables and converts to the frozen `rcnlab.topo.schema.Topology` (seconds,
 bytes per second). The bounds below keep every value one that a run can finish with;
-``rcnlab/data/fig1.toml`` documents the keys.
+``topologies/fig1.toml`` documents the keys.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import enum
 
+from rcnlab.model.kinds import Party
+
 
 class PairState(enum.Enum):
     SIMPLEX = "Simplex"  # X
@@ -23,13 +25,6 @@ class PairState(enum.Enum):
 
     def __str__(self) -> str:
         return self._value_
-
-
-class Party(enum.Enum):
-    SOURCE_STORAGE = "source_storage"
-    SOURCE_EDGE = "source_edge"
-    TARGET_EDGE = "target_edge"
-    TARGET_STORAGE = "target_storage"
 
 
 class Event(enum.Enum):

@@ -6,7 +6,7 @@ addresses, links, routes) and converts to the units the emulator uses. Every pro
 is raised as `TopologyError`, whose message is one line: ``FILE: KEY: problem``. KEY
 names the offending value the way the file spells it, with 0-based indices for
 arrays of tables, e.g. ``link[3].b`` or ``storage[1].volumes[0].lun``. The file format
-is documented key by key in ``rcnlab/data/fig1.toml``.
+is documented key by key in ``topologies/fig1.toml``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import re
 from itertools import combinations
 from pathlib import Path
 
+from rcnlab import shipped
 from rcnlab.formats import FormatError, parse_toml, read_text, structure
 from rcnlab.formats.topology import (
     MAX_VOLUME_BYTES,
@@ -66,8 +67,8 @@ class TopologyError(FormatError):
 
 
 def builtin_topology_path() -> Path:
-    """The packaged Fig. 1 topology, ``rcnlab/data/fig1.toml``."""
-    return Path(__file__).resolve().parent.parent / "data" / "fig1.toml"
+    """The shipped Fig. 1 topology, ``topologies/fig1.toml``."""
+    return shipped.find("topology", "fig1")
 
 
 def load_builtin_topology() -> Topology:

@@ -19,6 +19,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from rcnlab import flags
 from rcnlab.errors import BadInput
 from rcnlab.walkthrough.engine import Player, StepResult
 from rcnlab.walkthrough.model import Walkthrough, WalkthroughError, available, load_walkthrough, resolve
@@ -36,10 +37,12 @@ def add_parser(subparsers: Any) -> None:
                               "checkpoints. Enter: next step, b: back, q: quit.")
     w.add_argument("name", nargs="?", help="walkthrough name or file")
     w.add_argument("--auto", action="store_true", help="run straight through without waiting")
-    w.add_argument("--seed", type=int, help="random seed (default: the walkthrough's)")
-    w.add_argument("--mermaid", metavar="FILE", help="write the message sequence as a Mermaid sequence diagram")
-    w.add_argument("--svg", metavar="FILE", help="write the message sequence as an SVG swimlane diagram")
-    w.add_argument("--trace", metavar="FILE", help="write every trace event as a JSON line to FILE")
+    w.add_argument("--seed", type=flags.seed, help="random seed (default: the walkthrough's)")
+    w.add_argument("--mermaid", metavar="FILE", type=flags.output,
+                   help="write the message sequence as a Mermaid sequence diagram")
+    w.add_argument("--svg", metavar="FILE", type=flags.output,
+                   help="write the message sequence as an SVG swimlane diagram")
+    w.add_argument("--trace", metavar="FILE", type=flags.output, help="write every trace event as a JSON line to FILE")
     w.add_argument("--tui", action="store_true", help="play it in the lab (TUI), in walkthrough mode")
     w.set_defaults(func=cmd_walkthrough)
 

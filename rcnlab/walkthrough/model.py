@@ -39,6 +39,7 @@ from typing import Any
 
 import attrs
 
+from rcnlab import shipped
 from rcnlab.catalogue import CATALOGUE
 from rcnlab.formats import FormatError, parse_toml, read_text, structure
 from rcnlab.formats.fields import (
@@ -60,9 +61,6 @@ from rcnlab.scenario import steps as scenario_steps
 from rcnlab.scenario.steps import ScenarioError
 from rcnlab.topo.load import TopologyError, load_topology
 from rcnlab.topo.schema import Topology
-
-#: Where the shipped walkthroughs live.
-WALKTHROUGHS = Path(__file__).resolve().parent.parent.parent / "topologies" / "walkthroughs"
 
 
 class WalkthroughError(ScenarioError):
@@ -224,15 +222,13 @@ def load_step_kinds() -> None:
 
 # -- finding files -------------------------------------------------------------------------
 def available() -> list[Path]:
-    return sorted(WALKTHROUGHS.glob("*.toml"))
+    """The shipped walkthroughs (topologies/walkthroughs)."""
+    return shipped.available("walkthrough")
 
 
 def resolve(name: str) -> Path:
-    """A file stem in topologies/walkthroughs, or a path."""
-    p = Path(name)
-    if p.suffix == ".toml" or os.sep in name or "/" in name:
-        return p
-    return WALKTHROUGHS / f"{name}.toml"
+    """A shipped walkthrough's name (its file stem), or a path."""
+    return shipped.find("walkthrough", name)
 
 
 OWN_KEYS = ("title", "say", "figure", "steps", "run_for", "until", "checkpoint", "do")

@@ -12,7 +12,8 @@ from rich.text import Text
 from textual.widget import Widget
 
 from rcnlab.lab import Lab
-from rcnlab.model.pair_state import Party, PairState, operator_name
+from rcnlab.model.kinds import Party
+from rcnlab.model.pair_state import PairState, operator_name
 from rcnlab.tui.canvas import Canvas
 from rcnlab.world import PairView
 

@@ -16,7 +16,8 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widget import Widget
 
-from rcnlab.model.pair_state import Party, operator_name
+from rcnlab.model.kinds import Party
+from rcnlab.model.pair_state import operator_name
 from rcnlab.tui.canvas import Canvas
 from rcnlab.world import World
 
