@@ -6,10 +6,8 @@ from __future__ import annotations
 
 from rcnlab.devices.edge.state import EdgeState
 from rcnlab.model.pair_state import PairState
-from rcnlab.model.rio import Rio, RioKind
 
 S = PairState
-K = RioKind
 
 
 class CrashMixin(EdgeState):
@@ -49,7 +47,7 @@ class CrashMixin(EdgeState):
         Suspend it may have missed while it was down."""
         for pair in list(self.pairs.values()):
             if pair.state is S.FAILURE_SUSPEND and wwn in (pair.source.wwn, pair.target.wwn):
-                self._to_storage(Rio(kind=K.SUSPEND, source=pair.source, target=pair.target, failure=True))
+                self._tell_failed(pair)
 
     def restart(self) -> None:
         super().restart()

@@ -86,7 +86,7 @@ class FailoverMixin(EdgeState):
                        seq=group.created, rio=Rio(kind=K.SOK, source=pair.source, target=pair.target, failure=True))
         self.emit("sok-sent", Tag.FAILOVER_SUSPEND_SENT, order_id=order_id, seq=sok.seq)
         self._transmit(sok)
-        self._to_storage(Rio(kind=K.SUSPEND, source=pair.source, target=pair.target, failure=True))
+        self._tell_failed(pair)
 
     # -- fetching remaining entries (the prompt failover variant, 501) -----------------------------
     def remaining_entries(self, order_id: int) -> list[LogEntry]:

@@ -8,6 +8,7 @@ from rcnlab.devices.edge.state import EdgeState, PairKey
 from rcnlab.model.pair_state import Event, PairState
 from rcnlab.model.rio import Rio, RioKind
 from rcnlab.model.steps import Tag
+from rcnlab.model.tables import PairInfo
 
 S = PairState
 K = RioKind
@@ -15,6 +16,10 @@ K = RioKind
 
 class FailureMixin(EdgeState):
     __slots__ = ()
+
+    def _tell_failed(self, pair: PairInfo, full: bool = False) -> None:
+        """Tell the attached storage the pair stands in failure Suspend (908)."""
+        self._to_storage(Rio(kind=K.SUSPEND, source=pair.source, target=pair.target, failure=True, full=full))
 
     def _absorb_held(self, order_id: int) -> int:
         """Turn the group's held entries into 727 (WR blocks); count them deleted (734)."""
@@ -46,7 +51,7 @@ class FailureMixin(EdgeState):
             if pair.state is S.SIMPLEX:
                 continue
             self._set_state(pair, Event.FAIL, None, "source_edge")
-            self._to_storage(Rio(kind=K.SUSPEND, source=pair.source, target=pair.target, failure=True, full=full))
+            self._tell_failed(pair, full)
         self.net.management.report_failure(self, order_id, [(p.source, p.target) for p in pairs], reason)
 
     def fail_pairs(self, keys: list[PairKey], reason: str) -> None:
@@ -56,7 +61,7 @@ class FailureMixin(EdgeState):
             if pair is None or pair.state is S.SIMPLEX:
                 continue
             self._set_state(pair, Event.FAIL, Tag.LIFE_REMOTE_COPY_FAILED, "target_edge")
-            self._to_storage(Rio(kind=K.SUSPEND, source=pair.source, target=pair.target, failure=True))
+            self._tell_failed(pair)
 
     def source_failed(self, keys: list[PairKey], reason: str) -> None:
         """Told by the management server: the target side of these pairs cannot go on (908)."""

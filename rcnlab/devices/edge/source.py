@@ -86,8 +86,7 @@ class SourceMixin(EdgeState):
         if kind is K.WR and pair is not None:
             # suspended here, and the storage has not heard yet: keep the block in 727
             if pair.state is S.SUSPEND or pair.state is S.FAILURE_SUSPEND:
-                pair.bitmap.add(rio.block)
-                self._to_storage(Rio(kind=K.WROK, source=rio.source, target=rio.target, xid=rio.xid))
+                self._mark_for_copy(pair, rio)
                 return
             if self.net.journal.active:
                 self.emit("rio-received", Tag.SRC_WR_RECEIVED, kind="WR", source=str(rio.source), block=rio.block)
@@ -118,7 +117,7 @@ class SourceMixin(EdgeState):
             return
         if kind is K.SUSPEND and rio.failure:  # the storage lost its path to us (908 seen from the storage)
             if pair.state in (S.SIMPLEX, S.SUSPEND, S.FAILURE_SUSPEND):
-                self._to_storage(Rio(kind=K.SUSPEND, source=pair.source, target=pair.target, failure=True))
+                self._tell_failed(pair)
                 if pair.state is S.SUSPEND:
                     self._set_state(pair, Event.FAIL, None, "source_edge")
             else:
@@ -144,6 +143,12 @@ class SourceMixin(EdgeState):
             return
         self._sequence(pair, rio)
 
+    def _mark_for_copy(self, pair: PairInfo, rio: Rio) -> None:
+        """A WR that gets no log entry: its block goes into 727 (the resync copies it) and
+        the storage has its WROK."""
+        pair.bitmap.add(rio.block)
+        self._to_storage(Rio(kind=K.WROK, source=rio.source, target=rio.target, xid=rio.xid))
+
     def _sequence(self, pair: PairInfo, rio: Rio) -> LogEntry | None:
         """Create a sequenced log entry in 413 (1902, 1703, 1803), count it, send it on."""
         order_id = pair.order_id
@@ -160,8 +165,7 @@ class SourceMixin(EdgeState):
         if self.log_bytes + size > self.spec.log_capacity:
             self.emit("log-full", None, order_id=pair.order_id, bytes=self.log_bytes)
             if rio.kind is K.WR:
-                pair.bitmap.add(rio.block)
-                self._to_storage(Rio(kind=K.WROK, source=rio.source, target=rio.target, xid=rio.xid))
+                self._mark_for_copy(pair, rio)
             self.remote_copy_failed(pair.order_id, "log storage area full")
             return None
         if self.rebase:
@@ -219,9 +223,7 @@ class SourceMixin(EdgeState):
                 if pair.state is S.SUSPENDING:
                     self._set_state(pair, Event.SUSPENDED, None, "source_edge")
             elif kind is K.DELOK:
-                del self.pairs[(request.source, request.target)]
-                self.emit("pair-state", None, pair=f"{pair.source}>{pair.target}", party="source_edge",
-                          old=str(pair.state), new="Simplex")
+                self._forget(pair, "source_edge")
             else:
                 self._set_state(pair, ANSWER_EVENT[kind], steps.state, "source_edge")
                 if steps.info_updated:

@@ -19,7 +19,7 @@ from rcnlab.devices.edge.log import HeldLog, Inbound
 from rcnlab.emu.kernel import Timer
 from rcnlab.model.ids import VolumeRef
 from rcnlab.model.log_entry import LogEntry
-from rcnlab.model.pair_state import Event, IllegalTransition, step
+from rcnlab.model.pair_state import Event, IllegalTransition, PairState, step
 from rcnlab.model.rio import RioKind
 from rcnlab.model.tables import OrderAssurance, PairInfo, Route, VirtualStorage
 from rcnlab.topo.schema import EdgeSpec
@@ -97,6 +97,12 @@ class EdgeState(Device):
         if group is None:
             group = self.groups[order_id] = OrderAssurance(order_id)
         return group
+
+    def _forget(self, pair: PairInfo, party: str) -> None:
+        """The pair is gone here (deleted): Simplex again."""
+        del self.pairs[(pair.source, pair.target)]
+        self.emit("pair-state", None, pair=f"{pair.source}>{pair.target}", party=party, old=str(pair.state),
+                  new=str(PairState.SIMPLEX))
 
     def _set_state(self, pair: PairInfo, event: Event, step_tag: str | None, party: str,
                    strict: bool = False) -> None:

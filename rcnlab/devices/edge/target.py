@@ -251,9 +251,7 @@ class TargetMixin(EdgeState):
             self.emit("counter-incremented", steps.counted, order_id=order_id, reflected=group.reflected,
                       reflection_delay=round(group.reflection_delay, 9))
         if kind is K.DELOK:
-            del self.pairs[(rio.source, rio.target)]
-            self.emit("pair-state", None, pair=f"{pair.source}>{pair.target}", party="target_edge",
-                      old=str(pair.state), new="Simplex")
+            self._forget(pair, "target_edge")
         elif kind is not K.WROK and not rio.error:
             event = ANSWER_EVENT[kind]
             if kind is K.SOK:

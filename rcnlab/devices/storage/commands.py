@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from rcnlab.devices.storage.pair import StoragePair
 from rcnlab.devices.storage.state import StorageState
+from rcnlab.model.ids import VolumeRef
 from rcnlab.model.pair_state import LEGAL, Command, Event, IllegalCommand, PairState, check_command
 from rcnlab.model.rio import REPLY, Rio, RioKind
 from rcnlab.model.steps import Tag
@@ -43,11 +44,8 @@ class CommandsMixin(StorageState):
             return
         reason = f"no {answer} from the RCN within {self.spec.command_timeout:g} s"
         self.emit("command-timed-out", None, pair=f"{pair.source}>{pair.target}", waiting_for=str(answer))
-        waiting = pair.waiting.pop(answer, None)
         if answer is RioKind.ICOK:
-            del self.pairs[lun]
-            self.emit("pair-state", None, pair=f"{pair.source}>{pair.target}", party="source_storage",
-                      old=str(pair.state), new=str(S.SIMPLEX))
+            self._forget(lun, pair, "source_storage")
         elif answer is not RioKind.DPOK and pair.state is not S.FAILURE_SUSPEND:
             self._stop_copy(pair)
             self._set_state(pair, Event.FAIL, None)
@@ -55,8 +53,7 @@ class CommandsMixin(StorageState):
                 self._notify_edge(lun)
             else:  # a failover with no answer: the target host takes the volume over here
                 pair.takeover = True
-        if waiting:
-            self._answer(*waiting, Rio(kind=answer, source=pair.source, target=pair.target), "error", reason)
+        self._answer_waiting(pair, answer, Rio(kind=answer, source=pair.source, target=pair.target), "error", reason)
 
     # SCSI pair create (1001)
     def _scsi_pair_create(self, host: str, tag: int, rio: Rio) -> None:
@@ -70,19 +67,22 @@ class CommandsMixin(StorageState):
         self.emit("pair-registered", None, pair=f"{pair.source}>{pair.target}", mode=rio.mode)
         self._command(pair, rio, Tag.CREATE_TO_EDGE)
 
-    def _source_pair(self, rio: Rio, command: Command) -> StoragePair:
-        volume = self._volume(rio.source)
+    def _pair_for(self, command: Command, ref: VolumeRef, role: str, after: str = "") -> StoragePair:
+        """The pair of volume ``ref`` that a host gives ``command`` for: the command must be
+        legal in the pair's state and given at the pair's ``role`` storage."""
+        volume = self._volume(ref)
         pair = self.pairs.get(volume.lun)
-        check_command(command, pair.state if pair else S.SIMPLEX, f"{self.name} {rio.source}")
+        where = f"{self.name} {ref}"
+        check_command(command, pair.state if pair else S.SIMPLEX, where)
         assert pair is not None
-        if pair.role != "source":
-            raise IllegalCommand(f"{command} refused: {self.name} {rio.source} is the target of its pair; "
-                                 "give it at the source storage")
+        if pair.role != role:
+            raise IllegalCommand(f"{command} refused: {where} is the {pair.role} of its pair; "
+                                 f"give it at the {role} storage{after}")
         return pair
 
     # SCSI suspend (910)
     def _scsi_suspend(self, host: str, tag: int, rio: Rio) -> None:
-        pair = self._source_pair(rio, Command.SUSPEND)
+        pair = self._pair_for(Command.SUSPEND, rio.source, "source")
         self._stop_copy(pair)
         event = Event.SUSPEND_ASYNC if pair.mode == "async" else Event.SUSPEND
         self._set_state(pair, event, Tag.LIFE_SUSPEND_INSTRUCTED)
@@ -94,7 +94,7 @@ class CommandsMixin(StorageState):
         if rio.swap:
             self._scsi_failback(host, tag, rio)
             return
-        pair = self._source_pair(rio, Command.RESYNC)
+        pair = self._pair_for(Command.RESYNC, rio.source, "source")
         pair.waiting[RioKind.DPOK] = (host, tag)
         self.emit("resync-requested", None, pair=f"{pair.source}>{pair.target}", swap=pair.swap_unconfirmed)
         # A failback whose swap never reached the other side (lost with the path) is
@@ -104,14 +104,8 @@ class CommandsMixin(StorageState):
 
     # SCSI resynchronize with swap at the target: failback (beyond the patent; pairresync -swaps)
     def _scsi_failback(self, host: str, tag: int, rio: Rio) -> None:
-        volume = self._volume(rio.target)
-        pair = self.pairs.get(volume.lun)
+        pair = self._pair_for(Command.FAILBACK, rio.target, "target", " after a failover")
         where = f"{self.name} {rio.target}"
-        check_command(Command.FAILBACK, pair.state if pair else S.SIMPLEX, where)
-        assert pair is not None
-        if pair.role != "target":
-            raise IllegalCommand(f"failback refused: {where} is the source of its pair; give it at the target "
-                                 "storage after a failover")
         if not pair.takeover:
             legal = ", ".join(str(c) for c in LEGAL[pair.state] if c is not Command.FAILBACK)
             raise IllegalCommand(f"failback refused: pair is {pair.state} at {where} but no failover took place "
@@ -131,13 +125,7 @@ class CommandsMixin(StorageState):
 
     # SCSI Suspend instruction at the target: failover (1302)
     def _scsi_failover(self, host: str, tag: int, rio: Rio) -> None:
-        volume = self._volume(rio.target)
-        pair = self.pairs.get(volume.lun)
-        check_command(Command.FAILOVER, pair.state if pair else S.SIMPLEX, f"{self.name} {rio.target}")
-        assert pair is not None
-        if pair.role != "target":
-            raise IllegalCommand(f"failover refused: {self.name} {rio.target} is the source of its pair; "
-                                 "give it at the target storage")
+        pair = self._pair_for(Command.FAILOVER, rio.target, "target")
         pair.waiting[RioKind.SOK] = (host, tag)
         self._command(pair, Rio(kind=RioKind.SUSPEND, source=pair.remote, target=pair.local, failure=True,
                                  mode="prompt" if rio.mode == "prompt" else ""), Tag.FAILOVER_TO_EDGE)
@@ -150,9 +138,7 @@ class CommandsMixin(StorageState):
         check_command(Command.DELETE, pair.state if pair else S.SIMPLEX, f"{self.name} {ref}")
         assert pair is not None
         self._stop_copy(pair)
-        del self.pairs[volume.lun]
-        self.emit("pair-state", None, pair=f"{pair.source}>{pair.target}", party=f"{pair.role}_storage",
-                  old=str(pair.state), new=str(S.SIMPLEX))
+        self._forget(volume.lun, pair, f"{pair.role}_storage")
         self._answer(host, tag, Rio(kind=RioKind.DELOK, source=rio.source, target=rio.target))
         self._to_edge(Rio(kind=RioKind.DELETE, source=pair.source, target=pair.target))
 

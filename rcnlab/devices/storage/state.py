@@ -71,6 +71,19 @@ class StorageState(Device):
         if host in self.net.devices:
             self.net.send(self.name, host, ScsiCommand(tag=tag, rio=rio, status=status, detail=detail), rio.size, step)
 
+    def _answer_waiting(self, pair: StoragePair, kind: RioKind, rio: Rio, status: str = "ok", detail: str = "",
+                        step: str | None = None) -> None:
+        """Answer the host that waits for ``kind`` on ``pair``, if one does."""
+        waiting = pair.waiting.pop(kind, None)
+        if waiting:
+            self._answer(*waiting, rio, status, detail, step)
+
+    def _forget(self, lun: int, pair: StoragePair, party: str) -> None:
+        """The pair is gone here: the volume is Simplex again."""
+        del self.pairs[lun]
+        self.emit("pair-state", None, pair=f"{pair.source}>{pair.target}", party=party, old=str(pair.state),
+                  new=str(S.SIMPLEX))
+
     def _set_state(self, pair: StoragePair, event: Event, step_tag: str | None) -> None:
         old = pair.state
         try:

@@ -78,13 +78,9 @@ class TransitionsMixin(StorageState):
             self._answered(lun, RioKind.SOK)
             self._set_state(pair, Event.FAIL, Tag.FAILOVER_TARGET_STATE)
             pair.takeover = True
-            waiting = pair.waiting.pop(RioKind.SOK, None)
-            if waiting:
-                self._answer(*waiting, rio, step=Tag.FAILOVER_TARGET_STATE)
+            self._answer_waiting(pair, RioKind.SOK, rio, step=Tag.FAILOVER_TARGET_STATE)
         elif kind is RioKind.DELETE:
-            del self.pairs[lun]
-            self.emit("pair-state", None, pair=f"{pair.source}>{pair.target}", party="target_storage",
-                      old=str(pair.state), new=str(S.SIMPLEX))
+            self._forget(lun, pair, "target_storage")
             self._to_edge(Rio(kind=RioKind.DELOK, source=rio.source, target=rio.target))
         else:
             self.malformed += 1
@@ -98,7 +94,6 @@ class TransitionsMixin(StorageState):
             return  # an answer for a pair deleted meanwhile
         self._answered(pair.local.lun, kind)
         if rio.error:
-            waiting = pair.waiting.pop(kind, None)
             self.emit("rio-error", None, kind=str(kind), error=rio.error)
             if kind is RioKind.ICOK:
                 del self.pairs[rio.source.lun]
@@ -106,14 +101,11 @@ class TransitionsMixin(StorageState):
                 # the edge refused the suspend: it holds the pair in failure Suspend already
                 # (we missed its word, say over a cut FC link); suspended either way
                 self._set_state(pair, Event.FAIL, None)
-            if waiting:
-                self._answer(*waiting, rio, "error", rio.error)
+            self._answer_waiting(pair, kind, rio, "error", rio.error)
             return
         if kind is RioKind.ICOK:  # 1011, 1012, then the initial copy 1013
             self._set_state(pair, Event.CREATE, Tag.CREATE_SOURCE_STATE)
-            waiting = pair.waiting.pop(RioKind.ICOK, None)
-            if waiting:
-                self._answer(*waiting, rio, step=Tag.CREATE_HOST_ANSWERED)
+            self._answer_waiting(pair, RioKind.ICOK, rio, step=Tag.CREATE_HOST_ANSWERED)
             volume = self.volumes[pair.local.lun]
             self._start_copy(pair, sorted(volume.blocks), "initial")
         elif kind is RioKind.DOK:  # 1110
@@ -127,16 +119,12 @@ class TransitionsMixin(StorageState):
             self.emit("bitmap-merged", Tag.RESYNC_STORAGE_MERGE, pair=f"{pair.source}>{pair.target}", own=before,
                       received=len(rio.bitmap), merged=len(pair.bitmap))
             self._set_state(pair, Event.RESYNC, Tag.RESYNC_SOURCE_STATE)
-            waiting = pair.waiting.pop(RioKind.DPOK, None)
-            if waiting:
-                self._answer(*waiting, rio, step=Tag.RESYNC_SOURCE_STATE)
+            self._answer_waiting(pair, RioKind.DPOK, rio, step=Tag.RESYNC_SOURCE_STATE)
             self._start_copy(pair, sorted(hand_over(pair.bitmap)), "differential")
         elif kind is RioKind.SOK:
             if pair.state is S.SUSPENDING:
                 self._set_state(pair, Event.SUSPENDED, None)
-            waiting = pair.waiting.pop(RioKind.SOK, None)
-            if waiting:
-                self._answer(*waiting, rio)
+            self._answer_waiting(pair, RioKind.SOK, rio)
         elif kind is RioKind.SUSPEND and rio.failure:  # 908: the edge says remote copy cannot go on
             self._cancel_notify(pair.local.lun)
             self._stop_copy(pair)
