@@ -10,6 +10,7 @@ source side; ``inbound``, the target side). The concerns (``front``, ``source``,
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -81,7 +82,7 @@ class EdgeState(Device):
     @property
     def real_of(self) -> Mapping[str, str]:
         """Virtual storage WWN (404) -> the real WWN it stands for (read only)."""
-        return self._real_of
+        return MappingProxyType(self._real_of)
 
     def real_wwn(self, wwn: str) -> str:
         """The real WWN behind ``wwn`` if it is one of our virtual storages, else ``wwn``."""
