@@ -11,6 +11,7 @@ source (an answer).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -130,7 +131,8 @@ class FrontMixin(StorageState):
                          "error" if rio.error else "ok", rio.error, step=Tag.WRITE_HOST_ANSWERED)
 
 
-SCSI_HANDLERS = {
+#: The handler of each SCSI command a host may give.
+SCSI_HANDLERS: dict[RioKind, Callable[[Any, str, int, Rio], None]] = {
     RioKind.WR: FrontMixin._scsi_write,
     RioKind.PAIR_CREATE: CommandsMixin._scsi_pair_create,
     RioKind.SUSPEND: CommandsMixin._scsi_suspend_any,
