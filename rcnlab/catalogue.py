@@ -8,20 +8,19 @@ step is 1009, Fig. 22's last is 2212.
 
 from __future__ import annotations
 
-CATALOGUE: dict[str, tuple[int, ...]] = {
-    "fig9": (901, 902, 903, 904, 905, 908, 909, 910, 911),
-    "fig10": tuple(range(1001, 1014)),
-    "fig11": tuple(range(1101, 1111)),
-    "fig12": tuple(range(1201, 1213)),
-    "fig13": tuple(range(1301, 1313)),
-    "fig16": tuple(range(1601, 1611)),
-    "fig17": (1701, 1702, 1703, 1704, 1705, 1706, 1707, 1711, 1708, 1709, 1710),
-    "fig18": (1801, 1802, 1803, 1804, 1805, 1806, 1807, 1811, 1808, 1809, 1810),
-    "fig19": tuple(range(1901, 1910)),
-    "fig20": tuple(range(2001, 2012)),
-    "fig21": tuple(range(2101, 2113)),
-    "fig22": tuple(range(2201, 2213)),
-}
+from rcnlab.model.steps import all_tags
+
+
+def _catalogue() -> dict[str, tuple[int, ...]]:
+    out: dict[str, list[int]] = {}
+    for tag in all_tags():
+        figure, number = tag.split(":")
+        out.setdefault(figure, []).append(int(number))
+    return {figure: tuple(numbers) for figure, numbers in out.items()}
+
+
+#: Each figure's step numbers, in the patent's order (read from ``rcnlab.model.steps``).
+CATALOGUE: dict[str, tuple[int, ...]] = _catalogue()
 
 TITLES = {
     "fig9": "Fig. 9 life cycle",

@@ -44,3 +44,19 @@ def test_a_customer_sees_only_its_own_configuration():
         assert {c.storage_wwn for c in view["storage_connections"]} <= mine
         assert {a.permitted_wwn for a in view["access_control"]} <= mine
         assert {r.source_wwn for r in view["routes"]} <= mine
+
+
+def test_an_edge_tells_the_real_wwn_behind_each_virtual_storage():
+    net, _, _ = run(topology("fig1"), "", trace=False)
+    for edge in net.edges:
+        assert edge.real_of and dict(edge.real_of) == {v.virtual_wwn: v.corresponding_wwn
+                                                        for v in edge.virtual.values()}
+        virtual, real = next(iter(edge.real_of.items()))
+        assert edge.real_wwn(virtual) == real
+        assert edge.real_wwn("50:00:00:00:00:00:00:00") == "50:00:00:00:00:00:00:00"
+        try:
+            edge.real_of[virtual] = "x"  # type: ignore[index]
+        except TypeError:
+            pass
+        else:
+            raise AssertionError("real_of is writable")

@@ -82,14 +82,14 @@ def test_a_reflection_with_other_data_than_created_is_caught(monkeypatch):
     from rcnlab.devices.storage import ExternalStorage
 
     net, lab, checker = paired(count=0)
-    original = ExternalStorage._as_target
+    original = ExternalStorage._reflect_write
 
-    def corrupt(self, rio):  # plant: the target storage is handed a WR whose data changed on the way
-        if rio.kind is RioKind.WR and not rio.copy:
+    def corrupt(self, volume, rio):  # plant: the target storage is handed a WR whose data changed on the way
+        if not rio.copy:
             rio = attrs.evolve(rio, data=b"\xff" * len(rio.data))
-        original(self, rio)
+        original(self, volume, rio)
 
-    monkeypatch.setattr(ExternalStorage, "_as_target", corrupt)
+    monkeypatch.setattr(ExternalStorage, "_reflect_write", corrupt)
     lab.workload("ST112:0", rate=2000, count=20, blocks=(0, 256))
     drain(net)
     assert "write_order" in checker.first and "but the entry created was" in checker.first["write_order"]

@@ -1,14 +1,16 @@
-"""The source edge's share of the log storage area 413: log entries 211 kept until
-their answers return (1908), so they can be sent again (908).
+"""The log storage area 413: log entries 211 an edge keeps.
 
-Compact, because a backlog may hold a great many: per order assurance ID, the
-entries by sequence number (the key is the entry's own number), in the order
-they were (re)sent. An entry's send time is its I/O time (804) until it is sent
-again; only entries resent or sent again keep a (send time, resends) record.
+The source edge's share (``HeldLog``): entries kept until their answers return
+(1908), so they can be sent again (908). Compact, because a backlog may hold a
+great many: per order assurance ID, the entries by sequence number (the key is
+the entry's own number), in the order they were (re)sent. An entry's send time
+is its I/O time (804) until it is sent again; only entries resent or sent again
+keep a (send time, resends) record. Read as a mapping ``(order_id, seq) ->
+Held(entry, sent_at, resends)`` (records built on demand), it iterates in send
+order: by send time, and at equal times by group, then as sent.
 
-Read as a mapping ``(order_id, seq) -> Held(entry, sent_at, resends)`` (records
-built on demand), it iterates in send order: by send time, and at equal times
-by group, then as sent.
+The target edge's share (``Inbound``, one per order assurance ID): entries
+waiting for their turn (2003) and the one being reflected.
 """
 
 from __future__ import annotations
@@ -31,6 +33,17 @@ class Held:
     entry: LogEntry
     sent_at: float
     resends: int = 0
+
+
+@attrs.define(eq=False)
+class Inbound:
+    """The target edge's share of 413 for one order assurance ID: entries waiting by
+    sequence number (O(1) look-up of reflection counter 733 + 1) and the one being
+    reflected."""
+
+    pending: dict[int, LogEntry] = attrs.field(factory=dict)
+    in_progress: LogEntry | None = None
+    since: float = 0.0  # when the entry in progress went to the storage
 
 
 class HeldLog(MutableMapping[Key, Held]):

@@ -1,0 +1,69 @@
+"""Step 908 at the edge: remote copy of an order group cannot go on. Its pairs go
+to failure Suspend, and the WR entries the source edge still holds become the
+differential bitmap 727, so the resync (Fig. 12) copies their blocks."""
+
+from __future__ import annotations
+
+from rcnlab.devices.edge.state import EdgeState, PairKey
+from rcnlab.model.pair_state import Event, PairState
+from rcnlab.model.rio import Rio, RioKind
+from rcnlab.model.steps import Tag
+from rcnlab.model.tables import PairInfo
+
+S = PairState
+K = RioKind
+
+
+class FailureMixin(EdgeState):
+    __slots__ = ()
+
+    def _tell_failed(self, pair: PairInfo, full: bool = False) -> None:
+        """Tell the attached storage the pair stands in failure Suspend (908)."""
+        self._to_storage(Rio(kind=K.SUSPEND, source=pair.source, target=pair.target, failure=True, full=full))
+
+    def _absorb_held(self, order_id: int) -> int:
+        """Turn the group's held entries into 727 (WR blocks); count them deleted (734)."""
+        converted = 0
+        group = self.order_group(order_id)
+        for entry in self.held.group(order_id):
+            self.held.take(order_id, entry.seq)
+            self.log_bytes -= entry.size
+            group.deleted += 1
+            rio = entry.rio
+            pair = self.pairs.get((entry.source, entry.target))
+            if rio.kind is K.WR and pair is not None:
+                pair.bitmap.add(rio.block)
+                converted += 1
+        return converted
+
+    def remote_copy_failed(self, order_id: int, reason: str, full: bool = False) -> None:
+        """Step 908: give up on an order group. Its pairs go to failure Suspend; the
+        WR entries still held become the differential bitmap 727; both storages are
+        told (the target's through the management server). ``full``: the entries
+        were lost with a volatile log storage area 413, so nobody knows their blocks;
+        the source storage marks every written block in 1211 (a full copy at resync)."""
+        pairs = [p for p in self.pairs.values() if p.order_id == order_id and p.source.wwn in self.attached]
+        converted = self._absorb_held(order_id)
+        self.rebase.add(order_id)
+        self.emit("remote-copy-failed", Tag.LIFE_REMOTE_COPY_FAILED, order_id=order_id, reason=reason,
+                  converted=converted, full=full)
+        for pair in pairs:
+            if pair.state is S.SIMPLEX:
+                continue
+            self._set_state(pair, Event.FAIL, None, "source_edge")
+            self._tell_failed(pair, full)
+        self.net.management.report_failure(self, order_id, [(p.source, p.target) for p in pairs], reason)
+
+    def fail_pairs(self, keys: list[PairKey], reason: str) -> None:
+        """Told by the management server (908): the pairs' remote copy has failed."""
+        for key in keys:
+            pair = self.pairs.get(key)
+            if pair is None or pair.state is S.SIMPLEX:
+                continue
+            self._set_state(pair, Event.FAIL, Tag.LIFE_REMOTE_COPY_FAILED, "target_edge")
+            self._tell_failed(pair)
+
+    def source_failed(self, keys: list[PairKey], reason: str) -> None:
+        """Told by the management server: the target side of these pairs cannot go on (908)."""
+        for oid in sorted({self.pairs[k].order_id for k in keys if k in self.pairs}):
+            self.remote_copy_failed(oid, reason)

@@ -1,0 +1,159 @@
+"""The edge's two fronts.
+
+FC side: the virtual storage provision program 403 presents virtual storage
+(106, 107) that impersonates the opposite storage, under access control 405; a
+RIO crossing it gets the WWN conversions of the Fig. 2 variant, (A)/(B) on the
+way in, (C)/(D) on the way out. IP side: the log entry transfer program 407
+sends entries along the route 408, and hands an arriving entry to the side it is
+for (an answer to the source side, a request to the target side, a failover's
+Suspend instruction to the failover).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from rcnlab.devices.edge.state import EdgeState
+from rcnlab.model.ids import VolumeRef, port_id
+from rcnlab.model.log_entry import LOG_ENTRY_HEADER_BYTES, LogEntry
+from rcnlab.model.rio import REPLIES, REPLY, Rio, RioKind
+from rcnlab.model.tables import AccessControl, Route, VirtualStorage
+
+K = RioKind
+
+
+class FrontMixin(EdgeState):
+    __slots__ = ()
+
+    # -- configuration from the management server (903) ----------------------------
+    def configure(self, attached: dict[str, str], virtual: list[VirtualStorage], access: list[AccessControl],
+                  routes: list[Route]) -> None:
+        self.attached = dict(attached)
+        self._wwn_of = {dev: wwn for wwn, dev in self.attached.items()}
+        self._fc = {}
+        self.virtual = {v.virtual_wwn: v for v in virtual}
+        self._real_of = {v.virtual_wwn: v.corresponding_wwn for v in virtual}
+        self._virtual_of = {v.corresponding_wwn: v.virtual_wwn for v in virtual}
+        self.access = {}
+        for a in access:
+            self.access.setdefault(a.virtual_wwn, set()).add(a.permitted_wwn)
+        self.set_routes(routes)
+
+    def set_routes(self, routes: list[Route]) -> None:
+        self.routes = {(r.source_wwn, r.target_wwn): r for r in routes}
+        self._hops = {}
+
+    # -- IP side: routing (1905, 2009) and transfer (407) ------------------------------
+    def next_hop(self, entry: LogEntry) -> str | None:
+        """The next device on the route toward entry 801's storage."""
+        key = (entry.source.wwn, entry.target.wwn)
+        hop = self._hops.get(key)
+        if hop is None:
+            route = self.routes.get(key)
+            path = route.devices if route else None
+            if path is None:
+                route = self.routes.get((entry.target.wwn, entry.source.wwn))
+                path = tuple(reversed(route.devices)) if route else None
+            if path is None or self.name not in path[:-1]:
+                return None
+            hop = self._hops[key] = path[path.index(self.name) + 1]
+        return hop
+
+    def _transmit(self, entry: LogEntry, step_hop: str | None = None, step_send: str | None = None,
+                  arrow: str | None = None) -> None:
+        """Send an entry to the next hop: ``step_hop`` tags choosing it, ``step_send``
+        the sending, ``arrow`` the message itself."""
+        hop = self._hops.get((entry.source.wwn, entry.target.wwn)) or self.next_hop(entry)
+        if hop is None:
+            self.emit("no-route", None, source=str(entry.source), target=str(entry.target), seq=entry.seq)
+            return
+        net = self.net
+        active = net.journal.active
+        if step_hop and active:
+            self.emit("hop-chosen", step_hop, to=hop, ip=net.ips.get(hop, hop), seq=entry.seq)
+        net.send(self.name, hop, (entry,), LOG_ENTRY_HEADER_BYTES + entry.rio.size, arrow)
+        if step_send and active:
+            self.emit("log-sent", step_send, to=hop, kind=str(entry.kind), order_id=entry.order_id, seq=entry.seq)
+
+    def receive(self, src: str, message: Any) -> None:
+        if isinstance(message, Rio):
+            self._on_rio(src, message)
+        elif isinstance(message, tuple):
+            for entry in message:
+                if isinstance(entry, LogEntry):
+                    self._on_entry(entry)
+                else:
+                    self.malformed += 1
+                    self.emit("entry-refused", None, reason=f"not a log entry: {type(entry).__name__}")
+        else:
+            self.malformed += 1
+
+    def _on_entry(self, entry: LogEntry) -> None:
+        if entry.target.wwn not in self.attached:
+            self.malformed += 1
+            self.emit("entry-refused", None, reason=f"{entry.target} is not behind {self.name}", seq=entry.seq)
+            return
+        kind = entry.kind
+        if kind in REPLIES and not (kind is K.SOK and entry.rio.failure):
+            self._on_answer(entry)
+        elif kind is K.SUSPEND and entry.rio.failure:
+            self._on_suspend_instruction(entry)
+        else:
+            self._accept(entry)
+
+    # -- FC side: RIOs from and to the attached storages ----------------------------------
+    def _to_storage(self, rio: Rio, step_tag: str | None = None) -> None:
+        """Hand a RIO to the attached storage, with the WWN conversions (C)/(D) of Fig. 2."""
+        mine = rio.target.wwn if rio.target.wwn in self.attached else rio.source.wwn
+        storage = self.attached.get(mine)
+        if storage is None:
+            self.emit("no-storage", None, source=str(rio.source), target=str(rio.target))
+            return
+        remote = rio.source if mine == rio.target.wwn else rio.target
+        virtual = self._virtual_of.get(remote.wwn, remote.wwn)
+        if virtual != remote.wwn:
+            remote = VolumeRef(virtual, remote.lun)
+            rio = attrs.evolve(rio, source=remote) if mine == rio.target.wwn else attrs.evolve(rio, target=remote)
+        ch = self._fc.get(storage)
+        if ch is None:
+            ch = self._fc[storage] = self.net.channels[(self.name, storage)]
+        if ch.kind == "fc":
+            self.net.send(self.name, storage, rio, rio.size, step_tag, port_id(virtual), port_id(mine))
+        else:
+            self.net.send(self.name, storage, rio, rio.size, step_tag)
+
+    def _on_rio(self, src: str, rio: Rio) -> None:
+        sender = self._wwn_of.get(src)
+        if sender is None:
+            sender = getattr(self.net.devices.get(src), "wwn", None)
+        if sender is None or sender not in self.attached:
+            self._deny(src, rio, f"{src} is not a storage attached to {self.name}")
+            return
+        forward = rio.source.wwn == sender
+        addressed = rio.target.wwn if forward else rio.source.wwn
+        if addressed not in self.virtual or sender not in self.access.get(addressed, ()):
+            self._deny(src, rio, f"storage {sender} may not reach virtual storage {addressed} (405)")
+            return
+        real = self._real_of[addressed]  # conversions (A) and (B)
+        if real != addressed:
+            rio = attrs.evolve(rio, target=VolumeRef(real, rio.target.lun)) if forward else attrs.evolve(
+                rio, source=VolumeRef(real, rio.source.lun))
+        if forward:
+            self._from_source_storage(rio)
+        else:
+            self._from_target_storage(rio)
+
+    def _deny(self, src: str, rio: Rio, reason: str) -> None:
+        self.denied += 1
+        self.emit("access-denied", None, src=src, kind=str(rio.kind), reason=reason)
+        if rio.kind in REPLY and src in self.net.devices:
+            answer = Rio(kind=REPLY[rio.kind], source=rio.source, target=rio.target, xid=rio.xid, error=reason)
+            self.send(src, answer, answer.size, None)
+
+    def _refuse(self, rio: Rio, reason: str) -> None:
+        self.emit("rio-refused", None, kind=str(rio.kind), reason=reason)
+        if rio.kind in REPLY:
+            self._to_storage(Rio(kind=REPLY[rio.kind], source=rio.source, target=rio.target, xid=rio.xid,
+                                 error=reason))

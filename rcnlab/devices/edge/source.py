@@ -1,0 +1,283 @@
+"""The source edge: the log entry creation program 406 turns a RIO from the source
+storage into a sequenced log entry 211 in 413 (Fig. 19 1901-1906, Fig. 17
+1701-1706, Fig. 18 1802-1806), keeps it until its answer returns (1907-1909,
+1707-1711, 1807-1811), and sends it again when the answer is overdue (908).
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from rcnlab.devices.edge.state import ANSWER_EVENT, EdgeState
+from rcnlab.emu.journal import short_digest
+from rcnlab.model.bitmaps import hand_over
+from rcnlab.model.log_entry import LOG_ENTRY_HEADER_BYTES, LogEntry
+from rcnlab.model.pair_state import Event, IllegalTransition, PairState
+from rcnlab.model.rio import Rio, RioKind
+from rcnlab.model.steps import Tag
+from rcnlab.model.tables import PairInfo
+
+S = PairState
+K = RioKind
+
+
+@attrs.frozen
+class SequenceSteps:
+    """Where the source edge is when it sequences a RIO of one kind."""
+
+    created: str | None = None  # log entry created (1902, 1703, 1803)
+    counted: str | None = None  # creation counter 732 incremented (1903, 1704, 1804)
+    hop: str | None = None  # next hop chosen (1905, 1705, 1805)
+    sent: str | None = None  # entry sent (1906, 1706, 1806)
+    arrow: str | None = None  # the message itself (1605, 1003, 1102, 1203)
+
+
+@attrs.frozen
+class AnswerSteps:
+    """Where the source edge is when the answer to an entry of one kind comes back."""
+
+    received: str | None = None  # answer received (1907, 1707, 1807)
+    state: str | None = None  # pair state 725 changed (1009, 1108, 1210)
+    info_updated: str | None = None  # pair information 411 updated (1711, 1811)
+    arrow: str | None = None  # the RIO handed to the source storage (1010, 1109, 1210)
+    rio_sent: str | None = None  # that RIO sent (1708, 1808)
+    deleted: str | None = None  # entry deleted from 413 (1908, 1709, 1809)
+    counted: str | None = None  # deletion counter 734 incremented (1909, 1710, 1810)
+
+
+SEQUENCE_STEPS: dict[RioKind, SequenceSteps] = {
+    K.WR: SequenceSteps(created=Tag.SRC_WR_LOG_CREATED, counted=Tag.SRC_WR_CREATED_COUNTED,
+                        hop=Tag.SRC_WR_HOP_CHOSEN, sent=Tag.SRC_WR_LOG_SENT, arrow=Tag.WRITE_ENTRY_SENT),
+    K.PAIR_CREATE: SequenceSteps(created=Tag.SRC_CREATE_LOG_CREATED, counted=Tag.SRC_CREATE_CREATED_COUNTED,
+                                 hop=Tag.SRC_CREATE_HOP_CHOSEN, sent=Tag.SRC_CREATE_LOG_SENT,
+                                 arrow=Tag.CREATE_ENTRY_SENT),
+    K.DUPLEX: SequenceSteps(created=Tag.SRC_DUPLEX_LOG_CREATED, counted=Tag.SRC_DUPLEX_CREATED_COUNTED,
+                            hop=Tag.SRC_DUPLEX_HOP_CHOSEN, sent=Tag.SRC_DUPLEX_LOG_SENT,
+                            arrow=Tag.DUPLEX_ENTRY_SENT),
+    K.RESYNC: SequenceSteps(arrow=Tag.RESYNC_ENTRY_SENT),
+    K.SUSPEND: SequenceSteps(),
+    K.DELETE: SequenceSteps(),
+    K.SOK: SequenceSteps(arrow=Tag.FAILOVER_SUSPEND_SENT),
+}
+ANSWER_STEPS: dict[RioKind, AnswerSteps] = {
+    K.WROK: AnswerSteps(received=Tag.SRC_WR_ANSWER_RECEIVED, deleted=Tag.SRC_WR_LOG_DELETED,
+                        counted=Tag.SRC_WR_DELETED_COUNTED),
+    K.ICOK: AnswerSteps(received=Tag.SRC_CREATE_ANSWER_RECEIVED, state=Tag.CREATE_SOURCE_EDGE_STATE,
+                        info_updated=Tag.SRC_CREATE_STATE_UPDATED, arrow=Tag.CREATE_ICOK_TO_SOURCE,
+                        rio_sent=Tag.SRC_CREATE_RIO_TO_STORAGE, deleted=Tag.SRC_CREATE_LOG_DELETED,
+                        counted=Tag.SRC_CREATE_DELETED_COUNTED),
+    K.DOK: AnswerSteps(received=Tag.SRC_DUPLEX_ANSWER_RECEIVED, state=Tag.DUPLEX_SOURCE_EDGE_STATE,
+                       info_updated=Tag.SRC_DUPLEX_STATE_UPDATED, arrow=Tag.DUPLEX_DOK_TO_SOURCE,
+                       rio_sent=Tag.SRC_DUPLEX_RIO_TO_STORAGE, deleted=Tag.SRC_DUPLEX_LOG_DELETED,
+                       counted=Tag.SRC_DUPLEX_DELETED_COUNTED),
+    K.DPOK: AnswerSteps(state=Tag.RESYNC_SOURCE_EDGE_STATE, arrow=Tag.RESYNC_SOURCE_EDGE_STATE),
+    K.SOK: AnswerSteps(),
+    K.DELOK: AnswerSteps(),
+}
+
+
+class SourceMixin(EdgeState):
+    __slots__ = ()
+
+    def _from_source_storage(self, rio: Rio) -> None:
+        kind = rio.kind
+        key = (rio.source, rio.target)
+        pair = self.pairs.get(key)
+        if kind is K.WR and pair is not None:
+            # suspended here, and the storage has not heard yet: keep the block in 727
+            if pair.state is S.SUSPEND or pair.state is S.FAILURE_SUSPEND:
+                self._mark_for_copy(pair, rio)
+                return
+            if self.net.journal.active:
+                self.emit("rio-received", Tag.SRC_WR_RECEIVED, kind="WR", source=str(rio.source), block=rio.block)
+            self._sequence(pair, rio)
+            return
+        if kind is K.PAIR_CREATE:
+            self.emit("rio-received", Tag.SRC_CREATE_RECEIVED, kind=str(kind), source=str(rio.source),
+                      target=str(rio.target))
+            if pair is not None and pair.state is not S.SIMPLEX:
+                # The storage, Simplex, asks again: the creation that left this record failed
+                # there (its ICOK never came back). The storage is right; start afresh.
+                self._absorb_held(pair.order_id)
+                self.rebase.add(pair.order_id)
+                self.emit("pair-state", None, pair=f"{pair.source}>{pair.target}", party="source_edge",
+                          old=str(pair.state), new=str(S.SIMPLEX))
+            order_id = self.net.management.order_id_for(self, rio)
+            pair = self.pairs[key] = PairInfo(source=rio.source, target=rio.target, order_id=order_id,
+                                              mode=rio.mode)
+            self.emit("pair-registered", Tag.SRC_CREATE_PAIR_REGISTERED, pair=f"{rio.source}>{rio.target}",
+                      order_id=order_id, state=str(pair.state))
+            self._sequence(pair, rio)
+            return
+        if kind is K.RESYNC and rio.swap:
+            self._swap_at_new_source(rio)
+            return
+        if pair is None:
+            self._refuse(rio, f"no pair {rio.source}>{rio.target} at {self.name}")
+            return
+        if kind is K.SUSPEND and rio.failure:  # the storage lost its path to us (908 seen from the storage)
+            if pair.state in (S.SIMPLEX, S.SUSPEND, S.FAILURE_SUSPEND):
+                self._tell_failed(pair)
+                if pair.state is S.SUSPEND:
+                    self._set_state(pair, Event.FAIL, None, "source_edge")
+            else:
+                self.remote_copy_failed(pair.order_id, "the source storage reports a path failure")
+            return
+        if kind is K.SUSPEND:
+            try:
+                self._set_state(pair, Event.SUSPEND_ASYNC if pair.mode == "async" else Event.SUSPEND, None,
+                                "source_edge", strict=True)
+            except IllegalTransition as exc:
+                self._refuse(rio, str(exc))
+                return
+        elif kind is K.DUPLEX:
+            self.emit("rio-received", Tag.SRC_DUPLEX_RECEIVED, kind=str(kind), source=str(rio.source))
+        elif kind is K.RESYNC:
+            if pair.state not in (S.SUSPEND, S.FAILURE_SUSPEND):
+                self._refuse(rio, f"resync refused: pair is {pair.state} at {self.name}")
+                return
+        elif kind is K.DELETE:
+            pass
+        else:
+            self.malformed += 1
+            return
+        self._sequence(pair, rio)
+
+    def _mark_for_copy(self, pair: PairInfo, rio: Rio) -> None:
+        """A WR that gets no log entry: its block goes into 727 (the resync copies it) and
+        the storage has its WROK."""
+        pair.bitmap.add(rio.block)
+        self._to_storage(Rio(kind=K.WROK, source=rio.source, target=rio.target, xid=rio.xid))
+
+    def _sequence(self, pair: PairInfo, rio: Rio) -> LogEntry | None:
+        """Create a sequenced log entry in 413 (1902, 1703, 1803), count it, send it on."""
+        order_id = pair.order_id
+        group = self.groups.get(order_id) or self.order_group(order_id)
+        kind = rio.kind
+        wr = kind is K.WR
+        # The RIO area 805 holds the request as the storage sent it, less the FC exchange
+        # ID (1413): that one matters only between the storage and this edge.
+        carried = Rio(kind=K.WR, source=rio.source, target=rio.target, block=rio.block, data=rio.data,
+                      copy=rio.copy) if wr and rio.more is not None else rio
+        entry = LogEntry(target=pair.target, source=pair.source, order_id=order_id, io_time=self.net.kernel.now,
+                         seq=group.created + 1, rio=carried, rebase=bool(self.rebase) and order_id in self.rebase)
+        size = LOG_ENTRY_HEADER_BYTES + carried.size
+        if self.log_bytes + size > self.spec.log_capacity:
+            self.emit("log-full", None, order_id=pair.order_id, bytes=self.log_bytes)
+            if rio.kind is K.WR:
+                self._mark_for_copy(pair, rio)
+            self.remote_copy_failed(pair.order_id, "log storage area full")
+            return None
+        if self.rebase:
+            self.rebase.discard(order_id)
+        steps = SEQUENCE_STEPS[kind]
+        group.created += 1
+        self.held.add(entry)
+        self.log_bytes += size
+        active = self.net.journal.active
+        if active:
+            self.emit("log-created", steps.created, kind=str(kind), order_id=entry.order_id, seq=entry.seq,
+                      volume=str(entry.target), block=rio.block,
+                      data_digest=short_digest(rio.data) if wr else None, rebase=entry.rebase)
+            self.emit("counter-incremented", steps.counted, order_id=entry.order_id, created=group.created)
+        if wr:
+            self._to_storage(Rio(kind=K.WROK, source=rio.source, target=rio.target, xid=rio.xid),
+                             Tag.WRITE_WROK_FROM_EDGE)
+            if active:
+                self.emit("wrok-returned", Tag.SRC_WR_WROK_RETURNED, order_id=entry.order_id, seq=entry.seq)
+        self._transmit(entry, steps.hop, steps.sent, steps.arrow)
+        if self._resend_timer is None:
+            self._arm_resend()
+        return entry
+
+    def _on_answer(self, entry: LogEntry) -> None:
+        """An answer came back along the route (1907, 1707, 1807, 1208)."""
+        request = self.held.take(entry.order_id, entry.seq)
+        if request is None:
+            self.duplicates += 1
+            self.emit("duplicate-answer", None, kind=str(entry.kind), order_id=entry.order_id, seq=entry.seq)
+            return
+        kind = entry.kind
+        steps = ANSWER_STEPS[kind]
+        self.log_bytes -= LOG_ENTRY_HEADER_BYTES + request.rio.size
+        group = self.groups.get(entry.order_id) or self.order_group(entry.order_id)
+        group.deleted += 1
+        active = self.net.journal.active
+        if active:
+            self.emit("answer-received", steps.received, kind=str(kind), order_id=entry.order_id, seq=entry.seq)
+        pair = None if kind is K.WROK else self.pairs.get((request.source, request.target))
+        rio = entry.rio
+        if pair is not None:
+            if rio.error:
+                self.emit("request-failed", None, kind=str(request.kind), error=rio.error)
+                if kind is K.ICOK:
+                    del self.pairs[(request.source, request.target)]
+            elif kind is K.DPOK:  # 1209: merge the target's 1213 with our 727
+                own = len(pair.bitmap)
+                merged = hand_over(pair.bitmap, rio.bitmap)
+                self.emit("bitmap-merged", Tag.RESYNC_EDGE_MERGE, pair=f"{pair.source}>{pair.target}", own=own,
+                          received=len(rio.bitmap), merged=len(merged))
+                rio = attrs.evolve(rio, bitmap=merged)
+                self._set_state(pair, Event.RESYNC, steps.state, "source_edge")
+            elif kind is K.SOK:
+                if pair.state is S.SUSPENDING:
+                    self._set_state(pair, Event.SUSPENDED, None, "source_edge")
+            elif kind is K.DELOK:
+                self._forget(pair, "source_edge")
+            else:
+                self._set_state(pair, ANSWER_EVENT[kind], steps.state, "source_edge")
+                if steps.info_updated:
+                    self.emit("pair-info-updated", steps.info_updated, pair=f"{pair.source}>{pair.target}",
+                              state=str(pair.state))
+            self._to_storage(rio, steps.arrow)
+            if steps.rio_sent:
+                self.emit("rio-sent", steps.rio_sent, kind=str(kind))
+            if kind is K.ICOK and not rio.error:
+                self.emit("initial-copy-started", Tag.SRC_DUPLEX_INITIAL_COPY_STARTED,
+                          pair=f"{pair.source}>{pair.target}")
+        if active:
+            self.emit("log-deleted", steps.deleted, kind=str(request.kind), order_id=entry.order_id, seq=entry.seq)
+            self.emit("counter-incremented", steps.counted, order_id=entry.order_id, deleted=group.deleted)
+        if kind is K.DOK and pair is not None and pair.state is S.DUPLEX:
+            self.emit("initial-copy-done", None, pair=f"{pair.source}>{pair.target}")
+
+    # -- resend (908) --------------------------------------------------------------------
+    def _arm_resend(self) -> None:
+        if self._resend_timer is None and self.held:
+            held = self.held
+            delay = max(0.0, held.sent_at(held.oldest()) + self.spec.resend_timeout - self.now)
+            self._resend_timer = self.net.kernel.timer(delay, self._resend_due)
+
+    def _resend_due(self) -> None:
+        self._resend_timer = None
+        if not self.up:
+            return
+        deadline = self.now - self.spec.resend_timeout
+        tried_reroute = False
+        held = self.held
+        while held:
+            entry = held.oldest()
+            if held.sent_at(entry) > deadline + 1e-12:
+                break
+            resends = held.resends(entry)
+            if resends >= self.spec.resend_limit:
+                reason = f"no answer after {resends} resends"
+                # 502 may route around a failed core or link first (SPEC: disaster-aware routing)
+                if not tried_reroute:
+                    tried_reroute = True
+                    if self.net.management.route_around(self, entry.order_id, reason):
+                        self._restart_resends()
+                        continue
+                self.remote_copy_failed(entry.order_id, reason)
+                continue
+            held.sent_again(entry, self.now, resends + 1)
+            self.resent += 1
+            self.emit("resent", None, kind=str(entry.kind), order_id=entry.order_id, seq=entry.seq,
+                      attempt=resends + 1)
+            self._transmit(entry)
+        self._arm_resend()
+
+    def _restart_resends(self) -> None:
+        """After a new route arrived: every held entry gets a fresh set of resends."""
+        for entry in list(self.held.entries()):
+            self.held.sent_again(entry, self.now, 0)

@@ -1,0 +1,281 @@
+"""The target edge: the log entry reflection program 406 keeps arriving entries in
+413 (2001-2002, 2101-2102, 2202-2203), hands them to the target storage strictly
+in sequence, the one numbered reflection counter 733 + 1 next (2003-2005,
+2103-2105, 2204-2205), and sends the storage's answer back as a log entry
+(2006-2011, 2106-2112, 2206-2212). Entries beyond the reorder window, or for a
+pair it does not hold, are refused.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from rcnlab.devices.edge.log import Inbound
+from rcnlab.devices.edge.state import ANSWER_EVENT, EdgeState
+from rcnlab.model.bitmaps import hand_over
+from rcnlab.model.log_entry import LOG_ENTRY_HEADER_BYTES, LogEntry
+from rcnlab.model.pair_state import Event, PairState
+from rcnlab.model.rio import _EMPTY, REPLY, Rio, RioKind, RioMore
+from rcnlab.model.steps import Tag
+from rcnlab.model.tables import PairInfo
+
+S = PairState
+K = RioKind
+
+
+@attrs.frozen
+class ReceiveSteps:
+    """Where the target edge is with a request entry of one kind."""
+
+    received: str | None = None  # entry received (2001, 2101, 2202)
+    stored: str | None = None  # entry stored in 413 (2002, 2102, 2203)
+    converted: str | None = None  # turned into a RIO for the storage (2004, 2104, 2204)
+    rio_sent: str | None = None  # that RIO sent (2005, 2105, 2205)
+    arrow: str | None = None  # the RIO itself (1607, 1004, 1103, 1205)
+
+
+@attrs.frozen
+class ReflectSteps:
+    """Where the target edge is when its storage answers a request of one kind."""
+
+    answered: str | None = None  # the storage's answer received (2006, 2106, 2206)
+    counted: str | None = None  # reflection counter 733 incremented (2007, 2107, 2207)
+    state: str | None = None  # pair state 725 changed (1007, 1106)
+    info_updated: str | None = None  # pair information 411 updated (2108, 2208, 1207)
+    created: str | None = None  # answer entry created (2008, 2109, 2209)
+    hop: str | None = None  # next hop chosen (2009, 2110, 2210)
+    sent: str | None = None  # answer entry sent (2010, 2111, 2211)
+    arrow: str | None = None  # the answer entry itself (1609, 1008, 1107, 1207)
+    deleted: str | None = None  # the request entry deleted from 413 (2011, 2112, 2212)
+
+
+RECEIVE_STEPS: dict[RioKind, ReceiveSteps] = {
+    K.WR: ReceiveSteps(received=Tag.TGT_WR_LOG_RECEIVED, stored=Tag.TGT_WR_LOG_STORED,
+                       converted=Tag.TGT_WR_RIO_CONVERTED, rio_sent=Tag.TGT_WR_RIO_SENT,
+                       arrow=Tag.WRITE_TO_TARGET_STORAGE),
+    K.PAIR_CREATE: ReceiveSteps(received=Tag.TGT_CREATE_LOG_RECEIVED, stored=Tag.TGT_CREATE_LOG_STORED,
+                                converted=Tag.TGT_CREATE_RIO_CONVERTED, rio_sent=Tag.TGT_CREATE_RIO_SENT,
+                                arrow=Tag.CREATE_TO_TARGET_STORAGE),
+    K.DUPLEX: ReceiveSteps(received=Tag.TGT_DUPLEX_LOG_RECEIVED, stored=Tag.TGT_DUPLEX_LOG_STORED,
+                           converted=Tag.TGT_DUPLEX_RIO_CONVERTED, rio_sent=Tag.TGT_DUPLEX_RIO_SENT,
+                           arrow=Tag.DUPLEX_TO_TARGET_STORAGE),
+    K.RESYNC: ReceiveSteps(arrow=Tag.RESYNC_TO_TARGET_STORAGE),
+    K.SUSPEND: ReceiveSteps(),
+    K.DELETE: ReceiveSteps(),
+    K.SOK: ReceiveSteps(),
+}
+REFLECT_STEPS: dict[RioKind, ReflectSteps] = {
+    K.WROK: ReflectSteps(answered=Tag.TGT_WR_ANSWER_FROM_STORAGE, counted=Tag.TGT_WR_REFLECTED_COUNTED,
+                         created=Tag.TGT_WR_ANSWER_LOG_CREATED, hop=Tag.TGT_WR_HOP_CHOSEN, sent=Tag.TGT_WR_LOG_SENT,
+                         arrow=Tag.WRITE_WROK_SENT, deleted=Tag.TGT_WR_LOG_DELETED),
+    K.ICOK: ReflectSteps(answered=Tag.TGT_CREATE_ANSWER_FROM_STORAGE, counted=Tag.TGT_CREATE_REFLECTED_COUNTED,
+                         state=Tag.CREATE_TARGET_EDGE_STATE, info_updated=Tag.TGT_CREATE_STATE_UPDATED,
+                         created=Tag.TGT_CREATE_ANSWER_LOG_CREATED, hop=Tag.TGT_CREATE_HOP_CHOSEN,
+                         sent=Tag.TGT_CREATE_LOG_SENT, arrow=Tag.CREATE_ICOK_SENT, deleted=Tag.TGT_CREATE_LOG_DELETED),
+    K.DOK: ReflectSteps(answered=Tag.TGT_DUPLEX_ANSWER_FROM_STORAGE, counted=Tag.TGT_DUPLEX_REFLECTED_COUNTED,
+                        state=Tag.DUPLEX_TARGET_EDGE_STATE, info_updated=Tag.TGT_DUPLEX_STATE_UPDATED,
+                        created=Tag.TGT_DUPLEX_ANSWER_LOG_CREATED, hop=Tag.TGT_DUPLEX_HOP_CHOSEN,
+                        sent=Tag.TGT_DUPLEX_LOG_SENT, arrow=Tag.DUPLEX_DOK_SENT, deleted=Tag.TGT_DUPLEX_LOG_DELETED),
+    K.DPOK: ReflectSteps(info_updated=Tag.RESYNC_TARGET_EDGE_STATE, arrow=Tag.RESYNC_TARGET_EDGE_STATE),
+    K.SOK: ReflectSteps(),
+    K.DELOK: ReflectSteps(),
+}
+
+
+def numbered(rio: Rio, order_id: int, seq: int) -> Rio:
+    """The RIO of a WR entry as the target edge hands it to its storage (2004): the
+    same request with the order assurance ID and sequence number attached."""
+    more = rio.more
+    if more is None:
+        more = RioMore(_EMPTY, "", order_id, False, False, False, False, 0, seq, "")
+    else:
+        more = more._replace(order_id=order_id, seq=seq)
+    return Rio(kind=rio.kind, source=rio.source, target=rio.target, block=rio.block, data=rio.data, more=more)
+
+
+class TargetMixin(EdgeState):
+    __slots__ = ()
+
+    def _bogus(self, entry: LogEntry) -> str | None:
+        """Why an arriving request entry cannot be genuine, or None: it must belong to a
+        pair this edge holds with that order assurance ID (pair creation and failback
+        introduce a pair), and be numbered within the reorder window."""
+        kind = entry.kind
+        if not (kind is K.PAIR_CREATE or (kind is K.RESYNC and entry.rio.swap)):
+            pair = self.pairs.get((entry.source, entry.target))
+            if pair is None or pair.order_id != entry.order_id:
+                return f"no pair {entry.source}>{entry.target} with order assurance ID {entry.order_id} here"
+        group = self.groups.get(entry.order_id)
+        reflected = group.reflected if group else 0
+        if not entry.rebase and entry.seq > reflected + self.spec.reorder_window:
+            return f"sequence number {entry.seq} is beyond the reorder window ({reflected} + {self.spec.reorder_window})"
+        return None
+
+    def _accept(self, entry: LogEntry) -> None:
+        """2001-2002, 2101-2102, 2202-2203: keep the entry until its turn comes."""
+        bogus = self._bogus(entry)
+        if bogus is not None:
+            self.malformed += 1
+            self.emit("entry-refused", None, reason=bogus, order_id=entry.order_id, seq=entry.seq)
+            return
+        group = self.order_group(entry.order_id)
+        box = self.inbound.get(entry.order_id)
+        if box is None:
+            box = self.inbound[entry.order_id] = Inbound()
+        if entry.rebase and entry.seq > group.reflected + 1:
+            dropped = [s for s in box.pending if s < entry.seq]
+            for s in dropped:
+                self.log_bytes -= box.pending.pop(s).size
+            stuck = box.in_progress
+            if stuck is not None and stuck.seq < entry.seq:  # its RIO or answer was lost; 727 covers it
+                box.in_progress = None
+                self.log_bytes -= stuck.size
+                dropped.append(stuck.seq)
+            self.emit("sequence-rebased", None, order_id=entry.order_id, reflected=group.reflected,
+                      now=entry.seq - 1, dropped=len(dropped))
+            group.reflected = entry.seq - 1
+        if entry.seq <= group.reflected:  # reflected already: answer again, never apply again
+            self.duplicates += 1
+            self._answer_again(entry)
+            return
+        if entry.seq in box.pending:
+            self.duplicates += 1
+            return
+        if box.in_progress is not None and box.in_progress.seq == entry.seq:
+            self.duplicates += 1
+            if entry.kind is K.WR and self.now - box.since >= self.spec.resend_timeout:
+                # the storage's answer is long overdue (it was down): ask it again
+                self.emit("reissued", None, order_id=entry.order_id, seq=entry.seq)
+                box.since = self.now
+                self._to_storage(numbered(entry.rio, entry.order_id, entry.seq))
+            return
+        box.pending[entry.seq] = entry
+        self.log_bytes += entry.size
+        if self.net.journal.active:
+            steps = RECEIVE_STEPS[entry.kind]
+            self.emit("log-received", steps.received, kind=str(entry.kind), order_id=entry.order_id, seq=entry.seq)
+            self.emit("log-stored", steps.stored, kind=str(entry.kind), order_id=entry.order_id, seq=entry.seq)
+        self._reflect_next(entry.order_id)
+
+    def _answer_again(self, entry: LogEntry) -> None:
+        answer = self._answers.get(entry.key)
+        if answer is None:
+            if entry.kind is not K.WR:
+                return
+            answer = LogEntry(target=entry.source, source=entry.target, order_id=entry.order_id,
+                              io_time=entry.io_time, seq=entry.seq,
+                              rio=Rio(kind=K.WROK, source=entry.rio.source, target=entry.rio.target))
+        self.emit("answered-again", None, kind=str(answer.kind), order_id=entry.order_id, seq=entry.seq)
+        self._transmit(answer)
+
+    def _reflect_next(self, order_id: int) -> None:
+        """2003: the entry whose number is the reflection counter + 1, if it is here."""
+        box = self.inbound[order_id]
+        if box.in_progress is not None or not self.up:
+            return
+        group = self.groups[order_id]
+        entry = box.pending.get(group.reflected + 1)
+        if entry is None and self.unsafe_reflect_any_order:  # test hook: break rule 2003 (issue 6)
+            entry = box.pending.get(max((s for s, e in box.pending.items() if e.kind is K.WR), default=-1))
+        if entry is None:
+            return
+        pair = self.pairs.get((entry.source, entry.target))
+        kind = entry.kind
+        if (pair is not None and pair.state in (S.SUSPEND, S.FAILURE_SUSPEND) and kind in (K.WR, K.DUPLEX)
+                and not (kind is K.WR and order_id in self._fetching)):
+            return  # reflection halts while suspended; the entries wait (or are fetched, 501)
+        if kind is K.RESYNC and entry.rio.swap:
+            pair = self._swap_at_new_target(entry)
+        del box.pending[entry.seq]
+        if kind is K.SOK:  # 1308: the source edge's SOK, in order: nothing is missing
+            self.log_bytes -= entry.size
+            group.reflected += 1
+            self.emit("sok-received", Tag.FAILOVER_SOK_CHECKED, order_id=order_id, seq=entry.seq)
+            fo = self.failovers.get(order_id)
+            if fo is not None:
+                self._complete_failover(order_id)
+            self._reflect_next(order_id)
+            return
+        box.in_progress = entry
+        box.since = self.now
+        steps = RECEIVE_STEPS[kind]
+        if kind is K.WR:
+            if self.net.journal.active:
+                self.emit("entry-selected", Tag.TGT_WR_ENTRY_SELECTED, order_id=order_id, seq=entry.seq)
+                self.emit("rio-converted", steps.converted, order_id=order_id, seq=entry.seq)
+            if order_id in self.failovers:  # 1307-1309: received, not the SOK, reflect it in order
+                self.emit("sok-checked", Tag.FAILOVER_SOK_CHECKED, order_id=order_id, seq=entry.seq, sok=False)
+                self.emit("reflecting", Tag.FAILOVER_REFLECTING, order_id=order_id, seq=entry.seq)
+        elif kind is K.PAIR_CREATE:
+            if pair is None or pair.state is S.SIMPLEX:
+                pair = self.pairs[(entry.source, entry.target)] = PairInfo(
+                    source=entry.source, target=entry.target, order_id=order_id, mode=entry.rio.mode)
+                self.emit("pair-registered", Tag.TGT_CREATE_PAIR_REGISTERED, pair=f"{pair.source}>{pair.target}",
+                          order_id=order_id, state=str(pair.state))
+            self.emit("rio-converted", steps.converted, kind=str(kind), seq=entry.seq)
+        elif steps.converted:
+            self.emit("rio-converted", steps.converted, kind=str(kind), seq=entry.seq)
+        rio = numbered(entry.rio, order_id, entry.seq) if kind is K.WR else entry.rio
+        self._to_storage(rio, steps.arrow)
+        if steps.rio_sent and self.net.journal.active:
+            self.emit("rio-sent", steps.rio_sent, kind=str(kind), seq=entry.seq)
+
+    def _from_target_storage(self, rio: Rio) -> None:
+        """The target storage answered the RIO being reflected (2006, 2106, 2206, 1206)."""
+        kind = rio.kind
+        pair = self.pairs.get((rio.source, rio.target))
+        if kind is K.SUSPEND and rio.failure:  # 1303: failover asked by the target host
+            self._start_failover(pair, rio)
+            return
+        if pair is None:
+            self.emit("rio-refused", None, kind=str(kind), reason=f"no pair {rio.source}>{rio.target}")
+            return
+        order_id = pair.order_id
+        box = self.inbound.get(order_id)
+        entry = box.in_progress if box else None
+        if entry is None or REPLY.get(entry.kind) is not kind or (kind is K.WROK and rio.seq
+                                                                     and rio.seq != entry.seq):
+            self.emit("rio-refused", None, kind=str(kind), reason="no request of that kind is being reflected")
+            return
+        if kind is K.DPOK and pair.bitmap:  # failback: what the old source edge still had goes back too
+            rio = attrs.evolve(rio, bitmap=hand_over(pair.bitmap, rio.bitmap))
+        box.in_progress = None
+        steps = REFLECT_STEPS[kind]
+        group = self.groups[order_id]
+        group.reflected += 1  # 2007, 2107, 2207
+        group.reflection_delay = self.net.kernel.now - entry.io_time
+        self.log_bytes -= LOG_ENTRY_HEADER_BYTES + entry.rio.size
+        active = self.net.journal.active
+        if active:
+            self.emit("answer-from-storage", steps.answered, kind=str(kind), order_id=order_id, seq=entry.seq)
+            self.emit("counter-incremented", steps.counted, order_id=order_id, reflected=group.reflected,
+                      reflection_delay=round(group.reflection_delay, 9))
+        if kind is K.DELOK:
+            self._forget(pair, "target_edge")
+        elif kind is not K.WROK and not rio.error:
+            event = ANSWER_EVENT[kind]
+            if kind is K.SOK:
+                event = Event.SUSPEND
+            if kind is K.DPOK and entry.rio.swap:
+                event = Event.SWAP
+            if kind is K.ICOK and pair.state is not S.SIMPLEX:
+                event = None
+            if event is not None:
+                self._set_state(pair, event, steps.state, "target_edge")
+                if steps.info_updated:
+                    self.emit("pair-info-updated", steps.info_updated, pair=f"{pair.source}>{pair.target}",
+                              state=str(pair.state))
+        answer = LogEntry(target=entry.source, source=entry.target, order_id=order_id, io_time=entry.io_time,
+                          seq=entry.seq, rio=rio)
+        if active:
+            self.emit("log-created", steps.created, kind=str(kind), order_id=order_id, seq=entry.seq)
+        if kind is not K.WROK:
+            self._answers[entry.key] = answer
+        self._transmit(answer, steps.hop, steps.sent, steps.arrow)
+        if active:
+            self.emit("log-deleted", steps.deleted, kind=str(entry.kind), order_id=order_id, seq=entry.seq)
+        if kind is K.ICOK and not rio.error:
+            self.emit("initial-copy-started", Tag.TGT_DUPLEX_INITIAL_COPY_STARTED, pair=f"{pair.source}>{pair.target}")
+        self._reflect_next(order_id)
+        if order_id in self._fetching:
+            self._fetch_done(order_id)

@@ -1,0 +1,48 @@
+"""The external storage (112, 122), composed of its concerns, and what it does when
+it crashes and restarts (volumes and pair records are on disk)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from rcnlab.devices.storage.commands import CommandsMixin
+from rcnlab.devices.storage.copy import CopyMixin
+from rcnlab.devices.storage.front import FrontMixin
+from rcnlab.devices.storage.path import PathMixin
+from rcnlab.devices.storage.transitions import TransitionsMixin
+from rcnlab.model.bitmaps import hand_over
+from rcnlab.model.pair_state import PairState
+
+S = PairState
+
+
+@attrs.define(eq=False)
+class ExternalStorage(FrontMixin, CommandsMixin, TransitionsMixin, CopyMixin, PathMixin):
+    """A storage: the SCSI and FC fronts and the write path (``front``), the host's
+    pair commands (``commands``), the pair transitions the RCN brings
+    (``transitions``), the copy program (``copy``), path failure (``path``); their
+    state is ``StorageState``."""
+
+    def crash(self) -> None:
+        super().crash()
+        for pair in self.pairs.values():
+            self._stop_copy(pair)
+        self._sync_waiting.clear()
+
+    def restart(self) -> None:
+        """Volumes and pair records are on disk; an interrupted copy resumes from 1211."""
+        super().restart()
+        for pair in self.pairs.values():
+            if pair.role == "source" and pair.state in (S.INITIAL_COPYING, S.DUPLEX_PENDING) and pair.copy is None:
+                self._start_copy(pair, sorted(hand_over(pair.bitmap)), "resumed")
+        if self._unanswered and self._path_timer is None:
+            self._path_timer = self.net.kernel.timer(0.0, self._path_check)
+        edge = self.net.devices.get(self.edge)
+        if edge is not None:  # the FC port logs in again; the edge hears of it (RSCN)
+            self.net.kernel.call_later(self.net.channels[(self.name, self.edge)].latency, self._logged_in, edge)
+
+    def _logged_in(self, edge: Any) -> None:
+        if edge.up and self.up:
+            edge.storage_logged_in(self.wwn)

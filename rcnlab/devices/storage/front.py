@@ -1,0 +1,141 @@
+"""The storage's fronts and its write path (Fig. 16).
+
+SCSI side: a host's command goes to its handler (a WR here; the pair commands in
+``commands``); a refused command is answered with its reason. A WR is applied to
+the volume and, when the volume is paired, sent on to the edge (1602); a
+synchronous pair answers the host when the edge's WROK comes back (1603, 1604),
+an asynchronous one at once. FC side: a RIO from the edge is for this storage as
+the target of a pair (a reflected WR, 1607-1608, or a pair transition) or as its
+source (an answer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from rcnlab.devices.storage.commands import CommandsMixin
+from rcnlab.devices.storage.state import StorageState
+from rcnlab.devices.storage.volume import Volume
+from rcnlab.emu.journal import short_digest
+from rcnlab.model.ids import VolumeRef
+from rcnlab.model.pair_state import IllegalCommand, PairState
+from rcnlab.model.rio import REPLY, Rio, RioKind, ScsiCommand
+from rcnlab.model.steps import Tag
+
+S = PairState
+
+
+class FrontMixin(StorageState):
+    __slots__ = ()
+
+    def receive(self, src: str, message: Any) -> None:
+        if isinstance(message, ScsiCommand):
+            self._on_scsi(src, message)
+        elif isinstance(message, Rio):
+            self._on_rio(message)
+        else:
+            self.malformed += 1
+
+    # -- SCSI side ---------------------------------------------------------------
+    def _on_scsi(self, host: str, cmd: ScsiCommand) -> None:
+        rio = cmd.rio
+        handler = SCSI_HANDLERS.get(rio.kind)
+        if handler is None:
+            self._answer(host, cmd.tag, rio, "error", f"{self.name}: unknown SCSI command {rio.kind}")
+            return
+        try:
+            handler(self, host, cmd.tag, rio)
+        except IllegalCommand as exc:
+            self.refused += 1
+            self.emit("command-refused", None, command=str(rio.kind), reason=str(exc))
+            self._answer(host, cmd.tag, rio, "error", str(exc))
+
+    def _volume(self, ref: VolumeRef) -> Volume:
+        volume = self.volumes.get(ref.lun) if ref.wwn == self.spec.wwn else None
+        if volume is None:
+            raise IllegalCommand(f"{self.name} has no volume {ref}")
+        return volume
+
+    # SCSI WR (1601)
+    def _scsi_write(self, host: str, tag: int, rio: Rio) -> None:
+        volume = self._volume(rio.target)
+        pair = self.pairs.get(volume.lun)
+        if pair is not None and pair.role == "target" and pair.state not in (S.SUSPEND, S.FAILURE_SUSPEND):
+            raise IllegalCommand(f"write refused: {pair.local} is the target of a pair in state {pair.state}; "
+                                 "the target volume may be written only in Suspend or failure Suspend")
+        volume.blocks[rio.block] = rio.data  # volume.write, inlined
+        volume.writes += 1
+        if pair is None or pair.state is S.SIMPLEX:
+            self._answer(host, tag, Rio(kind=RioKind.WROK, source=rio.source, target=rio.target))
+            return
+        if pair.state in (S.SUSPEND, S.FAILURE_SUSPEND, S.SUSPENDING):
+            pair.bitmap.add(rio.block)  # 1211 / 1213
+            self._answer(host, tag, Rio(kind=RioKind.WROK, source=rio.source, target=rio.target))
+            return
+        xid = self._next_xid = self._next_xid + 1
+        out = Rio(kind=RioKind.WR, source=pair.local, target=pair.remote, block=rio.block, data=rio.data, xid=xid)
+        sync = pair.mode == "sync"
+        if sync:
+            self._sync_waiting[xid] = (host, tag)
+        self._track(xid, volume.lun, rio.block)
+        self._to_edge(out, Tag.WRITE_TO_EDGE)
+        if not sync:
+            self._answer(host, tag, Rio(kind=RioKind.WROK, source=rio.source, target=rio.target),
+                         step=Tag.WRITE_HOST_ANSWERED)
+
+    # -- FC side: RIOs from the edge ---------------------------------------------------------
+    def _on_rio(self, rio: Rio) -> None:
+        wwn = self.spec.wwn
+        if rio.target.wwn == wwn:
+            volume = self.volumes.get(rio.target.lun)
+            if volume is None:
+                self._to_edge(attrs.evolve(rio, kind=REPLY.get(rio.kind, rio.kind), data=b"",
+                                           error=f"no volume {rio.target}"))
+            elif rio.kind is RioKind.WR:
+                self._reflect_write(volume, rio)
+            else:
+                self._as_target(volume, rio)
+        elif rio.source.wwn == wwn:
+            if rio.kind is RioKind.WROK:
+                self._write_answered(rio)
+            else:
+                self._as_source(rio)
+        else:
+            self.malformed += 1
+            self.emit("rio-refused", None, reason=f"neither {rio.source} nor {rio.target} is on {self.name}")
+
+    def _reflect_write(self, volume: Volume, rio: Rio) -> None:
+        """A WR reflected here as the target (1607), answered with WROK (1608)."""
+        volume.blocks[rio.block] = rio.data  # volume.write, inlined
+        volume.writes += 1
+        more = rio.more
+        seq, order_id, copy = (0, 0, False) if more is None else (more.seq, more.order_id, more.copy)
+        if not copy:
+            self.reflected_writes += 1
+        if self.net.journal.active:
+            self.emit("reflected", None, order_id=order_id, seq=seq, volume=str(rio.target),
+                      block=rio.block, data_digest=short_digest(rio.data), copy=copy)
+        self._to_edge(Rio(kind=RioKind.WROK, source=rio.source, target=rio.target, block=rio.block,
+                          seq=seq, order_id=order_id), Tag.WRITE_WROK_FROM_TARGET)
+
+    def _write_answered(self, rio: Rio) -> None:
+        """The edge took the WR (1603): a synchronous pair answers its host now (1604)."""
+        xid = rio.xid
+        self._unanswered.pop(xid, None)
+        waiting = self._sync_waiting.pop(xid, None) if self._sync_waiting else None
+        if waiting:
+            self._answer(*waiting, Rio(kind=RioKind.WROK, source=rio.source, target=rio.source),
+                         "error" if rio.error else "ok", rio.error, step=Tag.WRITE_HOST_ANSWERED)
+
+
+#: The handler of each SCSI command a host may give.
+SCSI_HANDLERS: dict[RioKind, Callable[[Any, str, int, Rio], None]] = {
+    RioKind.WR: FrontMixin._scsi_write,
+    RioKind.PAIR_CREATE: CommandsMixin._scsi_pair_create,
+    RioKind.SUSPEND: CommandsMixin._scsi_suspend_any,
+    RioKind.RESYNC: CommandsMixin._scsi_resync,
+    RioKind.DELETE: CommandsMixin._scsi_delete,
+}

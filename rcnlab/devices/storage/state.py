@@ -1,0 +1,112 @@
+"""What an external storage (112, 122) holds, and the rules every one of its
+concerns uses: its volumes, its pairs (one per local LUN), the WRs the edge has
+not answered, the timers of its pair commands. The concerns (``front``,
+``commands``, ``pairs``, ``copy``, ``path``) are mixins over this state;
+``ExternalStorage`` composes them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import attrs
+
+from rcnlab.devices.base import Device
+from rcnlab.devices.storage.pair import StoragePair
+from rcnlab.devices.storage.volume import Volume
+from rcnlab.emu.kernel import Timer
+from rcnlab.model.ids import VolumeRef, port_id
+from rcnlab.model.pair_state import Event, IllegalTransition, PairState, step
+from rcnlab.model.rio import Rio, RioKind, ScsiCommand
+from rcnlab.topo.schema import StorageSpec
+
+S = PairState
+
+
+@attrs.define(eq=False)
+class StorageState(Device):
+    spec: StorageSpec = attrs.field(kw_only=True)
+    block_size: int = attrs.field(kw_only=True)
+    kind: str = attrs.field(default="storage", init=False)
+    volumes: dict[int, Volume] = attrs.field(factory=dict, init=False)
+    pairs: dict[int, StoragePair] = attrs.field(factory=dict, init=False)  # by local LUN
+    refused: int = attrs.field(default=0, init=False)
+    reflected_writes: int = attrs.field(default=0, init=False)  # host writes reflected here as a target
+    _next_xid: int = attrs.field(default=0, init=False)
+    _sync_waiting: dict[int, tuple[str, int]] = attrs.field(factory=dict, init=False)  # xid -> (host, tag)
+    # WRs sent to the edge and not yet answered (1603): xid -> (LUN, block, sent at). Kept in
+    # the storage's battery-backed memory, so a crash does not lose it.
+    _unanswered: dict[int, tuple[int, int, float]] = attrs.field(factory=dict, init=False)
+    _path_timer: Timer | None = attrs.field(default=None, init=False)
+    _deadlines: dict[tuple[int, RioKind], Timer] = attrs.field(factory=dict, init=False)  # (LUN, answer) -> timer
+    _notify: dict[int, Timer] = attrs.field(factory=dict, init=False)  # LUN -> failure notice to repeat
+
+    def __attrs_post_init__(self) -> None:
+        for v in self.spec.volumes:
+            self.volumes[v.lun] = Volume(v.lun, v.blocks, self.block_size)
+
+    @property
+    def wwn(self) -> str:
+        return self.spec.wwn
+
+    @property
+    def edge(self) -> str:
+        return self.spec.edge
+
+    def ref(self, lun: int) -> VolumeRef:
+        return VolumeRef(self.wwn, lun)
+
+    def pair_state(self, lun: int) -> PairState:
+        pair = self.pairs.get(lun)
+        return pair.state if pair else S.SIMPLEX
+
+    if TYPE_CHECKING:  # what one concern calls of another (ExternalStorage composes them all)
+        def _volume(self, ref: VolumeRef) -> Volume: raise NotImplementedError
+        def _as_target(self, volume: Volume, rio: Rio) -> None: ...
+        def _as_source(self, rio: Rio) -> None: ...
+        def _command(self, pair: StoragePair, rio: Rio, step: str | None = None) -> None: ...
+        def _answered(self, lun: int, kind: RioKind) -> None: ...
+        def _start_copy(self, pair: StoragePair, blocks: list[int], what: str) -> None: ...
+        def _stop_copy(self, pair: StoragePair) -> None: ...
+        def _track(self, xid: int, lun: int, block: int) -> None: ...
+        def _path_check(self) -> None: ...
+        def _notify_edge(self, lun: int) -> None: ...
+        def _cancel_notify(self, lun: int) -> None: ...
+
+    def _to_edge(self, rio: Rio, step: str | None = None) -> None:
+        spec = self.spec
+        if spec.attach == "fc":
+            wwn = spec.wwn
+            addressed = rio.target.wwn if rio.source.wwn == wwn else rio.source.wwn
+            self.net.send(self.name, spec.edge, rio, rio.size, step, port_id(wwn), port_id(addressed))
+        else:
+            self.net.send(self.name, spec.edge, rio, rio.size, step)
+
+    def _answer(self, host: str, tag: int, rio: Rio, status: str = "ok", detail: str = "",
+                step: str | None = None) -> None:
+        if host in self.net.devices:
+            self.net.send(self.name, host, ScsiCommand(tag=tag, rio=rio, status=status, detail=detail), rio.size, step)
+
+    def _answer_waiting(self, pair: StoragePair, kind: RioKind, rio: Rio, status: str = "ok", detail: str = "",
+                        step: str | None = None) -> None:
+        """Answer the host that waits for ``kind`` on ``pair``, if one does."""
+        waiting = pair.waiting.pop(kind, None)
+        if waiting:
+            self._answer(*waiting, rio, status, detail, step)
+
+    def _forget(self, lun: int, pair: StoragePair, party: str) -> None:
+        """The pair is gone here: the volume is Simplex again."""
+        del self.pairs[lun]
+        self.emit("pair-state", None, pair=f"{pair.source}>{pair.target}", party=party, old=str(pair.state),
+                  new=str(S.SIMPLEX))
+
+    def _set_state(self, pair: StoragePair, event: Event, step_tag: str | None) -> None:
+        old = pair.state
+        try:
+            pair.state = step(old, event)
+        except IllegalTransition as exc:
+            self.emit("state-conflict", None, pair=f"{pair.source}>{pair.target}", party=f"{pair.role}_storage",
+                      state=str(old), on=event.value, detail=str(exc))
+            return
+        if pair.state is not old:
+            self.emit("pair-state", step_tag, pair=f"{pair.source}>{pair.target}", party=f"{pair.role}_storage",
+                      old=str(old), new=str(pair.state))
