@@ -108,8 +108,8 @@ async def refreshed(pilot: Any, times: int = 1) -> None:
 
 
 async def act(pilot: Any, *keys: str) -> None:
-    """Press each key and wait until the action it is bound to has run to its end
-    (a command's answer has come back from the emulation, a refusal is noted)."""
+    """Press each key and wait until the action it is bound to has run to its end (a
+    command's answer has come back from the emulation; notifications are posted, see noted)."""
     app = pilot.app
     for key in keys:
         goal = app.actions_run + 1
