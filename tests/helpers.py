@@ -70,23 +70,76 @@ def pair_and_writes(mode: str = "async", rate: float = 1000, count: int = 200, b
 
 
 # -- the TUI ---------------------------------------------------------------------------------------
+#: Wall seconds a TUI test waits for a condition before it fails: it only bounds a failure
+#: (a loaded machine is slow, never wrong), so it is generous.
+TIMEOUT = 60.0
+POLL = 0.02
+
+
 def run_app(app: Any, body: Callable[[Any], Awaitable[None]], size: tuple[int, int] = (160, 48)) -> None:
-    """Run the lab headless (``App.run_test``) at ``size``, once its emulation has started,
-    through ``body(pilot)``; stop the emulation after."""
+    """Run the lab headless (``App.run_test``) at ``size``, once its emulation has started
+    and its panels are drawn, through ``body(pilot)``; stop the emulation after."""
 
     async def main() -> None:
         async with app.run_test(size=size) as pilot:
             await app.bridge.started
+            await until(pilot, lambda: app.refreshes > 0)
             await body(pilot)
             await app.bridge.stop()
 
     asyncio.run(main())
 
 
-async def until(pilot: Any, cond: Callable[[], bool], timeout: float = 15.0) -> None:
-    """Let the app run until ``cond()`` holds (fails after ``timeout`` wall seconds)."""
+async def until(pilot: Any, cond: Callable[[], Any], timeout: float = TIMEOUT) -> None:
+    """Let the app run until ``cond()`` holds; fail if it does not within ``timeout`` wall seconds."""
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while not cond():
-        assert loop.time() < end, "condition not reached in time"
-        await pilot.pause(0.03)
+        assert loop.time() < end, f"condition not reached in {timeout:g} s"
+        await asyncio.sleep(POLL)
+
+
+async def refreshed(pilot: Any, times: int = 1) -> None:
+    """Wait until the lab has brought its panels up to date with the emulation ``times`` more
+    times: each of those refreshes began after this call, so they show the emulation as it is now."""
+    app = pilot.app
+    goal = app.refreshes + times
+    await until(pilot, lambda: app.refreshes >= goal)
+
+
+async def act(pilot: Any, *keys: str) -> None:
+    """Press each key and wait until the action it is bound to has run to its end (a
+    command's answer has come back from the emulation; notifications are posted, see noted)."""
+    app = pilot.app
+    for key in keys:
+        goal = app.actions_run + 1
+        await pilot.press(key)
+        await until(pilot, lambda: app.actions_run >= goal)
+
+
+def notes(app: Any) -> list[str]:
+    """The notifications on screen, as "title: message"."""
+    return [f"{n.title}: {n.message}" for n in app._notifications]
+
+
+async def noted(pilot: Any, text: str) -> list[str]:
+    """Wait until a notification holds ``text``; the notifications that do."""
+    await until(pilot, lambda: any(text in n for n in notes(pilot.app)))
+    return [n for n in notes(pilot.app) if text in n]
+
+
+async def settled(pilot: Any, polls: int = 3) -> None:
+    """Wait until the screen's picture stands still: the same after ``polls`` refreshes of
+    the lab in a row (a layout may take another pass, e.g. when scrollbars appear)."""
+    app = pilot.app
+    pictures: list[str] = []
+    seen = -1
+
+    def still() -> bool:
+        nonlocal seen
+        if app.refreshes != seen:
+            seen = app.refreshes
+            pictures.append(app.export_screenshot())
+        return len(pictures) > polls and len(set(pictures[-polls:])) == 1
+
+    await until(pilot, still)

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.command import CommandList, CommandPalette
 
-from helpers import run_app as run, until
+from helpers import act, noted, notes, refreshed, run_app as run, until
 from rcnlab.emu.kernel import Kernel
 from rcnlab.model.pair_state import PairState, Party
 from rcnlab.topo.load import builtin_topology_path, load_topology
@@ -29,11 +30,9 @@ D = PairState.DUPLEX
 
 def make_app(tmp_path: Path, **kwargs: Any) -> RcnLabApp:
     kwargs.setdefault("seed", 7)
-    return RcnLabApp(load_topology(builtin_topology_path()), out_dir=tmp_path, **kwargs)
-
-
-def notes(app: RcnLabApp) -> list[str]:
-    return [f"{n.title}: {n.message}" for n in app._notifications]
+    app = RcnLabApp(load_topology(builtin_topology_path()), out_dir=tmp_path, **kwargs)
+    app.NOTIFICATION_TIMEOUT = 3600  # a slow machine must not see a notification expire before it is read
+    return app
 
 
 def states(app: RcnLabApp) -> set[PairState]:
@@ -45,13 +44,41 @@ def text_of(widget: Any) -> str:
     return widget.render().plain
 
 
+def status(app: RcnLabApp) -> str:
+    return str(app.query_one("#status").render())
+
+
+def hint(app: RcnLabApp) -> str:
+    return str(app.query_one("#hint").render())
+
+
+def keys(app: RcnLabApp) -> set[str]:
+    return {a.id for a in app.query_one(KeyBar).actions}
+
+
+async def dialog(pilot: Any, cls: type) -> Any:
+    """Wait until a dialog of ``cls`` is on screen and laid out (its first field focused)."""
+    app = pilot.app
+    await until(pilot, lambda: isinstance(app.screen, cls) and app.screen.focused is not None
+                and app.screen.focused.region.area > 0)
+    return app.screen
+
+
 async def create_pair(pilot: Any, mode: str | None = None) -> None:
+    """Create the pair with the dialog; wait until the command has reached the emulation."""
+
+    def sent() -> int:
+        return sum("pair creation sent" in n for n in notes(pilot.app))
+
+    before = sent()
     await pilot.press("c")
-    await until(pilot, lambda: isinstance(pilot.app.screen, PairCreateDialog))
+    await dialog(pilot, PairCreateDialog)
     if mode == "sync":
         await pilot.click("#sync")
-    await pilot.click("#ok")
-    await until(pilot, lambda: not isinstance(pilot.app.screen, PairCreateDialog))
+        await pilot.click("#ok")
+    else:
+        await pilot.press("enter")  # OK has the focus
+    await until(pilot, lambda: sent() > before)
 
 
 async def duplex(pilot: Any) -> None:
@@ -62,7 +89,6 @@ async def duplex(pilot: Any) -> None:
         t += 0.05
         await app.bridge.advance(t)
         assert t < 30
-    await pilot.pause()
 
 
 # -- start-up ------------------------------------------------------------------------------------
@@ -70,15 +96,13 @@ def test_starts_with_the_fig1_devices_and_a_hint(tmp_path: Path) -> None:
     app = make_app(tmp_path, paused=True)
 
     async def body(pilot: Any) -> None:
-        await pilot.pause()
         drawn = text_of(app.query_one(TopologyMap))
         for name in ("H111", "ST112", "E104", "C202", "E105", "ST122", "H121", "M103"):
             assert name in drawn
         assert "═" in drawn and "─" in drawn  # FC and GbE drawn differently
-        assert "Press c to create a pair" in str(app.query_one("#hint").render())
-        status = str(app.query_one("#status").render())
-        assert "seed 7" in status and "PAUSED" in status
-        assert "pair_create" in [a.id for a in app.query_one(KeyBar).actions]
+        assert "Press c to create a pair" in hint(app)
+        assert "seed 7" in status(app) and "PAUSED" in status(app)
+        assert "pair_create" in keys(app)
 
     run(app, body)
 
@@ -90,15 +114,14 @@ def test_pair_create_reaches_duplex_while_time_runs(tmp_path: Path) -> None:
     async def body(pilot: Any) -> None:
         await create_pair(pilot)
         await until(pilot, lambda: states(app) == {D})
-        await pilot.pause(0.2)
+        await refreshed(pilot)
         panel = text_of(app.query_one(PairPanel))
         assert "ST112:0 → ST122:0" in panel and "async" in panel
         assert panel.count("Duplex") >= 4
         assert "PAIR" in text_of(app.query_one(TopologyMap))  # storage boxes, operator name
-        assert any("pair creation sent" in n for n in notes(app))
-        keys = [a.id for a in app.query_one(KeyBar).actions]
-        assert {"suspend", "failover", "delete_pair"} <= set(keys) and "resync" not in keys
-        assert "Press w to start a workload" in str(app.query_one("#hint").render())
+        await noted(pilot, "pair creation sent")
+        assert {"suspend", "failover", "delete_pair"} <= keys(app) and "resync" not in keys(app)
+        assert "Press w to start a workload" in hint(app)
 
     run(app, body)
 
@@ -109,14 +132,14 @@ def test_initial_copy_shows_progress_then_duplex(tmp_path: Path) -> None:
     async def body(pilot: Any) -> None:
         await create_pair(pilot, mode="sync")
         await app.bridge.advance(0.1)
-        await pilot.pause()
+        await refreshed(pilot)
         info = app.query_one(PairPanel).describe()
         assert info.mode == "sync"
         assert info.state(Party.SOURCE_STORAGE) is PairState.INITIAL_COPYING
         assert 0 < info.progress < 1
         panel = text_of(app.query_one(PairPanel))
         assert "blocks" in panel and "█" in panel and "/4000 blocks" in panel
-        assert "copying" in str(app.query_one("#hint").render())
+        assert "copying" in hint(app)
         await duplex(pilot)
         assert app.query_one(PairPanel).describe().progress is None
 
@@ -127,23 +150,20 @@ def test_illegal_commands_are_explained_and_change_nothing(tmp_path: Path) -> No
     app = make_app(tmp_path, paused=True)
 
     async def body(pilot: Any) -> None:
-        await pilot.press("s")
-        await pilot.pause()
-        assert any("suspend needs a pair" in n for n in notes(app))
+        await act(pilot, "s")
+        await noted(pilot, "suspend needs a pair")
         await create_pair(pilot)
         await duplex(pilot)
         before = app.lab.pairs()
         events = app.net.kernel.events_run
-        await pilot.press("r")  # resync is illegal in Duplex
-        await pilot.pause()
-        refusal = [n for n in notes(app) if "resync: refused" in n]
+        await act(pilot, "r")  # resync is illegal in Duplex
+        refusal = await noted(pilot, "resync: refused")
         assert refusal and "pair is Duplex" in refusal[-1] and "legal now: suspend, failover, delete-pair" in refusal[-1]
         await app.bridge.advance(app.bridge.virtual_time + 0.1)
         assert app.lab.pairs() == before
         assert app.net.kernel.events_run >= events
-        await pilot.press("c")  # every volume is paired: nothing to create
-        await pilot.pause()
-        assert any("every volume is already in a pair" in n for n in notes(app))
+        await act(pilot, "c")  # every volume is paired: nothing to create
+        await noted(pilot, "every volume is already in a pair")
         assert not isinstance(app.screen, PairCreateDialog)
 
     run(app, body)
@@ -155,24 +175,20 @@ def test_suspend_resync_failover_and_delete(tmp_path: Path) -> None:
     async def body(pilot: Any) -> None:
         await create_pair(pilot)
         await duplex(pilot)
-        await pilot.press("s")
+        await act(pilot, "s")
         await app.bridge.advance(app.bridge.virtual_time + 0.2)
-        await pilot.pause()
         assert states(app) == {PairState.SUSPEND}
         assert "Suspend" in text_of(app.query_one(PairPanel))
-        await pilot.press("r")
+        await act(pilot, "r")
         await duplex(pilot)
-        await pilot.press("o")  # failover: the target takes over
+        await act(pilot, "o")  # failover: the target takes over
         await app.bridge.advance(app.bridge.virtual_time + 2.0)
-        await pilot.pause()
         info = app.query_one(PairPanel).describe()
         assert info.state(Party.TARGET_STORAGE) is PairState.FAILURE_SUSPEND and info.takeover
-        await pilot.press("n")  # operator names: the target is SSWS after a takeover
-        await pilot.pause()
+        await act(pilot, "n")  # operator names: the target is SSWS after a takeover
         assert "SSWS" in text_of(app.query_one(PairPanel))
-        await pilot.press("d")
+        await act(pilot, "d")
         await app.bridge.advance(app.bridge.virtual_time + 0.5)
-        await pilot.pause()
         assert app.lab.pairs() == []
         assert "No pair" in text_of(app.query_one(PairPanel))
 
@@ -187,11 +203,9 @@ def test_operator_names_toggle(tmp_path: Path) -> None:
         await duplex(pilot)
         panel = app.query_one(PairPanel)
         assert "Duplex" in text_of(panel) and "PAIR" not in text_of(panel)
-        await pilot.press("n")
-        await pilot.pause()
+        await act(pilot, "n")
         assert "PAIR" in text_of(panel) and "SMPL" in text_of(panel) and "PSUE/SSWS" in text_of(panel)
-        await pilot.press("n")
-        await pilot.pause()
+        await act(pilot, "n")
         assert "Initial-Copying" in text_of(panel)
 
     run(app, body)
@@ -205,33 +219,30 @@ def test_workload_start_rate_and_stop(tmp_path: Path) -> None:
         await create_pair(pilot)
         await duplex(pilot)
         await pilot.press("w")
-        await until(pilot, lambda: isinstance(app.screen, WorkloadDialog))
-        rate = app.screen.query_one("#rate")
+        screen = await dialog(pilot, WorkloadDialog)
+        rate = screen.query_one("#rate")
         rate.value = "abc"
         await pilot.press("enter")
-        await pilot.pause()
-        assert isinstance(app.screen, WorkloadDialog)  # a bad rate is explained in the dialog
-        assert "rate must be a number" in str(app.screen.query_one("#error").render())
+        await until(pilot, lambda: "rate must be a number" in str(screen.query_one("#error").render()))
+        assert app.screen is screen  # a bad rate is explained in the dialog
         rate.value = "500"
         await pilot.press("enter")
         await until(pilot, lambda: app.net.hosts[0].workload_rate == 500)
         t0 = app.bridge.virtual_time
         await app.bridge.advance(t0 + 1.0)
-        await pilot.pause(0.2)
+        await refreshed(pilot)
         counters = app.query_one(Counters)
         e104 = [r for r in counters.rows if r[0] == "E104"][0]
         assert e104[2] > 400  # created 732: the writes became log entries
-        assert "500 w/s" in str(app.query_one("#status").render())
+        assert "500 w/s" in status(app)
         await pilot.press("W")
-        await until(pilot, lambda: isinstance(app.screen, WorkloadDialog))
-        app.screen.query_one("#rate").value = "1000"
+        (await dialog(pilot, WorkloadDialog)).query_one("#rate").value = "1000"
         await pilot.press("enter")
         await until(pilot, lambda: sum(h.workload_rate for h in app.net.hosts) == 1000)
         await pilot.press("x")
         await until(pilot, lambda: sum(h.workload_rate for h in app.net.hosts) == 0)
-        await pilot.press("x")
-        await pilot.pause()
-        assert any("no workload is running" in n for n in notes(app))
+        await act(pilot, "x")
+        await noted(pilot, "no workload is running")
 
     run(app, body)
 
@@ -244,34 +255,29 @@ def test_cut_link_gives_failure_suspend_restore_and_resync(tmp_path: Path) -> No
         await create_pair(pilot)
         await duplex(pilot)
         await app.run_action("workload_start")
-        await until(pilot, lambda: isinstance(app.screen, WorkloadDialog))
+        await dialog(pilot, WorkloadDialog)
         await pilot.press("enter")
         await until(pilot, lambda: app.net.hosts[0].workload_rate > 0)
-        await pilot.press("f")
-        await pilot.pause()
-        assert any("cut link" in n and "needs a link" in n for n in notes(app))
-        for _ in range(6):  # H111, ST112, H111-ST112, ST112-E104, E104, E104-C202
-            await pilot.press("right_square_bracket")
-        await pilot.pause()
+        await act(pilot, "f")
+        assert any("needs a link" in n for n in await noted(pilot, "cut link"))
+        # H111, ST112, H111-ST112, ST112-E104, E104, E104-C202
+        await act(pilot, *["right_square_bracket"] * 6)
         assert app.selected == "E104-C202"
-        await pilot.press("f")
-        await pilot.pause()
+        await act(pilot, "f")
         link = app.net.links["E104-C202"]
         assert link.state() == "down"
         assert "DOWN" in text_of(app.query_one(TopologyMap))
         await app.bridge.advance(app.bridge.virtual_time + 1.0)
-        await pilot.pause()
         assert states(app) == {PairState.FAILURE_SUSPEND}
-        await until(pilot, lambda: "press u to restore it, then r to resync" in str(app.query_one("#hint").render()))
+        await refreshed(pilot)
+        assert "press u to restore it, then r to resync" in hint(app)
         assert app.query_one(PairPanel).describe().bitmaps[0] > 0
-        assert "RPO" in str(app.query_one("#status").render())
-        await pilot.press("f")
-        await pilot.pause()
-        assert any("already down" in n for n in notes(app))
-        await pilot.press("u")
-        await pilot.pause()
+        assert "RPO" in status(app)
+        await act(pilot, "f")
+        await noted(pilot, "already down")
+        await act(pilot, "u")
         assert link.state() == "up"
-        await pilot.press("r")
+        await act(pilot, "r")
         await duplex(pilot)
         assert states(app) == {D}
 
@@ -284,21 +290,20 @@ def test_degrade_link_sets_loss_and_jitter(tmp_path: Path) -> None:
     async def body(pilot: Any) -> None:
         app.select("C202-E105")
         await pilot.press("g")
-        await until(pilot, lambda: isinstance(app.screen, DegradeDialog))
-        app.screen.query_one("#loss").value = "250"
+        screen = await dialog(pilot, DegradeDialog)
+        screen.query_one("#loss").value = "250"
         await pilot.press("enter")
-        await pilot.pause()
-        assert "loss must be in [0, 100)" in str(app.screen.query_one("#error").render())
-        app.screen.query_one("#loss").value = "10"
-        app.screen.query_one("#jitter").value = "2"
+        await until(pilot, lambda: "loss must be in [0, 100)" in str(screen.query_one("#error").render()))
+        assert app.screen is screen
+        screen.query_one("#loss").value = "10"
+        screen.query_one("#jitter").value = "2"
         await pilot.press("enter")
         await until(pilot, lambda: app.net.links["C202-E105"].state() == "degraded")
         ch = app.net.links["C202-E105"].forward
         assert ch.loss == pytest.approx(0.1) and ch.jitter == pytest.approx(0.002)
         assert "~" in text_of(app.query_one(TopologyMap))
-        await pilot.press("u")
-        await pilot.pause()
-        assert any("only a down link can be restored" in n for n in notes(app))
+        await act(pilot, "u")
+        await noted(pilot, "only a down link can be restored")
 
     run(app, body)
 
@@ -308,21 +313,17 @@ def test_crash_and_restart_a_device(tmp_path: Path) -> None:
 
     async def body(pilot: Any) -> None:
         app.select("C202")
-        await pilot.press("k")
-        await pilot.pause()
+        await act(pilot, "k")
         assert not app.net.devices["C202"].up
         assert "✖ down" in text_of(app.query_one(TopologyMap))
-        await pilot.press("k")
-        await pilot.pause()
-        assert any("C202 is already down" in n for n in notes(app))
-        assert "restart" in [a.id for a in app.query_one(KeyBar).actions]
-        await pilot.press("K")
-        await pilot.pause()
+        await act(pilot, "k")
+        await noted(pilot, "C202 is already down")
+        assert "restart" in keys(app)
+        await act(pilot, "K")
         assert app.net.devices["C202"].up
         app.select("E104-C202")
-        await pilot.press("k")
-        await pilot.pause()
-        assert any("crash needs a device" in n for n in notes(app))
+        await act(pilot, "k")
+        await noted(pilot, "crash needs a device")
 
     run(app, body)
 
@@ -332,11 +333,11 @@ def test_mouse_selects_a_device_and_the_log_area_follows(tmp_path: Path) -> None
 
     async def body(pilot: Any) -> None:
         m = app.query_one(TopologyMap)
-        await pilot.pause()
+        await until(pilot, lambda: m.region.area > 0)
         m.render()
         cell = next(xy for xy, name in m._hits.items() if name == "E105")
         await pilot.click(TopologyMap, offset=(cell[0] + 1, cell[1] + 1))  # +1: the border
-        await pilot.pause()
+        await until(pilot, lambda: app.selected is not None)
         assert app.selected == "E105"
         assert app.query_one(LogArea).device == "E105"
         assert "E105 log storage area 413" in str(app.query_one("#log-info").render())
@@ -352,29 +353,29 @@ def test_pause_freezes_virtual_time_and_counters_resume_and_step(tmp_path: Path)
         await create_pair(pilot)
         await until(pilot, lambda: states(app) == {D})
         await app.command("workload", app.lab.workload, "ST112:0", 1000.0)
-        await pilot.pause(0.3)
-        await pilot.press("space")
-        await pilot.pause(0.1)
+        t0 = app.bridge.virtual_time
+        await until(pilot, lambda: app.bridge.virtual_time > t0 + 0.3)
+        await act(pilot, "space")
         assert app.bridge.paused
         t = app.bridge.virtual_time
         ran = app.net.kernel.events_run
+        await refreshed(pilot)
         rows = list(app.query_one(Counters).rows)
-        await pilot.pause(0.5)
+        await refreshed(pilot, 6)  # half a second of screen refreshes at 12 Hz
         assert app.bridge.virtual_time == t
         assert app.net.kernel.events_run == ran
         assert app.query_one(Counters).rows == rows
-        assert "PAUSED" in str(app.query_one("#status").render())
-        await pilot.press("space")
+        assert "PAUSED" in status(app)
+        await act(pilot, "space")
         await until(pilot, lambda: app.net.kernel.events_run > ran)
         assert app.bridge.virtual_time > t
-        await pilot.press("space")
-        await pilot.pause(0.1)
+        await act(pilot, "space")
+        assert app.bridge.paused
         kernel: Kernel = app.net.kernel
         next_t = kernel.next_time
         due = sum(1 for when, _, _ in kernel.scheduled() if when == next_t)
         ran = kernel.events_run
-        await pilot.press("full_stop")
-        await pilot.pause(0.1)
+        await act(pilot, "full_stop")
         assert kernel.now == next_t
         assert kernel.events_run - ran >= due  # the events of that time (and any they add for then)
         assert kernel.next_time > next_t
@@ -387,19 +388,16 @@ def test_speed_up_and_down(tmp_path: Path) -> None:
     app = make_app(tmp_path, speed=1.0)
 
     async def body(pilot: Any) -> None:
-        await pilot.press("plus")
-        await pilot.pause(0.05)
+        await act(pilot, "plus")
         assert app.bridge.speed == 2.0 and app.clock.rate == 2.0
         for _ in range(20):
-            await pilot.press("plus")
-        await pilot.pause(0.1)
-        assert "max" in str(app.query_one("#status").render())
-        await pilot.press("minus")
-        await pilot.pause(0.05)
+            await app.run_action("faster")
+        await refreshed(pilot)
+        assert "max" in status(app)
+        await act(pilot, "minus")
         assert app.bridge.speed == 100.0
         for _ in range(20):
-            await pilot.press("minus")
-        await pilot.pause(0.05)
+            await app.run_action("slower")
         assert app.bridge.speed == 0.1 and app.clock.rate == pytest.approx(0.1)
 
     run(app, body)
@@ -417,7 +415,7 @@ def test_max_speed_keeps_the_screen_answering(tmp_path: Path) -> None:
         await pilot.press("space")  # a key is answered while the kernel runs flat out
         await until(pilot, lambda: app.bridge.paused)
         stopped = app.bridge.virtual_time
-        await pilot.pause(0.1)
+        await refreshed(pilot, 2)
         assert app.bridge.virtual_time == stopped
 
     run(app, body)
@@ -449,15 +447,15 @@ def test_log_storage_area_with_100k_entries_formats_only_visible_rows(tmp_path: 
 
         rows.format_row = counting  # type: ignore[method-assign]
         app.select("E104")
-        await pilot.pause(0.2)
-        assert rows.virtual_size.height == 100_000
+        await until(pilot, lambda: rows.virtual_size.height == 100_000 and rows.size.height > 0
+                    and "100000 entries" in str(app.query_one("#log-info").render()))
+        await refreshed(pilot, 2)
         assert calls <= 3 * rows.size.height
-        assert "100000 entries" in str(app.query_one("#log-info").render())
         line = "".join(seg.text for seg in rows.render_line(0))
         assert "source" in line and "ST112:0" in line and "ST122:0" in line
         rows.scroll_to(y=99_990, animate=False)
-        await pilot.pause(0.1)
-        assert " 99999 " in "".join("".join(s.text for s in rows.render_line(y)) for y in range(rows.size.height))
+        await until(pilot, lambda: " 99999 " in "".join("".join(s.text for s in rows.render_line(y))
+                                                       for y in range(rows.size.height)))
         edge.held.clear()
 
     run(app, body)
@@ -473,23 +471,27 @@ def test_sequence_chart_shows_messages_and_freezes(tmp_path: Path) -> None:
         await app.command("workload", app.lab.workload, "ST112:0", 500.0)
         await app.bridge.advance(app.bridge.virtual_time + 0.3)
         app.show_tab("tab-sequence")
-        await pilot.pause(0.2)
+        app.refresh_views()  # a refresh before the tab is laid out (as on a busy machine) must not leave it stale
         chart = app.query_one(SequenceRows)
+        await until(pilot, lambda: chart.rows and chart.size.height > 0)
+        await refreshed(pilot)  # the chart is on screen: this refresh brought it up to date
         kinds = {ev.event for ev in chart.rows}
         assert {"sent", "frame-dropped", "resent"} <= kinds
-        lines = ["".join(s.text for s in chart.render_line(y)) for y in range(chart.size.height)]
-        assert any("▶" in ln for ln in lines)
+
+        def lines() -> list[str]:
+            return ["".join(s.text for s in chart.render_line(y)) for y in range(chart.size.height)]
+
+        await until(pilot, lambda: any("▶" in ln for ln in lines()))
         text = "".join(chart.format_row(ev)[1].text for ev in chart.rows if ev.event == "frame-dropped")
         assert "✗" in text
-        await pilot.press("z")
-        await pilot.pause()
+        await act(pilot, "z")
         frozen = list(chart.rows)
         await app.bridge.advance(app.bridge.virtual_time + 0.2)
-        await pilot.pause(0.2)
+        await refreshed(pilot, 2)
         assert list(chart.rows) == frozen
         assert app.query_one(SequenceChart).frozen
-        await pilot.press("z")
-        await pilot.pause(0.2)
+        await act(pilot, "z")
+        await refreshed(pilot)
         assert list(chart.rows) != frozen
 
     run(app, body)
@@ -503,11 +505,11 @@ def test_event_log_filters_by_device_and_figure(tmp_path: Path) -> None:
         await duplex(pilot)
         await app.command("workload", app.lab.workload, "ST112:0", 200.0, 20)
         await app.bridge.advance(app.bridge.virtual_time + 0.3)
-        await pilot.press("slash")
-        await pilot.pause()
-        for ch in "E104 fig19":
-            await pilot.press("space" if ch == " " else ch)
-        await pilot.pause(0.2)
+        await act(pilot, "slash")
+        await until(pilot, lambda: app.focused is app.query_one("#event-filter"))
+        await pilot.press(*("space" if ch == " " else ch for ch in "E104 fig19"))
+        await until(pilot, lambda: app.query_one(EventLog).filter == "E104 fig19")
+        await refreshed(pilot)
         rows = app.query_one(EventRows).rows
         assert rows and all(ev.device == "E104" or ev.fields.get("to") == "E104" for ev in rows)
         assert all(ev.step.startswith("fig19:") for ev in rows)
@@ -529,10 +531,16 @@ def test_every_action_is_in_the_palette_and_runs_from_it(tmp_path: Path) -> None
             assert any(t.startswith(a.title) for t in titles), a.title
             assert any(b.action == a.id for b in app.BINDINGS)
         await pilot.press("ctrl+p")
-        await pilot.pause(0.2)
-        for ch in "Time: pause":
-            await pilot.press("space" if ch == " " else ch)
-        await pilot.pause(0.3)
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        palette = app.screen
+        await pilot.press(*("space" if ch == " " else ch for ch in "Time: pause"))
+        results = palette.query_one(CommandList)
+
+        def highlighted() -> str:
+            i = results.highlighted
+            return "" if i is None else str(results.get_option_at_index(i).prompt)
+
+        await until(pilot, lambda: highlighted().startswith("Time: pause"))
         await pilot.press("enter")
         await until(pilot, lambda: app.bridge.paused)
 
@@ -545,16 +553,14 @@ def test_screenshot_and_trace_export(tmp_path: Path) -> None:
     async def body(pilot: Any) -> None:
         await create_pair(pilot)
         await duplex(pilot)
-        await pilot.press("v")
-        await pilot.press("e")
-        await pilot.pause(0.2)
+        await act(pilot, "v", "e")
         svg = list(tmp_path.glob("*.svg"))
         assert svg and "<svg" in svg[0].read_text()
         trace = list(tmp_path.glob("*.jsonl"))
         lines = [json.loads(line) for line in trace[0].read_text().splitlines()]
         assert lines and {"t", "device", "event", "step"} <= set(lines[0])
         assert any(ev["event"] == "pair-state" for ev in lines)
-        assert any("events written to" in n for n in notes(app))
+        await noted(pilot, "events written to")
 
     run(app, body)
 
@@ -583,7 +589,7 @@ def test_quit_stops_trio_before_exiting(tmp_path: Path) -> None:
         async with app.run_test(size=SIZE) as pilot:
             await app.bridge.started
             await pilot.press("q")
-            await pilot.pause(0.2)
+            await until(pilot, lambda: app.bridge.done.done())
         assert app.bridge.done.done() and app.bridge.error is None
         assert not app.is_running
 
@@ -594,7 +600,6 @@ def test_narrow_terminal_puts_panels_in_tabs(tmp_path: Path) -> None:
     app = make_app(tmp_path, paused=True)
 
     async def body(pilot: Any) -> None:
-        await pilot.pause()
         assert app.narrow
         assert app.query_one("#tab-pair") and app.query_one("#tab-counters")
         await create_pair(pilot)
@@ -611,18 +616,16 @@ def test_failback_turns_the_pair_round(tmp_path: Path) -> None:
     async def body(pilot: Any) -> None:
         await create_pair(pilot)
         await duplex(pilot)
-        await pilot.press("b")  # no failover yet: refused, nothing changes
-        await pilot.pause()
-        assert any("failback: refused" in n and "no failover took place" in n for n in notes(app))
+        await act(pilot, "b")  # no failover yet: refused, nothing changes
+        assert any("no failover took place" in n for n in await noted(pilot, "failback: refused"))
         assert app.lab.pairs()[0]["source"] == "ST112:0"
-        await pilot.press("o")
+        await act(pilot, "o")
         await app.bridge.advance(app.bridge.virtual_time + 2.0)
-        await pilot.press("b")
-        await pilot.pause()
+        await act(pilot, "b")
         await duplex(pilot)
         pair = app.lab.pairs()[0]
         assert (pair["source"], pair["target"]) == ("ST122:0", "ST112:0")
-        await pilot.pause(0.2)
+        await refreshed(pilot)
         assert "ST122:0 → ST112:0" in text_of(app.query_one(PairPanel))
 
     run(app, body)
@@ -635,18 +638,14 @@ def test_site_failure_and_restore(tmp_path: Path) -> None:
         await create_pair(pilot)
         await duplex(pilot)
         app.select("ST122")
-        await pilot.press("F")
-        await pilot.pause()
+        await act(pilot, "F")
         assert not app.net.devices["ST122"].up and not app.net.devices["H121"].up
         assert app.net.devices["ST112"].up
         assert text_of(app.query_one(TopologyMap)).count("✖ down") == 2
-        await pilot.pause(0.2)
-        assert "site_restore" in [a.id for a in app.query_one(KeyBar).actions]
-        await pilot.press("F")
-        await pilot.pause()
-        assert any("site target is already down" in n for n in notes(app))
-        await pilot.press("U")
-        await pilot.pause()
+        assert "site_restore" in keys(app)
+        await act(pilot, "F")
+        await noted(pilot, "site target is already down")
+        await act(pilot, "U")
         assert app.net.devices["ST122"].up and app.net.devices["H121"].up
 
     run(app, body)
@@ -657,17 +656,13 @@ def test_partition_and_heal(tmp_path: Path) -> None:
 
     async def body(pilot: Any) -> None:
         app.select("C202")
-        await pilot.press("X")
-        await pilot.pause()
+        await act(pilot, "X")
         assert app.net.links["E104-C202"].state() == "down" and app.net.links["C202-E105"].state() == "down"
         assert app.net.links["ST112-E104"].state() == "up"
-        await pilot.press("X")
-        await pilot.pause()
-        assert any("partition: refused" in n for n in notes(app))
-        await pilot.pause(0.2)
-        assert "heal" in [a.id for a in app.query_one(KeyBar).actions]
-        await pilot.press("h")
-        await pilot.pause()
+        await act(pilot, "X")
+        await noted(pilot, "partition: refused")
+        assert "heal" in keys(app)
+        await act(pilot, "h")
         assert app.net.links["E104-C202"].state() == "up" and app.net.links["C202-E105"].state() == "up"
 
     run(app, body)
@@ -680,12 +675,12 @@ def test_status_line_shows_the_live_invariant_checker(tmp_path: Path) -> None:
         assert app.checker is not None
         await create_pair(pilot)
         await duplex(pilot)
-        await pilot.pause(0.2)
-        assert "invariants ok" in str(app.query_one("#status").render())
+        await refreshed(pilot)
+        assert "invariants ok" in status(app)
         app.checker.violate("write_order", "seq 3 reflected before seq 2 (test)")
         app.refresh_views(force=True)
-        status = app.query_one("#status").render()
-        assert "invariants BROKEN" in str(status) and "seq 3 reflected before seq 2" in str(status)
-        assert any("red" in str(span.style) for span in status.spans)
+        line = app.query_one("#status").render()
+        assert "invariants BROKEN" in str(line) and "seq 3 reflected before seq 2" in str(line)
+        assert any("red" in str(span.style) for span in line.spans)
 
     run(app, body)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from helpers import settled
 from rcnlab.topo.load import builtin_topology_path, load_topology
 from rcnlab.tui.app import RcnLabApp
 from rcnlab.tui.widgets.counters import Counters
@@ -29,8 +30,7 @@ async def setup(pilot: Any) -> None:
     counters._last = None
     app.clear_notifications()
     app.refresh_views(force=True)
-    await pilot.pause(0.3)  # let the layout settle (on a busy machine the scrollbars come a pass late)
-    await pilot.wait_for_scheduled_animations()
+    await settled(pilot)  # the layout may take another pass (scrollbars that appear): wait until it stands
 
 
 def test_main_screen_snapshot(snap_compare: Any) -> None:

@@ -3,7 +3,6 @@ back by replay, restart, leaving, refusals, and the CLI options that open it."""
 
 from __future__ import annotations
 
-import asyncio
 import math
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 import pytest
 
 from rcnlab import cli
-from helpers import run_app as run, until
+from helpers import act, noted, notes, refreshed, run_app as run, settled, until
 from rcnlab.topo.load import builtin_topology_path, load_topology
 from rcnlab.tui.app import RcnLabApp
 from rcnlab.tui.screens.walkthrough import WalkthroughPicker
@@ -33,7 +32,9 @@ def failover() -> Any:
 def make_app(tmp_path: Path, **kwargs: Any) -> RcnLabApp:
     kwargs.setdefault("seed", 7)
     kwargs.setdefault("paused", True)
-    return RcnLabApp(load_topology(builtin_topology_path()), out_dir=tmp_path, **kwargs)
+    app = RcnLabApp(load_topology(builtin_topology_path()), out_dir=tmp_path, **kwargs)
+    app.NOTIFICATION_TIMEOUT = 3600  # a slow machine must not see a notification expire before it is read
+    return app
 
 
 def walk(app: RcnLabApp) -> WalkSession:
@@ -46,14 +47,18 @@ def idle(app: RcnLabApp) -> bool:
 
 
 async def press_and_settle(pilot: Any, key: str) -> None:
-    await pilot.press(key)
+    """Press a walkthrough key; wait until its action has run, the step (or the replay)
+    is over, and the panels have been brought up to date since."""
+    await act(pilot, key)
     await until(pilot, lambda: idle(pilot.app))
-    pilot.app.refresh_views(force=True)
-    await pilot.pause()
+    await refreshed(pilot)
 
 
-def notes(app: RcnLabApp) -> list[str]:
-    return [f"{n.title}: {n.message}" for n in app._notifications]
+async def walk_shown(pilot: Any) -> None:
+    """Wait until walkthrough mode is on screen (its panels built) and drawn."""
+    app = pilot.app
+    await until(pilot, lambda: idle(app) and app.narrow is not None and bool(app.query(NarrationPanel)))
+    await refreshed(pilot)
 
 
 def keys(app: RcnLabApp) -> set[str]:
@@ -81,8 +86,7 @@ async def open_failover_with_the_picker(pilot: Any) -> None:
     assert {"failover", "write", "lifecycle"} <= set(names)
     options.highlighted = names.index("failover")
     await pilot.press("enter")
-    await until(pilot, lambda: idle(app) and app.narrow is not None)
-    await pilot.pause()
+    await walk_shown(pilot)
 
 
 # -- forward through the failover walkthrough ----------------------------------------------------------
@@ -122,9 +126,8 @@ def test_picker_opens_failover_and_every_step_plays_with_narration_and_highlight
         assert "✓ trace has fig13:1301 .. fig13:1312" in text and "✗" not in text
         assert "The end: 5 of 5 steps passed" in text and "✓ 3 checks held" in story(app).border_subtitle
         assert "walk_next" not in keys(app)
-        await pilot.press("greater_than_sign")  # past the end: explained, nothing breaks
-        await pilot.pause()
-        assert any("that was the last step" in n for n in notes(app))
+        await act(pilot, "greater_than_sign")  # past the end: explained, nothing breaks
+        await noted(pilot, "that was the last step")
 
     run(app, body)
 
@@ -133,24 +136,24 @@ def test_next_during_a_step_finishes_it_at_once_and_space_pauses_it(tmp_path: Pa
     app = make_app(tmp_path, walkthrough=failover())
 
     async def body(pilot: Any) -> None:
-        await until(pilot, lambda: idle(app) and app.narrow is not None)
-        await app.bridge.set_speed(0.1)  # 0.05 s of virtual time: half a wall second at x0.1
+        await walk_shown(pilot)
         for _ in range(2):
             await press_and_settle(pilot, "greater_than_sign")
-        # (Pilot.press waits for an idle loop, that is for the step's end: run_action does not)
-        await app.run_action("walk_next")  # step 3: the writes, 0.05 s
-        await until(pilot, lambda: app.bridge.playing, timeout=0.4)
+        # 0.05 s of virtual time takes 50 wall seconds at x0.001: a busy machine cannot miss the step running
+        await app.bridge.set_speed(0.001)
+        await app.run_action("walk_next")  # step 3: the writes, 0.05 s (the action returns once it has begun)
+        await until(pilot, lambda: app.bridge.playing)
         app.refresh_views(force=True)
         assert {"walk_next", "toggle_pause", "walk_back"} <= keys(app) and walk(app).index == 2
         assert "playing" in story(app).plain
         await app.run_action("toggle_pause")
-        await until(pilot, lambda: app.bridge.paused, timeout=0.4)
+        assert app.bridge.paused
         t = app.net.kernel.now
-        await asyncio.sleep(0.3)
+        await refreshed(pilot, 4)  # the screen refreshes; the emulation does not move
         assert app.net.kernel.now == t and walk(app).running and app.bridge.playing  # paused mid-step
         assert t < walk(app).player.deadline
         await app.run_action("walk_next")  # finish it at once, even paused
-        await until(pilot, lambda: idle(app), timeout=2.0)
+        await until(pilot, lambda: idle(app))
         assert walk(app).index == 2 and walk(app).player.results[2].ok
         assert snapshot(walk(app).player) == snapshot(Player.replayed(walk(app).wt, 2))
 
@@ -201,9 +204,8 @@ def test_back_replays_the_previous_step_exactly_restart_and_leave_restore_the_la
         assert walk(app).index == -1 and story(app).counter == "before step 1 of 5"
         assert app.net.kernel.now == 0 and app.lab.pairs() == []
         assert "walk_back" not in keys(app)
-        await pilot.press("L")
-        await until(pilot, lambda: app.walk is None and app.narrow is not None)
-        await pilot.pause()
+        await act(pilot, "L")
+        await refreshed(pilot)
         assert app.net is lab_net and app.bridge.net is lab_net and app.journal.count == lab_journal
         assert app.net.kernel.now == lab_time and app.bridge.paused
         assert app.selected == "E104-C202" and app.query_one(TopologyMap).selected == "E104-C202"
@@ -221,7 +223,7 @@ def test_leaving_a_running_lab_resumes_it_at_its_speed(tmp_path: Path) -> None:
     async def body(pilot: Any) -> None:
         await app.open_walkthrough(failover())
         assert app.bridge.paused and walk(app).index == -1
-        await pilot.press("L")
+        await act(pilot, "L")
         await until(pilot, lambda: app.walk is None and app.narrow is not None and app.clock.rate == 2.0)
         assert not app.bridge.paused and app.bridge.speed == 2.0
 
@@ -233,22 +235,21 @@ def test_operator_commands_are_refused_in_walkthrough_mode(tmp_path: Path) -> No
     app = make_app(tmp_path, walkthrough=failover())
 
     async def body(pilot: Any) -> None:
-        await until(pilot, lambda: idle(app) and app.narrow is not None)
+        await walk_shown(pilot)
         await press_and_settle(pilot, "greater_than_sign")
         await press_and_settle(pilot, "greater_than_sign")  # the pair is Duplex
         before = snapshot(walk(app).player)
         app.select("E104-C202")
-        for key in ("c", "s", "o", "w", "f", "k", "full_stop"):
-            await pilot.press(key)
+        await act(pilot, "c", "s", "o", "w", "f", "k", "full_stop")
         await app.run_action("delete_pair")  # as the palette and the key bar do
-        await pilot.pause(0.1)
+        await until(pilot, lambda: sum(n.startswith("walkthrough mode: refused") for n in notes(app)) >= 8)
         refused = [n for n in notes(app) if n.startswith("walkthrough mode: refused")]
         assert len(refused) == 8 and all("L leaves walkthrough mode first" in n for n in refused)
         assert any("Pair: create" in n for n in refused) and any("single step" in n for n in refused)
         assert type(app.screen).__name__ not in ("PairCreateDialog", "WorkloadDialog")
-        await pilot.press("space")  # between steps time stands still: said, not done
-        await pilot.pause()
-        assert app.bridge.paused and any("between two steps" in n for n in notes(app))
+        await act(pilot, "space")  # between steps time stands still: said, not done
+        await noted(pilot, "between two steps")
+        assert app.bridge.paused
         assert snapshot(walk(app).player) == before
         assert app.net.links["E104-C202"].state() == "up"
         await press_and_settle(pilot, "greater_than_sign")  # the walkthrough goes on, still on script
@@ -261,9 +262,8 @@ def test_walk_keys_outside_walkthrough_mode_explain_themselves(tmp_path: Path) -
     app = make_app(tmp_path)
 
     async def body(pilot: Any) -> None:
-        for key in ("greater_than_sign", "less_than_sign", "R", "L"):
-            await pilot.press(key)
-        await pilot.pause()
+        await act(pilot, "greater_than_sign", "less_than_sign", "R", "L")
+        await until(pilot, lambda: sum("not in walkthrough mode" in n for n in notes(app)) >= 4)
         assert sum("not in walkthrough mode" in n for n in notes(app)) == 4
         titles = [c.title for c in app.get_system_commands(app.screen)]
         for title in ("Walkthrough...", "Walkthrough: next step", "Walkthrough: previous step",
@@ -298,14 +298,13 @@ def test_a_failing_checkpoint_is_a_red_cross_and_a_bad_file_one_line(tmp_path: P
 
     async def body(pilot: Any) -> None:
         assert not await app.open_walkthrough(bad)
-        await pilot.pause()
-        assert app.walk is None and any("cannot load" in n and "bad.toml" in n for n in notes(app))
+        assert app.walk is None and any("bad.toml" in n for n in await noted(pilot, "cannot load"))
         assert all("\n" not in n for n in notes(app))
         assert await app.open_walkthrough(good)
         await press_and_settle(pilot, "greater_than_sign")
         assert story(app).failed and "✗ checkpoint failed" in story(app).border_subtitle
         assert "✗ pair ST112:0: source_storage is Duplex, expected Suspend" in story(app).plain
-        failed = [n for n in notes(app) if "checkpoint failed" in n]
+        failed = await noted(pilot, "checkpoint failed")
         assert failed and failed[0].startswith("wrong: checkpoint failed: step 1: ")
         assert "✗ FAILED" in str(app.query_one("#hint").render())
 
@@ -317,9 +316,10 @@ def test_narrow_screen_shows_narration_chart_and_highlights_together(tmp_path: P
     app = make_app(tmp_path, walkthrough=failover())
 
     async def body(pilot: Any) -> None:
-        await until(pilot, lambda: idle(app) and app.narrow is not None)
+        await walk_shown(pilot)
         for _ in range(3):
             await press_and_settle(pilot, "greater_than_sign")
+        await settled(pilot)  # the layout is what is tested
         screen = app.screen.region
         for widget in (story(app), app.query_one(WalkTopologyMap), app.query_one(MessageRows)):
             assert widget.region.height > 0 and screen.contains_region(widget.region), widget
@@ -352,7 +352,7 @@ def test_cli_opens_the_lab_in_walkthrough_mode(argv: list[str], seed: int | None
     assert wt.name == "failover" and walk_seed == seed
 
     async def body(pilot: Any) -> None:
-        await until(pilot, lambda: idle(app) and app.narrow is not None)
+        await walk_shown(pilot)
         assert walk(app).player.seed == (5 if seed is None else seed)
         assert story(app).counter == "before step 1 of 5"
 

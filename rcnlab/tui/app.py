@@ -107,6 +107,10 @@ class RcnLabApp(App[None]):
         self._answers_seen = 0
         self._checked_at = 0.0
         self._drawn_at = 0.0
+        #: For tests to wait on: how many times the panels were brought up to date with the
+        #: emulation, and how many actions (keys, key bar, palette) have run to their end.
+        self.refreshes = 0
+        self.actions_run = 0
 
     def _use(self, stage: Stage) -> None:
         """Show and command ``stage``'s network (the bridge is swapped separately)."""
@@ -184,17 +188,19 @@ class RcnLabApp(App[None]):
     # -- the throttled redraw ------------------------------------------------------------------
     def refresh_views(self, force: bool = False) -> None:
         try:
-            self._refresh(force)
+            if self._refresh(force):
+                self.refreshes += 1
         except Exception as exc:  # a view must never take the lab down
             self.log.error(f"refresh failed: {exc!r}")
 
-    def _refresh(self, force: bool) -> None:
+    def _refresh(self, force: bool) -> bool:
+        """Bring the panels up to date; False if there are none yet or it is not their turn."""
         if self.narrow is None:
-            return
+            return False
         net, bridge = self.net, self.bridge
         wall = time.perf_counter()
         if not force and math.isinf(bridge.speed) and not bridge.paused and wall - self._drawn_at < 1 / MAX_SPEED_HZ:
-            return  # at max speed the emulation gets the CPU; the screen redraws 4 times a second
+            return False  # at max speed the emulation gets the CPU; the screen redraws 4 times a second
         self._drawn_at = wall
         walk = self.walk
         # between two walkthrough steps virtual time is where the last step ended (the clock
@@ -202,11 +208,15 @@ class RcnLabApp(App[None]):
         now = net.kernel.now if walk is not None and not walk.running else bridge.virtual_time
         self._check_invariants()
         self._status(now)
+        # which panels are on screen: one that a tab brought on screen (once laid out) is drawn then
+        shown = tuple(w.is_on_screen for w in (self.query_one(PairPanel), self.query_one(Counters),
+                                               self.query_one(LogArea), self.query_one(SequenceChart),
+                                               self.query_one(EventLog)))
         gen = (id(net), net.kernel.events_run, self.journal.count, self.selected, self.operator_names, self.frozen,
                bridge.paused, bridge.speed, self.size, self.query_one(TabbedContent).active,
-               self.query_one(EventLog).filter, walk and (walk.index, walk.running, walk.busy))
+               self.query_one(EventLog).filter, walk and (walk.index, walk.running, walk.busy), shown)
         if gen == self._generation and not force:
-            return
+            return True
         self._generation = gen
         self.query_one("#hint", HintLine).update(
             walk.hint() if walk else state.hint(net, bridge.paused, self.selected))
@@ -230,6 +240,7 @@ class RcnLabApp(App[None]):
                 else:
                     widget.update_view()
         self._report_answers()
+        return True
 
     def _check_invariants(self, force: bool = False) -> None:
         """The state checks (nothing lost, counters, isolation ...) about once a wall second;
@@ -341,13 +352,16 @@ class RcnLabApp(App[None]):
     async def run_action(self, action: Any, default_namespace: Any = None, namespaces: Any = None) -> bool:
         """Every key, key bar click and palette command comes here: in walkthrough mode the
         operator commands (pair, workload, faults, single steps) are refused in one line."""
-        if (self.walk is not None and isinstance(action, str) and action in OFF_SCRIPT
-                and default_namespace in (None, self)):
-            self.notify(f"{BY_ID[action].title} would take the network off the walkthrough's script; "
-                        "L leaves walkthrough mode first (the lab comes back as it was)",
-                        title="walkthrough mode: refused", severity="warning")
-            return True
-        return await super().run_action(action, default_namespace, namespaces)
+        try:
+            if (self.walk is not None and isinstance(action, str) and action in OFF_SCRIPT
+                    and default_namespace in (None, self)):
+                self.notify(f"{BY_ID[action].title} would take the network off the walkthrough's script; "
+                            "L leaves walkthrough mode first (the lab comes back as it was)",
+                            title="walkthrough mode: refused", severity="warning")
+                return True
+            return await super().run_action(action, default_namespace, namespaces)
+        finally:
+            self.actions_run += 1
 
     # -- selection ------------------------------------------------------------------------------
     @on(TopologyMap.Selected)
