@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rcnlab.check.gen import _toml_value, random_case, scenario_toml, topology_toml
+from rcnlab.fuzz.gen import _toml_value, random_case, scenario_toml, topology_toml
 from rcnlab.cli import main
 from rcnlab.scenario.steps import parse_scenario
 from rcnlab.topo.load import parse_topology
@@ -106,7 +106,7 @@ SCENARIO_CASES = [
 @pytest.mark.parametrize(("step", "key", "problem"), [c[1:] for c in SCENARIO_CASES],
                          ids=[c[0] for c in SCENARIO_CASES])
 def test_a_scenario_value_that_cannot_finish_is_refused(tmp_path: Path, step: str, key: str, problem: str) -> None:
-    import rcnlab.check.steps  # noqa: F401  (the fuzzer's step handlers)
+    import rcnlab.fuzz.steps  # noqa: F401  (the fuzzer's step handlers)
 
     path = tmp_path / "s.toml"
     path.write_text(f"[[step]]\n{step}\n", encoding="utf-8")

@@ -200,7 +200,7 @@ def test_determinism_of_a_seed_and_a_planted_nondeterminism(monkeypatch):
 def test_run_reports_violations_and_fails(tmp_path, capsys):
     from rcnlab.cli import main
     from tests.helpers import TOPOLOGIES
-    import rcnlab.check.steps  # noqa: F401 (break-rule)
+    import rcnlab.fuzz.steps  # noqa: F401 (break-rule)
 
     scen = tmp_path / "broken.toml"
     scen.write_text('[[step]]\nat = 0.0\ndo = "break-rule"\nrule = "reflect-out-of-order"\n'

@@ -12,7 +12,7 @@ from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from rcnlab.check.gen import FAULT_KINDS, Case, TopoParams, Workload, random_fault, run_case, scenario_toml, \
+from rcnlab.fuzz.gen import FAULT_KINDS, Case, TopoParams, Workload, random_fault, run_case, scenario_toml, \
     topology_toml
 from rcnlab.check.invariants import Checker
 from rcnlab.lab import Lab, LabError

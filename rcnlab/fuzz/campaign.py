@@ -1,5 +1,5 @@
 """``rcnlab fuzz``: a seed campaign. Each seed stands for a random lab (topology,
-workload, fault schedule; rcnlab.check.gen.random_case), run headless with the
+workload, fault schedule; rcnlab.fuzz.gen.random_case), run headless with the
 invariant checker. Every failure is shrunk (fault steps dropped while the same
 kind of failure persists) and saved as a topology and a scenario file that
 ``rcnlab run TOPOLOGY --scenario SCENARIO --seed S`` replays to the same lines.
@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from rcnlab import flags
-from rcnlab.check.gen import FAULT_KINDS, random_case, run_case, scenario_toml, shrink, topology_toml
-from rcnlab.check.steps import RULES
+from rcnlab.fuzz.gen import FAULT_KINDS, random_case, run_case, scenario_toml, shrink, topology_toml
+from rcnlab.fuzz.steps import RULES
 from rcnlab.errors import BadInput
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
