@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-CORE = ["rcnlab.cli", "rcnlab.emu.network", "rcnlab.lab", "rcnlab.scenario.runner", "rcnlab.summary",
-        "rcnlab.report"]
+CORE = ["rcnlab.cli", "rcnlab.emu.network", "rcnlab.lab", "rcnlab.ops.registry", "rcnlab.scenario.runner",
+        "rcnlab.summary", "rcnlab.report"]
 
 
 def test_core_modules_do_not_import_textual():
