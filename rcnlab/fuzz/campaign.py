@@ -16,8 +16,8 @@ from typing import Any
 
 from rcnlab import flags
 from rcnlab.fuzz.gen import FAULT_KINDS, random_case, run_case, scenario_toml, shrink, topology_toml
-from rcnlab.fuzz.steps import RULES
 from rcnlab.errors import BadInput
+from rcnlab.ops.commands import Rule
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 #: Bounds of the flags: beyond them a campaign would not end (or would fork a crowd).
@@ -40,8 +40,8 @@ def add_parser(subparsers: Any) -> None:
                    help="worker processes (default 0: the CPU cores available)")
     p.add_argument("--out", type=flags.folder, default="fuzz-failures", help="where to write the scenarios of failures "
                    "(default ./fuzz-failures)")
-    p.add_argument("--break-rule", choices=RULES, help="break a protocol rule on purpose (a test hook), "
-                   "to see the checkers catch it")
+    p.add_argument("--break-rule", choices=[r.value for r in Rule],
+                   help="break a protocol rule on purpose (a test hook), to see the checkers catch it")
     p.add_argument("--faults", type=fault_kinds, default="all",
                    help=f"comma-separated fault kinds ({', '.join(FAULT_KINDS)}), or 'all' (the default)")
     p.add_argument("--max-faults", type=flags.whole(0, MAX_FAULTS), default=4,

@@ -15,7 +15,6 @@ from typing import Any
 
 import attrs
 
-import rcnlab.fuzz.steps  # noqa: F401  (registers the step kinds the scenarios use)
 from rcnlab.emu.journal import Journal, TraceDigest
 from rcnlab.run import run_headless
 from rcnlab.scenario.steps import parse_scenario
