@@ -16,9 +16,12 @@ from rcnlab import bench, flags
 from rcnlab.cli import walkthrough
 from rcnlab.emu.journal import Journal
 from rcnlab.errors import BadInput
+from rcnlab.export import export_run
 from rcnlab.fuzz import campaign
+from rcnlab.report import print_summary
 from rcnlab.run import run_headless
 from rcnlab.scenario.steps import Scenario, ScenarioError, load_scenario
+from rcnlab.summary import summarize
 from rcnlab.topo.load import TopologyError, builtin_topology_path, load_topology
 from rcnlab.topo.schema import Topology
 from rcnlab.world import World
@@ -73,21 +76,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     net, runner = session.world, session.runner
     for path in (args.mermaid, args.svg):
         if path:
-            from rcnlab.export import export_run
-
             try:
                 export_run(messages, path, topo)
             except OSError as exc:
                 raise BadInput(f"{path}: cannot write the export ({exc.strerror})") from None
-    from rcnlab.summary import summarize
-
     summary = summarize(net)
     summary["scenario"] = {"refused": runner.refused, "failed": runner.failed, "passed": runner.passed}
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        from rcnlab.report import print_summary
-
         print_summary(summary, topo, scenario)
     for line in runner.refused + runner.failed:
         print(line, file=sys.stderr)

@@ -22,6 +22,7 @@ from rich.text import Text
 from rcnlab import flags
 from rcnlab.errors import BadInput
 from rcnlab.walkthrough.engine import Player, StepResult
+from rcnlab.walkthrough.export import export_walkthrough
 from rcnlab.walkthrough.model import Walkthrough, WalkthroughError, available, load_walkthrough, resolve
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -138,8 +139,6 @@ def _ask(console: Console, prompt: bool) -> str | None:
 
 
 def _export(args: argparse.Namespace, player: Player) -> None:
-    from rcnlab.walkthrough.export import export_walkthrough
-
     if args.trace:
         with open(args.trace, "w", encoding="utf-8") as f:
             f.writelines(ev.to_json() + "\n" for ev in player.events)
