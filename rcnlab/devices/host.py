@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
@@ -11,6 +11,7 @@ from rcnlab.devices.base import Device
 from rcnlab.emu.journal import short_digest
 from rcnlab.emu.kernel import Timer
 from rcnlab.model.ids import VolumeRef
+from rcnlab.model.kinds import DeviceKind, ScsiStatus
 from rcnlab.model.rio import Rio, RioKind, ScsiCommand
 from rcnlab.topo.schema import HostSpec
 
@@ -44,7 +45,7 @@ class Workload:
 @attrs.define(eq=False)
 class Host(Device):
     spec: HostSpec = attrs.field(kw_only=True)
-    kind: str = attrs.field(default="host", init=False)
+    kind: ClassVar[DeviceKind] = DeviceKind.HOST
     issued: int = attrs.field(default=0, init=False)
     acknowledged: int = attrs.field(default=0, init=False)
     failed: int = attrs.field(default=0, init=False)
@@ -84,7 +85,7 @@ class Host(Device):
             self.emit("write-issued", None, volume=str(volume), block=block, data_digest=short_digest(data))
         return self.command(rio)
 
-    def receive(self, src: str, message: Any) -> None:
+    def receive(self, src: str, message: object) -> None:
         if not isinstance(message, ScsiCommand):
             self.malformed += 1
             return
@@ -93,7 +94,7 @@ class Host(Device):
             return  # an answer to a command we no longer wait for
         sent_at, rio, on_reply = entry
         if rio.kind is RioKind.WR:
-            if message.status == "ok":
+            if message.status == ScsiStatus.OK:
                 self.acknowledged += 1
                 latency = self.net.kernel.now - sent_at
                 self.latency_sum += latency

@@ -55,3 +55,35 @@ class Party(StrEnum):
     SOURCE_EDGE = "source_edge"
     TARGET_EDGE = "target_edge"
     TARGET_STORAGE = "target_storage"
+
+
+class Role(StrEnum):
+    """A volume's role in its pair, as its storage records it."""
+
+    SOURCE = "source"
+    TARGET = "target"
+
+
+class DeviceKind(StrEnum):
+    HOST = "host"
+    STORAGE = "storage"
+    EDGE = "edge"
+    CORE = "core"
+    MANAGEMENT = "management"
+
+
+class CopyKind(StrEnum):
+    """What a storage's copy job is: the initial copy (1013), a differential copy (after
+    1212), or either resumed after a restart."""
+
+    INITIAL = "initial"
+    DIFFERENTIAL = "differential"
+    RESUMED = "resumed"
+
+
+class ScsiStatus(StrEnum):
+    """A storage's answer to a host's SCSI command ("" on the command itself)."""
+
+    NONE = ""
+    OK = "ok"
+    ERROR = "error"

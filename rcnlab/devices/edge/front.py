@@ -17,6 +17,7 @@ import attrs
 
 from rcnlab.devices.edge.state import EdgeState
 from rcnlab.model.ids import VolumeRef, port_id
+from rcnlab.model.kinds import LinkKind
 from rcnlab.model.log_entry import LOG_ENTRY_HEADER_BYTES, LogEntry
 from rcnlab.model.rio import REPLIES, REPLY, Rio, RioKind
 from rcnlab.model.tables import AccessControl, Route, VirtualStorage
@@ -119,7 +120,7 @@ class FrontMixin(EdgeState):
         ch = self._fc.get(storage)
         if ch is None:
             ch = self._fc[storage] = self.net.channels[(self.name, storage)]
-        if ch.kind == "fc":
+        if ch.kind is LinkKind.FC:
             self.net.send(self.name, storage, rio, rio.size, step_tag, port_id(virtual), port_id(mine))
         else:
             self.net.send(self.name, storage, rio, rio.size, step_tag)

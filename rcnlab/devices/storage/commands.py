@@ -10,6 +10,7 @@ from __future__ import annotations
 from rcnlab.devices.storage.pair import StoragePair
 from rcnlab.devices.storage.state import StorageState
 from rcnlab.model.ids import VolumeRef
+from rcnlab.model.kinds import CopyMode, Party, Role
 from rcnlab.model.pair_state import LEGAL, Command, Event, IllegalCommand, PairState, check_command
 from rcnlab.model.rio import REPLY, Rio, RioKind
 from rcnlab.model.steps import Tag
@@ -45,11 +46,11 @@ class CommandsMixin(StorageState):
         reason = f"no {answer} from the RCN within {self.spec.command_timeout:g} s"
         self.emit("command-timed-out", None, pair=f"{pair.source}>{pair.target}", waiting_for=str(answer))
         if answer is RioKind.ICOK:
-            self._forget(lun, pair, "source_storage")
+            self._forget(lun, pair, Party.SOURCE_STORAGE)
         elif answer is not RioKind.DPOK and pair.state is not S.FAILURE_SUSPEND:
             self._stop_copy(pair)
             self._set_state(pair, Event.FAIL, None)
-            if pair.role == "source":
+            if pair.role is Role.SOURCE:
                 self._notify_edge(lun)
             else:  # a failover with no answer: the target host takes the volume over here
                 pair.takeover = True
@@ -59,9 +60,9 @@ class CommandsMixin(StorageState):
     def _scsi_pair_create(self, host: str, tag: int, rio: Rio) -> None:
         volume = self._volume(rio.source)
         check_command(Command.CREATE, self.pair_state(volume.lun), f"{self.name} {rio.source}")
-        if rio.mode not in ("sync", "async"):
+        if rio.mode not in (CopyMode.SYNC, CopyMode.ASYNC):
             raise IllegalCommand(f"pair-create refused: mode must be sync or async, not {rio.mode!r}")
-        pair = StoragePair(role="source", local=rio.source, remote=rio.target, mode=rio.mode)
+        pair = StoragePair(role=Role.SOURCE, local=rio.source, remote=rio.target, mode=rio.mode)
         pair.waiting[RioKind.ICOK] = (host, tag)
         self.pairs[volume.lun] = pair
         self.emit("pair-registered", None, pair=f"{pair.source}>{pair.target}", mode=rio.mode)
@@ -84,7 +85,7 @@ class CommandsMixin(StorageState):
     def _scsi_suspend(self, host: str, tag: int, rio: Rio) -> None:
         pair = self._pair_for(Command.SUSPEND, rio.source, "source")
         self._stop_copy(pair)
-        event = Event.SUSPEND_ASYNC if pair.mode == "async" else Event.SUSPEND
+        event = Event.SUSPEND_ASYNC if pair.mode == CopyMode.ASYNC else Event.SUSPEND
         self._set_state(pair, event, Tag.LIFE_SUSPEND_INSTRUCTED)
         pair.waiting[RioKind.SOK] = (host, tag)
         self._command(pair, Rio(kind=RioKind.SUSPEND, source=pair.local, target=pair.remote), None)
@@ -111,13 +112,13 @@ class CommandsMixin(StorageState):
             raise IllegalCommand(f"failback refused: pair is {pair.state} at {where} but no failover took place "
                                  f"(the target host has not taken over); legal now: {legal}")
         old = f"{pair.source}>{pair.target}"
-        pair.role = "source"  # local stays; remote (the old source as we address it) becomes the target
+        pair.role = Role.SOURCE  # local stays; remote (the old source as we address it) becomes the target
         pair.takeover = False
         pair.swapped = not pair.swapped
         pair.swap_unconfirmed = True
         pair.waiting.clear()
         pair.waiting[RioKind.DPOK] = (host, tag)
-        self.emit("pair-swapped", None, old=old, new=f"{pair.source}>{pair.target}", party="source_storage",
+        self.emit("pair-swapped", None, old=old, new=f"{pair.source}>{pair.target}", party=Party.SOURCE_STORAGE,
                   state=str(pair.state), bitmap=len(pair.bitmap))
         self.emit("failback-requested", None, pair=f"{pair.source}>{pair.target}")
         self._command(pair, Rio(kind=RioKind.RESYNC, source=pair.local, target=pair.remote, swap=True),
@@ -138,7 +139,7 @@ class CommandsMixin(StorageState):
         check_command(Command.DELETE, pair.state if pair else S.SIMPLEX, f"{self.name} {ref}")
         assert pair is not None
         self._stop_copy(pair)
-        self._forget(volume.lun, pair, f"{pair.role}_storage")
+        self._forget(volume.lun, pair, pair.party)
         self._answer(host, tag, Rio(kind=RioKind.DELOK, source=rio.source, target=rio.target))
         self._to_edge(Rio(kind=RioKind.DELETE, source=pair.source, target=pair.target))
 

@@ -21,6 +21,7 @@ from rcnlab.devices.storage.state import StorageState
 from rcnlab.devices.storage.volume import Volume
 from rcnlab.emu.journal import short_digest
 from rcnlab.model.ids import VolumeRef
+from rcnlab.model.kinds import CopyMode, Role
 from rcnlab.model.pair_state import IllegalCommand, PairState
 from rcnlab.model.rio import REPLY, Rio, RioKind, ScsiCommand
 from rcnlab.model.steps import Tag
@@ -63,7 +64,7 @@ class FrontMixin(StorageState):
     def _scsi_write(self, host: str, tag: int, rio: Rio) -> None:
         volume = self._volume(rio.target)
         pair = self.pairs.get(volume.lun)
-        if pair is not None and pair.role == "target" and pair.state not in (S.SUSPEND, S.FAILURE_SUSPEND):
+        if pair is not None and pair.role is Role.TARGET and pair.state not in (S.SUSPEND, S.FAILURE_SUSPEND):
             raise IllegalCommand(f"write refused: {pair.local} is the target of a pair in state {pair.state}; "
                                  "the target volume may be written only in Suspend or failure Suspend")
         volume.blocks[rio.block] = rio.data  # volume.write, inlined
@@ -77,7 +78,7 @@ class FrontMixin(StorageState):
             return
         xid = self._next_xid = self._next_xid + 1
         out = Rio(kind=RioKind.WR, source=pair.local, target=pair.remote, block=rio.block, data=rio.data, xid=xid)
-        sync = pair.mode == "sync"
+        sync = pair.mode == CopyMode.SYNC
         if sync:
             self._sync_waiting[xid] = (host, tag)
         self._track(xid, volume.lun, rio.block)
