@@ -27,13 +27,13 @@ Wwn = NewType("Wwn", str)
 #: An IPv4 address, kept in its canonical spelling.
 Ipv4 = NewType("Ipv4", str)
 #: A map position [x, y], both whole numbers >= 0.
-Pos = NewType("Pos", tuple)
+Pos = NewType("Pos", tuple[int, int])
 #: A pair state's name, e.g. "Duplex".
 State = NewType("State", str)
 #: A step tag of the catalogue (rcnlab/catalogue.py), e.g. "fig19:1902".
 Tag = NewType("Tag", str)
 #: [min, max], two numbers with min <= max, kept as (float, float).
-Span = NewType("Span", tuple)
+Span = NewType("Span", tuple[float, float])
 #: A whole number >= 0, or a `Span`.
 CountOrSpan = NewType("CountOrSpan", object)
 #: A number (kept as float), a string, a boolean, or a `Span`.
@@ -90,15 +90,15 @@ def boolean(value: Any) -> bool:
 
 
 def text(value: Any) -> str:
-    if not string(value).strip():
+    if not (clean := string(value)).strip():
         raise Bad("expected a non-empty string")
-    return value
+    return clean
 
 
 def name(value: Any) -> str:
-    if not _NAME.fullmatch(string(value)):
+    if not _NAME.fullmatch(clean := string(value)):
         raise Bad(f"invalid name {value!r} (letters, digits, '_' and '.' only)")
-    return value
+    return clean
 
 
 def wwn(value: Any) -> str:
@@ -127,7 +127,7 @@ def pos(value: Any) -> tuple[int, int]:
 def state(value: Any) -> str:
     if value not in {s.value for s in PairState}:
         raise Bad(f"unknown state {value!r} (known: {', '.join(s.value for s in PairState)})")
-    return value
+    return string(value)
 
 
 def tag(value: Any) -> str:
@@ -136,7 +136,7 @@ def tag(value: Any) -> str:
         raise Bad(f"expected a step tag like \"fig19:1902\", got {value!r}")
     if int(found[2]) not in CATALOGUE.get(f"fig{found[1]}", ()):
         raise Bad(f"{value!r} is not a step of the catalogue (rcnlab/catalogue.py)")
-    return value
+    return found.string
 
 
 def span(value: Any) -> tuple[float, float]:
@@ -151,9 +151,9 @@ def span(value: Any) -> tuple[float, float]:
 def count_or_span(value: Any) -> int | tuple[float, float]:
     if isinstance(value, list):
         return span(value)
-    if integer(value) < 0:
+    if (count := integer(value)) < 0:
         raise Bad(f"expected a whole number >= 0 or [min, max], got {value!r}")
-    return value
+    return count
 
 
 def bound(value: Any) -> Any:
@@ -176,11 +176,11 @@ CHECKS: dict[Any, Callable[[Any], Any]] = {
 
 # -- range rules: attrs validators ---------------------------------------------------------------
 def bounded(low: float | None = None, high: float | None = None, *, above: bool = False,
-            why: str = "") -> Callable[[Any, attrs.Attribute, Any], None]:
+            why: str = "") -> Callable[[Any, attrs.Attribute[Any], Any], None]:
     """``low <= value`` (``low < value`` if ``above``) and ``value <= high``; ``why`` says
     what the upper bound stands for. None passes (an optional key left out)."""
 
-    def check(_: Any, attribute: attrs.Attribute, value: Any) -> None:
+    def check(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if value is None:
             return
         if low is not None and (value < low or (above and value == low)):
@@ -192,19 +192,19 @@ def bounded(low: float | None = None, high: float | None = None, *, above: bool 
     return check
 
 
-def power_of_two(low: int, high: int) -> Callable[[Any, attrs.Attribute, Any], None]:
-    def check(_: Any, attribute: attrs.Attribute, value: int) -> None:
+def power_of_two(low: int, high: int) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
+    def check(_: Any, attribute: attrs.Attribute[Any], value: int) -> None:
         if not (low <= value <= high and value & (value - 1) == 0):
             raise Bad(f"must be a power of two from {low} to {high}, got {value}", attribute.name)
 
     return check
 
 
-def non_empty(_: Any, attribute: attrs.Attribute, value: Any) -> None:
+def non_empty(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is not None and not value:
         raise Bad(f"expected at least one entry (or leave {attribute.name} out)", attribute.name)
 
 
-def two_or_more(_: Any, attribute: attrs.Attribute, value: Any) -> None:
+def two_or_more(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is not None and len(value) < 2:
         raise Bad(f"expected at least two entries, got {len(value)}", attribute.name)

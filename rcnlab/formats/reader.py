@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar, get_args, get_origin
@@ -113,7 +114,8 @@ def _table_hook(cls: type) -> Any:
     """An attrs class from a table; a field with ``metadata={"derived": True}`` is not a
     key of the file (the reader's caller sets it)."""
     derived = {a.name: override(omit=True) for a in attrs.fields(cls) if a.metadata.get("derived")}
-    inner = make_dict_structure_fn(cls, _converter, **derived)
+    # (cattrs types **overrides as if they could name its own keyword arguments)
+    inner: Callable[[Any, Any], Any] = make_dict_structure_fn(cls, _converter, **derived)  # type: ignore[arg-type]
 
     def hook(value: Any, _: type) -> Any:
         if not isinstance(value, dict):
@@ -172,9 +174,19 @@ def _is_array(t: Any) -> bool:
 
 
 _converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+
+
+def _hook(check: Callable[[Any], Any]) -> Callable[[Any, type], Any]:
+    return lambda value, _: check(value)
+
+
+def _is_map(t: Any) -> bool:
+    return get_origin(t) is dict
+
+
 for _kind, _check in CHECKS.items():
-    _converter.register_structure_hook(_kind, lambda value, _, check=_check: check(value))
+    _converter.register_structure_hook(_kind, _hook(_check))
 _converter.register_structure_hook(StrEnum, _choice)  # a StrEnum is a str: the nearer class wins
 _converter.register_structure_hook_factory(_is_array, _array_hook)
-_converter.register_structure_hook_factory(lambda t: get_origin(t) is dict, _map_hook)
+_converter.register_structure_hook_factory(_is_map, _map_hook)
 _converter.register_structure_hook_factory(attrs.has, _table_hook)
