@@ -95,6 +95,7 @@ class World(Network):
         super().__init__(topo, seed, clock, journal)
         self.management = ManagementServer(topo.management.name, self, spec=topo.management)
         self.hosts = [Host(spec.name, self, spec=spec) for spec in topo.hosts]
+        self.host_named = {host.name: host for host in self.hosts}
         for host in self.hosts:
             self.add(host)
         self.storages: list[ExternalStorage] = []
