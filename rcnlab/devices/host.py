@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -53,9 +54,9 @@ class Host(Device):
     latency_max: float = attrs.field(default=0.0, init=False)
     workloads: list[Workload] = attrs.field(factory=list, init=False)
     _next_tag: int = attrs.field(default=0, init=False)
-    _outstanding: dict[int, tuple[float, Rio, Callable[[ScsiCommand], Any] | None]] = attrs.field(
+    _outstanding: dict[int, tuple[float, Rio, Callable[[ScsiCommand], object] | None]] = attrs.field(
         factory=dict, init=False)
-    _rng: Any = attrs.field(default=None, init=False)
+    _rng: random.Random = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self._rng = self.net.rng(f"host:{self.name}")
@@ -65,7 +66,7 @@ class Host(Device):
         return self.spec.storage
 
     # -- commands ------------------------------------------------------------
-    def command(self, rio: Rio, on_reply: Callable[[ScsiCommand], Any] | None = None,
+    def command(self, rio: Rio, on_reply: Callable[[ScsiCommand], object] | None = None,
                 step: str | None = None) -> int:
         """Send a SCSI command to the host's storage; ``on_reply`` gets the answer."""
         tag = self._next_tag = self._next_tag + 1

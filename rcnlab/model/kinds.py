@@ -87,3 +87,11 @@ class ScsiStatus(StrEnum):
     NONE = ""
     OK = "ok"
     ERROR = "error"
+
+
+class FailoverMode(StrEnum):
+    """A failover's SUSPEND (1302, 1303), in the RIO's mode: wait for the source edge's
+    answer, or the prompt variant that suspends at once (1310-1312 right after 1303)."""
+
+    WAIT = ""
+    PROMPT = "prompt"

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 import attrs
 
 from rcnlab.model.ids import VolumeRef
+from rcnlab.model.kinds import ScsiStatus
 
 RIO_HEADER_BYTES = 64
 
@@ -179,7 +180,7 @@ class ScsiCommand:
 
     tag: int
     rio: Rio
-    status: str = ""
+    status: ScsiStatus = ScsiStatus.NONE
     detail: str = ""
 
     @property

@@ -17,7 +17,7 @@ import attrs
 
 from rcnlab.devices.edge.log import Inbound
 from rcnlab.devices.edge.state import EdgeState, Failover
-from rcnlab.model.kinds import Party
+from rcnlab.model.kinds import FailoverMode, Party
 from rcnlab.model.log_entry import LogEntry
 from rcnlab.model.pair_state import Event, PairState
 from rcnlab.model.rio import Rio, RioKind
@@ -37,10 +37,10 @@ class FailoverMixin(EdgeState):
             self._to_storage(Rio(kind=K.SOK, source=rio.source, target=rio.target, error="no such pair"))
             return
         order_id = pair.order_id
-        self.emit("suspend-instruction", None, pair=f"{pair.source}>{pair.target}", prompt=rio.mode == "prompt")
+        self.emit("suspend-instruction", None, pair=f"{pair.source}>{pair.target}", prompt=rio.mode == FailoverMode.PROMPT)
         instruction = LogEntry(target=pair.source, source=pair.target, order_id=order_id, io_time=self.now, seq=0,
                                rio=attrs.evolve(rio, source=pair.source, target=pair.target))
-        if rio.mode == "prompt":  # the variant: 1310-1312 right after 1303
+        if rio.mode == FailoverMode.PROMPT:  # the variant: 1310-1312 right after 1303
             self.failovers[order_id] = Failover(pair, None)
             self._complete_failover(order_id)
             # The source edge (if alive) still hears of it and goes to failure Suspend; what it

@@ -78,7 +78,7 @@ class FrontMixin(EdgeState):
         if step_send and active:
             self.emit("log-sent", step_send, to=hop, kind=str(entry.kind), order_id=entry.order_id, seq=entry.seq)
 
-    def receive(self, src: str, message: Any) -> None:
+    def receive(self, src: str, message: object) -> None:
         if isinstance(message, Rio):
             self._on_rio(src, message)
         elif isinstance(message, tuple):

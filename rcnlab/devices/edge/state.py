@@ -18,6 +18,7 @@ import attrs
 from rcnlab.devices.base import Device
 from rcnlab.devices.edge.log import HeldLog, Inbound
 from rcnlab.emu.kernel import Timer
+from rcnlab.emu.link import Channel
 from rcnlab.model.ids import VolumeRef
 from rcnlab.model.kinds import DeviceKind, Party
 from rcnlab.model.log_entry import LogEntry
@@ -63,7 +64,7 @@ class EdgeState(Device):
     _virtual_of: dict[str, str] = attrs.field(factory=dict, init=False)  # real WWN -> virtual WWN
     _hops: dict[tuple[str, str], str] = attrs.field(factory=dict, init=False)
     _wwn_of: dict[str, str] = attrs.field(factory=dict, init=False)  # attached storage device -> its WWN
-    _fc: dict[str, Any] = attrs.field(factory=dict, init=False)  # attached storage device -> our channel to it
+    _fc: dict[str, Channel] = attrs.field(factory=dict, init=False)  # attached storage device -> our channel to it
     # -- pairs and their order (411, 412) --
     pairs: dict[PairKey, PairInfo] = attrs.field(factory=dict, init=False)  # 411
     groups: dict[int, OrderAssurance] = attrs.field(factory=dict, init=False)  # 412

@@ -10,7 +10,7 @@ from __future__ import annotations
 from rcnlab.devices.storage.pair import StoragePair
 from rcnlab.devices.storage.state import StorageState
 from rcnlab.model.ids import VolumeRef
-from rcnlab.model.kinds import CopyMode, Party, Role
+from rcnlab.model.kinds import CopyMode, FailoverMode, Party, Role, ScsiStatus
 from rcnlab.model.pair_state import LEGAL, Command, Event, IllegalCommand, PairState, check_command
 from rcnlab.model.rio import REPLY, Rio, RioKind
 from rcnlab.model.steps import Tag
@@ -54,7 +54,7 @@ class CommandsMixin(StorageState):
                 self._notify_edge(lun)
             else:  # a failover with no answer: the target host takes the volume over here
                 pair.takeover = True
-        self._answer_waiting(pair, answer, Rio(kind=answer, source=pair.source, target=pair.target), "error", reason)
+        self._answer_waiting(pair, answer, Rio(kind=answer, source=pair.source, target=pair.target), ScsiStatus.ERROR, reason)
 
     # SCSI pair create (1001)
     def _scsi_pair_create(self, host: str, tag: int, rio: Rio) -> None:
@@ -68,7 +68,7 @@ class CommandsMixin(StorageState):
         self.emit("pair-registered", None, pair=f"{pair.source}>{pair.target}", mode=rio.mode)
         self._command(pair, rio, Tag.CREATE_TO_EDGE)
 
-    def _pair_for(self, command: Command, ref: VolumeRef, role: str, after: str = "") -> StoragePair:
+    def _pair_for(self, command: Command, ref: VolumeRef, role: Role, after: str = "") -> StoragePair:
         """The pair of volume ``ref`` that a host gives ``command`` for: the command must be
         legal in the pair's state and given at the pair's ``role`` storage."""
         volume = self._volume(ref)
@@ -76,14 +76,14 @@ class CommandsMixin(StorageState):
         where = f"{self.name} {ref}"
         check_command(command, pair.state if pair else S.SIMPLEX, where)
         assert pair is not None
-        if pair.role != role:
+        if pair.role is not role:
             raise IllegalCommand(f"{command} refused: {where} is the {pair.role} of its pair; "
                                  f"give it at the {role} storage{after}")
         return pair
 
     # SCSI suspend (910)
     def _scsi_suspend(self, host: str, tag: int, rio: Rio) -> None:
-        pair = self._pair_for(Command.SUSPEND, rio.source, "source")
+        pair = self._pair_for(Command.SUSPEND, rio.source, Role.SOURCE)
         self._stop_copy(pair)
         event = Event.SUSPEND_ASYNC if pair.mode == CopyMode.ASYNC else Event.SUSPEND
         self._set_state(pair, event, Tag.LIFE_SUSPEND_INSTRUCTED)
@@ -95,7 +95,7 @@ class CommandsMixin(StorageState):
         if rio.swap:
             self._scsi_failback(host, tag, rio)
             return
-        pair = self._pair_for(Command.RESYNC, rio.source, "source")
+        pair = self._pair_for(Command.RESYNC, rio.source, Role.SOURCE)
         pair.waiting[RioKind.DPOK] = (host, tag)
         self.emit("resync-requested", None, pair=f"{pair.source}>{pair.target}", swap=pair.swap_unconfirmed)
         # A failback whose swap never reached the other side (lost with the path) is
@@ -105,7 +105,7 @@ class CommandsMixin(StorageState):
 
     # SCSI resynchronize with swap at the target: failback (beyond the patent; pairresync -swaps)
     def _scsi_failback(self, host: str, tag: int, rio: Rio) -> None:
-        pair = self._pair_for(Command.FAILBACK, rio.target, "target", " after a failover")
+        pair = self._pair_for(Command.FAILBACK, rio.target, Role.TARGET, " after a failover")
         where = f"{self.name} {rio.target}"
         if not pair.takeover:
             legal = ", ".join(str(c) for c in LEGAL[pair.state] if c is not Command.FAILBACK)
@@ -126,10 +126,11 @@ class CommandsMixin(StorageState):
 
     # SCSI Suspend instruction at the target: failover (1302)
     def _scsi_failover(self, host: str, tag: int, rio: Rio) -> None:
-        pair = self._pair_for(Command.FAILOVER, rio.target, "target")
+        pair = self._pair_for(Command.FAILOVER, rio.target, Role.TARGET)
         pair.waiting[RioKind.SOK] = (host, tag)
         self._command(pair, Rio(kind=RioKind.SUSPEND, source=pair.remote, target=pair.local, failure=True,
-                                 mode="prompt" if rio.mode == "prompt" else ""), Tag.FAILOVER_TO_EDGE)
+                                 mode=FailoverMode.PROMPT if rio.mode == FailoverMode.PROMPT else FailoverMode.WAIT),
+                       Tag.FAILOVER_TO_EDGE)
 
     # SCSI pair delete
     def _scsi_delete(self, host: str, tag: int, rio: Rio) -> None:

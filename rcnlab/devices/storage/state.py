@@ -15,7 +15,7 @@ from rcnlab.devices.storage.pair import StoragePair
 from rcnlab.devices.storage.volume import Volume
 from rcnlab.emu.kernel import Timer
 from rcnlab.model.ids import VolumeRef, port_id
-from rcnlab.model.kinds import Attach, DeviceKind, Party
+from rcnlab.model.kinds import Attach, CopyKind, DeviceKind, Party, ScsiStatus
 from rcnlab.model.pair_state import Event, IllegalTransition, PairState, step
 from rcnlab.model.rio import Rio, RioKind, ScsiCommand
 from rcnlab.topo.schema import StorageSpec
@@ -66,7 +66,7 @@ class StorageState(Device):
         def _as_source(self, rio: Rio) -> None: ...
         def _command(self, pair: StoragePair, rio: Rio, step: str | None = None) -> None: ...
         def _answered(self, lun: int, kind: RioKind) -> None: ...
-        def _start_copy(self, pair: StoragePair, blocks: list[int], what: str) -> None: ...
+        def _start_copy(self, pair: StoragePair, blocks: list[int], what: CopyKind) -> None: ...
         def _stop_copy(self, pair: StoragePair) -> None: ...
         def _track(self, xid: int, lun: int, block: int) -> None: ...
         def _path_check(self) -> None: ...
@@ -82,13 +82,13 @@ class StorageState(Device):
         else:
             self.net.send(self.name, spec.edge, rio, rio.size, step)
 
-    def _answer(self, host: str, tag: int, rio: Rio, status: str = "ok", detail: str = "",
+    def _answer(self, host: str, tag: int, rio: Rio, status: ScsiStatus = ScsiStatus.OK, detail: str = "",
                 step: str | None = None) -> None:
         if host in self.net.devices:
             self.net.send(self.name, host, ScsiCommand(tag=tag, rio=rio, status=status, detail=detail), rio.size, step)
 
-    def _answer_waiting(self, pair: StoragePair, kind: RioKind, rio: Rio, status: str = "ok", detail: str = "",
-                        step: str | None = None) -> None:
+    def _answer_waiting(self, pair: StoragePair, kind: RioKind, rio: Rio, status: ScsiStatus = ScsiStatus.OK,
+                        detail: str = "", step: str | None = None) -> None:
         """Answer the host that waits for ``kind`` on ``pair``, if one does."""
         waiting = pair.waiting.pop(kind, None)
         if waiting:

@@ -11,7 +11,7 @@ from rcnlab.devices.storage.pair import StoragePair
 from rcnlab.devices.storage.state import StorageState
 from rcnlab.devices.storage.volume import Volume
 from rcnlab.model.bitmaps import hand_over
-from rcnlab.model.kinds import Party, Role
+from rcnlab.model.kinds import CopyKind, Party, Role, ScsiStatus
 from rcnlab.model.pair_state import Event, PairState
 from rcnlab.model.rio import REPLY, Rio, RioKind
 from rcnlab.model.steps import Tag
@@ -102,13 +102,13 @@ class TransitionsMixin(StorageState):
                 # the edge refused the suspend: it holds the pair in failure Suspend already
                 # (we missed its word, say over a cut FC link); suspended either way
                 self._set_state(pair, Event.FAIL, None)
-            self._answer_waiting(pair, kind, rio, "error", rio.error)
+            self._answer_waiting(pair, kind, rio, ScsiStatus.ERROR, rio.error)
             return
         if kind is RioKind.ICOK:  # 1011, 1012, then the initial copy 1013
             self._set_state(pair, Event.CREATE, Tag.CREATE_SOURCE_STATE)
             self._answer_waiting(pair, RioKind.ICOK, rio, step=Tag.CREATE_HOST_ANSWERED)
             volume = self.volumes[pair.local.lun]
-            self._start_copy(pair, sorted(volume.blocks), "initial")
+            self._start_copy(pair, sorted(volume.blocks), CopyKind.INITIAL)
         elif kind is RioKind.DOK:  # 1110
             self._set_state(pair, Event.DUPLEX, Tag.DUPLEX_SOURCE_STATE)
             if pair.state is S.DUPLEX:
@@ -121,7 +121,7 @@ class TransitionsMixin(StorageState):
                       received=len(rio.bitmap), merged=len(pair.bitmap))
             self._set_state(pair, Event.RESYNC, Tag.RESYNC_SOURCE_STATE)
             self._answer_waiting(pair, RioKind.DPOK, rio, step=Tag.RESYNC_SOURCE_STATE)
-            self._start_copy(pair, sorted(hand_over(pair.bitmap)), "differential")
+            self._start_copy(pair, sorted(hand_over(pair.bitmap)), CopyKind.DIFFERENTIAL)
         elif kind is RioKind.SOK:
             if pair.state is S.SUSPENDING:
                 self._set_state(pair, Event.SUSPENDED, None)
