@@ -38,6 +38,8 @@ from rcnlab.devices.storage import Volume
 from rcnlab.lab import Lab
 from rcnlab.model.log_entry import LOG_ENTRY_HEADER_BYTES
 from rcnlab.model.rio import RIO_HEADER_BYTES
+from rcnlab.ops.commands import CreatePair
+from rcnlab.ops.registry import do
 from rcnlab.topo.load import load_builtin_topology, parse_topology
 from rcnlab.topo.schema import Topology
 from rcnlab.world import World
@@ -136,7 +138,7 @@ def _paired(topo: Topology, seed: int = 1) -> tuple[World, Lab, list[tuple[Any, 
         target = net.device("T" + storage.name[1:])
         host = net.device("H" + storage.name)
         for lun in sorted(storage.volumes):
-            lab.pair_create(f"{storage.name}:{lun}", f"{target.name}:{lun}", "async")
+            do(lab, CreatePair(source=f"{storage.name}:{lun}", target=f"{target.name}:{lun}"))
             pairs.append((host, storage, storage.ref(lun), target))
     _run(net)
     for _, storage, ref, _ in pairs:

@@ -19,6 +19,8 @@ from rcnlab.model.frames import FcFrame, GbeFrame, header_checksum
 from rcnlab.model.ids import VolumeRef, port_id
 from rcnlab.model.log_entry import LogEntry
 from rcnlab.model.rio import Rio, RioKind
+from rcnlab.ops.commands import CreatePair, Workload
+from rcnlab.ops.registry import do
 from rcnlab.world import World
 from tests.helpers import TOPOLOGIES, topology
 
@@ -35,9 +37,9 @@ def drain(net: World) -> None:
 def busy_lab() -> tuple[World, Lab, Checker]:
     net = World(topology("fig1"), seed=2)
     lab, checker = Lab(net), Checker.attach(net)
-    lab.pair_create("ST112:0", "ST122:0", "async")
+    do(lab, CreatePair(source="ST112:0", target="ST122:0"))
     drain(net)
-    lab.workload("ST112:0", rate=2000, count=200, blocks=(0, 128))
+    do(lab, Workload(volume="ST112:0", rate=2000, count=200, blocks=(0, 128)))
     while net.kernel.now < 0.05 + 0.03:  # writes in flight while the bad frames arrive
         net.kernel.step()
     return net, lab, checker

@@ -7,6 +7,8 @@ import pytest
 from helpers import TOPOLOGIES, pair_and_writes, run, steps_of, topology
 from rcnlab.catalogue import missing, not_in_order
 from rcnlab.lab import LabError
+from rcnlab.ops.commands import Crash, FailLink, Heal, Partition, Restart, SiteFailure, SiteRestore
+from rcnlab.ops.registry import do
 from rcnlab.scenario.steps import ScenarioError, parse_scenario
 from rcnlab.summary import summarize
 
@@ -357,7 +359,7 @@ site = "source"
     assert not net.devices["H111"].up and not net.devices["ST112"].up
     assert net.devices["E104"].up and net.devices["H121"].up and net.devices["ST122"].up
     assert "source" in net.management.sites_down
-    assert runner.lab.site_restore("source") == ["H111", "ST112"]
+    assert do(runner.lab, SiteRestore(site="source")) == ["H111", "ST112"]
 
 
 def test_partition_cuts_every_crossing_link_and_heal_restores_them():
@@ -392,13 +394,13 @@ remaining = 0
 def test_lab_fault_methods_refuse_bad_names_in_one_line():
     net, runner, _ = run(topology("fig1"), "", seed=0)
     lab = runner.lab
-    for call, text in ((lambda: lab.fail_link("E104-E105"), "unknown link"),
-                       (lambda: lab.fail_link("E104-C202", "E104>E105"), "no direction"),
-                       (lambda: lab.crash("X9"), "unknown device"),
-                       (lambda: lab.restart("E104"), "already up"),
-                       (lambda: lab.site_failure("nowhere"), "no host or storage at site"),
-                       (lambda: lab.heal(), "no partition"),
-                       (lambda: lab.partition(["M103"]), "no working link")):
+    for call, text in ((lambda: do(lab, FailLink(link="E104-E105")), "unknown link"),
+                       (lambda: do(lab, FailLink(link="E104-C202", direction="E104>E105")), "no direction"),
+                       (lambda: do(lab, Crash(device="X9")), "unknown device"),
+                       (lambda: do(lab, Restart(device="E104")), "already up"),
+                       (lambda: do(lab, SiteFailure(site="nowhere")), "no host or storage at site"),
+                       (lambda: do(lab, Heal()), "no partition"),
+                       (lambda: do(lab, Partition(devices=["M103"])), "no working link")):
         with pytest.raises(LabError) as exc:
             call()
         assert text in str(exc.value) and "\n" not in str(exc.value)

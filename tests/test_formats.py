@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from rcnlab.check.gen import _toml_value, random_case, scenario_toml, topology_toml
+from rcnlab.fuzz.gen import _toml_value, random_case, scenario_toml, topology_toml
 from rcnlab.cli import main
+from rcnlab.ops.commands import COMMANDS
+from rcnlab.ops.commands import Workload as StartWorkload
 from rcnlab.scenario.steps import parse_scenario
 from rcnlab.topo.load import parse_topology
 from rcnlab.topo.schema import SECONDS_PER_KM
@@ -106,8 +108,6 @@ SCENARIO_CASES = [
 @pytest.mark.parametrize(("step", "key", "problem"), [c[1:] for c in SCENARIO_CASES],
                          ids=[c[0] for c in SCENARIO_CASES])
 def test_a_scenario_value_that_cannot_finish_is_refused(tmp_path: Path, step: str, key: str, problem: str) -> None:
-    import rcnlab.check.steps  # noqa: F401  (the fuzzer's step handlers)
-
     path = tmp_path / "s.toml"
     path.write_text(f"[[step]]\n{step}\n", encoding="utf-8")
     topo = str(TOPOLOGIES / "fig1.toml")
@@ -138,12 +138,12 @@ def test_a_generated_lab_reads_back_to_the_same_spec(seed: int) -> None:
     note = 'seed "quoted"\nsecond line'
     scenario = parse_scenario(scenario_toml(case, note=note), "<fuzz>", topo)
     assert scenario.description == note
-    written = {(s.at, s.do, tuple(s.args.items())) for s in scenario.steps}
+    written = [(s.at, s.command) for s in scenario.steps]
     for fault in case.faults:
-        assert (fault.at, fault.do, tuple((k, v) for k, v in fault.args)) in written
+        assert (fault.at, COMMANDS[fault.do](**dict(fault.args))) in written
     for w in case.workloads:
-        assert any(s.do == "workload" and s.at == w.at and s.args["rate"] == w.rate and s.args["count"] == w.count
-                   for s in scenario.steps)
+        assert any(isinstance(c, StartWorkload) and at == w.at and c.rate == w.rate and c.count == w.count
+                   for at, c in written)
 
 
 # (case id, keys added to a walkthrough step, key path, problem)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from rcnlab.check.gen import random_case, run_case, scenario_toml, shrink
+from rcnlab.fuzz.gen import random_case, run_case, scenario_toml, shrink
 from rcnlab.cli import main
 
 

@@ -8,6 +8,8 @@ import pytest
 from helpers import run, topology
 from rcnlab.model.pair_state import IllegalCommand
 from rcnlab.model.rio import Rio, RioKind
+from rcnlab.ops.commands import CreatePair, DeletePair, Failback, Failover, FetchRemaining, Resync, Suspend
+from rcnlab.ops.registry import do
 
 CREATE = '[[step]]\nat = 0\ndo = "pair-create"\nsource = "ST112:0"\ntarget = "ST122:0"\n'
 SUSPEND = CREATE + '[[step]]\nat = 0.1\ndo = "suspend"\nvolume = "ST112:0"\n'
@@ -25,20 +27,22 @@ def snapshot(net):
 
 CASES = [
     # (setup, call, words the message must hold)
-    (CREATE, lambda lab: lab.resync("ST112:0"), ["resync refused", "Duplex", "legal now: suspend, failover"]),
-    ("", lambda lab: lab.failover("ST122:0"), ["failover refused", "Simplex", "legal now: pair-create"]),
-    (SUSPEND, lambda lab: lab.suspend("ST112:0"), ["suspend refused", "Suspend", "legal now: resync"]),
-    (CREATE, lambda lab: lab.failback("ST122:0"), ["failback refused", "Duplex", "legal now: suspend"]),
-    (SUSPEND, lambda lab: lab.failback("ST122:0"), ["failback refused", "Suspend", "no failover took place",
+    (CREATE, lambda lab: do(lab, Resync(volume="ST112:0")), ["resync refused", "Duplex",
+                                                             "legal now: suspend, failover"]),
+    ("", lambda lab: do(lab, Failover(volume="ST122:0")), ["failover refused", "Simplex", "legal now: pair-create"]),
+    (SUSPEND, lambda lab: do(lab, Suspend(volume="ST112:0")), ["suspend refused", "Suspend", "legal now: resync"]),
+    (CREATE, lambda lab: do(lab, Failback(volume="ST122:0")), ["failback refused", "Duplex", "legal now: suspend"]),
+    (SUSPEND, lambda lab: do(lab, Failback(volume="ST122:0")), ["failback refused", "Suspend", "no failover took place",
                                                     "legal now: resync, failover, delete-pair"]),
-    (CREATE, lambda lab: lab.pair_create("ST112:0", "ST122:0"), ["pair-create refused", "Duplex",
+    (CREATE, lambda lab: do(lab, CreatePair(source="ST112:0", target="ST122:0")), ["pair-create refused", "Duplex",
                                                                   "legal now: suspend"]),
-    ("", lambda lab: lab.delete_pair("ST112:0"), ["delete-pair refused", "Simplex", "legal now: pair-create"]),
-    ("", lambda lab: lab.resync("ST112:0"), ["resync refused", "Simplex"]),
-    (CREATE, lambda lab: lab.resync("ST122:0"), ["resync refused", "Duplex"]),
-    (SUSPEND, lambda lab: lab.resync("ST122:0"), ["resync refused", "target of its pair", "ST112:0"]),
-    (SUSPEND, lambda lab: lab.suspend("ST122:0"), ["suspend refused", "Suspend"]),
-    (CREATE, lambda lab: lab.fetch_remaining("ST122:0"), ["fetch-remaining refused", "Duplex", "legal now"]),
+    ("", lambda lab: do(lab, DeletePair(volume="ST112:0")), ["delete-pair refused", "Simplex",
+                                                             "legal now: pair-create"]),
+    ("", lambda lab: do(lab, Resync(volume="ST112:0")), ["resync refused", "Simplex"]),
+    (CREATE, lambda lab: do(lab, Resync(volume="ST122:0")), ["resync refused", "Duplex"]),
+    (SUSPEND, lambda lab: do(lab, Resync(volume="ST122:0")), ["resync refused", "target of its pair", "ST112:0"]),
+    (SUSPEND, lambda lab: do(lab, Suspend(volume="ST122:0")), ["suspend refused", "Suspend"]),
+    (CREATE, lambda lab: do(lab, FetchRemaining(volume="ST122:0")), ["fetch-remaining refused", "Duplex", "legal now"]),
 ]
 
 

@@ -11,8 +11,11 @@ from rcnlab.check.invariants import NAMES, Checker, check_all, check_nothing_los
 from rcnlab.lab import Lab
 from rcnlab.model.frames import FcFrame, header_checksum
 from rcnlab.model.ids import VolumeRef, port_id
+from rcnlab.model.kinds import CopyMode
 from rcnlab.model.pair_state import PairState
 from rcnlab.model.rio import Rio, RioKind
+from rcnlab.ops.commands import CreatePair, FailLink, Workload
+from rcnlab.ops.registry import do
 from rcnlab.run import same_trace
 from rcnlab.scenario.steps import parse_scenario
 from rcnlab.world import World
@@ -42,10 +45,10 @@ def live(name: str = "fig1", edit: dict[str, str] | None = None, seed: int = 3) 
 def paired(edit: dict[str, str] | None = None, mode: str = "async", count: int = 300,
            seed: int = 3) -> tuple[World, Lab, Checker]:
     net, lab, checker = live("fig1", edit, seed)
-    lab.pair_create("ST112:0", "ST122:0", mode)
+    do(lab, CreatePair(source="ST112:0", target="ST122:0", mode=CopyMode(mode)))
     step_until(net, 0.2)
     if count:
-        lab.workload("ST112:0", rate=2000, count=count, blocks=(0, 256))
+        do(lab, Workload(volume="ST112:0", rate=2000, count=count, blocks=(0, 256)))
     return net, lab, checker
 
 
@@ -90,7 +93,7 @@ def test_a_reflection_with_other_data_than_created_is_caught(monkeypatch):
         original(self, volume, rio)
 
     monkeypatch.setattr(ExternalStorage, "_reflect_write", corrupt)
-    lab.workload("ST112:0", rate=2000, count=20, blocks=(0, 256))
+    do(lab, Workload(volume="ST112:0", rate=2000, count=20, blocks=(0, 256)))
     drain(net)
     assert "write_order" in checker.first and "but the entry created was" in checker.first["write_order"]
 
@@ -98,7 +101,7 @@ def test_a_reflection_with_other_data_than_created_is_caught(monkeypatch):
 def test_a_dropped_acknowledged_write_is_caught_mid_run():
     net, lab, checker = paired(count=200)
     step_until(net, net.kernel.now + 0.03)
-    lab.fail_link("C202-E105")  # entries pile up at E104, held: nothing is lost yet
+    do(lab, FailLink(link="C202-E105"))  # entries pile up at E104, held: nothing is lost yet
     step_until(net, net.kernel.now + 0.05)
     assert check_nothing_lost(net, checker) is True
     source = net.device("E104")
@@ -200,7 +203,6 @@ def test_determinism_of_a_seed_and_a_planted_nondeterminism(monkeypatch):
 def test_run_reports_violations_and_fails(tmp_path, capsys):
     from rcnlab.cli import main
     from tests.helpers import TOPOLOGIES
-    import rcnlab.check.steps  # noqa: F401 (break-rule)
 
     scen = tmp_path / "broken.toml"
     scen.write_text('[[step]]\nat = 0.0\ndo = "break-rule"\nrule = "reflect-out-of-order"\n'
@@ -219,9 +221,8 @@ def test_checked_at_every_step_of_every_walkthrough_while_messages_are_in_flight
     # A checker watching from the start and asked mid-run (as the lab's status line does)
     # finds copy writes travelling as one frame on a link: they are in the network, not lost.
     from rcnlab.walkthrough.engine import Player
-    from rcnlab.walkthrough.model import available, load_step_kinds, load_walkthrough
+    from rcnlab.walkthrough.model import available, load_walkthrough
 
-    load_step_kinds()
     for path in available():
         player = Player(load_walkthrough(path))
         checker = Checker.attach(player.net)

@@ -12,11 +12,15 @@ from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from rcnlab.check.gen import FAULT_KINDS, Case, TopoParams, Workload, random_fault, run_case, scenario_toml, \
+from rcnlab.fuzz.gen import FAULT_KINDS, Case, TopoParams, Workload, random_fault, run_case, scenario_toml, \
     topology_toml
 from rcnlab.check.invariants import Checker
 from rcnlab.lab import Lab, LabError
+from rcnlab.model.kinds import CopyMode
 from rcnlab.model.pair_state import LEGAL, Command, IllegalCommand, PairState, check_command
+from rcnlab.ops.commands import CreatePair, Crash, DeletePair, Failover, Restart, Resync, Suspend, Write
+from rcnlab.ops.commands import Workload as StartWorkload  # (fuzz.gen has a Workload of its own)
+from rcnlab.ops.registry import do
 from rcnlab.topo.load import parse_topology
 from rcnlab.world import World
 
@@ -149,13 +153,13 @@ class FourParties(RuleBasedStateMachine):
         pair = self.lab.storage(storage).pairs.get(0)
         return S.SIMPLEX if pair is None else pair.state
 
-    def command(self, command: Command, storages: tuple[str, ...], fn: Any, *args: Any, **kw: Any) -> None:
-        """Give ``command`` (checked at ``storages``' pair states): a command their states do
+    def command(self, command: Command, storages: tuple[str, ...], op: Any) -> None:
+        """Give ``op``, the ``command`` (checked at ``storages``' pair states): a command their states do
         not allow is refused in one line and changes nothing; an accepted one runs to the end."""
         legal = all(command in LEGAL[self.state_at(name)] for name in storages)
         before = self.snapshot()
         try:
-            fn(*args, **kw)
+            do(self.lab, op)
         except (LabError, IllegalCommand) as exc:
             assert "\n" not in str(exc)
             assert self.snapshot() == before, "a refused command changed something"
@@ -165,39 +169,39 @@ class FourParties(RuleBasedStateMachine):
 
     @rule(mode=st.sampled_from(("sync", "async")))
     def create(self, mode: str) -> None:
-        self.command(Command.CREATE, ("S1", "S2"), self.lab.pair_create, "S1:0", "S2:0", mode)
+        self.command(Command.CREATE, ("S1", "S2"), CreatePair(source="S1:0", target="S2:0", mode=CopyMode(mode)))
 
     @rule(count=st.integers(1, 30))
     def write_source(self, count: int) -> None:
-        self.lab.workload("S1:0", rate=5000, count=count, blocks=(0, 64))
+        do(self.lab, StartWorkload(volume="S1:0", rate=5000, count=count, blocks=(0, 64)))
         self.drain()
 
     @rule(block=st.integers(0, 63))
     def write_target(self, block: int) -> None:
-        self.lab.write("S2:0", block)  # refused by the storage unless the pair is suspended
+        do(self.lab, Write(volume="S2:0", block=block))  # refused by the storage unless the pair is suspended
         self.drain()
 
     @rule()
     def suspend(self) -> None:
-        self.command(Command.SUSPEND, ("S1",), self.lab.suspend, "S1:0")
+        self.command(Command.SUSPEND, ("S1",), Suspend(volume="S1:0"))
 
     @rule()
     def resync(self) -> None:
-        self.command(Command.RESYNC, ("S1",), self.lab.resync, "S1:0")
+        self.command(Command.RESYNC, ("S1",), Resync(volume="S1:0"))
 
     @rule(prompt=st.booleans())
     def failover(self, prompt: bool) -> None:
-        self.command(Command.FAILOVER, ("S2",), self.lab.failover, "S2:0", prompt=prompt)
+        self.command(Command.FAILOVER, ("S2",), Failover(volume="S2:0", prompt=prompt))
 
     @rule()
     def delete(self) -> None:
-        self.command(Command.DELETE, ("S1",), self.lab.delete_pair, "S1:0")
+        self.command(Command.DELETE, ("S1",), DeletePair(volume="S1:0"))
 
     @precondition(lambda self: self.net.device("E1").up)
     @rule()
     def crash_and_restart_core(self) -> None:
-        self.lab.crash("K1")
-        self.lab.restart("K1")
+        do(self.lab, Crash(device="K1"))
+        do(self.lab, Restart(device="K1"))
         self.drain()
 
     @invariant()

@@ -13,6 +13,8 @@ from textual.command import CommandList, CommandPalette
 from helpers import act, noted, notes, refreshed, run_app as run, until
 from rcnlab.emu.kernel import Kernel
 from rcnlab.model.pair_state import PairState, Party
+from rcnlab.ops.commands import SetLink, Workload
+from rcnlab.ops.registry import do
 from rcnlab.topo.load import builtin_topology_path, load_topology
 from rcnlab.tui.app import RcnLabApp
 from rcnlab.tui.screens.dialogs import DegradeDialog, HelpScreen, PairCreateDialog, WorkloadDialog
@@ -254,7 +256,7 @@ def test_cut_link_gives_failure_suspend_restore_and_resync(tmp_path: Path) -> No
     async def body(pilot: Any) -> None:
         await create_pair(pilot)
         await duplex(pilot)
-        await app.run_action("workload_start")
+        await app.run_action("workload")
         await dialog(pilot, WorkloadDialog)
         await pilot.press("enter")
         await until(pilot, lambda: app.net.hosts[0].workload_rate > 0)
@@ -352,7 +354,7 @@ def test_pause_freezes_virtual_time_and_counters_resume_and_step(tmp_path: Path)
     async def body(pilot: Any) -> None:
         await create_pair(pilot)
         await until(pilot, lambda: states(app) == {D})
-        await app.command("workload", app.lab.workload, "ST112:0", 1000.0)
+        await app.command("workload", Workload(volume="ST112:0", rate=1000.0))
         t0 = app.bridge.virtual_time
         await until(pilot, lambda: app.bridge.virtual_time > t0 + 0.3)
         await act(pilot, "space")
@@ -409,7 +411,7 @@ def test_max_speed_keeps_the_screen_answering(tmp_path: Path) -> None:
     async def body(pilot: Any) -> None:
         await create_pair(pilot)
         await until(pilot, lambda: states(app) == {D})
-        await app.command("workload", app.lab.workload, "ST112:0", 1000.0)
+        await app.command("workload", Workload(volume="ST112:0", rate=1000.0))
         t0 = app.bridge.virtual_time
         await until(pilot, lambda: app.bridge.virtual_time > t0 + 0.5)  # runs on without a clock to wait for
         await pilot.press("space")  # a key is answered while the kernel runs flat out
@@ -467,8 +469,8 @@ def test_sequence_chart_shows_messages_and_freezes(tmp_path: Path) -> None:
     async def body(pilot: Any) -> None:
         await create_pair(pilot)
         await duplex(pilot)
-        app.lab.set_link("E104-C202", loss=0.3)
-        await app.command("workload", app.lab.workload, "ST112:0", 500.0)
+        do(app.lab, SetLink(link="E104-C202", loss=0.3))
+        await app.command("workload", Workload(volume="ST112:0", rate=500.0))
         await app.bridge.advance(app.bridge.virtual_time + 0.3)
         app.show_tab("tab-sequence")
         app.refresh_views()  # a refresh before the tab is laid out (as on a busy machine) must not leave it stale
@@ -503,7 +505,7 @@ def test_event_log_filters_by_device_and_figure(tmp_path: Path) -> None:
     async def body(pilot: Any) -> None:
         await create_pair(pilot)
         await duplex(pilot)
-        await app.command("workload", app.lab.workload, "ST112:0", 200.0, 20)
+        await app.command("workload", Workload(volume="ST112:0", rate=200.0, count=20))
         await app.bridge.advance(app.bridge.virtual_time + 0.3)
         await act(pilot, "slash")
         await until(pilot, lambda: app.focused is app.query_one("#event-filter"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from helpers import settled
+from rcnlab.ops.commands import CreatePair, Workload
 from rcnlab.topo.load import builtin_topology_path, load_topology
 from rcnlab.tui.app import RcnLabApp
 from rcnlab.tui.widgets.counters import Counters
@@ -18,9 +19,9 @@ def lab_in_duplex_with_writes() -> RcnLabApp:
 async def setup(pilot: Any) -> None:
     app: RcnLabApp = pilot.app
     await app.bridge.started
-    await app.command("create pair", app.lab.pair_create, "ST112:0", "ST122:0", "async")
+    await app.command("create pair", CreatePair(source="ST112:0", target="ST122:0"))
     await app.bridge.advance(0.3)
-    await app.command("workload", app.lab.workload, "ST112:0", 1000.0)
+    await app.command("workload", Workload(volume="ST112:0", rate=1000.0))
     await app.bridge.advance(0.5)
     app.select("E104")
     counters = app.query_one(Counters)

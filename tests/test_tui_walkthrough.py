@@ -115,7 +115,8 @@ def test_picker_opens_failover_and_every_step_plays_with_narration_and_highlight
             senders = {n for m in msgs for n in (m.src, m.dst)}
             lit = app.query_one(WalkTopologyMap).lit_devices
             assert senders <= lit
-            assert lit - senders <= set(step.args.get("devices") or ()) | {"H111", "ST112"}  # step 4 names the site
+            named = set(getattr(step.command, "devices", None) or ())
+            assert lit - senders <= named | {"H111", "ST112"}  # step 4 names the site
             chart = app.query_one(StepChart)
             assert chart.messages == msgs and (f"{len(msgs)} messages" if msgs else "no messages") in chart.caption
             assert app.query_one(MessageRows).rows == msgs

@@ -15,7 +15,7 @@ from rcnlab.emu.journal import Journal
 from rcnlab.emu.kernel import Kernel
 from rcnlab.emu.link import Channel, Link
 from rcnlab.emu.node import Node
-from rcnlab.model.frames import FcFrame, Frame, GbeFrame, _make
+from rcnlab.model.frames import FcFrame, Frame, GbeFrame, make_frame
 from rcnlab.model.kinds import LinkKind
 from rcnlab.model.rio import RioKind
 from rcnlab.topo.schema import Topology
@@ -128,7 +128,7 @@ class Network:
                                                                      "what": _describe(message),
                                                                      "fragment": f"{index + 1}/{count}"})
                 continue
-            frame = _make(kind, s_addr, d_addr, msg_id, index, count, length, message)
+            frame = make_frame(kind, s_addr, d_addr, msg_id, index, count, length, message)
             due = start + ch.latency + (rng.random() * ch.jitter if ch.jitter else 0.0)
             ch.in_flight += 1
             kernel.call_at(due, self._deliver, ch, ch.epoch, frame)

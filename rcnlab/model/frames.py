@@ -58,13 +58,14 @@ def fragment(kind: type[Frame], src: Any, dst: Any, msg_id: int, payload: object
     frames = []
     for index in range(count):
         length = min(mtu, size - index * mtu) if count > 1 else size
-        frames.append(_make(kind, src, dst, msg_id, index, count, length, payload))
+        frames.append(make_frame(kind, src, dst, msg_id, index, count, length, payload))
     return frames
 
 
-def _make(kind: type[Frame], src: Any, dst: Any, msg_id: int, index: int, count: int, length: int,
-          payload: object) -> Frame:
-    """``src`` and ``dst``: PortIDs for an FC frame, IP addresses for a GbE one."""
+def make_frame(kind: type[Frame], src: Any, dst: Any, msg_id: int, index: int, count: int, length: int,
+               payload: object) -> Frame:
+    """Fragment ``index`` of ``count`` of message ``msg_id`` as an FC (Fig. 14, 220) or GbE (210) frame;
+    ``src`` and ``dst`` are PortIDs for an FC frame, IP addresses for a GbE one."""
     checksum = header_checksum(msg_id, index, count, length)
     if kind is FcFrame:
         return FcFrame(src_port=src, dst_port=dst, msg_id=msg_id, index=index, count=count,

@@ -68,7 +68,7 @@ class RioMore(NamedTuple):
     error: str = ""  # a reply that refuses the request (access control 405, illegal state)
 
 
-_EMPTY: frozenset[int] = frozenset()
+NO_BLOCKS: frozenset[int] = frozenset()  # an empty differential bitmap, shared
 _tuple_new = tuple.__new__
 _set = object.__setattr__
 
@@ -96,7 +96,7 @@ class Rio:
     more: RioMore | None = None
 
     def __init__(self, *, kind: RioKind, source: VolumeRef, target: VolumeRef, block: int = -1, data: bytes = b"",
-                 bitmap: frozenset[int] = _EMPTY, mode: str = "", order_id: int = 0, failure: bool = False,
+                 bitmap: frozenset[int] = NO_BLOCKS, mode: str = "", order_id: int = 0, failure: bool = False,
                  copy: bool = False, swap: bool = False, full: bool = False, xid: int = 0, seq: int = 0,
                  error: str = "", more: RioMore | None = None) -> None:
         # frozen: set the slots as attrs' own __init__ does
@@ -118,7 +118,7 @@ class Rio:
     @property
     def bitmap(self) -> frozenset[int]:
         m = self.more
-        return _EMPTY if m is None else m.bitmap
+        return NO_BLOCKS if m is None else m.bitmap
 
     @property
     def mode(self) -> str:

@@ -1,10 +1,12 @@
 """The operator's commands: one frozen class per scenario step kind.
 
 Each class's fields are the step's keys (the file's names and units), typed and
-range-checked where declared; ``kind`` is the step's ``do`` name. `COMMANDS` maps
-``do`` to the class. The scenario reader (rcnlab.scenario.steps) structures every
-``[[step]]`` into one of these; a handler registered with
-`rcnlab.scenario.runner.action` carries it out.
+range-checked where declared; ``kind`` is the step's ``do`` name; ``key``, when set,
+is how the lab's screen offers the command (rcnlab.tui.actions derives its key
+binding, key bar chip, palette entry and help line from it). `COMMANDS` maps ``do``
+to the class. The scenario reader (rcnlab.scenario.steps) structures every
+``[[step]]`` into one of these; its one handler (`rcnlab.ops.registry.HANDLERS`)
+carries it out: ``do(lab, command)``.
 """
 
 from __future__ import annotations
@@ -43,10 +45,39 @@ def _span(_: object, attribute: attrs.Attribute, value: tuple[int, int] | None) 
 
 
 @attrs.frozen(kw_only=True)
-class CreatePair:
+class Key:
+    """How the lab's screen offers a command: the key (Textual key names, comma
+    separated) and how it is shown (as typed unless said), the key bar's label, the
+    palette's title, the help line, and the group (pair | workload | fault). The
+    screen's action is ``action_<kind>`` (``-`` read as ``_``)."""
+
+    key: str
+    label: str
+    title: str
+    help: str
+    group: str
+    display: str = attrs.field()
+
+    @display.default
+    def _as_typed(self) -> str:
+        return self.key
+
+
+class Command:
+    """What every command class has: its step kind, and its key on the lab's screen."""
+
+    __slots__ = ()
+    kind: ClassVar[str]
+    key: ClassVar[Key | None] = None
+
+
+@attrs.frozen(kw_only=True)
+class CreatePair(Command):
     """Pair create (Fig. 10): ``source`` and ``target`` volumes, STORAGE:LUN."""
 
     kind: ClassVar[str] = "pair-create"
+    key = Key(key="c", label="create pair", title="Pair: create", group="pair",
+              help="Create a pair (Fig. 10): choose source and target volume and sync/async")
     source: Text
     target: Text
     mode: CopyMode = CopyMode.ASYNC
@@ -55,7 +86,7 @@ class CreatePair:
 
 
 @attrs.frozen(kw_only=True)
-class Write:
+class Write(Command):
     """One host write of ``block`` (``data``: its first bytes, the rest zeros)."""
 
     kind: ClassVar[str] = "write"
@@ -66,11 +97,13 @@ class Write:
 
 
 @attrs.frozen(kw_only=True)
-class Workload:
+class Workload(Command):
     """Host writes at ``rate`` per virtual second to blocks in [first, last), until
     ``count`` writes or ``duration`` seconds."""
 
     kind: ClassVar[str] = "workload"
+    key = Key(key="w", label="workload", title="Workload: start", group="workload",
+              help="Start a host workload (writes per second) on a volume")
     volume: Text
     rate: float = attrs.field(validator=bounded(MIN_RATE, MAX_RATE, why="writes per virtual second"))
     host: Text | None = None
@@ -80,15 +113,19 @@ class Workload:
 
 
 @attrs.frozen(kw_only=True)
-class StopWorkload:
+class StopWorkload(Command):
     kind: ClassVar[str] = "stop-workload"
+    key = Key(key="x", label="stop writes", title="Workload: stop", group="workload",
+              help="Stop every host workload")
 
 
 @attrs.frozen(kw_only=True)
-class SetLink:
+class SetLink(Command):
     """Change a link's data at run time; the ranges are the topology file's."""
 
     kind: ClassVar[str] = "set-link"
+    key = Key(key="g", label="degrade link", title="Fault: degrade the selected link", group="fault",
+              help="Set the selected link's loss and jitter")
     link: Text
     latency_ms: float | None = attrs.field(default=None, validator=delay_rule)
     jitter_ms: float | None = attrs.field(default=None, validator=delay_rule)
@@ -99,7 +136,7 @@ class SetLink:
 
 
 @attrs.frozen(kw_only=True)
-class Expect:
+class Expect(Command):
     """What must hold now; only the keys given are checked."""
 
     kind: ClassVar[str] = "expect"
@@ -113,118 +150,144 @@ class Expect:
 
 
 @attrs.frozen(kw_only=True)
-class Note:
+class Note(Command):
     kind: ClassVar[str] = "note"
     text: Text
 
 
 @attrs.frozen(kw_only=True)
-class FailLink:
+class FailLink(Command):
     """Fail a link, or one ``direction`` of it (FROM>TO)."""
 
     kind: ClassVar[str] = "fail"
+    key = Key(key="f", label="cut link", title="Fault: cut the selected link", group="fault",
+              help="Cut the selected link both ways (frames in flight are lost)")
     link: Text
     direction: Text | None = None
 
 
 @attrs.frozen(kw_only=True)
-class RestoreLink:
+class RestoreLink(Command):
     kind: ClassVar[str] = "restore"
+    key = Key(key="u", label="restore link", title="Fault: restore the selected link", group="fault",
+              help="Bring the selected link back up")
     link: Text
     direction: Text | None = None
 
 
 @attrs.frozen(kw_only=True)
-class Crash:
+class Crash(Command):
     kind: ClassVar[str] = "crash"
+    key = Key(key="k", label="crash", title="Fault: crash the selected device", group="fault",
+              help="Crash the selected device (it loses what it holds in memory)")
     device: Text
 
 
 @attrs.frozen(kw_only=True)
-class Restart:
+class Restart(Command):
     kind: ClassVar[str] = "restart"
+    key = Key(key="K", label="restart", title="Fault: restart the selected device", group="fault",
+              help="Restart a crashed device")
     device: Text
 
 
 @attrs.frozen(kw_only=True)
-class SiteFailure:
+class SiteFailure(Command):
     """Every host and storage of ``site`` (or the named ``devices``) goes down."""
 
     kind: ClassVar[str] = "site-failure"
+    key = Key(key="F", label="site failure", title="Fault: site failure", group="fault",
+              help="Fail the whole site (hosts and storages) of the selected device")
     site: Site | None = None
     devices: list[Text] | None = attrs.field(default=None, validator=_names)
 
 
 @attrs.frozen(kw_only=True)
-class SiteRestore:
+class SiteRestore(Command):
     kind: ClassVar[str] = "site-restore"
+    key = Key(key="U", label="site restore", title="Fault: site restore", group="fault",
+              help="Bring the hosts and storages of the selected device's site back")
     site: Site | None = None
     devices: list[Text] | None = attrs.field(default=None, validator=_names)
 
 
 @attrs.frozen(kw_only=True)
-class Partition:
+class Partition(Command):
     kind: ClassVar[str] = "partition"
+    key = Key(key="X", label="partition", title="Fault: partition the selected device", group="fault",
+              help="Cut the selected device off from the network (every link with one end at it)")
     devices: list[Text] = attrs.field(validator=_names)
 
 
 @attrs.frozen(kw_only=True)
-class Heal:
+class Heal(Command):
     kind: ClassVar[str] = "heal"
+    key = Key(key="h", label="heal", title="Fault: heal partitions", group="fault",
+              help="Undo every partition")
     devices: list[Text] | None = attrs.field(default=None, validator=_names)
 
 
 @attrs.frozen(kw_only=True)
-class Suspend:
+class Suspend(Command):
     """Planned Suspend (910) of the pair whose source volume is ``volume``."""
 
     kind: ClassVar[str] = "suspend"
+    key = Key(key="s", label="suspend", title="Pair: suspend", group="pair",
+              help="Planned suspend (910) of the selected pair")
     volume: Text
     host: Text | None = None
 
 
 @attrs.frozen(kw_only=True)
-class Resync:
+class Resync(Command):
     """Resynchronize (Fig. 12)."""
 
     kind: ClassVar[str] = "resync"
+    key = Key(key="r", label="resync", title="Pair: resync", group="pair",
+              help="Resynchronize (Fig. 12) back to Duplex")
     volume: Text
     host: Text | None = None
 
 
 @attrs.frozen(kw_only=True)
-class Failover:
+class Failover(Command):
     """Take over at the target (Fig. 13); ``prompt``: without waiting for the source."""
 
     kind: ClassVar[str] = "failover"
+    key = Key(key="o", label="failover", title="Pair: failover", group="pair",
+              help="Failover (Fig. 13): the target host takes over the target volume")
     volume: Text
     prompt: bool = False
     host: Text | None = None
 
 
 @attrs.frozen(kw_only=True)
-class FetchRemaining:
+class FetchRemaining(Command):
     kind: ClassVar[str] = "fetch-remaining"
     volume: Text
 
 
 @attrs.frozen(kw_only=True)
-class Failback:
+class Failback(Command):
     kind: ClassVar[str] = "failback"
+    key = Key(key="b", label="failback", title="Pair: failback", group="pair",
+              help="Failback to the source site after a failover")
     volume: Text
     swap_back: bool = False
     host: Text | None = None
 
 
 @attrs.frozen(kw_only=True)
-class DeletePair:
+class DeletePair(Command):
     kind: ClassVar[str] = "delete-pair"
+    key = Key(key="d", label="delete pair", title="Pair: delete", group="pair",
+              help="Delete the pair (back to Simplex)")
     volume: Text
     host: Text | None = None
 
 
 @attrs.frozen(kw_only=True)
-class HealAll:
+class HealAll(Command):
     """The fuzzer's: every link restored, loss and jitter as the topology gave them,
     every device restarted."""
 
@@ -232,21 +295,21 @@ class HealAll:
 
 
 @attrs.frozen(kw_only=True)
-class ResyncAll:
+class ResyncAll(Command):
     """The fuzzer's: resynchronize every suspended pair, retry failed creations."""
 
     kind: ClassVar[str] = "resync-all"
 
 
 class Rule(StrEnum):
-    """The protocol rules the fuzzer's ``break-rule`` can switch off (rcnlab.check.steps):
+    """The protocol rules the fuzzer's ``break-rule`` can switch off (rcnlab.ops.faults):
     target edges ignore rule 2003 and reflect whatever WR entry they hold."""
 
     REFLECT_OUT_OF_ORDER = "reflect-out-of-order"
 
 
 @attrs.frozen(kw_only=True)
-class BreakRule:
+class BreakRule(Command):
     """The fuzzer's test hook: switch off a protocol rule."""
 
     kind: ClassVar[str] = "break-rule"
@@ -254,7 +317,7 @@ class BreakRule:
 
 
 @attrs.frozen(kw_only=True)
-class ForgeWrite:
+class ForgeWrite(Command):
     """The walkthroughs': a storage forges a RIO (WR) to another customer's volume."""
 
     kind: ClassVar[str] = "forge-write"
@@ -263,8 +326,8 @@ class ForgeWrite:
     block: int = attrs.field(default=0, validator=_count)
 
 
-COMMANDS: dict[str, type] = {cls.kind: cls for cls in (
-    CreatePair, Write, Workload, StopWorkload, SetLink, Expect, Note, FailLink, RestoreLink, Crash, Restart,
-    SiteFailure, SiteRestore, Partition, Heal, Suspend, Resync, Failover, FetchRemaining, Failback, DeletePair,
+COMMANDS: dict[str, type[Command]] = {cls.kind: cls for cls in (
+    CreatePair, Suspend, Resync, Failover, FetchRemaining, Failback, DeletePair, Write, Workload, StopWorkload,
+    FailLink, RestoreLink, SetLink, Crash, Restart, SiteFailure, SiteRestore, Partition, Heal, Expect, Note,
     HealAll, ResyncAll, BreakRule, ForgeWrite,
 )}

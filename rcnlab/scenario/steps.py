@@ -25,7 +25,7 @@ import attrs
 
 from rcnlab.formats import FormatError, parse_toml, read_text, structure
 from rcnlab.formats.fields import bounded
-from rcnlab.ops.commands import COMMANDS, MAX_TIME
+from rcnlab.ops.commands import COMMANDS, MAX_TIME, Command
 from rcnlab.topo.schema import Topology
 
 
@@ -37,9 +37,11 @@ class ScenarioError(FormatError):
 class Step:
     index: int
     at: float  # math.inf for "end"
-    do: str
-    args: dict[str, Any]  # the keys the file gave, as the handler ``ACTIONS[do](runner, **args)`` takes them
-    command: Any  # the same step structured: an instance of COMMANDS[do]
+    command: Command  # what the step does: an instance of COMMANDS[do]
+
+    @property
+    def do(self) -> str:
+        return self.command.kind
 
 
 @attrs.frozen(kw_only=True)
@@ -106,10 +108,9 @@ def read_step(path: str, i: int, raw: dict[str, Any], topo: Topology | None) -> 
     at = math.inf if raw["at"] == "end" else structure({"at": raw["at"]}, _Time, path, where).at
     given = {k: v for k, v in raw.items() if k not in ("at", "do")}
     command = structure(given, COMMANDS[do], path, where)
-    args = {k: _plain(getattr(command, k)) for k in given}
     if topo is not None:
-        check_names(path, where, args, topo)
-    return Step(index=i, at=at, do=do, args=args, command=command)
+        check_names(path, where, {k: _plain(getattr(command, k)) for k in given}, topo)
+    return Step(index=i, at=at, command=command)
 
 
 def _plain(value: Any) -> Any:

@@ -1,10 +1,16 @@
-"""The one registry of the lab's actions. It feeds the key bindings, the key bar at
-the bottom of the screen, the command palette (ctrl+p) and the help screen."""
+"""The one list of the lab's actions. It feeds the key bindings, the key bar at the
+bottom of the screen, the command palette (ctrl+p) and the help screen.
+
+The operator's commands come from their classes (rcnlab.ops.commands: each with a
+``key`` is offered, as the App's ``action_<kind>``, ``-`` read as ``_``); the screen
+adds its own actions (time, view, walkthrough, the app, and the workload's rate)."""
 
 from __future__ import annotations
 
 import attrs
 from textual.binding import Binding
+
+from rcnlab.ops.commands import COMMANDS, Command
 
 
 @attrs.frozen(kw_only=True)
@@ -22,36 +28,17 @@ def _a(id: str, key: str, display: str, label: str, title: str, help: str, group
     return LabAction(id=id, key=key, display=display, label=label, title=title, help=help, group=group)
 
 
-ACTIONS: tuple[LabAction, ...] = (
-    _a("pair_create", "c", "c", "create pair", "Pair: create",
-       "Create a pair (Fig. 10): choose source and target volume and sync/async", "pair"),
-    _a("suspend", "s", "s", "suspend", "Pair: suspend", "Planned suspend (910) of the selected pair", "pair"),
-    _a("resync", "r", "r", "resync", "Pair: resync", "Resynchronize (Fig. 12) back to Duplex", "pair"),
-    _a("failover", "o", "o", "failover", "Pair: failover",
-       "Failover (Fig. 13): the target host takes over the target volume", "pair"),
-    _a("failback", "b", "b", "failback", "Pair: failback", "Failback to the source site after a failover", "pair"),
-    _a("delete_pair", "d", "d", "delete pair", "Pair: delete", "Delete the pair (back to Simplex)", "pair"),
-    _a("workload_start", "w", "w", "workload", "Workload: start",
-       "Start a host workload (writes per second) on a volume", "workload"),
-    _a("workload_stop", "x", "x", "stop writes", "Workload: stop", "Stop every host workload", "workload"),
+def action_id(command: type[Command]) -> str:
+    """The App's action (``action_<id>``) that gives ``command``."""
+    return command.kind.replace("-", "_")
+
+
+#: The operator's commands the screen offers (those with a key), by the action that gives each.
+OFFERED: dict[str, type[Command]] = {action_id(cls): cls for cls in COMMANDS.values() if cls.key is not None}
+#: The screen's own actions.
+OWN: tuple[LabAction, ...] = (
     _a("workload_rate", "W", "W", "write rate", "Workload: set rate",
        "Change the workload's rate (restarts the workloads at the new rate)", "workload"),
-    _a("fail", "f", "f", "cut link", "Fault: cut the selected link",
-       "Cut the selected link both ways (frames in flight are lost)", "fault"),
-    _a("restore", "u", "u", "restore link", "Fault: restore the selected link",
-       "Bring the selected link back up", "fault"),
-    _a("degrade", "g", "g", "degrade link", "Fault: degrade the selected link",
-       "Set the selected link's loss and jitter", "fault"),
-    _a("crash", "k", "k", "crash", "Fault: crash the selected device",
-       "Crash the selected device (it loses what it holds in memory)", "fault"),
-    _a("restart", "K", "K", "restart", "Fault: restart the selected device", "Restart a crashed device", "fault"),
-    _a("site_failure", "F", "F", "site failure", "Fault: site failure",
-       "Fail the whole site (hosts and storages) of the selected device", "fault"),
-    _a("site_restore", "U", "U", "site restore", "Fault: site restore",
-       "Bring the hosts and storages of the selected device's site back", "fault"),
-    _a("partition", "X", "X", "partition", "Fault: partition the selected device",
-       "Cut the selected device off from the network (every link with one end at it)", "fault"),
-    _a("heal", "h", "h", "heal", "Fault: heal partitions", "Undo every partition", "fault"),
     _a("toggle_pause", "space", "space", "pause/run", "Time: pause or resume",
        "Pause virtual time exactly, or resume where it stood", "time"),
     _a("step", "full_stop", ".", "step", "Time: single step", "Pause and run the next event time", "time"),
@@ -83,7 +70,20 @@ ACTIONS: tuple[LabAction, ...] = (
        "Write the journal's recent events as JSON lines", "app"),
     _a("help", "question_mark", "?", "help", "Help", "Keys, panels and what to try", "app"),
     _a("quit", "q", "q", "quit", "Quit", "Stop the emulation and leave", "app"),
+
 )
+GROUPS = ("pair", "workload", "fault", "time", "view", "walkthrough", "app")
+
+
+def _offered(id: str, cls: type[Command]) -> LabAction:
+    k = cls.key
+    assert k is not None
+    return LabAction(id=id, key=k.key, display=k.display, label=k.label, title=k.title, help=k.help, group=k.group)
+
+
+#: In group order; within a group the commands in their classes' order, then the screen's own.
+ACTIONS: tuple[LabAction, ...] = tuple(sorted((*(_offered(id, cls) for id, cls in OFFERED.items()), *OWN),
+                                              key=lambda a: GROUPS.index(a.group)))
 BY_ID = {a.id: a for a in ACTIONS}
 
 

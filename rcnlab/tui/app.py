@@ -39,11 +39,32 @@ from rcnlab.check.invariants import Checker
 from rcnlab.emu.journal import Journal
 from rcnlab.lab import LabError
 from rcnlab.model.pair_state import IllegalCommand
+from rcnlab.ops.commands import (
+    Command,
+    Crash,
+    CreatePair,
+    DeletePair,
+    Failback,
+    FailLink,
+    Failover,
+    Heal,
+    Partition,
+    Restart,
+    RestoreLink,
+    Resync,
+    SetLink,
+    SiteFailure,
+    SiteRestore,
+    StopWorkload,
+    Suspend,
+    Workload,
+)
+from rcnlab.ops.registry import do
 from rcnlab.run import Session
 from rcnlab.scenario.steps import Scenario
 from rcnlab.topo.schema import Topology
 from rcnlab.tui import state
-from rcnlab.tui.actions import ACTIONS, BY_ID, bindings
+from rcnlab.tui.actions import ACTIONS, BY_ID, OFFERED, bindings
 from rcnlab.tui.bridge import Bridge, new_clock, speed_label
 from rcnlab.tui.screens.dialogs import DegradeDialog, HelpScreen, PairCreateDialog, WorkloadDialog
 from rcnlab.tui.screens.walkthrough import WalkthroughPicker
@@ -64,8 +85,8 @@ REFRESH_HZ = 12
 MAX_SPEED_HZ = 4
 NARROW = 130  # columns below which the pair panel and counters move into tabs
 REFUSED = (LabError, IllegalCommand)
-COMMAND_ACTIONS = {"pair-create": "pair_create", "suspend": "suspend", "resync": "resync",
-                   "failover": "failover", "failback": "failback", "delete-pair": "delete_pair"}
+#: The action that gives each command the screen offers, by the command's name (as legal_commands gives it).
+COMMAND_ACTIONS = {cls.kind: id for id, cls in OFFERED.items()}
 #: Actions that would take a walkthrough's network off its script: refused in walkthrough mode.
 OFF_SCRIPT = frozenset(a.id for a in ACTIONS if a.group in ("pair", "workload", "fault")) | {"step"}
 
@@ -296,26 +317,25 @@ class RcnLabApp(App[None]):
             if self._free_volumes():
                 ids.append("pair_create")
         if state.workload_rate(self.net) > 0:
-            ids += ["workload_stop", "workload_rate"]
+            ids += ["stop_workload", "workload_rate"]
         else:
-            ids.append("workload_start")
+            ids.append("workload")
         kind = state.selected_kind(self.net, self.selected)
         if kind == "link":
             link = self.net.links[self.selected]
             st = link.state()
             ids += ["fail"] if st != "down" else []
             ids += ["restore"] if st in ("down", "one-way") else []
-            ids.append("degrade")
+            ids.append("set_link")
         elif kind is not None:
             dev = self.net.devices[self.selected]
             ids.append("crash" if dev.up else "restart")
             site = state.site_of(self.net, dev.name)
-            if site in ("source", "target") and hasattr(self.lab, "site_failure"):
+            if site in ("source", "target"):
                 down = any(not d.up for d in (*self.net.hosts, *self.net.storages) if d.spec.site == site)
-                ids.append("site_restore" if down and hasattr(self.lab, "site_restore") else "site_failure")
-            if hasattr(self.lab, "partition"):
-                ids.append("partition")
-        if getattr(self.lab, "partitions", None):
+                ids.append("site_restore" if down else "site_failure")
+            ids.append("partition")
+        if self.lab.partitions:
             ids.append("heal")
         ids += ["toggle_pause", "step", "faster", "slower", "select_next", "toggle_names", "next_tab", "freeze",
                 "filter_events", "screenshot", "export_trace", "help", "quit"]
@@ -415,9 +435,9 @@ class RcnLabApp(App[None]):
         return [v for v in self.volumes() if v not in busy]
 
     # -- running commands -------------------------------------------------------------------
-    async def command(self, title: str, fn: Callable[..., Any], *args: Any, done: str | None = None) -> bool:
-        """Run ``fn(*args)`` inside the emulation; explain a refusal; never raise."""
-        return await self.answer(title, self.bridge.call(fn, *args), done)
+    async def command(self, title: str, command: Command, done: str | None = None) -> bool:
+        """Give the operator's ``command`` inside the emulation; explain a refusal; never raise."""
+        return await self.answer(title, self.bridge.call(do, self.lab, command), done)
 
     async def answer(self, title: str, future: Any, done: str | None = None) -> bool:
         """Await a command's future from the bridge; explain a refusal; never raise."""
@@ -433,13 +453,6 @@ class RcnLabApp(App[None]):
             self.notify(done, title=title)
         self.refresh_views(force=True)
         return True
-
-    def _lab_method(self, name: str) -> Callable[..., Any] | None:
-        fn = getattr(self.lab, name, None)
-        if fn is None:
-            self.notify(f"{name.replace('_', ' ')} is not available in this build of rcnlab", title="not available",
-                        severity="warning")
-        return fn
 
     def _need_pair(self, what: str) -> str | None:
         pair = self.current_pair()
@@ -469,60 +482,56 @@ class RcnLabApp(App[None]):
         source = sources[0]
         targets = [v for v in free if v in self.volumes("target") and v.partition(":")[0] != source.partition(":")[0]]
 
-        async def done(values: dict[str, Any] | None) -> None:
-            if values:
-                ok = await self.command("create pair", self.lab.pair_create, values["source"], values["target"],
-                                        values["mode"], done=f"{values['source']} → {values['target']} "
-                                                             f"({values['mode']}): pair creation sent (Fig. 10)")
-                if ok:
-                    self.query_one(PairPanel).show_pair(values["source"])
+        async def done(c: CreatePair | None) -> None:
+            if c and await self.command("create pair", c, done=f"{c.source} → {c.target} ({c.mode}): "
+                                                               "pair creation sent (Fig. 10)"):
+                self.query_one(PairPanel).show_pair(c.source)
 
         self.push_screen(PairCreateDialog(self.volumes(), source, targets[0] if targets else None), done)
 
     async def action_suspend(self) -> None:
         if pair := self._need_pair("suspend"):
-            await self.command("suspend", self.lab.suspend, pair, done=f"suspend of {pair} sent (910)")
+            await self.command("suspend", Suspend(volume=pair), done=f"suspend of {pair} sent (910)")
 
     async def action_resync(self) -> None:
         if pair := self._need_pair("resync"):
-            await self.command("resync", self.lab.resync, pair, done=f"resync of {pair} sent (Fig. 12)")
+            await self.command("resync", Resync(volume=pair), done=f"resync of {pair} sent (Fig. 12)")
 
     async def action_failover(self) -> None:
         if pair := self._need_pair("failover"):
-            await self.command("failover", self.lab.failover, pair, done=f"failover of {pair} sent (Fig. 13)")
+            await self.command("failover", Failover(volume=pair), done=f"failover of {pair} sent (Fig. 13)")
 
     async def action_failback(self) -> None:
-        if (pair := self._need_pair("failback")) and (fn := self._lab_method("failback")):
-            await self.command("failback", fn, pair, done=f"failback of {pair} sent")
+        if pair := self._need_pair("failback"):
+            await self.command("failback", Failback(volume=pair), done=f"failback of {pair} sent")
 
     async def action_delete_pair(self) -> None:
         if pair := self._need_pair("delete pair"):
-            await self.command("delete pair", self.lab.delete_pair, pair, done=f"deletion of {pair} sent")
+            await self.command("delete pair", DeletePair(volume=pair), done=f"deletion of {pair} sent")
 
     # -- workload -------------------------------------------------------------------------------
-    def action_workload_start(self) -> None:
+    def action_workload(self) -> None:
         volume = self.current_pair() or next(iter(self.volumes("source")), None)
 
-        async def done(values: dict[str, Any] | None) -> None:
-            if values:
-                await self._start_workload(values["volume"], values["rate"])
+        async def done(c: Workload | None) -> None:
+            if c:
+                await self._start_workload(c)
 
         self.push_screen(WorkloadDialog(self.volumes(), volume, self.last_rate), done)
 
-    async def _start_workload(self, volume: str, rate: float) -> bool:
-        ok = await self.command("workload", self.lab.workload, volume, rate,
-                                done=f"{rate:g} writes/s on {volume}")
+    async def _start_workload(self, c: Workload) -> bool:
+        ok = await self.command("workload", c, done=f"{c.rate:g} writes/s on {c.volume}")
         if ok:
-            self.last_rate = rate
-            if volume not in self.workload_volumes:
-                self.workload_volumes.append(volume)
+            self.last_rate = c.rate
+            if c.volume not in self.workload_volumes:
+                self.workload_volumes.append(c.volume)
         return ok
 
-    async def action_workload_stop(self) -> None:
+    async def action_stop_workload(self) -> None:
         if state.workload_rate(self.net) <= 0:
             self.notify("no workload is running; w starts one", title="stop workload: refused", severity="warning")
             return
-        if await self.command("stop workload", self.lab.stop_workloads, done="every workload stopped"):
+        if await self.command("stop workload", StopWorkload(), done="every workload stopped"):
             self.workload_volumes = []
 
     def action_workload_rate(self) -> None:
@@ -531,12 +540,12 @@ class RcnLabApp(App[None]):
             return
         volumes = list(self.workload_volumes)
 
-        async def done(values: dict[str, Any] | None) -> None:
-            if values:
-                await self.command("workload rate", self.lab.stop_workloads)
+        async def done(c: Workload | None) -> None:
+            if c:
+                await self.command("workload rate", StopWorkload())
                 self.workload_volumes = []
                 for v in volumes:
-                    await self._start_workload(v, values["rate"])
+                    await self._start_workload(Workload(volume=v, rate=c.rate))
 
         self.push_screen(WorkloadDialog(volumes, volumes[0], self.last_rate, title="Change the workload's rate"),
                          done)
@@ -548,7 +557,7 @@ class RcnLabApp(App[None]):
         if self.net.links[link].state() == "down":
             self.notify(f"link {link} is already down; u restores it", title="cut link: refused", severity="warning")
             return
-        await self.command("cut link", self.lab.fail_link, link, done=f"link {link} cut")
+        await self.command("cut link", FailLink(link=link), done=f"link {link} cut")
 
     async def action_restore(self) -> None:
         if (link := self._need("restore link", "link")) is None:
@@ -558,57 +567,51 @@ class RcnLabApp(App[None]):
                         + (" (g sets loss and jitter back)" if self.net.links[link].state() == "degraded" else ""),
                         title="restore link: refused", severity="warning")
             return
-        await self.command("restore link", self.lab.restore_link, link, done=f"link {link} restored")
+        await self.command("restore link", RestoreLink(link=link), done=f"link {link} restored")
 
-    def action_degrade(self) -> None:
+    def action_set_link(self) -> None:
         if (link := self._need("degrade link", "link")) is None:
             return
         ch = self.net.links[link].forward
 
-        async def done(values: dict[str, Any] | None) -> None:
-            if values:
-                await self.command("degrade link", self.lab.set_link, link, values["latency_ms"], values["jitter_ms"],
-                                   None, values["loss"],
-                                   done=f"link {link}: loss {values['loss']:.1%}, jitter {values['jitter_ms']:g} ms, "
-                                        f"latency {values['latency_ms']:g} ms")
+        async def done(c: SetLink | None) -> None:
+            if c:
+                await self.command("degrade link", c, done=f"link {link}: loss {c.loss:.1%}, "
+                                                           f"jitter {c.jitter_ms:g} ms, latency {c.latency_ms:g} ms")
 
         self.push_screen(DegradeDialog(link, ch.loss, ch.jitter * 1000, ch.latency * 1000), done)
 
     async def action_crash(self) -> None:
         if (dev := self._need("crash", "device")) is not None:
-            await self.command("crash", self.lab.crash, dev, done=f"{dev} crashed")
+            await self.command("crash", Crash(device=dev), done=f"{dev} crashed")
 
     async def action_restart(self) -> None:
         if (dev := self._need("restart", "device")) is not None:
-            await self.command("restart", self.lab.restart, dev, done=f"{dev} restarted")
+            await self.command("restart", Restart(device=dev), done=f"{dev} restarted")
 
     async def action_site_failure(self) -> None:
-        if (dev := self._need("site failure", "device")) is None:
-            return
-        site = state.site_of(self.net, dev)
-        if site is None:
-            self.notify(f"{dev} belongs to no site", title="site failure: refused", severity="warning")
-            return
-        if fn := self._lab_method("site_failure"):
-            await self.command("site failure", fn, site, done=f"site {site} failed")
+        if (site := self._site("site failure")) is not None:
+            await self.command("site failure", SiteFailure(site=site), done=f"site {site} failed")
 
     async def action_site_restore(self) -> None:
-        if (dev := self._need("site restore", "device")) is None:
-            return
+        if (site := self._site("site restore")) is not None:
+            await self.command("site restore", SiteRestore(site=site), done=f"site {site} restored")
+
+    def _site(self, what: str) -> str | None:
+        """The selected device's site, or a notification."""
+        if (dev := self._need(what, "device")) is None:
+            return None
         site = state.site_of(self.net, dev)
         if site is None:
-            self.notify(f"{dev} belongs to no site", title="site restore: refused", severity="warning")
-            return
-        if fn := self._lab_method("site_restore"):
-            await self.command("site restore", fn, site, done=f"site {site} restored")
+            self.notify(f"{dev} belongs to no site", title=f"{what}: refused", severity="warning")
+        return site
 
     async def action_partition(self) -> None:
-        if (dev := self._need("partition", "device")) is not None and (fn := self._lab_method("partition")):
-            await self.command("partition", fn, [dev], done=f"{dev} partitioned off")
+        if (dev := self._need("partition", "device")) is not None:
+            await self.command("partition", Partition(devices=[dev]), done=f"{dev} partitioned off")
 
     async def action_heal(self) -> None:
-        if fn := self._lab_method("heal"):
-            await self.command("heal", fn, done="partitions healed")
+        await self.command("heal", Heal(), done="partitions healed")
 
     # -- time ---------------------------------------------------------------------------------------
     async def action_toggle_pause(self) -> None:

@@ -23,6 +23,8 @@ import trio.testing
 from rcnlab.check.invariants import Checker
 from rcnlab.emu.journal import Journal
 from rcnlab.lab import Lab
+from rcnlab.ops.commands import CreatePair, Workload
+from rcnlab.ops.registry import do
 from rcnlab.topo.load import builtin_topology_path, load_topology
 from rcnlab.topo.schema import Topology
 from rcnlab.tui import state
@@ -49,9 +51,9 @@ def time_tui(virtual_seconds: float = 2.0, rate: float = 1000.0, *, seed: int = 
     async def main() -> None:
         async with app.run_test(size=size) as pilot:
             await app.bridge.started
-            await app.bridge.call(app.lab.pair_create, SOURCE, TARGET, "async")
+            await app.bridge.call(do, app.lab, CreatePair(source=SOURCE, target=TARGET))
             await app.bridge.advance(warmup)
-            await app.bridge.call(app.lab.workload, SOURCE, rate)
+            await app.bridge.call(do, app.lab, Workload(volume=SOURCE, rate=rate))
             end_v = app.bridge.virtual_time + virtual_seconds
             t0 = time.perf_counter()
             await app.bridge.set_speed(math.inf)
@@ -84,9 +86,9 @@ def time_headless(virtual_seconds: float = 2.0, rate: float = 1000.0, *, seed: i
     result: list[float] = []
 
     async def main() -> None:
-        lab.pair_create(SOURCE, TARGET, "async")
+        do(lab, CreatePair(source=SOURCE, target=TARGET))
         await net.kernel.run(until=warmup, drain=False)
-        lab.workload(SOURCE, rate)
+        do(lab, Workload(volume=SOURCE, rate=rate))
         t0 = time.perf_counter()
         await net.kernel.run(until=warmup + virtual_seconds, drain=False)
         if checker is not None:

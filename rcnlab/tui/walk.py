@@ -133,12 +133,14 @@ class WalkSession:
             if link is not None:
                 links.add(link)
         if 0 <= self.index < self.total:  # what the action names: a link, a device, a partition, a site
-            args = self.wt.steps[self.index].args
-            if isinstance(args.get("link"), str) and args["link"] in net.links:
-                links.add(args["link"])
-            devices.update(d for d in [args.get("device"), *(args.get("devices") or ())] if isinstance(d, str))
-            if isinstance(args.get("site"), str):
-                devices.update(d.name for d in (*net.hosts, *net.storages) if d.spec.site == args["site"])
+            command = self.wt.steps[self.index].command
+            link, site = getattr(command, "link", None), getattr(command, "site", None)
+            if link in net.links:
+                links.add(link)
+            devices.update(d for d in [getattr(command, "device", None), *(getattr(command, "devices", None) or ())]
+                           if d is not None)
+            if site is not None:
+                devices.update(d.name for d in (*net.hosts, *net.storages) if d.spec.site == site)
         return {d for d in devices if d in net.devices}, links
 
     def hint(self) -> str:

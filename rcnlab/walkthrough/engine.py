@@ -25,9 +25,10 @@ from rcnlab.emu.journal import Journal, TraceEvent
 from rcnlab.export import Message, messages
 from rcnlab.lab import LabError
 from rcnlab.model.pair_state import IllegalCommand
+from rcnlab.ops.commands import Expect
+from rcnlab.ops.expect import problems as unmet
+from rcnlab.ops.registry import do
 from rcnlab.run import Session
-from rcnlab.scenario.expect import check_expectations
-from rcnlab.scenario.runner import ACTIONS
 from rcnlab.summary import summarize
 from rcnlab.walkthrough.model import Checkpoint, Condition, Walkthrough, WalkStep
 
@@ -139,10 +140,10 @@ class Player:
         self._seen_events = {e.event for e in self.events[start:]}
         result = StepResult(index=step.index, t_start=self.net.kernel.now)
         self.results.append(result)
-        if step.do is not None:
+        if step.command is not None:
             self.net.management.emit("walkthrough-step", None, index=step.index, do=step.do)
             try:
-                ACTIONS[step.do](self.runner, **step.args)
+                do(self.lab, step.command)
             except (LabError, IllegalCommand) as exc:
                 result.refused = str(exc)
                 self.net.management.emit("step-refused", None, index=step.index, do=step.do, reason=str(exc))
@@ -235,7 +236,7 @@ class Player:
             return c.tag in self._seen_tags
         if c.event is not None:
             return c.event in self._seen_events
-        return not check_expectations(self.lab, c.pair, c.state, c.party, None, None, None, None)
+        return not unmet(self.lab, Expect(pair=c.pair, state=c.state, party=c.party))
 
     def _check(self, cp: Checkpoint, step: WalkStep, result: StepResult, events: list[TraceEvent]) -> None:
         problems = result.problems
@@ -248,11 +249,11 @@ class Player:
             else:
                 result.passed.append(f"refused: {result.refused}")
         if cp.state is not None:
-            problems += check_expectations(self.lab, cp.pair, cp.state, cp.party, None, None, None, None)
+            problems += unmet(self.lab, Expect(pair=cp.pair, state=cp.state, party=cp.party))
         for party, state in (cp.states or {}).items():
-            problems += check_expectations(self.lab, cp.pair, state, party, None, None, None, None)
+            problems += unmet(self.lab, Expect(pair=cp.pair, state=state, party=party))
         if cp.equal:
-            problems += check_expectations(self.lab, None, None, None, cp.equal, None, None, None)
+            problems += unmet(self.lab, Expect(equal=cp.equal))
         if cp.differ:
             digests = {}
             for name in cp.differ:
@@ -266,14 +267,11 @@ class Player:
             if not _within(have, cp.remaining):
                 problems.append(f"expected {_show(cp.remaining)} log entries in the network; found {have}")
         elif cp.remaining is not None:
-            problems += check_expectations(self.lab, None, None, None, None, cp.remaining, None, None)
+            problems += unmet(self.lab, Expect(remaining=cp.remaining))
         if cp.writes_acknowledged is not None:
-            problems += check_expectations(self.lab, None, None, None, None, None, cp.writes_acknowledged, None)
+            problems += unmet(self.lab, Expect(writes_acknowledged=cp.writes_acknowledged))
         if cp.invariants:
-            try:
-                problems += check_expectations(self.lab, None, None, None, None, None, None, True)
-            except ImportError:
-                problems.append("invariants: rcnlab.check.invariants is not available")
+            problems += unmet(self.lab, Expect(invariants=True))
         if cp.trace:
             problem = _in_order(events, cp.trace)
             if problem:

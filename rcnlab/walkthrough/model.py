@@ -30,9 +30,7 @@ scenario step's (rcnlab.scenario.steps), so every problem is one line
 
 from __future__ import annotations
 
-import importlib
 import os
-import pkgutil
 import re
 from pathlib import Path
 from typing import Any
@@ -56,7 +54,7 @@ from rcnlab.formats.fields import (
     two_or_more,
 )
 from rcnlab.model.kinds import Party
-from rcnlab.ops.commands import MAX_TIME
+from rcnlab.ops.commands import MAX_TIME, Command
 from rcnlab.scenario import steps as scenario_steps
 from rcnlab.scenario.steps import ScenarioError
 from rcnlab.topo.load import TopologyError, load_topology
@@ -157,13 +155,16 @@ class WalkStep:
     index: int
     title: str
     say: str
-    do: str | None
-    args: dict[str, Any]
+    command: Command | None  # the step's action (a scenario step's command), or none
     figures: tuple[int, ...]
     steps: tuple[int, ...]
     run_for: float | None  # None: drain
     until: Condition | None
     checkpoints: tuple[Checkpoint, ...]
+
+    @property
+    def do(self) -> str | None:
+        return self.command.kind if self.command is not None else None
 
     @property
     def tags(self) -> list[str]:
@@ -207,19 +208,6 @@ def _ranges(nums: list[int]) -> str:
     return ", ".join(out)
 
 
-# -- the step kinds ----------------------------------------------------------------------
-def load_step_kinds() -> None:
-    """Import every module of rcnlab.scenario (and ours), so every step kind is registered."""
-    import rcnlab.scenario as pkg
-
-    for info in pkgutil.iter_modules(pkg.__path__):
-        try:
-            importlib.import_module(f"rcnlab.scenario.{info.name}")
-        except ImportError:  # pragma: no cover - a half-written module of a colleague
-            continue
-    importlib.import_module("rcnlab.walkthrough.actions")
-
-
 # -- finding files -------------------------------------------------------------------------
 def available() -> list[Path]:
     """The shipped walkthroughs (topologies/walkthroughs)."""
@@ -248,7 +236,6 @@ def _walkthrough_error(fn: Any, *args: Any) -> Any:
 
 
 def parse_walkthrough(text: str, path: str) -> Walkthrough:
-    load_step_kinds()
     file = _walkthrough_error(lambda: structure(parse_toml(text, path), _File, path))
     head = file.walkthrough
     topo_path = (Path(path).parent / head.topology) if not Path(head.topology).is_absolute() else Path(head.topology)
@@ -279,7 +266,7 @@ def _step(path: str, i: int, raw: Any, topo: Topology) -> WalkStep:
     # the action: validated as a scenario step
     do = raw.get("do")
     action = {k: v for k, v in raw.items() if k not in OWN_KEYS}
-    args: dict[str, Any] = {}
+    command = None
     if do is None:
         if action:
             raise fail(sorted(action)[0], "unknown key (a step without 'do' takes only "
@@ -287,7 +274,7 @@ def _step(path: str, i: int, raw: Any, topo: Topology) -> WalkStep:
     else:
         if "at" in action:
             raise fail("at", "walkthrough steps run one after another; use run_for on the step before")
-        args = _walkthrough_error(scenario_steps.read_step, path, i, {"at": 0.0, "do": do, **action}, topo).args
+        command = _walkthrough_error(scenario_steps.read_step, path, i, {"at": 0.0, "do": do, **action}, topo).command
     # the patent's figure and steps
     nums: list[int] = []
     if "steps" in raw:
@@ -327,7 +314,7 @@ def _step(path: str, i: int, raw: Any, topo: Topology) -> WalkStep:
         raise fail("checkpoint", "expected a table [step.checkpoint] or tables [[step.checkpoint]]")
     checkpoints = tuple(_checkpoint(path, f"{where}.checkpoint" + (f"[{j}]" if len(cps) > 1 else ""), j, cp, topo)
                         for j, cp in enumerate(cps))
-    return WalkStep(index=i, title=title, say=" ".join(say.split()), do=do, args=args, figures=tuple(figures),
+    return WalkStep(index=i, title=title, say=" ".join(say.split()), command=command, figures=tuple(figures),
                     steps=tuple(nums), run_for=run_for, until=until, checkpoints=checkpoints)
 
 

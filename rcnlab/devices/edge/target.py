@@ -16,7 +16,7 @@ from rcnlab.model.bitmaps import hand_over
 from rcnlab.model.kinds import Party
 from rcnlab.model.log_entry import LOG_ENTRY_HEADER_BYTES, LogEntry
 from rcnlab.model.pair_state import Event, PairState
-from rcnlab.model.rio import _EMPTY, REPLY, Rio, RioKind, RioMore
+from rcnlab.model.rio import NO_BLOCKS, REPLY, Rio, RioKind, RioMore
 from rcnlab.model.steps import Tag
 from rcnlab.model.tables import PairInfo
 
@@ -88,7 +88,7 @@ def numbered(rio: Rio, order_id: int, seq: int) -> Rio:
     same request with the order assurance ID and sequence number attached."""
     more = rio.more
     if more is None:
-        more = RioMore(_EMPTY, "", order_id, False, False, False, False, 0, seq, "")
+        more = RioMore(NO_BLOCKS, "", order_id, False, False, False, False, 0, seq, "")
     else:
         more = more._replace(order_id=order_id, seq=seq)
     return Rio(kind=rio.kind, source=rio.source, target=rio.target, block=rio.block, data=rio.data, more=more)

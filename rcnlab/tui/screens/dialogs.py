@@ -1,5 +1,6 @@
 """Modal dialogs: pair create, workload, link degradation; and the help screen.
-Each returns a dict of checked values (or None when cancelled)."""
+Each returns the operator's command it was filled in for, checked (or None when
+cancelled); a value the command refuses is explained in the dialog."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
 
+from rcnlab.formats.fields import Bad
+from rcnlab.model.kinds import CopyMode
+from rcnlab.ops.commands import Command, CreatePair, SetLink, Workload
 from rcnlab.tui.actions import ACTIONS
 
 DIALOG_CSS = """
@@ -24,7 +28,15 @@ DIALOG_CSS = """
 """
 
 
-class Dialog(ModalScreen[dict[str, Any] | None]):
+def build(cls: type[Command], **fields: Any) -> Any:
+    """The command, or a ValueError naming the field and its problem."""
+    try:
+        return cls(**fields)
+    except Bad as exc:
+        raise ValueError(f"{exc.key}: {exc.problem}") from None
+
+
+class Dialog(ModalScreen[Any]):
     BINDINGS = [Binding("escape", "cancel", "cancel")]
 
     def action_cancel(self) -> None:
@@ -50,8 +62,8 @@ class Dialog(ModalScreen[dict[str, Any] | None]):
             return
         self.dismiss(values)
 
-    def values(self) -> dict[str, Any]:  # pragma: no cover - subclasses override
-        return {}
+    def values(self) -> Any:  # pragma: no cover - subclasses override
+        return None
 
 
 class PairCreateDialog(Dialog):
@@ -79,14 +91,14 @@ class PairCreateDialog(Dialog):
     def on_mount(self) -> None:
         self.query_one("#ok", Button).focus()
 
-    def values(self) -> dict[str, Any]:
+    def values(self) -> CreatePair:
         source = self.query_one("#source", Select).value
         target = self.query_one("#target", Select).value
         if source is Select.BLANK or target is Select.BLANK:
             raise ValueError("choose a source and a target volume")
         pressed = self.query_one("#mode", RadioSet).pressed_button
-        mode = "sync" if pressed is not None and pressed.id == "sync" else "async"
-        return {"source": source, "target": target, "mode": mode}
+        mode = CopyMode.SYNC if pressed is not None and pressed.id == "sync" else CopyMode.ASYNC
+        return build(CreatePair, source=source, target=target, mode=mode)
 
 
 class WorkloadDialog(Dialog):
@@ -110,7 +122,7 @@ class WorkloadDialog(Dialog):
     def on_mount(self) -> None:
         self.query_one("#rate", Input).focus()
 
-    def values(self) -> dict[str, Any]:
+    def values(self) -> Workload:
         volume = self.query_one("#volume", Select).value
         if volume is Select.BLANK:
             raise ValueError("choose a volume")
@@ -119,9 +131,7 @@ class WorkloadDialog(Dialog):
             rate = float(text)
         except ValueError:
             raise ValueError(f"rate must be a number, not {text!r}") from None
-        if not 0 < rate <= 1e6:
-            raise ValueError("rate must be above 0 and at most 1,000,000 writes/s")
-        return {"volume": volume, "rate": rate}
+        return build(Workload, volume=volume, rate=rate)
 
 
 class DegradeDialog(Dialog):
@@ -145,7 +155,7 @@ class DegradeDialog(Dialog):
     def on_mount(self) -> None:
         self.query_one("#loss", Input).focus()
 
-    def values(self) -> dict[str, Any]:
+    def values(self) -> SetLink:
         out = {}
         for key, name in (("loss", "loss"), ("jitter", "jitter"), ("latency", "latency")):
             text = self.query_one(f"#{key}", Input).value.strip()
@@ -155,9 +165,8 @@ class DegradeDialog(Dialog):
                 raise ValueError(f"{name} must be a number, not {text!r}") from None
         if not 0 <= out["loss"] < 100:
             raise ValueError("loss must be in [0, 100) percent")
-        if out["jitter"] < 0 or out["latency"] < 0:
-            raise ValueError("jitter and latency must not be negative")
-        return {"loss": out["loss"] / 100, "jitter_ms": out["jitter"], "latency_ms": out["latency"]}
+        return build(SetLink, link=self.link, loss=out["loss"] / 100, jitter_ms=out["jitter"],
+                     latency_ms=out["latency"])
 
 
 HELP_TEXT = """\

@@ -12,9 +12,11 @@ from contextlib import ExitStack
 from importlib import metadata
 from typing import Any
 
-from rcnlab import flags
+from rcnlab import bench, flags
+from rcnlab.cli import walkthrough
 from rcnlab.emu.journal import Journal
 from rcnlab.errors import BadInput
+from rcnlab.fuzz import campaign
 from rcnlab.run import run_headless
 from rcnlab.scenario.steps import Scenario, ScenarioError, load_scenario
 from rcnlab.topo.load import TopologyError, builtin_topology_path, load_topology
@@ -93,15 +95,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
-    walkthrough = None
-    if getattr(args, "walkthrough", None):
-        from rcnlab.walkthrough.cli import load
-
-        walkthrough = load(args.walkthrough)
-    from rcnlab.tui.launch import open_tui
+    walk = walkthrough.load(args.walkthrough) if getattr(args, "walkthrough", None) else None
+    from rcnlab.tui.launch import open_tui  # Textual loads only when the lab opens
 
     topo = _topology(getattr(args, "topology", None))
-    return open_tui(topo, _scenario(getattr(args, "scenario", None), topo), getattr(args, "seed", 0), walkthrough)
+    return open_tui(topo, _scenario(getattr(args, "scenario", None), topo), getattr(args, "seed", 0), walk)
 
 
 def version() -> str:
@@ -150,21 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="open straight in walkthrough mode (a name in topologies/walkthroughs, or a path)")
     t.set_defaults(func=cmd_tui)
 
-    for extra in _extra_commands():
-        extra(sub)
+    for command in (bench, walkthrough, campaign):  # subcommands that live in their own modules
+        command.add_parser(sub)
     return p
-
-
-def _extra_commands() -> list[Any]:
-    """Subcommands that live in their own modules (bench, walkthrough, fuzz), when present."""
-    found = []
-    for module in ("rcnlab.bench", "rcnlab.walkthrough.cli", "rcnlab.fuzz"):
-        try:
-            mod = __import__(module, fromlist=["add_parser"])
-        except ImportError:
-            continue
-        found.append(mod.add_parser)
-    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,5 +1,5 @@
 """``rcnlab fuzz``: a seed campaign. Each seed stands for a random lab (topology,
-workload, fault schedule; rcnlab.check.gen.random_case), run headless with the
+workload, fault schedule; rcnlab.fuzz.gen.random_case), run headless with the
 invariant checker. Every failure is shrunk (fault steps dropped while the same
 kind of failure persists) and saved as a topology and a scenario file that
 ``rcnlab run TOPOLOGY --scenario SCENARIO --seed S`` replays to the same lines.
@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from rcnlab import flags
-from rcnlab.check.gen import FAULT_KINDS, random_case, run_case, scenario_toml, shrink, topology_toml
-from rcnlab.check.steps import RULES
+from rcnlab.fuzz.gen import FAULT_KINDS, random_case, run_case, scenario_toml, shrink, topology_toml
 from rcnlab.errors import BadInput
+from rcnlab.ops.commands import Rule
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 #: Bounds of the flags: beyond them a campaign would not end (or would fork a crowd).
@@ -40,8 +40,8 @@ def add_parser(subparsers: Any) -> None:
                    help="worker processes (default 0: the CPU cores available)")
     p.add_argument("--out", type=flags.folder, default="fuzz-failures", help="where to write the scenarios of failures "
                    "(default ./fuzz-failures)")
-    p.add_argument("--break-rule", choices=RULES, help="break a protocol rule on purpose (a test hook), "
-                   "to see the checkers catch it")
+    p.add_argument("--break-rule", choices=[r.value for r in Rule],
+                   help="break a protocol rule on purpose (a test hook), to see the checkers catch it")
     p.add_argument("--faults", type=fault_kinds, default="all",
                    help=f"comma-separated fault kinds ({', '.join(FAULT_KINDS)}), or 'all' (the default)")
     p.add_argument("--max-faults", type=flags.whole(0, MAX_FAULTS), default=4,
