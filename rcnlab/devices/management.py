@@ -12,8 +12,8 @@ import attrs
 
 from rcnlab.devices.base import Device
 from rcnlab.model.ids import VolumeRef
-from rcnlab.model.log_entry import LogEntry
 from rcnlab.model.kinds import DeviceKind, LinkKind, OrderMethod
+from rcnlab.model.log_entry import LogEntry
 from rcnlab.model.rio import Rio
 from rcnlab.model.tables import AccessControl, PairInfo, Route, StorageConnection, VirtualStorage
 from rcnlab.topo.routing import find_route, route_ips
@@ -217,9 +217,9 @@ class ManagementServer(Device):
         if method is OrderMethod.A2:
             target_edge = next((v.corresponding_edge for v in self.virtual
                                 if v.edge == edge.name and v.corresponding_wwn == rio.target.wwn), "?")
-            key = ("A-2", edge.name, target_edge)
+            key = (OrderMethod.A2, edge.name, target_edge)
         else:
-            key = ("A-1", rio.source.wwn, rio.target.wwn)
+            key = (OrderMethod.A1, rio.source.wwn, rio.target.wwn)
         if key not in self._order_ids:
             taken = set(self._order_ids.values()) | {p.order_id for p in self.net.topo.pairs}
             self._order_ids[key] = next(i for i in range(1, len(taken) + 2) if i not in taken)

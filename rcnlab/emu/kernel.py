@@ -34,7 +34,8 @@ class Timer:
 
     __slots__ = ("fn", "args", "cancelled", "daemon", "kernel", "when")
 
-    def __init__(self, kernel: Kernel, when: float, fn: Callable[..., Any], args: tuple[Any, ...], daemon: bool) -> None:
+    def __init__(self, kernel: Kernel, when: float, fn: Callable[..., Any], args: tuple[Any, ...],
+                 daemon: bool) -> None:
         self.kernel, self.when, self.fn, self.args, self.daemon = kernel, when, fn, args, daemon
         self.cancelled = False
 

@@ -37,7 +37,8 @@ class FailoverMixin(EdgeState):
             self._to_storage(Rio(kind=K.SOK, source=rio.source, target=rio.target, error="no such pair"))
             return
         order_id = pair.order_id
-        self.emit("suspend-instruction", None, pair=f"{pair.source}>{pair.target}", prompt=rio.mode == FailoverMode.PROMPT)
+        self.emit("suspend-instruction", None, pair=f"{pair.source}>{pair.target}",
+                  prompt=rio.mode == FailoverMode.PROMPT)
         instruction = LogEntry(target=pair.source, source=pair.target, order_id=order_id, io_time=self.now, seq=0,
                                rio=attrs.evolve(rio, source=pair.source, target=pair.target))
         if rio.mode == FailoverMode.PROMPT:  # the variant: 1310-1312 right after 1303

@@ -11,8 +11,6 @@ Suspend instruction to the failover).
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 
 from rcnlab.devices.edge.state import EdgeState

@@ -54,7 +54,8 @@ class CommandsMixin(StorageState):
                 self._notify_edge(lun)
             else:  # a failover with no answer: the target host takes the volume over here
                 pair.takeover = True
-        self._answer_waiting(pair, answer, Rio(kind=answer, source=pair.source, target=pair.target), ScsiStatus.ERROR, reason)
+        self._answer_waiting(pair, answer, Rio(kind=answer, source=pair.source, target=pair.target), ScsiStatus.ERROR,
+                             reason)
 
     # SCSI pair create (1001)
     def _scsi_pair_create(self, host: str, tag: int, rio: Rio) -> None:
