@@ -15,13 +15,25 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from enum import StrEnum
 from typing import Any
 from xml.sax.saxutils import escape
 
 import attrs
 
+from rcnlab.emu.journal import TraceEvent
+from rcnlab.model.kinds import Site
+from rcnlab.topo.schema import Topology
+
 #: Messages drawn at most by default; the rest are counted in a closing note.
 LIMIT = 1000
+
+
+class Sent(StrEnum):
+    """How a message was sent: the first time, or again (a log entry whose WROK is overdue)."""
+
+    FIRST = "sent"
+    AGAIN = "resent"
 
 
 @attrs.frozen(kw_only=True)
@@ -31,18 +43,18 @@ class Message:
     dst: str
     what: str
     step: str | None
-    kind: str  # "sent" | "resent" (a log entry sent again, its WROK overdue)
+    kind: Sent = attrs.field(converter=Sent)
     note: str = ""  # the resend's attempt
     dropped: str = ""  # why the frame never arrived ("link down", "lost", "E105 down"), or ""
 
     @property
     def style(self) -> str:
         """sent, resent, dropped or resent-dropped: how it is drawn."""
-        return f"{self.kind}-dropped" if self.dropped and self.kind == "resent" else (
+        return f"{self.kind}-dropped" if self.dropped and self.kind is Sent.AGAIN else (
             "dropped" if self.dropped else self.kind)
 
     def label(self, with_step: bool = True) -> str:
-        text = f"resent {self.what}" if self.kind == "resent" else self.what
+        text = f"resent {self.what}" if self.kind is Sent.AGAIN else self.what
         extra = [x for x in (self.note, f"dropped: {self.dropped}" if self.dropped else "") if x]
         if extra:
             text += f" ({', '.join(extra)})"
@@ -59,21 +71,24 @@ class Note:
     text: str
 
 
-def _ev(e: Any) -> tuple[float, str, str, str | None, dict[str, Any]]:
+Event = TraceEvent | dict[str, Any]
+
+
+def _ev(e: Event) -> tuple[float, str, str, str | None, dict[str, Any]]:
     if isinstance(e, dict):
         fields = {k: v for k, v in e.items() if k not in ("t", "device", "event", "step")}
         return e["t"], e["device"], e["event"], e.get("step"), fields
     return e.t, e.device, e.event, e.step, e.fields
 
 
-def messages(events: Iterable[Any]) -> list[Message]:
+def messages(events: Iterable[Event]) -> list[Message]:
     """The message sequence of journal events (TraceEvent objects or their dicts)."""
     out: list[Message] = []
     resending: dict[str, str] = {}  # device -> "attempt n" for its next "sent"
     for e in events:
         t, device, event, step, f = _ev(e)
         if event == "sent":
-            kind, note = ("resent", resending.pop(device)) if device in resending else ("sent", "")
+            kind, note = (Sent.AGAIN, resending.pop(device)) if device in resending else (Sent.FIRST, "")
             out.append(Message(t=t, src=device, dst=f["to"], what=str(f["what"]), step=step, kind=kind, note=note))
         elif event == "resent":
             resending[device] = f"attempt {f.get('attempt', '?')}"
@@ -87,20 +102,20 @@ def messages(events: Iterable[Any]) -> list[Message]:
                 # dropped as it was sent (link down, frame lost): one arrow that ends in a cross
                 out[-1] = attrs.evolve(last, dropped=reason)
             else:  # lost on the way (the link failed or the receiver went down meanwhile)
-                out.append(Message(t=t, src=device, dst=str(f.get("to")), what=what, step=step, kind="sent",
+                out.append(Message(t=t, src=device, dst=str(f.get("to")), what=what, step=step, kind=Sent.FIRST,
                                    dropped=reason))
     return out
 
 
 # -- participants -------------------------------------------------------------------------
-def participants(msgs: Sequence[Message], topo: Any = None) -> list[str]:
+def participants(msgs: Sequence[Message], topo: Topology | None = None) -> list[str]:
     """Everyone who sends or receives, in Fig. 16's order when the topology is known
     (else in order of first appearance, which a write's first arrows make Fig. 16's)."""
     seen = list(dict.fromkeys(n for m in msgs for n in (m.src, m.dst)))
     if topo is None:
         return seen
     rank: dict[str, tuple[int, int]] = {}
-    site_rank = {"source": 0, "network": 1, "target": 2}
+    site_rank = {Site.SOURCE: 0, Site.NETWORK: 1, Site.TARGET: 2}
     for i, h in enumerate(topo.hosts):
         rank[h.name] = ((0, 35, 60)[site_rank.get(h.site, 1)], i)
     for i, s in enumerate(topo.storages):
@@ -171,15 +186,15 @@ def to_svg(msgs: Sequence[Message], parts: Sequence[str] | None = None, notes: S
     by_index: dict[int, list[Note]] = {}
     for n in notes:
         by_index.setdefault(min(n.before, len(shown)), []).append(n)
-    rows: list[tuple[str, Any]] = []
+    rows: list[Note | Message] = []
     for i, m in enumerate(shown):
-        rows += [("note", n) for n in by_index.pop(i, ())]
-        rows.append(("msg", m))
+        rows += by_index.pop(i, ())
+        rows.append(m)
     for i in sorted(by_index):
-        rows += [("note", n) for n in by_index[i]]
+        rows += by_index[i]
     if len(shown) < len(msgs):
-        rows.append(("note", Note(before=len(shown), text=f"{len(msgs) - len(shown)} more messages not shown")))
-    longest = max((len(item.text) for kind, item in rows if kind == "note"), default=0)
+        rows.append(Note(before=len(shown), text=f"{len(msgs) - len(shown)} more messages not shown"))
+    longest = max((len(item.text) for item in rows if isinstance(item, Note)), default=0)
     width = max(LEFT + LANE * max(1, len(parts)) + 20, LEFT + 30 + int(6.7 * longest))
     height = TOP + ROW * (len(rows) + 1) + 20
     out = [
@@ -202,17 +217,17 @@ def to_svg(msgs: Sequence[Message], parts: Sequence[str] | None = None, notes: S
                    f'stroke="#1f4e79"/><text x="{x[p]}" y="46" text-anchor="middle">{escape(p)}</text>'
                    f'<line x1="{x[p]}" y1="54" x2="{x[p]}" y2="{bottom}" stroke="#999" stroke-dasharray="4 3"/></g>')
     y = TOP
-    for kind, item in rows:
+    for item in rows:
         y += ROW
-        if kind == "note":
+        if isinstance(item, Note):
             out.append(f'<g class="note"><rect x="{LEFT}" y="{y - 16}" width="{width - LEFT - 10}" height="20" '
                        f'fill="#fff8dc" stroke="#bfa100"/>'
                        f'<text x="{LEFT + 6}" y="{y - 2}">{escape(item.text)}</text></g>')
             continue
-        m: Message = item
+        m = item
         x1, x2 = x[m.src], x[m.dst]
         colour = COLOURS[m.style]
-        dash = ' stroke-dasharray="6 3"' if m.kind == "resent" else ""
+        dash = ' stroke-dasharray="6 3"' if m.kind is Sent.AGAIN else ""
         out.append('<g class="row">')
         if m.step:
             out.append(f'<text class="step" x="8" y="{y + 4}" fill="#555">{escape(m.step)}</text>')
@@ -241,11 +256,11 @@ def write(path: str | os.PathLike[str], msgs: Sequence[Message], parts: Sequence
     Path(path).write_text(render(msgs, parts, notes, title, limit), encoding="utf-8")
 
 
-def export_run(journal_events: Iterable[Any], path: str | os.PathLike[str], topo: Any = None,
+def export_run(journal_events: Iterable[Event], path: str | os.PathLike[str], topo: Topology | None = None,
                limit: int | None = LIMIT) -> int:
     """Write a run's message sequence to ``path`` (.svg: SVG, else Mermaid); return the
     number of messages. ``journal_events``: TraceEvents or their dicts (a JSON trace)."""
     msgs = messages(journal_events)
-    title = f"rcnlab run: {getattr(topo, 'name', '')}".rstrip(": ") if topo is not None else "rcnlab run"
+    title = f"rcnlab run: {topo.name}".rstrip(": ") if topo is not None else "rcnlab run"
     write(path, msgs, participants(msgs, topo), (), title, limit)
     return len(msgs)

@@ -19,7 +19,7 @@ from rcnlab.devices.storage import ExternalStorage, StoragePair
 from rcnlab.emu.journal import Journal
 from rcnlab.emu.network import Network
 from rcnlab.model.ids import VolumeRef
-from rcnlab.model.kinds import Party
+from rcnlab.model.kinds import Attach, Party, Role
 from rcnlab.model.pair_state import PairState
 from rcnlab.model.tables import PairInfo
 from rcnlab.topo.schema import Topology
@@ -51,7 +51,7 @@ class PairView:
     target: str
     source_ref: VolumeRef
     target_ref: VolumeRef
-    mode: str  # as the record the view was taken from says
+    mode: str  # a CopyMode value, as the record the view was taken from says
     order_id: int | None  # 726 at the source edge
     devices: tuple[str | None, str | None, str | None, str | None]  # per party, PARTIES order
     states: tuple[PairState, PairState, PairState, PairState]
@@ -95,14 +95,16 @@ class World(Network):
         super().__init__(topo, seed, clock, journal)
         self.management = ManagementServer(topo.management.name, self, spec=topo.management)
         self.hosts = [Host(spec.name, self, spec=spec) for spec in topo.hosts]
+        self.host_named = {host.name: host for host in self.hosts}
         for host in self.hosts:
             self.add(host)
         self.storages: list[ExternalStorage] = []
         for sspec in topo.storages:
             storage = ExternalStorage(sspec.name, self, spec=sspec, block_size=topo.block_size)
             self.storages.append(storage)
-            self.add(storage, sspec.wwn if sspec.attach == "ip" else None)
-        self.edges = [EdgeDevice(spec.name, self, spec=spec) for spec in topo.edges]
+            self.add(storage, sspec.wwn if sspec.attach is Attach.IP else None)
+        self.edges = [EdgeDevice(spec.name, self, spec=spec, management=self.management) for spec in topo.edges]
+        self.edge_named = {edge.name: edge for edge in self.edges}
         for edge in self.edges:
             self.add(edge, edge.spec.ip)
         self.cores = [CoreDevice(spec.name, self, spec=spec) for spec in topo.cores]
@@ -143,11 +145,13 @@ class World(Network):
     # -- pairs at their four parties ----------------------------------------------------
     def pair_views(self) -> list[PairView]:
         """Every pair, as the source storages know them."""
-        return [self.pair_view(s, p) for s in self.storages for p in s.pairs.values() if p.role == "source"]
+        return [self.pair_view(s, p) for s in self.storages for p in s.pairs.values() if p.role is Role.SOURCE]
 
     def pair_view(self, storage: ExternalStorage, pair: StoragePair) -> PairView:
         """The pair of ``storage``'s record ``pair`` (either end) at its four parties."""
-        if pair.role == "target":
+        source_storage: ExternalStorage | None
+        target_storage: ExternalStorage | None
+        if pair.role is Role.TARGET:
             source_ref, target_ref = self.real(pair.remote), pair.local
             source_storage, target_storage = self.storage_of(source_ref), storage
         else:
@@ -156,12 +160,12 @@ class World(Network):
         key = (source_ref, target_ref)
         spair = source_storage.pairs.get(source_ref.lun) if source_storage is not None else None
         tpair = target_storage.pairs.get(target_ref.lun) if target_storage is not None else None
-        source_edge = self.devices.get(source_storage.edge) if source_storage is not None else None
-        target_edge = self.devices.get(target_storage.edge) if target_storage is not None else None
+        source_edge = self.edge_named.get(source_storage.edge) if source_storage is not None else None
+        target_edge = self.edge_named.get(target_storage.edge) if target_storage is not None else None
         src_info = source_edge.pairs.get(key) if source_edge is not None else None
         dst_info = target_edge.pairs.get(key) if target_edge is not None else None
-        spair_mine = spair if spair is not None and spair.role == "source" else None
-        tpair_mine = tpair if tpair is not None and tpair.role == "target" else None
+        spair_mine = spair if spair is not None and spair.role is Role.SOURCE else None
+        tpair_mine = tpair if tpair is not None and tpair.role is Role.TARGET else None
         parties = (source_storage, source_edge, target_edge, target_storage)
         copy = spair_mine.copy if spair_mine is not None else None
         return PairView(

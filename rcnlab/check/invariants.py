@@ -60,6 +60,7 @@ from typing import Any
 import attrs
 
 from rcnlab.emu.journal import TraceEvent, short_digest
+from rcnlab.model.kinds import Role
 from rcnlab.model.log_entry import LogEntry
 from rcnlab.model.pair_state import PairState
 from rcnlab.model.rio import Rio, RioKind
@@ -72,6 +73,10 @@ REQUEST_KINDS = frozenset(str(k) for k in (RioKind.WR, RioKind.PAIR_CREATE, RioK
                                            RioKind.SUSPEND, RioKind.DELETE))  # keep the first ones; a broken rule tends to break on every write
 
 _CHECKERS: weakref.WeakKeyDictionary[Any, Checker] = weakref.WeakKeyDictionary()
+
+
+#: A WR's kind as the trace spells it.
+WR = RioKind.WR.value
 
 
 @attrs.frozen(slots=True)
@@ -201,7 +206,7 @@ class Checker:
         if entry is None:
             self.violate("write_order", f"{where} reflected but no such log entry was created", ev.t)
             return
-        if entry.kind != "WR" or (entry.volume, entry.block, entry.digest) != (
+        if entry.kind != WR or (entry.volume, entry.block, entry.digest) != (
                 f["volume"], f["block"], f["data_digest"]):
             self.violate("write_order", f"{where} reflected {f['volume']} block {f['block']} data "
                          f"{f['data_digest']} but the entry created was {entry.kind} {entry.volume} block "
@@ -210,7 +215,7 @@ class Checker:
             return
         for j in range(last + 1, seq):
             skipped = group.get(j)
-            if skipped is None or skipped.kind == "WR":
+            if skipped is None or skipped.kind == WR:
                 what = "never created" if skipped is None else f"WR block {skipped.block}"
                 self.violate("write_order", f"{where} reflected before seq {j} ({what}): out of order", ev.t)
                 break
@@ -220,7 +225,7 @@ class Checker:
 
     # -- (2) nothing acknowledged lost: history ----------------------------------------------
     def _on_issued(self, ev: TraceEvent) -> None:
-        tag = self.net.devices[ev.device].next_tag  # Host.write emits just before command() takes the tag
+        tag = self.net.host_named[ev.device].next_tag  # Host.write emits just before command() takes the tag
         f = ev.fields
         self._index += 1
         key = (f["volume"], f["block"])
@@ -228,7 +233,7 @@ class Checker:
         self._since.setdefault(key, []).append((self._index, f["data_digest"]))
 
     def _on_answered(self, ev: TraceEvent) -> None:
-        host = self.net.devices.get(ev.device)
+        host = self.net.host_named.get(ev.device)
         mine = self._issued.get(ev.device)
         if host is None or not mine:
             return
@@ -251,7 +256,11 @@ class Checker:
         acked = self._acked.get(key)
         if acked is None:
             return None
-        return acked[1], {d for _, d in self._since.get(key, ())} | {acked[1]}
+        return acked[1], self._standing_for(key, acked[1])
+
+    def _standing_for(self, key: tuple[str, int], digest: str) -> set[str]:
+        """The digests that may stand for acknowledged data ``digest`` of block ``key``."""
+        return {d for _, d in self._since.get(key, ())} | {digest}
 
     # -- (5) isolation, live -------------------------------------------------------------------
     def _check_isolation_of(self, device: str, oid: int, seq: int, t: float) -> None:
@@ -308,7 +317,7 @@ def writes_in_network(net: World) -> set[tuple[str, int, str]]:
     """(target volume, block, data digest) of every WR held as a log entry or RIO in the network."""
     found: set[tuple[str, int, str]] = set()
 
-    def entry(e: Any) -> None:
+    def entry(e: object) -> None:
         if isinstance(e, LogEntry):
             w = _wr(e.rio, str(e.target))
             if w:
@@ -346,7 +355,7 @@ def check_nothing_lost(net: World, checker: Checker) -> bool:
     for view in net.pair_views():
         r = view.records
         s, pair, t, target = r.source_storage, r.source_pair, r.target_storage, view.target_ref
-        if pair.state is PairState.SIMPLEX or t is None:
+        if s is None or pair is None or pair.state is PairState.SIMPLEX or t is None:
             continue
         volume = str(pair.local)
         tvol = t.volumes.get(target.lun)
@@ -354,7 +363,7 @@ def check_nothing_lost(net: World, checker: Checker) -> bool:
         marked = set(pair.bitmap)
         if pair.copy is not None:
             marked.update(pair.copy.blocks[pair.copy.done:])
-        if tpair is not None and tpair.role == "target":
+        if tpair is not None and tpair.role is Role.TARGET:
             marked |= tpair.bitmap
         if r.source_edge is not None:
             marked |= r.source_edge.bitmap
@@ -362,7 +371,7 @@ def check_nothing_lost(net: World, checker: Checker) -> bool:
         for (vol, block), (_, digest) in checker._acked.items():
             if vol != volume or block in marked:
                 continue
-            _, may = checker.acknowledged(vol, block)
+            may = checker._standing_for((vol, block), digest)
             if tvol is not None and short_digest(tvol.read(block)) in may:
                 continue
             if any((tname, block, d) in in_net for d in may):
@@ -423,7 +432,7 @@ def check_convergence(net: World, checker: Checker) -> bool:
     for view in net.pair_views():
         r = view.records
         s, pair, t, target = r.source_storage, r.source_pair, r.target_storage, view.target_ref
-        if t is None or r.source_edge is None or r.target_edge is None:
+        if s is None or pair is None or t is None or r.source_edge is None or r.target_edge is None:
             continue
         tpair = r.target_pair
         states = {pair.state, r.source_edge.state, r.target_edge.state, tpair.state if tpair else None}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
 from rcnlab.emu.network import Network
-from rcnlab.model.frames import MalformedFrame, Reassembler
+from rcnlab.model.frames import Frame, MalformedFrame, Reassembler
+from rcnlab.model.kinds import DeviceKind
 
 
 @attrs.define(eq=False)
@@ -17,7 +18,7 @@ class Device:
 
     name: str
     net: Network = attrs.field(repr=False)
-    kind: str = attrs.field(default="device", init=False)
+    kind: ClassVar[DeviceKind]
     up: bool = attrs.field(default=True, init=False)
     malformed: int = attrs.field(default=0, init=False)  # frames refused by their checks
     _reassembler: Reassembler = attrs.field(factory=Reassembler, init=False, repr=False)
@@ -31,10 +32,10 @@ class Device:
         if journal.active:
             journal.record(self.net.kernel.now, self.name, event, step, fields)
 
-    def send(self, dst: str, message: Any, size: int, step: str | None = None, **addr: Any) -> None:
+    def send(self, dst: str, message: object, size: int, step: str | None = None, **addr: int | str) -> None:
         self.net.send(self.name, dst, message, size, step, **addr)
 
-    def on_frame(self, src: str, frame: Any) -> None:
+    def on_frame(self, src: str, frame: Frame) -> None:
         """A frame arrived from ``src``: reassemble, then hand the whole message on."""
         try:
             message = self._reassembler.accept(src, frame, self.now)
@@ -45,7 +46,7 @@ class Device:
         if message is not None:
             self.receive(src, message)
 
-    def receive(self, src: str, message: Any) -> None:  # pragma: no cover - every device overrides
+    def receive(self, src: str, message: object) -> None:  # pragma: no cover - every device overrides
         raise NotImplementedError
 
     def crash(self) -> None:

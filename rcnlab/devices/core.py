@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import ClassVar
 
 import attrs
 
 from rcnlab.devices.base import Device
 from rcnlab.emu.kernel import Timer
+from rcnlab.model.kinds import DeviceKind
 from rcnlab.model.log_entry import LOG_ENTRY_HEADER_BYTES, LogEntry
 from rcnlab.model.rio import RioKind
 from rcnlab.model.tables import Route
@@ -20,13 +21,13 @@ RELAY_ARROWS = {
     RioKind.RESYNC: "fig12:1204",
     RioKind.DPOK: "fig12:1208",
 }
-_UNKNOWN = object()
+_UNKNOWN = "\0unknown"  # a sentinel: no device bears this name
 
 
 @attrs.define(eq=False)
 class CoreDevice(Device):
     spec: CoreSpec = attrs.field(kw_only=True)
-    kind: str = attrs.field(default="core", init=False)
+    kind: ClassVar[DeviceKind] = DeviceKind.CORE
     routes: dict[tuple[str, str], Route] = attrs.field(factory=dict, init=False)  # copy of 408
     relayed: int = attrs.field(default=0, init=False)
     unroutable: int = attrs.field(default=0, init=False)
@@ -67,7 +68,7 @@ class CoreDevice(Device):
         """The entries waiting for the batch transfer, by next hop."""
         return [e for entries in self._batch.values() for e in entries]
 
-    def receive(self, src: str, message: Any) -> None:
+    def receive(self, src: str, message: object) -> None:
         if not isinstance(message, tuple):
             self.malformed += 1
             return

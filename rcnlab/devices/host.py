@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
-from typing import Any
+from typing import ClassVar
 
 import attrs
 
@@ -11,6 +12,7 @@ from rcnlab.devices.base import Device
 from rcnlab.emu.journal import short_digest
 from rcnlab.emu.kernel import Timer
 from rcnlab.model.ids import VolumeRef
+from rcnlab.model.kinds import DeviceKind, ScsiStatus
 from rcnlab.model.rio import Rio, RioKind, ScsiCommand
 from rcnlab.topo.schema import HostSpec
 
@@ -44,7 +46,7 @@ class Workload:
 @attrs.define(eq=False)
 class Host(Device):
     spec: HostSpec = attrs.field(kw_only=True)
-    kind: str = attrs.field(default="host", init=False)
+    kind: ClassVar[DeviceKind] = DeviceKind.HOST
     issued: int = attrs.field(default=0, init=False)
     acknowledged: int = attrs.field(default=0, init=False)
     failed: int = attrs.field(default=0, init=False)
@@ -52,9 +54,9 @@ class Host(Device):
     latency_max: float = attrs.field(default=0.0, init=False)
     workloads: list[Workload] = attrs.field(factory=list, init=False)
     _next_tag: int = attrs.field(default=0, init=False)
-    _outstanding: dict[int, tuple[float, Rio, Callable[[ScsiCommand], Any] | None]] = attrs.field(
+    _outstanding: dict[int, tuple[float, Rio, Callable[[ScsiCommand], object] | None]] = attrs.field(
         factory=dict, init=False)
-    _rng: Any = attrs.field(default=None, init=False)
+    _rng: random.Random = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self._rng = self.net.rng(f"host:{self.name}")
@@ -64,7 +66,7 @@ class Host(Device):
         return self.spec.storage
 
     # -- commands ------------------------------------------------------------
-    def command(self, rio: Rio, on_reply: Callable[[ScsiCommand], Any] | None = None,
+    def command(self, rio: Rio, on_reply: Callable[[ScsiCommand], object] | None = None,
                 step: str | None = None) -> int:
         """Send a SCSI command to the host's storage; ``on_reply`` gets the answer."""
         tag = self._next_tag = self._next_tag + 1
@@ -84,7 +86,7 @@ class Host(Device):
             self.emit("write-issued", None, volume=str(volume), block=block, data_digest=short_digest(data))
         return self.command(rio)
 
-    def receive(self, src: str, message: Any) -> None:
+    def receive(self, src: str, message: object) -> None:
         if not isinstance(message, ScsiCommand):
             self.malformed += 1
             return
@@ -93,7 +95,7 @@ class Host(Device):
             return  # an answer to a command we no longer wait for
         sent_at, rio, on_reply = entry
         if rio.kind is RioKind.WR:
-            if message.status == "ok":
+            if message.status == ScsiStatus.OK:
                 self.acknowledged += 1
                 latency = self.net.kernel.now - sent_at
                 self.latency_sum += latency

@@ -6,12 +6,14 @@ order assurance IDs, and collects 411/412 and reflection delay 735."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
 from rcnlab.devices.base import Device
 from rcnlab.model.ids import VolumeRef
+from rcnlab.model.kinds import DeviceKind, LinkKind, OrderMethod
+from rcnlab.model.log_entry import LogEntry
 from rcnlab.model.rio import Rio
 from rcnlab.model.tables import AccessControl, PairInfo, Route, StorageConnection, VirtualStorage
 from rcnlab.topo.routing import find_route, route_ips
@@ -36,7 +38,7 @@ class Collected:
 @attrs.define(eq=False)
 class ManagementServer(Device):
     spec: ManagementSpec = attrs.field(kw_only=True)
-    kind: str = attrs.field(default="management", init=False)
+    kind: ClassVar[DeviceKind] = DeviceKind.MANAGEMENT
     connections: list[StorageConnection] = attrs.field(factory=list, init=False)  # 503
     virtual: list[VirtualStorage] = attrs.field(factory=list, init=False)  # 404
     access: list[AccessControl] = attrs.field(factory=list, init=False)  # 405
@@ -47,7 +49,7 @@ class ManagementServer(Device):
     sites_down: set[str] = attrs.field(factory=set, init=False)  # sites it has seen go down (1301)
     edges: list[EdgeDevice] = attrs.field(factory=list, init=False, repr=False)  # what it configures
     cores: list[CoreDevice] = attrs.field(factory=list, init=False, repr=False)
-    _order_ids: dict[tuple[Any, ...], int] = attrs.field(factory=dict, init=False)
+    _order_ids: dict[tuple[str, str, str], int] = attrs.field(factory=dict, init=False)
 
     # -- 901-903 -------------------------------------------------------------------
     def configure(self, edges: list[EdgeDevice], cores: list[CoreDevice]) -> None:
@@ -134,10 +136,10 @@ class ManagementServer(Device):
         """What the management network 150 sees as down: edges and cores that do not
         answer, and GbE links with a direction down (named "A-B")."""
         down = {d.name for d in (*self.edges, *self.cores) if not d.up}
-        down |= {name for name, link in self.net.links.items() if link.kind == "gbe" and not link.up}
+        down |= {name for name, link in self.net.links.items() if link.kind is LinkKind.GBE and not link.up}
         return down
 
-    def route_around(self, edge: EdgeDevice, order_id: int, reason: str) -> bool:
+    def route_around(self, edge: Device, order_id: int, reason: str) -> bool:
         """An edge is about to give up on a group (908): if a route avoiding what is down
         now exists for every storage pair that has one, distribute it and say so
         ("rerouted"); otherwise change nothing and let the edge fail the group."""
@@ -177,8 +179,9 @@ class ManagementServer(Device):
     def fetch_remaining(self, target_edge: EdgeDevice, order_id: int) -> int:
         """Collect the group's WR entries still in the network (source and target edges'
         413, core batches) over 150, and hand them to the target edge to reflect in order."""
-        found: dict[int, Any] = {}
-        for dev in (*self.edges, *self.cores):
+        found: dict[int, LogEntry] = {}
+        relays: tuple[EdgeDevice | CoreDevice, ...] = (*self.edges, *self.cores)
+        for dev in relays:
             if not dev.up:
                 continue
             entries = dev.remaining_entries(order_id)
@@ -203,20 +206,20 @@ class ManagementServer(Device):
         self.emit("site-up", None, site=site)
 
     # -- order assurance IDs (method A-1, A-2, B) -----------------------------------------
-    def order_id_for(self, edge: EdgeDevice, rio: Rio) -> int:
+    def order_id_for(self, edge: Device, rio: Rio) -> int:
         method = self.net.topo.order_method
-        if method == "B":
+        if method is OrderMethod.B:
             if rio.order_id:
                 return rio.order_id
             for p in self.net.topo.pairs:
                 if (self._ref(p.source), self._ref(p.target)) == (rio.source, rio.target):
                     return p.order_id
-        if method == "A-2":
+        if method is OrderMethod.A2:
             target_edge = next((v.corresponding_edge for v in self.virtual
                                 if v.edge == edge.name and v.corresponding_wwn == rio.target.wwn), "?")
-            key: tuple[Any, ...] = ("A-2", edge.name, target_edge)
+            key = (OrderMethod.A2, edge.name, target_edge)
         else:
-            key = ("A-1", rio.source.wwn, rio.target.wwn)
+            key = (OrderMethod.A1, rio.source.wwn, rio.target.wwn)
         if key not in self._order_ids:
             taken = set(self._order_ids.values()) | {p.order_id for p in self.net.topo.pairs}
             self._order_ids[key] = next(i for i in range(1, len(taken) + 2) if i not in taken)
@@ -227,7 +230,7 @@ class ManagementServer(Device):
         return VolumeRef(self.net.topo.storage(name).wwn, int(lun or 0))
 
     # -- update collection ------------------------------------------------------------
-    def pair_updated(self, edge: EdgeDevice, pair: PairInfo) -> None:
+    def pair_updated(self, edge: Device, pair: PairInfo) -> None:
         self.pair_info[(edge.name, pair.source, pair.target)] = (str(pair.state), pair.order_id)
 
     def _collect(self) -> None:
@@ -239,18 +242,17 @@ class ManagementServer(Device):
                                                              edge.log_entries)
         self.net.kernel.timer(self.spec.collect_interval, self._collect, daemon=True)
 
-    def report_failure(self, edge: EdgeDevice, order_id: int, pairs: list[tuple[VolumeRef, VolumeRef]],
+    def report_failure(self, edge: Device, order_id: int, pairs: list[tuple[VolumeRef, VolumeRef]],
                        reason: str) -> None:
         """908: an edge gave up; tell the edges at the other ends of the pairs."""
-        targets: dict[str, list[tuple[VolumeRef, VolumeRef]]] = {}
+        targets: dict[EdgeDevice, list[tuple[VolumeRef, VolumeRef]]] = {}
         for source, target in pairs:
             for other in self.edges:
                 if other is not edge and target.wwn in other.attached:
-                    targets.setdefault(other.name, []).append((source, target))
-        for name, keys in targets.items():
-            other = self.net.device(name)
+                    targets.setdefault(other, []).append((source, target))
+        for other, keys in targets.items():
             self.net.mgmt(edge.name, self.name, None, what=f"failure of order group {order_id}")
-            self.net.mgmt(self.name, name, other.fail_pairs, keys, reason, what="failure Suspend")
+            self.net.mgmt(self.name, other.name, other.fail_pairs, keys, reason, what="failure Suspend")
 
     def addressed_wwn(self, source_storage: str, target_storage: str) -> str:
         """The WWN the source storage must address for the target (the virtual
@@ -273,6 +275,6 @@ class ManagementServer(Device):
             "pairs": {k: v for k, v in self.pair_info.items() if k[1].wwn in wwns},
         }
 
-    def receive(self, src: str, message: Any) -> None:
+    def receive(self, src: str, message: object) -> None:
         self.malformed += 1  # the management server has no data-path links
 

@@ -24,6 +24,9 @@ PACED_BUDGET = 0.004
 #: ...looked at every this many steps (a step is every event of one event time).
 PACED_CHECK = 32
 
+#: A heap entry: (when, sequence, function, arguments, live); see `Kernel.call_at`.
+_Entry = tuple[float, int, Callable[..., Any], tuple[Any, ...], bool]
+
 
 class Timer:
     """A cancellable scheduled call. ``daemon`` timers (periodic housekeeping) do
@@ -31,7 +34,8 @@ class Timer:
 
     __slots__ = ("fn", "args", "cancelled", "daemon", "kernel", "when")
 
-    def __init__(self, kernel: Kernel, when: float, fn: Callable[..., Any], args: tuple, daemon: bool) -> None:
+    def __init__(self, kernel: Kernel, when: float, fn: Callable[..., Any], args: tuple[Any, ...],
+                 daemon: bool) -> None:
         self.kernel, self.when, self.fn, self.args, self.daemon = kernel, when, fn, args, daemon
         self.cancelled = False
 
@@ -55,7 +59,7 @@ class Kernel:
         self.now = 0.0
         self.live = 0  # scheduled work that is not housekeeping
         self.events_run = 0
-        self._heap: list[tuple[float, int, Callable[..., Any], tuple, bool]] = []
+        self._heap: list[_Entry] = []
         self._seq = 0
         self._wake: trio.Event | None = None
 
@@ -73,7 +77,7 @@ class Kernel:
     def call_later(self, delay: float, fn: Callable[..., Any], *args: Any) -> None:
         self.call_at(self.now + delay, fn, *args)
 
-    def push(self, when: float, fn: Callable[..., Any], args: tuple) -> None:
+    def push(self, when: float, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
         """``call_at`` for the network's hot path: ``when`` is never before now (the
         caller knows) and ``args`` come as a tuple."""
         seq = self._seq = self._seq + 1
@@ -89,7 +93,8 @@ class Kernel:
         if not daemon:
             self.live += 1
         self._seq += 1
-        heapq.heappush(self._heap, (when, self._seq, timer, (), False))
+        entry: _Entry = (when, self._seq, timer, (), False)
+        heapq.heappush(self._heap, entry)
         if self._wake is not None:
             self._wake.set()
         return timer
@@ -102,7 +107,7 @@ class Kernel:
     def pending(self) -> int:
         return len(self._heap)
 
-    def scheduled(self) -> Iterator[tuple[float, Callable[..., Any], tuple]]:
+    def scheduled(self) -> Iterator[tuple[float, Callable[..., Any], tuple[Any, ...]]]:
         """(time, function, arguments) of every call waiting, in no particular order (a
         timer's function is the `Timer` itself, with no arguments)."""
         return ((item[0], item[2], item[3]) for item in self._heap)

@@ -5,9 +5,11 @@ not arrive."""
 from __future__ import annotations
 
 import random
-from typing import Any
 
 import attrs
+
+from rcnlab.emu.node import Node
+from rcnlab.model.kinds import LinkKind
 
 
 @attrs.define(eq=False)
@@ -15,7 +17,7 @@ class Channel:
     """One direction of a link."""
 
     link: str  # the link's name, "A-B"
-    kind: str  # scsi | fc | gbe | ip
+    kind: LinkKind
     src: str
     dst: str
     latency: float
@@ -33,7 +35,7 @@ class Channel:
     dropped: int = 0
     bytes: int = 0
     in_flight: int = 0
-    receiver: Any = attrs.field(default=None, repr=False)  # the device at ``dst``, once a frame arrived
+    receiver: Node | None = attrs.field(default=None, repr=False)  # the device at ``dst``, once a frame arrived
 
     @property
     def degraded(self) -> bool:
@@ -52,7 +54,7 @@ class Link:
     """A bidirectional link between ``a`` and ``b``: two channels."""
 
     name: str
-    kind: str
+    kind: LinkKind
     a: str
     b: str
     forward: Channel  # a -> b

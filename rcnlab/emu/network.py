@@ -6,30 +6,19 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator
-from typing import Any, Protocol
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import trio.testing
 
 from rcnlab.emu.journal import Journal
 from rcnlab.emu.kernel import Kernel
 from rcnlab.emu.link import Channel, Link
-from rcnlab.model.frames import FcFrame, GbeFrame, make_frame
+from rcnlab.emu.node import Node
+from rcnlab.model.frames import FcFrame, Frame, GbeFrame, make_frame
+from rcnlab.model.kinds import LinkKind
 from rcnlab.model.rio import RioKind
 from rcnlab.topo.schema import Topology
-
-
-class Node(Protocol):
-    """What the network needs of a device attached to it."""
-
-    name: str
-    up: bool
-
-    def receive(self, src: str, message: Any) -> None:
-        """A whole message arrived from the neighbour ``src`` (one that fits one frame)."""
-
-    def on_frame(self, src: str, frame: Any) -> None:
-        """A frame arrived from ``src`` (a fragment, or a hand-made frame)."""
 
 
 class Network:
@@ -42,8 +31,7 @@ class Network:
         self.seed = seed
         self.kernel = Kernel(clock)
         self.journal = journal or Journal()
-        self.devices: dict[str, Any] = {}  # name -> a `Node`
-        self.management: Any = None  # the node of the management server 103 (the world sets it)
+        self.devices: dict[str, Node] = {}
         self.links: dict[str, Link] = {}
         self.channels: dict[tuple[str, str], Channel] = {}
         self.ips: dict[str, str] = {}  # device name -> IP (edges, cores; IP-attached storages)
@@ -71,7 +59,7 @@ class Network:
             self.ips[node.name] = ip
             self.by_ip[ip] = node.name
 
-    def device(self, name: str) -> Any:
+    def device(self, name: str) -> Node:
         return self.devices[name]
 
     def link_between(self, a: str, b: str) -> Link | None:
@@ -79,8 +67,8 @@ class Network:
         return self.links[ch.link] if ch else None
 
     # -- carrying frames ---------------------------------------------------
-    def send(self, src: str, dst: str, message: Any, size: int, step: str | None = None,
-             src_addr: Any = None, dst_addr: Any = None) -> None:
+    def send(self, src: str, dst: str, message: object, size: int, step: str | None = None,
+             src_addr: int | str | None = None, dst_addr: int | str | None = None) -> None:
         """Send ``message`` of ``size`` bytes from ``src`` to its neighbour ``dst``,
         split into frames of the link's MTU; each frame may be lost or delayed.
 
@@ -120,7 +108,8 @@ class Network:
                        (ch, ch.epoch, message))
             return
         msg_id = ch.next_msg_id
-        if ch.kind == "gbe" or ch.kind == "ip":
+        kind: type[Frame]
+        if ch.kind is LinkKind.GBE or ch.kind is LinkKind.IP:
             kind, s_addr, d_addr = GbeFrame, src_addr or self.ips.get(src, src), dst_addr or self.ips.get(dst, dst)
         else:
             kind, s_addr, d_addr = FcFrame, src_addr or 0, dst_addr or 0
@@ -145,7 +134,7 @@ class Network:
             kernel.call_at(due, self._deliver, ch, ch.epoch, frame)
         ch.busy_until = start
 
-    def _lost_on_arrival(self, ch: Channel, epoch: int, dst: Node, what: Any) -> bool:
+    def _lost_on_arrival(self, ch: Channel, epoch: int, dst: Node, what: object) -> bool:
         """A frame arriving on a channel that failed since it left, or at a device that is down."""
         if epoch == ch.epoch and ch.up and dst.up:
             return False
@@ -156,7 +145,7 @@ class Network:
                                 {"to": ch.dst, "link": ch.link, "reason": reason, "what": _describe(what)})
         return True
 
-    def _deliver(self, ch: Channel, epoch: int, frame: Any) -> None:
+    def _deliver(self, ch: Channel, epoch: int, frame: Frame) -> None:
         """A frame arrives: the receiver checks it and reassembles its message."""
         ch.in_flight -= 1
         dst = self.devices[ch.dst]
@@ -165,7 +154,7 @@ class Network:
         ch.delivered += 1
         dst.on_frame(ch.src, frame)
 
-    def _arrive(self, ch: Channel, epoch: int, message: Any) -> None:
+    def _arrive(self, ch: Channel, epoch: int, message: object) -> None:
         """A one-frame message arrives: straight to the receiver's handler (what the
         frame checks and reassembly of a well-formed single frame come down to)."""
         ch.in_flight -= 1
@@ -178,13 +167,13 @@ class Network:
         ch.delivered += 1
         dst.receive(ch.src, message)
 
-    def inject_frame(self, src: str, dst: str, frame: Any, delay: float = 0.0) -> None:
+    def inject_frame(self, src: str, dst: str, frame: Frame, delay: float = 0.0) -> None:
         """Put a hand-made (perhaps malformed) frame on the wire from ``src`` to ``dst``."""
         ch = self.channels[(src, dst)]
         ch.in_flight += 1
         self.kernel.call_at(self.kernel.now + delay + ch.latency, self._deliver, ch, ch.epoch, frame)
 
-    def mgmt(self, src: str, dst: str, fn: Any, *args: Any, what: str = "") -> None:
+    def mgmt(self, src: str, dst: str, fn: Callable[..., object] | None, *args: Any, what: str = "") -> None:
         """A message over the management network 150 (no loss; down devices miss it): on
         arrival ``dst`` runs ``fn(*args)``; ``fn`` None is a report that only informs."""
         if self.journal.active and what:
@@ -198,7 +187,7 @@ class Network:
 
         self.kernel.call_later(self.topo.management.latency, arrive)
 
-    def in_flight(self) -> Iterator[tuple[Channel, int, Any]]:
+    def in_flight(self) -> Iterator[tuple[Channel, int, object]]:
         """(channel, epoch, message) of every delivery waiting on the kernel: a fragment's
         payload, or a whole message travelling as one frame."""
         deliver, arrive = self._deliver, self._arrive_cb
@@ -215,7 +204,7 @@ class Network:
 
 
 
-def _describe(message: Any) -> str:
+def _describe(message: object) -> str:
     """A short description of a message for traces: "WR", "log[WR#12]", ..."""
     if isinstance(message, tuple):
         return "log[" + ",".join(f"{e.kind._value_}#{e.order_id}.{e.seq}" for e in message) + "]"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from typing import Any, NewType
 
 import attrs
@@ -27,13 +27,13 @@ Wwn = NewType("Wwn", str)
 #: An IPv4 address, kept in its canonical spelling.
 Ipv4 = NewType("Ipv4", str)
 #: A map position [x, y], both whole numbers >= 0.
-Pos = NewType("Pos", tuple)
+Pos = NewType("Pos", tuple[int, int])
 #: A pair state's name, e.g. "Duplex".
 State = NewType("State", str)
 #: A step tag of the catalogue (rcnlab/catalogue.py), e.g. "fig19:1902".
 Tag = NewType("Tag", str)
 #: [min, max], two numbers with min <= max, kept as (float, float).
-Span = NewType("Span", tuple)
+Span = NewType("Span", tuple[float, float])
 #: A whole number >= 0, or a `Span`.
 CountOrSpan = NewType("CountOrSpan", object)
 #: A number (kept as float), a string, a boolean, or a `Span`.
@@ -55,7 +55,7 @@ class Bad(ValueError):
         self.problem, self.key = " ".join(problem.split()), key
 
 
-def type_name(value: Any) -> str:
+def type_name(value: object) -> str:
     """'string \\'lots\\'', 'boolean True': what a wrong value is, for messages."""
     names = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "table"}
     shown = repr(value)
@@ -63,13 +63,13 @@ def type_name(value: Any) -> str:
 
 
 # -- type checks: each returns the clean value or raises Bad -----------------------------------
-def integer(value: Any) -> int:
+def integer(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise Bad(f"expected an integer, got {type_name(value)}")
     return value
 
 
-def number(value: Any) -> float:
+def number(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise Bad(f"expected a number, got {type_name(value)}")
     if not math.isfinite(value):
@@ -77,45 +77,45 @@ def number(value: Any) -> float:
     return float(value)
 
 
-def string(value: Any) -> str:
+def string(value: object) -> str:
     if not isinstance(value, str):
         raise Bad(f"expected a string, got {type_name(value)}")
     return value
 
 
-def boolean(value: Any) -> bool:
+def boolean(value: object) -> bool:
     if not isinstance(value, bool):
         raise Bad(f"expected true or false, got {type_name(value)}")
     return value
 
 
-def text(value: Any) -> str:
-    if not string(value).strip():
+def text(value: object) -> str:
+    if not (clean := string(value)).strip():
         raise Bad("expected a non-empty string")
-    return value
+    return clean
 
 
-def name(value: Any) -> str:
-    if not _NAME.fullmatch(string(value)):
+def name(value: object) -> str:
+    if not _NAME.fullmatch(clean := string(value)):
         raise Bad(f"invalid name {value!r} (letters, digits, '_' and '.' only)")
-    return value
+    return clean
 
 
-def wwn(value: Any) -> str:
+def wwn(value: object) -> str:
     lower = string(value).lower()
     if not _WWN.fullmatch(lower):
         raise Bad(f"invalid WWN {value!r} (expected 8 colon-separated hex bytes)")
     return lower
 
 
-def ipv4(value: Any) -> str:
+def ipv4(value: object) -> str:
     try:
         return str(ipaddress.IPv4Address(string(value)))
     except ipaddress.AddressValueError:
         raise Bad(f"invalid IPv4 address {value!r}") from None
 
 
-def pos(value: Any) -> tuple[int, int]:
+def pos(value: object) -> tuple[int, int]:
     if not (isinstance(value, list) and len(value) == 2):
         raise Bad(f"expected [x, y], got {type_name(value)}")
     x, y = (integer(v) for v in value)
@@ -124,22 +124,22 @@ def pos(value: Any) -> tuple[int, int]:
     return x, y
 
 
-def state(value: Any) -> str:
+def state(value: object) -> str:
     if value not in {s.value for s in PairState}:
         raise Bad(f"unknown state {value!r} (known: {', '.join(s.value for s in PairState)})")
-    return value
+    return string(value)
 
 
-def tag(value: Any) -> str:
+def tag(value: object) -> str:
     found = _TAG.match(value) if isinstance(value, str) else None
     if found is None:
         raise Bad(f"expected a step tag like \"fig19:1902\", got {value!r}")
     if int(found[2]) not in CATALOGUE.get(f"fig{found[1]}", ()):
         raise Bad(f"{value!r} is not a step of the catalogue (rcnlab/catalogue.py)")
-    return value
+    return found.string
 
 
-def span(value: Any) -> tuple[float, float]:
+def span(value: object) -> tuple[float, float]:
     if not isinstance(value, list) or len(value) != 2:
         raise Bad(f"expected [min, max], got {type_name(value)}")
     low, high = number(value[0]), number(value[1])
@@ -148,19 +148,19 @@ def span(value: Any) -> tuple[float, float]:
     return low, high
 
 
-def count_or_span(value: Any) -> int | tuple[float, float]:
+def count_or_span(value: object) -> int | tuple[float, float]:
     if isinstance(value, list):
         return span(value)
-    if integer(value) < 0:
+    if (count := integer(value)) < 0:
         raise Bad(f"expected a whole number >= 0 or [min, max], got {value!r}")
-    return value
+    return count
 
 
-def bound(value: Any) -> Any:
+def bound(value: object) -> Any:
     return span(value) if isinstance(value, list) else value if isinstance(value, str | bool) else number(value)
 
 
-def refusal(value: Any) -> str | bool:
+def refusal(value: object) -> str | bool:
     if isinstance(value, bool) or (isinstance(value, str) and value):
         return value
     raise Bad(f"expected true or the text the refusal must contain, got {type_name(value)}")
@@ -176,11 +176,11 @@ CHECKS: dict[Any, Callable[[Any], Any]] = {
 
 # -- range rules: attrs validators ---------------------------------------------------------------
 def bounded(low: float | None = None, high: float | None = None, *, above: bool = False,
-            why: str = "") -> Callable[[Any, attrs.Attribute, Any], None]:
+            why: str = "") -> Callable[[object, attrs.Attribute[Any], float | None], None]:
     """``low <= value`` (``low < value`` if ``above``) and ``value <= high``; ``why`` says
     what the upper bound stands for. None passes (an optional key left out)."""
 
-    def check(_: Any, attribute: attrs.Attribute, value: Any) -> None:
+    def check(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
         if value is None:
             return
         if low is not None and (value < low or (above and value == low)):
@@ -192,19 +192,19 @@ def bounded(low: float | None = None, high: float | None = None, *, above: bool 
     return check
 
 
-def power_of_two(low: int, high: int) -> Callable[[Any, attrs.Attribute, Any], None]:
-    def check(_: Any, attribute: attrs.Attribute, value: int) -> None:
+def power_of_two(low: int, high: int) -> Callable[[object, attrs.Attribute[Any], int], None]:
+    def check(_: object, attribute: attrs.Attribute[Any], value: int) -> None:
         if not (low <= value <= high and value & (value - 1) == 0):
             raise Bad(f"must be a power of two from {low} to {high}, got {value}", attribute.name)
 
     return check
 
 
-def non_empty(_: Any, attribute: attrs.Attribute, value: Any) -> None:
+def non_empty(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None and not value:
         raise Bad(f"expected at least one entry (or leave {attribute.name} out)", attribute.name)
 
 
-def two_or_more(_: Any, attribute: attrs.Attribute, value: Any) -> None:
+def two_or_more(_: object, attribute: attrs.Attribute[Any], value: Sized | None) -> None:
     if value is not None and len(value) < 2:
         raise Bad(f"expected at least two entries, got {len(value)}", attribute.name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar, get_args, get_origin
@@ -55,7 +56,7 @@ def parse_toml(text: str, path: str) -> dict[str, Any]:
         raise FormatError(path, f"line {line}", f"invalid TOML ({detail})") from None
 
 
-def structure(data: Any, cls: type[T], path: str, key: str = "") -> T:
+def structure(data: object, cls: type[T], path: str, key: str = "") -> T:
     """``data`` (parsed TOML found at ``key``) as a ``cls``, or `FormatError`."""
     try:
         return _converter.structure(data, cls)
@@ -109,13 +110,18 @@ def _entry_key(k: str) -> str:
     return k if _BARE_KEY.fullmatch(k) else f'"{k}"'
 
 
-def _table_hook(cls: type) -> Any:
+#: A cattrs structure hook: (raw value, wanted type) -> the value as that type.
+Hook = Callable[[object, type], Any]
+
+
+def _table_hook(cls: type) -> Hook:
     """An attrs class from a table; a field with ``metadata={"derived": True}`` is not a
     key of the file (the reader's caller sets it)."""
     derived = {a.name: override(omit=True) for a in attrs.fields(cls) if a.metadata.get("derived")}
-    inner = make_dict_structure_fn(cls, _converter, **derived)
+    # (cattrs types **overrides as if they could name its own keyword arguments)
+    inner: Callable[[Any, Any], Any] = make_dict_structure_fn(cls, _converter, **derived)  # type: ignore[arg-type]
 
-    def hook(value: Any, _: type) -> Any:
+    def hook(value: object, _: type) -> Any:
         if not isinstance(value, dict):
             raise Bad(f"expected a table, got {type_name(value)}")
         return inner(value, cls)
@@ -123,12 +129,12 @@ def _table_hook(cls: type) -> Any:
     return hook
 
 
-def _array_hook(t: Any) -> Any:
+def _array_hook(t: Any) -> Hook:
     origin, args = get_origin(t), get_args(t)
     item = args[0]
     many = "tables" if attrs.has(item) or get_origin(item) is dict else "values"
 
-    def hook(value: Any, _: type) -> Any:
+    def hook(value: object, _: type) -> Any:
         if not isinstance(value, list):
             raise Bad(f"expected an array of {many}, got {type_name(value)}")
         out = []
@@ -142,10 +148,10 @@ def _array_hook(t: Any) -> Any:
     return hook
 
 
-def _map_hook(t: Any) -> Any:
+def _map_hook(t: Any) -> Hook:
     key_kind, item = get_args(t)
 
-    def hook(value: Any, _: type) -> Any:
+    def hook(value: object, _: type) -> Any:
         if not isinstance(value, dict):
             raise Bad(f"expected a table, got {type_name(value)}")
         out = {}
@@ -159,11 +165,11 @@ def _map_hook(t: Any) -> Any:
     return hook
 
 
-def _choice(value: Any, cls: type[StrEnum]) -> StrEnum:
+def _choice(value: object, cls: type[StrEnum]) -> StrEnum:
     values = [m.value for m in cls]
     if string(value) not in values:
         raise Bad(f"expected one of {', '.join(values)}, got {value!r}")
-    return cls(value)
+    return cls(string(value))
 
 
 def _is_array(t: Any) -> bool:
@@ -172,9 +178,19 @@ def _is_array(t: Any) -> bool:
 
 
 _converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+
+
+def _hook(check: Callable[[Any], Any]) -> Hook:
+    return lambda value, _: check(value)
+
+
+def _is_map(t: Any) -> bool:
+    return get_origin(t) is dict
+
+
 for _kind, _check in CHECKS.items():
-    _converter.register_structure_hook(_kind, lambda value, _, check=_check: check(value))
+    _converter.register_structure_hook(_kind, _hook(_check))
 _converter.register_structure_hook(StrEnum, _choice)  # a StrEnum is a str: the nearer class wins
 _converter.register_structure_hook_factory(_is_array, _array_hook)
-_converter.register_structure_hook_factory(lambda t: get_origin(t) is dict, _map_hook)
+_converter.register_structure_hook_factory(_is_map, _map_hook)
 _converter.register_structure_hook_factory(attrs.has, _table_hook)

@@ -8,6 +8,8 @@ bytes per second). The bounds below keep every value one that a run can finish w
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
 from rcnlab.formats.fields import Bad, Ipv4, Name, Pos, Wwn, bounded, non_empty, power_of_two
@@ -39,7 +41,7 @@ bandwidth_rule = bounded(MIN_BANDWIDTH_MBPS, MAX_BANDWIDTH_MBPS, why="10 Tbit/s"
 mtu_rule = bounded(MIN_MTU, MAX_MTU, why="1 MiB")
 
 
-def loss_rule(_: object, attribute: attrs.Attribute, value: float | None) -> None:
+def loss_rule(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
     if value is not None and not 0 <= value < 1:
         raise Bad(f"must be in [0, 1), got {value:g}", attribute.name)
 

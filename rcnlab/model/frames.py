@@ -31,7 +31,7 @@ class FcFrame:
     count: int
     length: int
     checksum: int
-    payload: Any  # the RIO (or SCSI command) this frame carries a share of
+    payload: object  # the RIO (or SCSI command) this frame carries a share of
 
 
 @attrs.frozen(kw_only=True, slots=True)
@@ -46,13 +46,13 @@ class GbeFrame:
     count: int
     length: int
     checksum: int
-    payload: Any  # the tuple of log entries this frame carries a share of
+    payload: object  # the tuple of log entries this frame carries a share of
 
 
 Frame = FcFrame | GbeFrame
 
 
-def fragment(kind: type[Frame], src: Any, dst: Any, msg_id: int, payload: Any, size: int, mtu: int) -> list[Frame]:
+def fragment(kind: type[Frame], src: Any, dst: Any, msg_id: int, payload: object, size: int, mtu: int) -> list[Frame]:
     """Split a message of ``size`` bytes into frames of at most ``mtu`` payload bytes."""
     count = max(1, -(-size // mtu))
     frames = []
@@ -63,8 +63,9 @@ def fragment(kind: type[Frame], src: Any, dst: Any, msg_id: int, payload: Any, s
 
 
 def make_frame(kind: type[Frame], src: Any, dst: Any, msg_id: int, index: int, count: int, length: int,
-               payload: Any) -> Frame:
-    """Fragment ``index`` of ``count`` of message ``msg_id`` as an FC (Fig. 14, 220) or GbE (210) frame."""
+               payload: object) -> Frame:
+    """Fragment ``index`` of ``count`` of message ``msg_id`` as an FC (Fig. 14, 220) or GbE (210) frame;
+    ``src`` and ``dst`` are PortIDs for an FC frame, IP addresses for a GbE one."""
     checksum = header_checksum(msg_id, index, count, length)
     if kind is FcFrame:
         return FcFrame(src_port=src, dst_port=dst, msg_id=msg_id, index=index, count=count,
@@ -85,10 +86,10 @@ class Reassembler:
     """
 
     max_age: float = 5.0
-    _partial: dict[tuple[Any, int], tuple[float, set[int], Any]] = attrs.field(factory=dict, init=False)
+    _partial: dict[tuple[str, int], tuple[float, set[int], object]] = attrs.field(factory=dict, init=False)
     dropped_partials: int = attrs.field(default=0, init=False)
 
-    def accept(self, sender: Any, frame: Frame, now: float) -> Any | None:
+    def accept(self, sender: str, frame: Frame, now: float) -> object | None:
         """Take one frame; return the whole message when its last fragment arrives."""
         if frame.checksum != header_checksum(frame.msg_id, frame.index, frame.count, frame.length):
             raise MalformedFrame("bad checksum")

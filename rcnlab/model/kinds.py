@@ -55,3 +55,43 @@ class Party(StrEnum):
     SOURCE_EDGE = "source_edge"
     TARGET_EDGE = "target_edge"
     TARGET_STORAGE = "target_storage"
+
+
+class Role(StrEnum):
+    """A volume's role in its pair, as its storage records it."""
+
+    SOURCE = "source"
+    TARGET = "target"
+
+
+class DeviceKind(StrEnum):
+    HOST = "host"
+    STORAGE = "storage"
+    EDGE = "edge"
+    CORE = "core"
+    MANAGEMENT = "management"
+
+
+class CopyKind(StrEnum):
+    """What a storage's copy job is: the initial copy (1013), a differential copy (after
+    1212), or either resumed after a restart."""
+
+    INITIAL = "initial"
+    DIFFERENTIAL = "differential"
+    RESUMED = "resumed"
+
+
+class ScsiStatus(StrEnum):
+    """A storage's answer to a host's SCSI command ("" on the command itself)."""
+
+    NONE = ""
+    OK = "ok"
+    ERROR = "error"
+
+
+class FailoverMode(StrEnum):
+    """A failover's SUSPEND (1302, 1303), in the RIO's mode: wait for the source edge's
+    answer, or the prompt variant that suspends at once (1310-1312 right after 1303)."""
+
+    WAIT = ""
+    PROMPT = "prompt"

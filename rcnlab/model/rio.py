@@ -7,11 +7,12 @@ SCSI commands between a host and its storage.
 from __future__ import annotations
 
 import enum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import attrs
 
 from rcnlab.model.ids import VolumeRef
+from rcnlab.model.kinds import ScsiStatus
 
 RIO_HEADER_BYTES = 64
 
@@ -108,9 +109,10 @@ class Rio:
             if more is None:
                 more = _tuple_new(RioMore, (bitmap, mode, order_id, failure, copy, swap, full, xid, seq, error))
             else:  # attrs.evolve: the fields given on top of the ones kept
-                more = more._replace(**{k: v for k, v in (
+                given: dict[str, Any] = {k: v for k, v in (
                     ("bitmap", bitmap), ("mode", mode), ("order_id", order_id), ("failure", failure), ("copy", copy),
-                    ("swap", swap), ("full", full), ("xid", xid), ("seq", seq), ("error", error)) if v})
+                    ("swap", swap), ("full", full), ("xid", xid), ("seq", seq), ("error", error)) if v}
+                more = more._replace(**given)
         _set(self, "more", more)
 
     @property
@@ -178,7 +180,7 @@ class ScsiCommand:
 
     tag: int
     rio: Rio
-    status: str = ""
+    status: ScsiStatus = ScsiStatus.NONE
     detail: str = ""
 
     @property

@@ -28,7 +28,7 @@ from rcnlab.formats.topology import (
     TopologyFile,
     VolumeEntry,
 )
-from rcnlab.model.kinds import Attach, LinkKind
+from rcnlab.model.kinds import Attach, LinkKind, Role
 from rcnlab.topo.routing import find_route
 from rcnlab.topo.schema import (
     SECONDS_PER_KM,
@@ -179,7 +179,7 @@ class _Reader:
                 name=e.name, ip=e.ip, site=e.site, log_capacity=e.log_capacity, log_durable=e.log_durable,
                 resend_timeout=e.resend_timeout_ms / 1000, resend_limit=e.resend_limit,
                 suspend_timeout=e.suspend_timeout_ms / 1000, reorder_window=e.reorder_window,
-                virtual_wwn=dict(e.virtual_wwn), pos=e.pos,
+                virtual_wwn={str(k): str(v) for k, v in e.virtual_wwn.items()}, pos=e.pos,
             )))
         return out
 
@@ -285,15 +285,16 @@ class _Reader:
         cores: list[tuple[str, CoreSpec]],
     ) -> None:
         seen: dict[str, str] = {}
-        ip_storages = [(f"{key}.address", s.wwn) for key, s in storages if s.attach == "ip"]
-        for key, ip in [*ip_storages, *((f"{k}.ip", d.ip) for k, d in (*edges, *cores))]:
+        addresses = [(f"{key}.address", s.wwn) for key, s in storages if s.attach is Attach.IP]
+        addresses += [(f"{k}.ip", d.ip) for k, d in edges] + [(f"{k}.ip", d.ip) for k, d in cores]
+        for key, ip in addresses:
             if ip in seen:
                 raise self.fail(key, f"duplicate IP address {ip} (also {seen[ip]})")
             seen[ip] = key
 
     def edge_virtual_wwns(self, edges: list[tuple[str, EdgeSpec]], storages: list[tuple[str, StorageSpec]]) -> None:
         """Fig. 2: each virtual WWN stands for a known storage WWN and is unique among all WWNs."""
-        seen = {s.wwn: f"{key}.wwn" for key, s in storages if s.attach == "fc"}
+        seen = {s.wwn: f"{key}.wwn" for key, s in storages if s.attach is Attach.FC}
         real = set(seen)
         for key, edge in edges:
             for storage_wwn, virtual in edge.virtual_wwn.items():
@@ -358,16 +359,16 @@ class _Reader:
         for link in links:
             key = ends[frozenset((link.a, link.b))]
             for end, other, other_key in ((link.a, link.b, f"{key}.b"), (link.b, link.a, f"{key}.a")):
-                if link.kind in ("fc", "ip") and end in attached:
+                if link.kind in (LinkKind.FC, LinkKind.IP) and end in attached:
                     s = attached[end]
                     if other != s.edge:
                         raise self.fail(other_key, f"storage {end} is attached to edge {s.edge}, not {other}")
-                    if link.kind != s.attach:
+                    if link.kind != LinkKind(s.attach):
                         raise self.fail(
                             f"{key}.kind",
                             f'storage {end} has attach = "{s.attach}", so its link to {other} must be "{s.attach}"',
                         )
-                if link.kind == "scsi" and end in uses and other != uses[end]:
+                if link.kind is LinkKind.SCSI and end in uses and other != uses[end]:
                     raise self.fail(other_key, f"host {end} uses storage {uses[end]}, not {other}")
         for skey, s in storages:
             if frozenset((s.name, s.edge)) not in ends:
@@ -389,9 +390,9 @@ class _Reader:
         out = []
         for i, p in enumerate(file.pair):
             key = f"pair[{i}]"
-            t = {"source": p.source, "target": p.target, "order_id": p.order_id}
+            t = {Role.SOURCE: p.source, Role.TARGET: p.target}
             owners = []
-            for role in ("source", "target"):
+            for role in Role:
                 name, _, lun = t[role].partition(":")
                 if not name or not re.fullmatch(r"\d+", lun):
                     raise self.fail(f"{key}.{role}", f"expected 'STORAGE:LUN', got {t[role]!r}")
@@ -413,11 +414,11 @@ class _Reader:
                     f"{source.name} to {source.customer}",
                 )
             edges = (source.edge, target.edge)
-            first = groups.setdefault(t["order_id"], (*edges, key))
+            first = groups.setdefault(p.order_id, (*edges, key))
             if first[:2] != edges:
                 raise self.fail(
                     f"{key}.order_id",
-                    f"order assurance ID {t['order_id']} already joins edges {first[0]}->{first[1]} ({first[2]}); "
+                    f"order assurance ID {p.order_id} already joins edges {first[0]}->{first[1]} ({first[2]}); "
                     f"one sequence cannot be reflected in order by two edge pairs ({edges[0]}->{edges[1]})",
                 )
             count[source.customer] = count.get(source.customer, 0) + 1
@@ -427,7 +428,7 @@ class _Reader:
                     f"{ckey}.max_pairs",
                     f"customer {customer.id} has more pairs than the contract limit of {customer.max_pairs} ({key})",
                 )
-            out.append(PairSpec(**t))
+            out.append(PairSpec(source=t[Role.SOURCE], target=t[Role.TARGET], order_id=p.order_id))
         return tuple(out)
 
     def routes_exist(self, topo: Topology, storages: list[tuple[str, StorageSpec]]) -> None:

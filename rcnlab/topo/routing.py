@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Collection, Mapping
 
+from rcnlab.model.kinds import LinkKind
 from rcnlab.topo.schema import Topology
 
 
@@ -19,7 +20,7 @@ def gbe_neighbours(topo: Topology, down: Collection[str] = ()) -> dict[str, set[
     """Adjacency over the GbE links that are not down (either "A-B" or "B-A" names a link)."""
     adjacent: dict[str, set[str]] = {}
     for link in topo.links:
-        if link.kind != "gbe" or link.name in down or f"{link.b}-{link.a}" in down:
+        if link.kind is not LinkKind.GBE or link.name in down or f"{link.b}-{link.a}" in down:
             continue
         adjacent.setdefault(link.a, set()).add(link.b)
         adjacent.setdefault(link.b, set()).add(link.a)
@@ -78,5 +79,5 @@ def find_route(
 
 def route_ips(topo: Topology, names: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     """The IP addresses of a route's devices (713/714: edge, cores..., edge)."""
-    ips = {d.name: d.ip for d in (*topo.edges, *topo.cores)}
+    ips = {d.name: d.ip for d in topo.edges} | {d.name: d.ip for d in topo.cores}
     return tuple(ips[name] for name in names)

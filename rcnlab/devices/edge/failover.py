@@ -17,6 +17,7 @@ import attrs
 
 from rcnlab.devices.edge.log import Inbound
 from rcnlab.devices.edge.state import EdgeState, Failover
+from rcnlab.model.kinds import FailoverMode, Party
 from rcnlab.model.log_entry import LogEntry
 from rcnlab.model.pair_state import Event, PairState
 from rcnlab.model.rio import Rio, RioKind
@@ -36,10 +37,11 @@ class FailoverMixin(EdgeState):
             self._to_storage(Rio(kind=K.SOK, source=rio.source, target=rio.target, error="no such pair"))
             return
         order_id = pair.order_id
-        self.emit("suspend-instruction", None, pair=f"{pair.source}>{pair.target}", prompt=rio.mode == "prompt")
+        self.emit("suspend-instruction", None, pair=f"{pair.source}>{pair.target}",
+                  prompt=rio.mode == FailoverMode.PROMPT)
         instruction = LogEntry(target=pair.source, source=pair.target, order_id=order_id, io_time=self.now, seq=0,
                                rio=attrs.evolve(rio, source=pair.source, target=pair.target))
-        if rio.mode == "prompt":  # the variant: 1310-1312 right after 1303
+        if rio.mode == FailoverMode.PROMPT:  # the variant: 1310-1312 right after 1303
             self.failovers[order_id] = Failover(pair, None)
             self._complete_failover(order_id)
             # The source edge (if alive) still hears of it and goes to failure Suspend; what it
@@ -64,7 +66,7 @@ class FailoverMixin(EdgeState):
             fo.timer.cancel()
         pair = fo.pair
         if pair.state is not S.FAILURE_SUSPEND:
-            self._set_state(pair, Event.FAIL, None, "target_edge")
+            self._set_state(pair, Event.FAIL, None, Party.TARGET_EDGE)
         self._to_storage(Rio(kind=K.SOK, source=pair.source, target=pair.target, failure=True),
                          Tag.FAILOVER_SOK_TO_STORAGE)
 
@@ -78,7 +80,7 @@ class FailoverMixin(EdgeState):
             self.held.sent_again(entry, self.now, self.held.resends(entry), move=False)
             self._transmit(entry)
         if pair.state is not S.FAILURE_SUSPEND:
-            self._set_state(pair, Event.FAIL, None, "source_edge")
+            self._set_state(pair, Event.FAIL, None, Party.SOURCE_EDGE)
         group = self.order_group(order_id)
         group.created += 1
         group.deleted += 1  # the SOK is not kept: nothing answers it
@@ -139,8 +141,8 @@ class FailoverMixin(EdgeState):
         box = self.inbound.pop(old.order_id, None)  # entries never reflected: their blocks are in 727 at the
         if box is not None:                          # other edge, so the copy back covers them
             self.log_bytes -= sum(e.size for e in box.pending.values())
-        order_id = self.net.management.order_id_for(self, rio)
-        pair = self._turn(old, order_id, "source_edge")
+        order_id = self.management.order_id_for(self, rio)
+        pair = self._turn(old, order_id, Party.SOURCE_EDGE)
         self.rebase.add(order_id)  # the other edge may have counted this group differently: start afresh
         self._sequence(pair, rio)
 
@@ -151,14 +153,14 @@ class FailoverMixin(EdgeState):
         if old is None:
             return self.pairs.get((entry.source, entry.target))
         self._absorb_held(old.order_id)
-        return self._turn(old, entry.order_id, "target_edge")
+        return self._turn(old, entry.order_id, Party.TARGET_EDGE)
 
-    def _turn(self, old: PairInfo, order_id: int, party: str) -> PairInfo:
+    def _turn(self, old: PairInfo, order_id: int, party: Party) -> PairInfo:
         del self.pairs[(old.source, old.target)]
         pair = PairInfo(source=old.target, target=old.source, order_id=order_id, state=old.state, mode=old.mode)
         pair.bitmap = old.bitmap
         self.pairs[(pair.source, pair.target)] = pair
         self.emit("pair-swapped", None, old=f"{old.source}>{old.target}", new=f"{pair.source}>{pair.target}",
                   party=party, order_id=order_id, state=str(pair.state), bitmap=len(pair.bitmap))
-        self.net.management.pair_updated(self, pair)
+        self.management.pair_updated(self, pair)
         return pair

@@ -5,6 +5,7 @@ differential bitmap 727, so the resync (Fig. 12) copies their blocks."""
 from __future__ import annotations
 
 from rcnlab.devices.edge.state import EdgeState, PairKey
+from rcnlab.model.kinds import Party
 from rcnlab.model.pair_state import Event, PairState
 from rcnlab.model.rio import Rio, RioKind
 from rcnlab.model.steps import Tag
@@ -50,9 +51,9 @@ class FailureMixin(EdgeState):
         for pair in pairs:
             if pair.state is S.SIMPLEX:
                 continue
-            self._set_state(pair, Event.FAIL, None, "source_edge")
+            self._set_state(pair, Event.FAIL, None, Party.SOURCE_EDGE)
             self._tell_failed(pair, full)
-        self.net.management.report_failure(self, order_id, [(p.source, p.target) for p in pairs], reason)
+        self.management.report_failure(self, order_id, [(p.source, p.target) for p in pairs], reason)
 
     def fail_pairs(self, keys: list[PairKey], reason: str) -> None:
         """Told by the management server (908): the pairs' remote copy has failed."""
@@ -60,7 +61,7 @@ class FailureMixin(EdgeState):
             pair = self.pairs.get(key)
             if pair is None or pair.state is S.SIMPLEX:
                 continue
-            self._set_state(pair, Event.FAIL, Tag.LIFE_REMOTE_COPY_FAILED, "target_edge")
+            self._set_state(pair, Event.FAIL, Tag.LIFE_REMOTE_COPY_FAILED, Party.TARGET_EDGE)
             self._tell_failed(pair)
 
     def source_failed(self, keys: list[PairKey], reason: str) -> None:

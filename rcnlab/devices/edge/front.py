@@ -11,12 +11,11 @@ Suspend instruction to the failover).
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 
 from rcnlab.devices.edge.state import EdgeState
 from rcnlab.model.ids import VolumeRef, port_id
+from rcnlab.model.kinds import LinkKind
 from rcnlab.model.log_entry import LOG_ENTRY_HEADER_BYTES, LogEntry
 from rcnlab.model.rio import REPLIES, REPLY, Rio, RioKind
 from rcnlab.model.tables import AccessControl, Route, VirtualStorage
@@ -77,7 +76,7 @@ class FrontMixin(EdgeState):
         if step_send and active:
             self.emit("log-sent", step_send, to=hop, kind=str(entry.kind), order_id=entry.order_id, seq=entry.seq)
 
-    def receive(self, src: str, message: Any) -> None:
+    def receive(self, src: str, message: object) -> None:
         if isinstance(message, Rio):
             self._on_rio(src, message)
         elif isinstance(message, tuple):
@@ -119,7 +118,7 @@ class FrontMixin(EdgeState):
         ch = self._fc.get(storage)
         if ch is None:
             ch = self._fc[storage] = self.net.channels[(self.name, storage)]
-        if ch.kind == "fc":
+        if ch.kind is LinkKind.FC:
             self.net.send(self.name, storage, rio, rio.size, step_tag, port_id(virtual), port_id(mine))
         else:
             self.net.send(self.name, storage, rio, rio.size, step_tag)

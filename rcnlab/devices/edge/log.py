@@ -111,9 +111,9 @@ class HeldLog(MutableMapping[Key, Held]):
             return
         yield from heapq.merge(*(list(g.values()) for g in groups), key=self.sent_at)
 
-    def oldest(self) -> LogEntry | None:
-        """The entry sent longest ago (the first in send order)."""
-        best = None
+    def oldest(self) -> LogEntry:
+        """The entry sent longest ago (the first in send order); the log must not be empty."""
+        best: LogEntry | None = None
         best_t = 0.0
         for group in self._groups.values():
             if group:
@@ -121,6 +121,8 @@ class HeldLog(MutableMapping[Key, Held]):
                 t = self.sent_at(entry)
                 if best is None or t < best_t:
                     best, best_t = entry, t
+        if best is None:
+            raise LookupError("the log storage area is empty")
         return best
 
     # -- the mapping view ---------------------------------------------------------------

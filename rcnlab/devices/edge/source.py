@@ -11,6 +11,7 @@ import attrs
 from rcnlab.devices.edge.state import ANSWER_EVENT, EdgeState
 from rcnlab.emu.journal import short_digest
 from rcnlab.model.bitmaps import hand_over
+from rcnlab.model.kinds import CopyMode, Party
 from rcnlab.model.log_entry import LOG_ENTRY_HEADER_BYTES, LogEntry
 from rcnlab.model.pair_state import Event, IllegalTransition, PairState
 from rcnlab.model.rio import Rio, RioKind
@@ -100,9 +101,9 @@ class SourceMixin(EdgeState):
                 # there (its ICOK never came back). The storage is right; start afresh.
                 self._absorb_held(pair.order_id)
                 self.rebase.add(pair.order_id)
-                self.emit("pair-state", None, pair=f"{pair.source}>{pair.target}", party="source_edge",
+                self.emit("pair-state", None, pair=f"{pair.source}>{pair.target}", party=Party.SOURCE_EDGE,
                           old=str(pair.state), new=str(S.SIMPLEX))
-            order_id = self.net.management.order_id_for(self, rio)
+            order_id = self.management.order_id_for(self, rio)
             pair = self.pairs[key] = PairInfo(source=rio.source, target=rio.target, order_id=order_id,
                                               mode=rio.mode)
             self.emit("pair-registered", Tag.SRC_CREATE_PAIR_REGISTERED, pair=f"{rio.source}>{rio.target}",
@@ -119,14 +120,14 @@ class SourceMixin(EdgeState):
             if pair.state in (S.SIMPLEX, S.SUSPEND, S.FAILURE_SUSPEND):
                 self._tell_failed(pair)
                 if pair.state is S.SUSPEND:
-                    self._set_state(pair, Event.FAIL, None, "source_edge")
+                    self._set_state(pair, Event.FAIL, None, Party.SOURCE_EDGE)
             else:
                 self.remote_copy_failed(pair.order_id, "the source storage reports a path failure")
             return
         if kind is K.SUSPEND:
             try:
-                self._set_state(pair, Event.SUSPEND_ASYNC if pair.mode == "async" else Event.SUSPEND, None,
-                                "source_edge", strict=True)
+                self._set_state(pair, Event.SUSPEND_ASYNC if pair.mode == CopyMode.ASYNC else Event.SUSPEND, None,
+                                Party.SOURCE_EDGE, strict=True)
             except IllegalTransition as exc:
                 self._refuse(rio, str(exc))
                 return
@@ -218,14 +219,14 @@ class SourceMixin(EdgeState):
                 self.emit("bitmap-merged", Tag.RESYNC_EDGE_MERGE, pair=f"{pair.source}>{pair.target}", own=own,
                           received=len(rio.bitmap), merged=len(merged))
                 rio = attrs.evolve(rio, bitmap=merged)
-                self._set_state(pair, Event.RESYNC, steps.state, "source_edge")
+                self._set_state(pair, Event.RESYNC, steps.state, Party.SOURCE_EDGE)
             elif kind is K.SOK:
                 if pair.state is S.SUSPENDING:
-                    self._set_state(pair, Event.SUSPENDED, None, "source_edge")
+                    self._set_state(pair, Event.SUSPENDED, None, Party.SOURCE_EDGE)
             elif kind is K.DELOK:
-                self._forget(pair, "source_edge")
+                self._forget(pair, Party.SOURCE_EDGE)
             else:
-                self._set_state(pair, ANSWER_EVENT[kind], steps.state, "source_edge")
+                self._set_state(pair, ANSWER_EVENT[kind], steps.state, Party.SOURCE_EDGE)
                 if steps.info_updated:
                     self.emit("pair-info-updated", steps.info_updated, pair=f"{pair.source}>{pair.target}",
                               state=str(pair.state))
@@ -265,7 +266,7 @@ class SourceMixin(EdgeState):
                 # 502 may route around a failed core or link first (SPEC: disaster-aware routing)
                 if not tried_reroute:
                     tried_reroute = True
-                    if self.net.management.route_around(self, entry.order_id, reason):
+                    if self.management.route_around(self, entry.order_id, reason):
                         self._restart_resends()
                         continue
                 self.remote_copy_failed(entry.order_id, reason)

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 import attrs
 
 from rcnlab.devices.base import Device
 from rcnlab.devices.edge.log import HeldLog, Inbound
 from rcnlab.emu.kernel import Timer
+from rcnlab.emu.link import Channel
 from rcnlab.model.ids import VolumeRef
+from rcnlab.model.kinds import DeviceKind, Party
 from rcnlab.model.log_entry import LogEntry
 from rcnlab.model.pair_state import Event, IllegalTransition, PairState, step
 from rcnlab.model.rio import Rio, RioKind
@@ -29,6 +31,15 @@ PairKey = tuple[VolumeRef, VolumeRef]
 K = RioKind
 #: The pair-state event a storage's answer means, at either edge.
 ANSWER_EVENT = {K.ICOK: Event.CREATE, K.DOK: Event.DUPLEX, K.DPOK: Event.RESYNC, K.SOK: Event.SUSPENDED}
+
+
+class Management(Protocol):
+    """What an edge asks of the management server 103 (`rcnlab.devices.management`)."""
+
+    def order_id_for(self, edge: Device, rio: Rio) -> int: ...
+    def route_around(self, edge: Device, order_id: int, reason: str) -> bool: ...
+    def report_failure(self, edge: Device, order_id: int, pairs: list[PairKey], reason: str) -> None: ...
+    def pair_updated(self, edge: Device, pair: PairInfo) -> None: ...
 
 
 @attrs.define(eq=False)
@@ -42,7 +53,8 @@ class Failover:
 @attrs.define(eq=False)
 class EdgeState(Device):
     spec: EdgeSpec = attrs.field(kw_only=True)
-    kind: str = attrs.field(default="edge", init=False)
+    management: Management = attrs.field(kw_only=True, repr=False)
+    kind: ClassVar[DeviceKind] = DeviceKind.EDGE
     # -- the FC front (403, 405) and the routes (408) --
     attached: dict[str, str] = attrs.field(factory=dict, init=False)  # storage WWN -> storage device
     virtual: dict[str, VirtualStorage] = attrs.field(factory=dict, init=False)  # 404, by virtual WWN
@@ -52,7 +64,7 @@ class EdgeState(Device):
     _virtual_of: dict[str, str] = attrs.field(factory=dict, init=False)  # real WWN -> virtual WWN
     _hops: dict[tuple[str, str], str] = attrs.field(factory=dict, init=False)
     _wwn_of: dict[str, str] = attrs.field(factory=dict, init=False)  # attached storage device -> its WWN
-    _fc: dict[str, Any] = attrs.field(factory=dict, init=False)  # attached storage device -> our channel to it
+    _fc: dict[str, Channel] = attrs.field(factory=dict, init=False)  # attached storage device -> our channel to it
     # -- pairs and their order (411, 412) --
     pairs: dict[PairKey, PairInfo] = attrs.field(factory=dict, init=False)  # 411
     groups: dict[int, OrderAssurance] = attrs.field(factory=dict, init=False)  # 412
@@ -121,13 +133,13 @@ class EdgeState(Device):
             group = self.groups[order_id] = OrderAssurance(order_id)
         return group
 
-    def _forget(self, pair: PairInfo, party: str) -> None:
+    def _forget(self, pair: PairInfo, party: Party) -> None:
         """The pair is gone here (deleted): Simplex again."""
         del self.pairs[(pair.source, pair.target)]
         self.emit("pair-state", None, pair=f"{pair.source}>{pair.target}", party=party, old=str(pair.state),
                   new=str(PairState.SIMPLEX))
 
-    def _set_state(self, pair: PairInfo, event: Event, step_tag: str | None, party: str,
+    def _set_state(self, pair: PairInfo, event: Event, step_tag: str | None, party: Party,
                    strict: bool = False) -> None:
         old = pair.state
         try:
@@ -141,4 +153,4 @@ class EdgeState(Device):
         if pair.state is not old:
             self.emit("pair-state", step_tag, pair=f"{pair.source}>{pair.target}", party=party, old=str(old),
                       new=str(pair.state))
-        self.net.management.pair_updated(self, pair)
+        self.management.pair_updated(self, pair)

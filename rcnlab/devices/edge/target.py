@@ -13,6 +13,7 @@ import attrs
 from rcnlab.devices.edge.log import Inbound
 from rcnlab.devices.edge.state import ANSWER_EVENT, EdgeState
 from rcnlab.model.bitmaps import hand_over
+from rcnlab.model.kinds import Party
 from rcnlab.model.log_entry import LOG_ENTRY_HEADER_BYTES, LogEntry
 from rcnlab.model.pair_state import Event, PairState
 from rcnlab.model.rio import NO_BLOCKS, REPLY, Rio, RioKind, RioMore
@@ -233,7 +234,7 @@ class TargetMixin(EdgeState):
         order_id = pair.order_id
         box = self.inbound.get(order_id)
         entry = box.in_progress if box else None
-        if entry is None or REPLY.get(entry.kind) is not kind or (kind is K.WROK and rio.seq
+        if box is None or entry is None or REPLY.get(entry.kind) is not kind or (kind is K.WROK and rio.seq
                                                                      and rio.seq != entry.seq):
             self.emit("rio-refused", None, kind=str(kind), reason="no request of that kind is being reflected")
             return
@@ -251,9 +252,9 @@ class TargetMixin(EdgeState):
             self.emit("counter-incremented", steps.counted, order_id=order_id, reflected=group.reflected,
                       reflection_delay=round(group.reflection_delay, 9))
         if kind is K.DELOK:
-            self._forget(pair, "target_edge")
+            self._forget(pair, Party.TARGET_EDGE)
         elif kind is not K.WROK and not rio.error:
-            event = ANSWER_EVENT[kind]
+            event: Event | None = ANSWER_EVENT[kind]
             if kind is K.SOK:
                 event = Event.SUSPEND
             if kind is K.DPOK and entry.rio.swap:
@@ -261,7 +262,7 @@ class TargetMixin(EdgeState):
             if kind is K.ICOK and pair.state is not S.SIMPLEX:
                 event = None
             if event is not None:
-                self._set_state(pair, event, steps.state, "target_edge")
+                self._set_state(pair, event, steps.state, Party.TARGET_EDGE)
                 if steps.info_updated:
                     self.emit("pair-info-updated", steps.info_updated, pair=f"{pair.source}>{pair.target}",
                               state=str(pair.state))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from rcnlab.devices.storage.pair import StoragePair
 from rcnlab.devices.storage.state import StorageState
 from rcnlab.model.ids import VolumeRef
+from rcnlab.model.kinds import CopyMode, FailoverMode, Party, Role, ScsiStatus
 from rcnlab.model.pair_state import LEGAL, Command, Event, IllegalCommand, PairState, check_command
 from rcnlab.model.rio import REPLY, Rio, RioKind
 from rcnlab.model.steps import Tag
@@ -45,29 +46,30 @@ class CommandsMixin(StorageState):
         reason = f"no {answer} from the RCN within {self.spec.command_timeout:g} s"
         self.emit("command-timed-out", None, pair=f"{pair.source}>{pair.target}", waiting_for=str(answer))
         if answer is RioKind.ICOK:
-            self._forget(lun, pair, "source_storage")
+            self._forget(lun, pair, Party.SOURCE_STORAGE)
         elif answer is not RioKind.DPOK and pair.state is not S.FAILURE_SUSPEND:
             self._stop_copy(pair)
             self._set_state(pair, Event.FAIL, None)
-            if pair.role == "source":
+            if pair.role is Role.SOURCE:
                 self._notify_edge(lun)
             else:  # a failover with no answer: the target host takes the volume over here
                 pair.takeover = True
-        self._answer_waiting(pair, answer, Rio(kind=answer, source=pair.source, target=pair.target), "error", reason)
+        self._answer_waiting(pair, answer, Rio(kind=answer, source=pair.source, target=pair.target), ScsiStatus.ERROR,
+                             reason)
 
     # SCSI pair create (1001)
     def _scsi_pair_create(self, host: str, tag: int, rio: Rio) -> None:
         volume = self._volume(rio.source)
         check_command(Command.CREATE, self.pair_state(volume.lun), f"{self.name} {rio.source}")
-        if rio.mode not in ("sync", "async"):
+        if rio.mode not in (CopyMode.SYNC, CopyMode.ASYNC):
             raise IllegalCommand(f"pair-create refused: mode must be sync or async, not {rio.mode!r}")
-        pair = StoragePair(role="source", local=rio.source, remote=rio.target, mode=rio.mode)
+        pair = StoragePair(role=Role.SOURCE, local=rio.source, remote=rio.target, mode=rio.mode)
         pair.waiting[RioKind.ICOK] = (host, tag)
         self.pairs[volume.lun] = pair
         self.emit("pair-registered", None, pair=f"{pair.source}>{pair.target}", mode=rio.mode)
         self._command(pair, rio, Tag.CREATE_TO_EDGE)
 
-    def _pair_for(self, command: Command, ref: VolumeRef, role: str, after: str = "") -> StoragePair:
+    def _pair_for(self, command: Command, ref: VolumeRef, role: Role, after: str = "") -> StoragePair:
         """The pair of volume ``ref`` that a host gives ``command`` for: the command must be
         legal in the pair's state and given at the pair's ``role`` storage."""
         volume = self._volume(ref)
@@ -75,16 +77,16 @@ class CommandsMixin(StorageState):
         where = f"{self.name} {ref}"
         check_command(command, pair.state if pair else S.SIMPLEX, where)
         assert pair is not None
-        if pair.role != role:
+        if pair.role is not role:
             raise IllegalCommand(f"{command} refused: {where} is the {pair.role} of its pair; "
                                  f"give it at the {role} storage{after}")
         return pair
 
     # SCSI suspend (910)
     def _scsi_suspend(self, host: str, tag: int, rio: Rio) -> None:
-        pair = self._pair_for(Command.SUSPEND, rio.source, "source")
+        pair = self._pair_for(Command.SUSPEND, rio.source, Role.SOURCE)
         self._stop_copy(pair)
-        event = Event.SUSPEND_ASYNC if pair.mode == "async" else Event.SUSPEND
+        event = Event.SUSPEND_ASYNC if pair.mode == CopyMode.ASYNC else Event.SUSPEND
         self._set_state(pair, event, Tag.LIFE_SUSPEND_INSTRUCTED)
         pair.waiting[RioKind.SOK] = (host, tag)
         self._command(pair, Rio(kind=RioKind.SUSPEND, source=pair.local, target=pair.remote), None)
@@ -94,7 +96,7 @@ class CommandsMixin(StorageState):
         if rio.swap:
             self._scsi_failback(host, tag, rio)
             return
-        pair = self._pair_for(Command.RESYNC, rio.source, "source")
+        pair = self._pair_for(Command.RESYNC, rio.source, Role.SOURCE)
         pair.waiting[RioKind.DPOK] = (host, tag)
         self.emit("resync-requested", None, pair=f"{pair.source}>{pair.target}", swap=pair.swap_unconfirmed)
         # A failback whose swap never reached the other side (lost with the path) is
@@ -104,20 +106,20 @@ class CommandsMixin(StorageState):
 
     # SCSI resynchronize with swap at the target: failback (beyond the patent; pairresync -swaps)
     def _scsi_failback(self, host: str, tag: int, rio: Rio) -> None:
-        pair = self._pair_for(Command.FAILBACK, rio.target, "target", " after a failover")
+        pair = self._pair_for(Command.FAILBACK, rio.target, Role.TARGET, " after a failover")
         where = f"{self.name} {rio.target}"
         if not pair.takeover:
             legal = ", ".join(str(c) for c in LEGAL[pair.state] if c is not Command.FAILBACK)
             raise IllegalCommand(f"failback refused: pair is {pair.state} at {where} but no failover took place "
                                  f"(the target host has not taken over); legal now: {legal}")
         old = f"{pair.source}>{pair.target}"
-        pair.role = "source"  # local stays; remote (the old source as we address it) becomes the target
+        pair.role = Role.SOURCE  # local stays; remote (the old source as we address it) becomes the target
         pair.takeover = False
         pair.swapped = not pair.swapped
         pair.swap_unconfirmed = True
         pair.waiting.clear()
         pair.waiting[RioKind.DPOK] = (host, tag)
-        self.emit("pair-swapped", None, old=old, new=f"{pair.source}>{pair.target}", party="source_storage",
+        self.emit("pair-swapped", None, old=old, new=f"{pair.source}>{pair.target}", party=Party.SOURCE_STORAGE,
                   state=str(pair.state), bitmap=len(pair.bitmap))
         self.emit("failback-requested", None, pair=f"{pair.source}>{pair.target}")
         self._command(pair, Rio(kind=RioKind.RESYNC, source=pair.local, target=pair.remote, swap=True),
@@ -125,10 +127,11 @@ class CommandsMixin(StorageState):
 
     # SCSI Suspend instruction at the target: failover (1302)
     def _scsi_failover(self, host: str, tag: int, rio: Rio) -> None:
-        pair = self._pair_for(Command.FAILOVER, rio.target, "target")
+        pair = self._pair_for(Command.FAILOVER, rio.target, Role.TARGET)
         pair.waiting[RioKind.SOK] = (host, tag)
         self._command(pair, Rio(kind=RioKind.SUSPEND, source=pair.remote, target=pair.local, failure=True,
-                                 mode="prompt" if rio.mode == "prompt" else ""), Tag.FAILOVER_TO_EDGE)
+                                 mode=FailoverMode.PROMPT if rio.mode == FailoverMode.PROMPT else FailoverMode.WAIT),
+                       Tag.FAILOVER_TO_EDGE)
 
     # SCSI pair delete
     def _scsi_delete(self, host: str, tag: int, rio: Rio) -> None:
@@ -138,7 +141,7 @@ class CommandsMixin(StorageState):
         check_command(Command.DELETE, pair.state if pair else S.SIMPLEX, f"{self.name} {ref}")
         assert pair is not None
         self._stop_copy(pair)
-        self._forget(volume.lun, pair, f"{pair.role}_storage")
+        self._forget(volume.lun, pair, pair.party)
         self._answer(host, tag, Rio(kind=RioKind.DELOK, source=rio.source, target=rio.target))
         self._to_edge(Rio(kind=RioKind.DELETE, source=pair.source, target=pair.target))
 

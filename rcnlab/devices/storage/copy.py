@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from rcnlab.devices.storage.pair import CopyJob, StoragePair
 from rcnlab.devices.storage.state import StorageState
+from rcnlab.model.kinds import CopyKind
 from rcnlab.model.rio import Rio, RioKind
 from rcnlab.model.steps import Tag
 
@@ -15,12 +16,11 @@ COPY_TICK = 0.001  # the copy engine sends a share of blocks every millisecond
 class CopyMixin(StorageState):
     __slots__ = ()
 
-    def _start_copy(self, pair: StoragePair, blocks: list[int], what: str) -> None:
-        """``what``: "initial" (1013), "differential" (after 1212) or "resumed" (after a restart)."""
+    def _start_copy(self, pair: StoragePair, blocks: list[int], what: CopyKind) -> None:
         pair.copy = CopyJob(blocks=blocks, total=len(blocks))
-        if what != "resumed":
-            pair.differential = what == "differential"
-        self.emit("copy-started", Tag.CREATE_INITIAL_COPY if what == "initial" else None,
+        if what is not CopyKind.RESUMED:
+            pair.differential = what is CopyKind.DIFFERENTIAL
+        self.emit("copy-started", Tag.CREATE_INITIAL_COPY if what is CopyKind.INITIAL else None,
                   pair=f"{pair.source}>{pair.target}", blocks=len(blocks), copy=what)
         self._copy_tick(pair)
 

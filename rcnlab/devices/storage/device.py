@@ -13,6 +13,7 @@ from rcnlab.devices.storage.front import FrontMixin
 from rcnlab.devices.storage.path import PathMixin
 from rcnlab.devices.storage.transitions import TransitionsMixin
 from rcnlab.model.bitmaps import hand_over
+from rcnlab.model.kinds import CopyKind, Role
 from rcnlab.model.pair_state import PairState
 
 S = PairState
@@ -35,8 +36,8 @@ class ExternalStorage(FrontMixin, CommandsMixin, TransitionsMixin, CopyMixin, Pa
         """Volumes and pair records are on disk; an interrupted copy resumes from 1211."""
         super().restart()
         for pair in self.pairs.values():
-            if pair.role == "source" and pair.state in (S.INITIAL_COPYING, S.DUPLEX_PENDING) and pair.copy is None:
-                self._start_copy(pair, sorted(hand_over(pair.bitmap)), "resumed")
+            if pair.role is Role.SOURCE and pair.state in (S.INITIAL_COPYING, S.DUPLEX_PENDING) and pair.copy is None:
+                self._start_copy(pair, sorted(hand_over(pair.bitmap)), CopyKind.RESUMED)
         if self._unanswered and self._path_timer is None:
             self._path_timer = self.net.kernel.timer(0.0, self._path_check)
         edge = self.net.devices.get(self.edge)

@@ -21,6 +21,7 @@ from rcnlab.devices.storage.state import StorageState
 from rcnlab.devices.storage.volume import Volume
 from rcnlab.emu.journal import short_digest
 from rcnlab.model.ids import VolumeRef
+from rcnlab.model.kinds import CopyMode, Role, ScsiStatus
 from rcnlab.model.pair_state import IllegalCommand, PairState
 from rcnlab.model.rio import REPLY, Rio, RioKind, ScsiCommand
 from rcnlab.model.steps import Tag
@@ -31,7 +32,7 @@ S = PairState
 class FrontMixin(StorageState):
     __slots__ = ()
 
-    def receive(self, src: str, message: Any) -> None:
+    def receive(self, src: str, message: object) -> None:
         if isinstance(message, ScsiCommand):
             self._on_scsi(src, message)
         elif isinstance(message, Rio):
@@ -44,14 +45,14 @@ class FrontMixin(StorageState):
         rio = cmd.rio
         handler = SCSI_HANDLERS.get(rio.kind)
         if handler is None:
-            self._answer(host, cmd.tag, rio, "error", f"{self.name}: unknown SCSI command {rio.kind}")
+            self._answer(host, cmd.tag, rio, ScsiStatus.ERROR, f"{self.name}: unknown SCSI command {rio.kind}")
             return
         try:
             handler(self, host, cmd.tag, rio)
         except IllegalCommand as exc:
             self.refused += 1
             self.emit("command-refused", None, command=str(rio.kind), reason=str(exc))
-            self._answer(host, cmd.tag, rio, "error", str(exc))
+            self._answer(host, cmd.tag, rio, ScsiStatus.ERROR, str(exc))
 
     def _volume(self, ref: VolumeRef) -> Volume:
         volume = self.volumes.get(ref.lun) if ref.wwn == self.spec.wwn else None
@@ -63,7 +64,7 @@ class FrontMixin(StorageState):
     def _scsi_write(self, host: str, tag: int, rio: Rio) -> None:
         volume = self._volume(rio.target)
         pair = self.pairs.get(volume.lun)
-        if pair is not None and pair.role == "target" and pair.state not in (S.SUSPEND, S.FAILURE_SUSPEND):
+        if pair is not None and pair.role is Role.TARGET and pair.state not in (S.SUSPEND, S.FAILURE_SUSPEND):
             raise IllegalCommand(f"write refused: {pair.local} is the target of a pair in state {pair.state}; "
                                  "the target volume may be written only in Suspend or failure Suspend")
         volume.blocks[rio.block] = rio.data  # volume.write, inlined
@@ -77,7 +78,7 @@ class FrontMixin(StorageState):
             return
         xid = self._next_xid = self._next_xid + 1
         out = Rio(kind=RioKind.WR, source=pair.local, target=pair.remote, block=rio.block, data=rio.data, xid=xid)
-        sync = pair.mode == "sync"
+        sync = pair.mode == CopyMode.SYNC
         if sync:
             self._sync_waiting[xid] = (host, tag)
         self._track(xid, volume.lun, rio.block)
@@ -128,7 +129,7 @@ class FrontMixin(StorageState):
         waiting = self._sync_waiting.pop(xid, None) if self._sync_waiting else None
         if waiting:
             self._answer(*waiting, Rio(kind=RioKind.WROK, source=rio.source, target=rio.source),
-                         "error" if rio.error else "ok", rio.error, step=Tag.WRITE_HOST_ANSWERED)
+                         ScsiStatus.ERROR if rio.error else ScsiStatus.OK, rio.error, step=Tag.WRITE_HOST_ANSWERED)
 
 
 #: The handler of each SCSI command a host may give.

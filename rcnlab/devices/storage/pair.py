@@ -6,6 +6,7 @@ import attrs
 
 from rcnlab.emu.kernel import Timer
 from rcnlab.model.ids import VolumeRef
+from rcnlab.model.kinds import Party, Role
 from rcnlab.model.pair_state import PairState
 from rcnlab.model.rio import RioKind
 
@@ -29,7 +30,7 @@ class StoragePair:
     """One volume pair as this storage sees it. ``remote`` is the other volume as
     this storage addresses it (the virtual storage's WWN in the Fig. 2 variant)."""
 
-    role: str  # "source" or "target"
+    role: Role
     local: VolumeRef
     remote: VolumeRef
     mode: str  # "sync" or "async"
@@ -45,9 +46,14 @@ class StoragePair:
     differential: bool = False  # the running copy is a differential one
 
     @property
+    def party(self) -> Party:
+        """This storage's party to the pair."""
+        return Party.SOURCE_STORAGE if self.role is Role.SOURCE else Party.TARGET_STORAGE
+
+    @property
     def source(self) -> VolumeRef:
-        return self.local if self.role == "source" else self.remote
+        return self.local if self.role is Role.SOURCE else self.remote
 
     @property
     def target(self) -> VolumeRef:
-        return self.remote if self.role == "source" else self.local
+        return self.remote if self.role is Role.SOURCE else self.local

@@ -5,6 +5,7 @@ kept in 1211, and the edge is told as soon as it can hear."""
 from __future__ import annotations
 
 from rcnlab.devices.storage.state import StorageState
+from rcnlab.model.kinds import Role
 from rcnlab.model.pair_state import Event, PairState
 from rcnlab.model.rio import Rio, RioKind
 from rcnlab.model.steps import Tag
@@ -49,7 +50,7 @@ class PathMixin(StorageState):
 
     def _path_failed(self, lun: int, blocks: list[int]) -> None:
         pair = self.pairs.get(lun)
-        if pair is None or pair.role != "source":
+        if pair is None or pair.role is not Role.SOURCE:
             return
         pair.bitmap.update(blocks)
         if pair.state in (S.SIMPLEX, S.FAILURE_SUSPEND):
@@ -63,7 +64,7 @@ class PathMixin(StorageState):
         """Tell the edge the pair failed; again and again until it answers (it may be down)."""
         self._notify.pop(lun, None)
         pair = self.pairs.get(lun)
-        if pair is None or pair.role != "source" or pair.state is not S.FAILURE_SUSPEND:
+        if pair is None or pair.role is not Role.SOURCE or pair.state is not S.FAILURE_SUSPEND:
             return
         if self.up:
             self._to_edge(Rio(kind=RioKind.SUSPEND, source=pair.local, target=pair.remote, failure=True))

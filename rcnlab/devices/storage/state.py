@@ -6,7 +6,7 @@ not answered, the timers of its pair commands. The concerns (``front``,
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import attrs
 
@@ -15,6 +15,7 @@ from rcnlab.devices.storage.pair import StoragePair
 from rcnlab.devices.storage.volume import Volume
 from rcnlab.emu.kernel import Timer
 from rcnlab.model.ids import VolumeRef, port_id
+from rcnlab.model.kinds import Attach, CopyKind, DeviceKind, Party, ScsiStatus
 from rcnlab.model.pair_state import Event, IllegalTransition, PairState, step
 from rcnlab.model.rio import Rio, RioKind, ScsiCommand
 from rcnlab.topo.schema import StorageSpec
@@ -26,7 +27,7 @@ S = PairState
 class StorageState(Device):
     spec: StorageSpec = attrs.field(kw_only=True)
     block_size: int = attrs.field(kw_only=True)
-    kind: str = attrs.field(default="storage", init=False)
+    kind: ClassVar[DeviceKind] = DeviceKind.STORAGE
     volumes: dict[int, Volume] = attrs.field(factory=dict, init=False)
     pairs: dict[int, StoragePair] = attrs.field(factory=dict, init=False)  # by local LUN
     refused: int = attrs.field(default=0, init=False)
@@ -65,7 +66,7 @@ class StorageState(Device):
         def _as_source(self, rio: Rio) -> None: ...
         def _command(self, pair: StoragePair, rio: Rio, step: str | None = None) -> None: ...
         def _answered(self, lun: int, kind: RioKind) -> None: ...
-        def _start_copy(self, pair: StoragePair, blocks: list[int], what: str) -> None: ...
+        def _start_copy(self, pair: StoragePair, blocks: list[int], what: CopyKind) -> None: ...
         def _stop_copy(self, pair: StoragePair) -> None: ...
         def _track(self, xid: int, lun: int, block: int) -> None: ...
         def _path_check(self) -> None: ...
@@ -74,26 +75,26 @@ class StorageState(Device):
 
     def _to_edge(self, rio: Rio, step: str | None = None) -> None:
         spec = self.spec
-        if spec.attach == "fc":
+        if spec.attach is Attach.FC:
             wwn = spec.wwn
             addressed = rio.target.wwn if rio.source.wwn == wwn else rio.source.wwn
             self.net.send(self.name, spec.edge, rio, rio.size, step, port_id(wwn), port_id(addressed))
         else:
             self.net.send(self.name, spec.edge, rio, rio.size, step)
 
-    def _answer(self, host: str, tag: int, rio: Rio, status: str = "ok", detail: str = "",
+    def _answer(self, host: str, tag: int, rio: Rio, status: ScsiStatus = ScsiStatus.OK, detail: str = "",
                 step: str | None = None) -> None:
         if host in self.net.devices:
             self.net.send(self.name, host, ScsiCommand(tag=tag, rio=rio, status=status, detail=detail), rio.size, step)
 
-    def _answer_waiting(self, pair: StoragePair, kind: RioKind, rio: Rio, status: str = "ok", detail: str = "",
-                        step: str | None = None) -> None:
+    def _answer_waiting(self, pair: StoragePair, kind: RioKind, rio: Rio, status: ScsiStatus = ScsiStatus.OK,
+                        detail: str = "", step: str | None = None) -> None:
         """Answer the host that waits for ``kind`` on ``pair``, if one does."""
         waiting = pair.waiting.pop(kind, None)
         if waiting:
             self._answer(*waiting, rio, status, detail, step)
 
-    def _forget(self, lun: int, pair: StoragePair, party: str) -> None:
+    def _forget(self, lun: int, pair: StoragePair, party: Party) -> None:
         """The pair is gone here: the volume is Simplex again."""
         del self.pairs[lun]
         self.emit("pair-state", None, pair=f"{pair.source}>{pair.target}", party=party, old=str(pair.state),
@@ -104,9 +105,9 @@ class StorageState(Device):
         try:
             pair.state = step(old, event)
         except IllegalTransition as exc:
-            self.emit("state-conflict", None, pair=f"{pair.source}>{pair.target}", party=f"{pair.role}_storage",
+            self.emit("state-conflict", None, pair=f"{pair.source}>{pair.target}", party=pair.party,
                       state=str(old), on=event.value, detail=str(exc))
             return
         if pair.state is not old:
-            self.emit("pair-state", step_tag, pair=f"{pair.source}>{pair.target}", party=f"{pair.role}_storage",
+            self.emit("pair-state", step_tag, pair=f"{pair.source}>{pair.target}", party=pair.party,
                       old=str(old), new=str(pair.state))

@@ -11,6 +11,7 @@ from rcnlab.devices.storage.pair import StoragePair
 from rcnlab.devices.storage.state import StorageState
 from rcnlab.devices.storage.volume import Volume
 from rcnlab.model.bitmaps import hand_over
+from rcnlab.model.kinds import CopyKind, Party, Role, ScsiStatus
 from rcnlab.model.pair_state import Event, PairState
 from rcnlab.model.rio import REPLY, Rio, RioKind
 from rcnlab.model.steps import Tag
@@ -31,7 +32,7 @@ class TransitionsMixin(StorageState):
                 self._to_edge(Rio(kind=RioKind.ICOK, source=rio.source, target=rio.target,
                                   error=f"{rio.target} is already paired ({pair.state})"))
                 return
-            pair = StoragePair(role="target", local=rio.target, remote=rio.source, mode=rio.mode)
+            pair = StoragePair(role=Role.TARGET, local=rio.target, remote=rio.source, mode=rio.mode)
             self.pairs[lun] = pair
             volume.clear()  # the initial copy overwrites the whole target volume
             self._set_state(pair, Event.CREATE, Tag.CREATE_TARGET_STATE)
@@ -48,13 +49,13 @@ class TransitionsMixin(StorageState):
         elif kind is RioKind.RESYNC and rio.swap:  # failback: the old source becomes the target
             self._stop_copy(pair)
             self._cancel_notify(lun)
-            if pair.role != "target" or pair.remote != rio.source:  # (a repeated swap finds it turned already)
+            if pair.role is not Role.TARGET or pair.remote != rio.source:  # (a repeated swap finds it turned already)
                 old = f"{pair.source}>{pair.target}"
-                pair.role = "target"
+                pair.role = Role.TARGET
                 pair.remote = rio.source
                 pair.swapped = not pair.swapped
                 pair.waiting.clear()
-                self.emit("pair-swapped", None, old=old, new=f"{pair.source}>{pair.target}", party="target_storage",
+                self.emit("pair-swapped", None, old=old, new=f"{pair.source}>{pair.target}", party=Party.TARGET_STORAGE,
                           state=str(pair.state), bitmap=len(pair.bitmap))
             self._set_state(pair, Event.SWAP, Tag.RESYNC_DPOK_FROM_TARGET)
             # what this volume got that the new source may lack: its 1211, and WRs never answered
@@ -80,7 +81,7 @@ class TransitionsMixin(StorageState):
             pair.takeover = True
             self._answer_waiting(pair, RioKind.SOK, rio, step=Tag.FAILOVER_TARGET_STATE)
         elif kind is RioKind.DELETE:
-            self._forget(lun, pair, "target_storage")
+            self._forget(lun, pair, Party.TARGET_STORAGE)
             self._to_edge(Rio(kind=RioKind.DELOK, source=rio.source, target=rio.target))
         else:
             self.malformed += 1
@@ -90,7 +91,7 @@ class TransitionsMixin(StorageState):
         the source of (a WROK is ``_write_answered``)."""
         kind = rio.kind
         pair = self.pairs.get(rio.source.lun)
-        if pair is None or pair.role != "source":
+        if pair is None or pair.role is not Role.SOURCE:
             return  # an answer for a pair deleted meanwhile
         self._answered(pair.local.lun, kind)
         if rio.error:
@@ -101,13 +102,13 @@ class TransitionsMixin(StorageState):
                 # the edge refused the suspend: it holds the pair in failure Suspend already
                 # (we missed its word, say over a cut FC link); suspended either way
                 self._set_state(pair, Event.FAIL, None)
-            self._answer_waiting(pair, kind, rio, "error", rio.error)
+            self._answer_waiting(pair, kind, rio, ScsiStatus.ERROR, rio.error)
             return
         if kind is RioKind.ICOK:  # 1011, 1012, then the initial copy 1013
             self._set_state(pair, Event.CREATE, Tag.CREATE_SOURCE_STATE)
             self._answer_waiting(pair, RioKind.ICOK, rio, step=Tag.CREATE_HOST_ANSWERED)
             volume = self.volumes[pair.local.lun]
-            self._start_copy(pair, sorted(volume.blocks), "initial")
+            self._start_copy(pair, sorted(volume.blocks), CopyKind.INITIAL)
         elif kind is RioKind.DOK:  # 1110
             self._set_state(pair, Event.DUPLEX, Tag.DUPLEX_SOURCE_STATE)
             if pair.state is S.DUPLEX:
@@ -120,7 +121,7 @@ class TransitionsMixin(StorageState):
                       received=len(rio.bitmap), merged=len(pair.bitmap))
             self._set_state(pair, Event.RESYNC, Tag.RESYNC_SOURCE_STATE)
             self._answer_waiting(pair, RioKind.DPOK, rio, step=Tag.RESYNC_SOURCE_STATE)
-            self._start_copy(pair, sorted(hand_over(pair.bitmap)), "differential")
+            self._start_copy(pair, sorted(hand_over(pair.bitmap)), CopyKind.DIFFERENTIAL)
         elif kind is RioKind.SOK:
             if pair.state is S.SUSPENDING:
                 self._set_state(pair, Event.SUSPENDED, None)
