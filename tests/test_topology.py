@@ -239,6 +239,13 @@ def test_unreadable_file(tmp_path: Path) -> None:
         load_topology(tmp_path / "x.toml")
 
 
+@pytest.mark.parametrize("text", ["", "[lab]\nname = \"empty\"\n"])
+def test_a_topology_without_storages_is_refused(text: str) -> None:
+    with pytest.raises(TopologyError) as info:
+        parse_topology(text, "empty.toml")
+    assert str(info.value) == "empty.toml: storage: no [[storage]] table: a lab needs storages to copy between"
+
+
 def test_message_names_the_path_as_given() -> None:
     with pytest.raises(TopologyError) as info:
         parse_topology(BASE.replace('edge = "E104" }', 'edge = "E999" }'), "topologies/x.toml")

@@ -137,6 +137,8 @@ class _Reader:
         edges = self.edges(file.edge)
         cores = self.cores(file.core)
         storages = self.storages(file.storage, block_size, customers)
+        if not storages:
+            raise self.fail("storage", "no [[storage]] table: a lab needs storages to copy between")
         hosts = self.hosts(file, customers, storages)
         self.unique_addresses(storages, edges, cores)
         self.edge_virtual_wwns(edges, storages)
