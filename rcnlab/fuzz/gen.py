@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from rcnlab.emu.journal import Journal, TraceDigest
+from rcnlab.model.kinds import LinkKind, OrderMethod
 from rcnlab.run import run_headless
 from rcnlab.scenario.steps import parse_scenario
 from rcnlab.topo.load import parse_topology
@@ -56,25 +57,25 @@ class TopoParams:
         return out
 
     def gbe_links(self) -> list[str]:
-        return [f"{a}-{b}" for a, b, kind in _links(self) if kind == "gbe"]
+        return [f"{a}-{b}" for a, b, kind in _links(self) if kind is LinkKind.GBE]
 
     def fc_links(self) -> list[str]:
-        return [f"{a}-{b}" for a, b, kind in _links(self) if kind == "fc"]
+        return [f"{a}-{b}" for a, b, kind in _links(self) if kind is LinkKind.FC]
 
     def core_names(self) -> list[str]:
         return [f"K{i}" for i in range(1, self.cores + 1)]
 
 
-def _links(p: TopoParams) -> list[tuple[str, str, str]]:
+def _links(p: TopoParams) -> list[tuple[str, str, LinkKind]]:
     links = []
     for c in range(1, p.customers + 1):
-        links += [(f"H{c}1", f"S{c}1", "scsi"), (f"S{c}1", "E1", "fc"), ("E2", f"S{c}2", "fc"),
-                  (f"H{c}2", f"S{c}2", "scsi")]
+        links += [(f"H{c}1", f"S{c}1", LinkKind.SCSI), (f"S{c}1", "E1", LinkKind.FC),
+                  ("E2", f"S{c}2", LinkKind.FC), (f"H{c}2", f"S{c}2", LinkKind.SCSI)]
     cores = p.core_names()
     path = ["E1", *cores, "E2"]
-    links += [(a, b, "gbe") for a, b in zip(path, path[1:])]
+    links += [(a, b, LinkKind.GBE) for a, b in zip(path, path[1:])]
     if p.shape == "mesh" and len(cores) >= 2:
-        links += [("E1", cores[1], "gbe"), (cores[-2], "E2", "gbe")]
+        links += [("E1", cores[1], LinkKind.GBE), (cores[-2], "E2", LinkKind.GBE)]
     return links
 
 
@@ -99,12 +100,12 @@ def topology_toml(p: TopoParams, name: str = "fuzz") -> str:
                 f"batch_wait_ms = {_toml_value(float(p.batch_wait_ms))}", ""]
     for a, b, kind in _links(p):
         out += ["[[link]]", f'a = "{a}"', f'b = "{b}"', f'kind = "{kind}"']
-        if kind == "gbe":
+        if kind is LinkKind.GBE:
             out.append(f"distance_km = {_toml_value(float(p.distance_km))}")
             if p.jitter_ms:
                 out.append(f"jitter_ms = {_toml_value(float(p.jitter_ms))}")
         out.append("")
-    if p.order_method == "B":
+    if p.order_method == OrderMethod.B:
         for i, (src, dst, _) in enumerate(p.pairs, start=1):
             out += ["[[pair]]", f'source = "{src}"', f'target = "{dst}"', f"order_id = {i}", ""]
     return "\n".join(out)

@@ -213,7 +213,7 @@ def forge_write(lab: Lab, c: ForgeWrite) -> None:
     if not isinstance(intruder, ExternalStorage):
         raise LabError(f"{c.device} is not a storage (only a storage speaks FC to an edge)")
     victim, ref = lab.volume(c.volume)
-    edge = net.devices[intruder.edge]
+    edge = net.edge_named[intruder.edge]
     # the virtual storage 404 on the intruder's edge that stands for the victim's storage
     addressed = next((v.virtual_wwn for v in edge.virtual.values() if v.corresponding_wwn == victim.wwn),
                      victim.wwn)

@@ -10,6 +10,7 @@ from rcnlab.devices.host import Host
 from rcnlab.devices.storage import ExternalStorage, StoragePair
 from rcnlab.lab import Lab, LabError
 from rcnlab.model.ids import VolumeRef
+from rcnlab.model.kinds import FailoverMode, Role, ScsiStatus, Site
 from rcnlab.model.pair_state import LEGAL, Command, IllegalCommand, PairState, check_command
 from rcnlab.model.rio import Rio, RioKind, ScsiCommand
 from rcnlab.ops.commands import (
@@ -56,7 +57,7 @@ def _at_source(lab: Lab, volume: str, command: Command, host: str | None) -> tup
     storage, pair = _paired(lab, volume, command)
     check_command(command, pair.state, f"{storage.name} {volume}")
     h = lab.host_of(storage, host)
-    if pair.role != "source":
+    if pair.role is not Role.SOURCE:
         raise IllegalCommand(f"{command} refused: {volume} is the target of its pair; give it at the source "
                              f"volume {lab.net.volume_name(lab.net.real(pair.remote))}")
     return h, pair
@@ -65,7 +66,7 @@ def _at_source(lab: Lab, volume: str, command: Command, host: str | None) -> tup
 def _target_side(lab: Lab, volume: str, command: Command) -> tuple[ExternalStorage, StoragePair]:
     """The pair's target storage and its record, from either of the pair's volumes."""
     storage, pair = _paired(lab, volume, command)
-    if pair.role == "source":
+    if pair.role is Role.SOURCE:
         storage, pair = _paired(lab, lab.net.volume_name(lab.net.real(pair.remote)), command)
     return storage, pair
 
@@ -144,17 +145,17 @@ def failover(lab: Lab, c: Failover) -> None:
     if not h.up:
         raise LabError(f"host {h.name} is down")
     source_storage = net.storage_of(pair.remote)
-    site = source_storage.spec.site if source_storage else "source"
+    site = source_storage.spec.site if source_storage else Site.SOURCE
     by = "management server 103" if site in net.management.sites_down else "operator"
     h.emit("site-failure-detected", "fig13:1301", site=site, by=by, pair=f"{net.volume_name(pair.remote)}>{target}")
 
     def restarted(answer: ScsiCommand) -> None:
-        if answer.status == "ok":
+        if answer.status is ScsiStatus.OK:
             h.emit("application-restarted", "fig13:1312", volume=target)
             h.emit("failover-done", "fig9:911", volume=target, prompt=c.prompt)
 
     _send(lab, h, Rio(kind=RioKind.SUSPEND, source=pair.remote, target=pair.local, failure=True,
-                      mode="prompt" if c.prompt else ""), "fig13:1302", restarted)
+                      mode=FailoverMode.PROMPT if c.prompt else FailoverMode.WAIT), "fig13:1302", restarted)
 
 
 def fetch_remaining(lab: Lab, c: FetchRemaining) -> int:
@@ -164,11 +165,11 @@ def fetch_remaining(lab: Lab, c: FetchRemaining) -> int:
     net = lab.net
     storage, pair = _target_side(lab, c.volume, Command.FETCH)
     where = f"{storage.name} {net.volume_name(pair.local)}"
-    if pair.role != "target" or pair.state is not PairState.FAILURE_SUSPEND:
+    if pair.role is not Role.TARGET or pair.state is not PairState.FAILURE_SUSPEND:
         legal = ", ".join(str(cmd) for cmd in LEGAL[pair.state])
         raise IllegalCommand(f"fetch-remaining refused: pair is {pair.state} at {where} (it follows a failover, "
                              f"in failure Suspend); legal now: {legal}")
-    edge = net.devices[storage.edge]
+    edge = net.edge_named[storage.edge]
     if not edge.up:
         raise LabError(f"edge {edge.name} is down")
     info = edge.pairs.get((net.real(pair.remote), pair.local))
@@ -220,7 +221,7 @@ def _swap_back(lab: Lab, new_source: str, new_target: str, step: int = 0, starte
         return
     try:
         storage, pair = lab.pair_of(new_source)
-        states = set(lab.states(storage, pair).values()) if pair.role == "source" else set()
+        states = set(lab.states(storage, pair).values()) if pair.role is Role.SOURCE else set()
         if step == 0 and states == {PairState.DUPLEX}:
             suspend(lab, Suspend(volume=new_source))
             step = 1
@@ -244,7 +245,7 @@ def delete_pair(lab: Lab, c: DeletePair) -> None:
     goes to the source storage, or, when that is down, to the target storage alone."""
     storage, pair = _paired(lab, c.volume, Command.DELETE)
     check_command(Command.DELETE, pair.state, f"{storage.name} {c.volume}")
-    if pair.role == "target":
+    if pair.role is Role.TARGET:
         source = lab.net.storage_of(pair.remote)
         if source is not None and source.up and source.pairs.get(pair.remote.lun) is not None:
             storage, pair = source, source.pairs[pair.remote.lun]
@@ -264,7 +265,7 @@ def resync_all(lab: Lab, c: ResyncAll) -> None:
     for storage in net.storages:
         for pair in list(storage.pairs.values()):
             try:
-                if pair.role == "target":
+                if pair.role is Role.TARGET:
                     _recreate_half_pair(lab, pair)
                 elif pair.state in (PairState.SUSPEND, PairState.FAILURE_SUSPEND):
                     resync(lab, Resync(volume=net.volume_name(pair.local)))

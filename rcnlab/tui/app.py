@@ -38,6 +38,7 @@ from textual.widgets import TabbedContent, TabPane
 from rcnlab.check.invariants import Checker
 from rcnlab.emu.journal import Journal
 from rcnlab.lab import LabError
+from rcnlab.model.kinds import DeviceKind, ScsiStatus, Site
 from rcnlab.model.pair_state import IllegalCommand
 from rcnlab.ops.commands import (
     Command,
@@ -73,7 +74,7 @@ from rcnlab.tui.walk import WALK_SPEED, WalkSession, catalogue, new_stage
 from rcnlab.tui.widgets.chrome import HintLine, KeyBar, StatusLine
 from rcnlab.tui.widgets.counters import Counters
 from rcnlab.tui.widgets.event_log import EventLog
-from rcnlab.tui.widgets.log_area import LogArea
+from rcnlab.tui.widgets.log_area import LOGGING, LogArea
 from rcnlab.tui.widgets.narration import NarrationPanel
 from rcnlab.tui.widgets.pair_panel import PairPanel
 from rcnlab.tui.widgets.sequence import SequenceChart
@@ -159,7 +160,7 @@ class RcnLabApp(App[None]):
         if walking:
             pair.no_pair = "A step of the walkthrough creates it."
         log = LogArea(net, id="log")
-        log.device = self.selected if state.selected_kind(net, self.selected) in ("edge", "core") else None
+        log.device = self.selected if state.selected_kind(net, self.selected) in LOGGING else None
         seq = (StepChart if walking else SequenceChart)(net, id="sequence")
         events = EventLog(net, id="events")
         counters = Counters(net, id="counters")
@@ -294,7 +295,7 @@ class RcnLabApp(App[None]):
     def _report_answers(self) -> None:
         answers = self.lab.answers
         for host, answer in answers[self._answers_seen:]:
-            if getattr(answer, "status", "ok") != "ok":
+            if answer.status is not ScsiStatus.OK:
                 self.notify(f"{host}: {answer.detail or answer.status}", title="command answered with an error",
                             severity="warning")
         self._answers_seen = len(answers)
@@ -331,7 +332,7 @@ class RcnLabApp(App[None]):
             dev = self.net.devices[self.selected]
             ids.append("crash" if dev.up else "restart")
             site = state.site_of(self.net, dev.name)
-            if site in ("source", "target"):
+            if site in (Site.SOURCE, Site.TARGET):
                 down = any(not d.up for d in (*self.net.hosts, *self.net.storages) if d.spec.site == site)
                 ids.append("site_restore" if down else "site_failure")
             ids.append("partition")
@@ -395,7 +396,7 @@ class RcnLabApp(App[None]):
         if m.selected != name:
             m.select(name, post=False)
         kind = state.selected_kind(self.net, name)
-        if kind in ("edge", "core"):
+        if kind in LOGGING:
             self.query_one(LogArea).show_device(name)
         pair = self._pair_for(name)
         if pair is not None:
@@ -407,11 +408,11 @@ class RcnLabApp(App[None]):
             return None
         dev = self.net.devices.get(name)
         storages: set[str] = set()
-        if dev is not None and dev.kind == "storage":
+        if dev is not None and dev.kind is DeviceKind.STORAGE:
             storages = {name}
-        elif dev is not None and dev.kind == "edge":
+        elif dev is not None and dev.kind is DeviceKind.EDGE:
             storages = {s.name for s in self.net.storages if s.edge == name}
-        elif dev is not None and dev.kind == "host":
+        elif dev is not None and dev.kind is DeviceKind.HOST:
             storages = {dev.storage}
         for p in state.pairs(self.net):
             if p.devices[0] in storages or p.devices[3] in storages:
@@ -425,7 +426,7 @@ class RcnLabApp(App[None]):
         chosen = self.query_one(PairPanel).pair if self.narrow is not None else None
         return next((p.source for p in pairs if p.source == chosen), pairs[0].source)
 
-    def volumes(self, site: str | None = None) -> list[str]:
+    def volumes(self, site: Site | None = None) -> list[str]:
         return [f"{s.name}:{v.lun}" for s in self.topo.storages for v in s.volumes if site in (None, s.site)]
 
     def _free_volumes(self) -> list[str]:
@@ -478,9 +479,10 @@ class RcnLabApp(App[None]):
             self.notify("every volume is already in a pair; d deletes one", title="create pair: refused",
                         severity="warning")
             return
-        sources = [v for v in free if v in self.volumes("source")] or free
+        sources = [v for v in free if v in self.volumes(Site.SOURCE)] or free
         source = sources[0]
-        targets = [v for v in free if v in self.volumes("target") and v.partition(":")[0] != source.partition(":")[0]]
+        targets = [v for v in free
+                   if v in self.volumes(Site.TARGET) and v.partition(":")[0] != source.partition(":")[0]]
 
         async def done(c: CreatePair | None) -> None:
             if c and await self.command("create pair", c, done=f"{c.source} → {c.target} ({c.mode}): "
@@ -511,7 +513,7 @@ class RcnLabApp(App[None]):
 
     # -- workload -------------------------------------------------------------------------------
     def action_workload(self) -> None:
-        volume = self.current_pair() or next(iter(self.volumes("source")), None)
+        volume = self.current_pair() or next(iter(self.volumes(Site.SOURCE)), None)
 
         async def done(c: Workload | None) -> None:
             if c:
@@ -597,7 +599,7 @@ class RcnLabApp(App[None]):
         if (site := self._site("site restore")) is not None:
             await self.command("site restore", SiteRestore(site=site), done=f"site {site} restored")
 
-    def _site(self, what: str) -> str | None:
+    def _site(self, what: str) -> Site | None:
         """The selected device's site, or a notification."""
         if (dev := self._need(what, "device")) is None:
             return None

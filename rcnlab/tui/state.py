@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from rcnlab.model.kinds import Party, Site
 from rcnlab.model.pair_state import PairState
 from rcnlab.model.rio import RioKind
 from rcnlab.world import PairView, World
@@ -54,7 +55,7 @@ class SuspendTracker:
         self.since: dict[str, float] = {}
 
     def __call__(self, ev: Any) -> None:
-        if ev.event != "pair-state" or ev.fields.get("party") not in ("source_storage", "source_edge"):
+        if ev.event != "pair-state" or ev.fields.get("party") not in (Party.SOURCE_STORAGE, Party.SOURCE_EDGE):
             return
         pair = ev.fields.get("pair")
         if ev.fields.get("new") in SUSPENDED:
@@ -121,14 +122,14 @@ def selected_kind(net: World, selected: str | None) -> str | None:
     return dev.kind if dev is not None else None
 
 
-def site_of(net: World, device: str) -> str | None:
+def site_of(net: World, device: str) -> Site | None:
     topo = net.topo
     for group in (topo.hosts, topo.storages, topo.edges):
         for spec in group:
             if spec.name == device:
                 return spec.site
     if any(c.name == device for c in topo.cores):
-        return "network"
+        return Site.NETWORK
     return None
 
 
@@ -141,7 +142,7 @@ def preload(net: World, blocks: int) -> list[str]:
     filled = []
     rng = net.rng("tui:preload")
     for storage in net.storages:
-        if storage.spec.site != "source":
+        if storage.spec.site is not Site.SOURCE:
             continue
         for lun, volume in storage.volumes.items():
             n = min(blocks, volume.size)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from rcnlab.export import Message, Note, participants, write
+from rcnlab.export import Message, Note, Sent, participants, write
 from rcnlab.walkthrough.engine import Player
 
 #: Messages drawn per step at most (an initial copy sends thousands); the rest are counted.
@@ -28,7 +28,7 @@ def walkthrough_sequence(player: Player, per_step: int | None = PER_STEP) -> tup
             shown = mine
         else:
             # the first messages, plus the first few resends and drops after them (they come late)
-            rare = [i for i in range(per_step, len(mine)) if mine[i].kind != "sent" or mine[i].dropped][:RARE]
+            rare = [i for i in range(per_step, len(mine)) if mine[i].kind is not Sent.FIRST or mine[i].dropped][:RARE]
             shown = [mine[i] for i in sorted([*range(per_step), *rare])]
         msgs += shown
         if len(shown) < len(mine):

@@ -84,8 +84,8 @@ class PairCreateDialog(Dialog):
             yield Label("Target volume")
             yield Select(options, value=self.target or Select.BLANK, id="target", classes="row")
             with RadioSet(id="mode", classes="row"):
-                yield RadioButton("asynchronous (the host never waits for the network)", value=True, id="async")
-                yield RadioButton("synchronous (the host waits for the source edge's WROK)", id="sync")
+                yield RadioButton("asynchronous (the host never waits for the network)", value=True, id=CopyMode.ASYNC)
+                yield RadioButton("synchronous (the host waits for the source edge's WROK)", id=CopyMode.SYNC)
             yield from self.buttons("Create")
 
     def on_mount(self) -> None:
@@ -97,7 +97,7 @@ class PairCreateDialog(Dialog):
         if source is Select.BLANK or target is Select.BLANK:
             raise ValueError("choose a source and a target volume")
         pressed = self.query_one("#mode", RadioSet).pressed_button
-        mode = CopyMode.SYNC if pressed is not None and pressed.id == "sync" else CopyMode.ASYNC
+        mode = CopyMode.SYNC if pressed is not None and pressed.id == CopyMode.SYNC else CopyMode.ASYNC
         return build(CreatePair, source=source, target=target, mode=mode)
 
 

@@ -13,11 +13,14 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from rcnlab.model.kinds import DeviceKind
 from rcnlab.tui.widgets.vlist import VirtualList
 from rcnlab.world import World
 
 HEADER = f"{'side':<6} {'kind':<9} {'order':>5} {'seq':>8} {'I/O time':>11} {'source 802':<12} " \
          f"{'target 801':<12} {'size':>5} {'age ms':>9} {'resends':>7}"
+#: The devices whose log storage area (413) or held batch the log area shows.
+LOGGING = (DeviceKind.EDGE, DeviceKind.CORE)
 DIM = Style(color="grey62")
 RESENT = Style(color="yellow", bold=True)
 
@@ -70,13 +73,13 @@ class LogArea(Vertical):
         rows.row_width = len(HEADER) + 2
 
     def show_device(self, device: str | None) -> None:
-        if device is not None and getattr(self.net.devices.get(device), "kind", None) in ("edge", "core"):
+        if device is not None and getattr(self.net.devices.get(device), "kind", None) in LOGGING:
             self.device = device
 
     def rows_of(self, device: str) -> tuple[str, list[tuple[str, Any, int]]]:
         """The management information 1701 line and the entries, source side first."""
         dev = self.net.devices[device]
-        if dev.kind == "core":
+        if dev.kind is DeviceKind.CORE:
             entries = [("batch", e, 0) for e in dev.batched()]
             info = (f"{dev.name} core 202: {dev.relayed} relayed, {dev.batches} batches (420), "
                     f"{len(entries)} held for the batch; unroutable {dev.unroutable}")

@@ -16,18 +16,17 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widget import Widget
 
-from rcnlab.model.kinds import Party
+from rcnlab.model.kinds import DeviceKind, LinkKind, Site
 from rcnlab.model.pair_state import operator_name
 from rcnlab.tui.canvas import Canvas
 from rcnlab.world import World
 
 BOX_W = 10
-KIND_SYMBOL = {"host": "H", "storage": "S", "edge": "E", "core": "C", "management": "M"}
 LINK_CHARS = {  # kind -> (horizontal, vertical)
-    "scsi": ("═", "║"),
-    "fc": ("═", "║"),
-    "gbe": ("─", "│"),
-    "ip": ("─", "│"),
+    LinkKind.SCSI: ("═", "║"),
+    LinkKind.FC: ("═", "║"),
+    LinkKind.GBE: ("─", "│"),
+    LinkKind.IP: ("─", "│"),
 }
 STATE_STYLE = {
     "up": Style(color="green"),
@@ -35,32 +34,32 @@ STATE_STYLE = {
     "one-way": Style(color="yellow", bold=True),
     "down": Style(color="red", bold=True),
 }
-SITE_X = {"source": 4, "network": 50, "target": 96}
+SITE_X = {Site.SOURCE: 4, Site.NETWORK: 50, Site.TARGET: 96}
 
 
 def default_positions(net: World) -> dict[str, tuple[float, float]]:
     """Positions on the 100 x 30 plane: the topology's ``pos`` or one derived from the site."""
     topo = net.topo
     pos: dict[str, tuple[float, float]] = {}
-    counters: dict[tuple[str, str], int] = {}
+    counters: dict[tuple[Site, DeviceKind], int] = {}
 
-    def place(name: str, given: Any, site: str, kind: str, y: float) -> None:
+    def place(name: str, given: Any, site: Site, kind: DeviceKind, y: float) -> None:
         if given is not None:
             pos[name] = (float(given[0]), float(given[1]))
             return
         n = counters.get((site, kind), 0)
         counters[(site, kind)] = n + 1
         x = SITE_X.get(site, 50)
-        if kind == "edge":
-            x = 27 if site == "source" else 73 if site == "target" else 50
+        if kind is DeviceKind.EDGE:
+            x = 27 if site is Site.SOURCE else 73 if site is Site.TARGET else 50
         pos[name] = (x, y + 6 * n)
 
     for h in topo.hosts:
-        place(h.name, h.pos, h.site, "host", 8)
+        place(h.name, h.pos, h.site, DeviceKind.HOST, 8)
     for s in topo.storages:
-        place(s.name, s.pos, s.site, "storage", 20)
+        place(s.name, s.pos, s.site, DeviceKind.STORAGE, 20)
     for e in topo.edges:
-        place(e.name, e.pos, e.site, "edge", 20)
+        place(e.name, e.pos, e.site, DeviceKind.EDGE, 20)
     cores = topo.cores
     for i, c in enumerate(cores):
         if c.pos is not None:
@@ -228,20 +227,19 @@ class TopologyMap(Widget, can_focus=True):
         if not dev.up:
             return "down"
         kind = dev.kind
-        if kind == "edge":
+        if kind is DeviceKind.EDGE:
             return f"≡{_count(dev.log_entries)}"
-        if kind == "core":
+        if kind is DeviceKind.CORE:
             return f"»{_count(dev.relayed)}" if not dev.held else f"≡{_count(dev.held)}"
-        if kind == "host":
+        if kind is DeviceKind.HOST:
             rate = dev.workload_rate
             return f"{rate:g}/s" if rate else "idle"
-        if kind == "storage":
+        if kind is DeviceKind.STORAGE:
             sources = [p for p in dev.pairs.values()]
             if not sources:
                 return "SMPL"
             p = sources[0]
-            party = Party.SOURCE_STORAGE if p.role == "source" else Party.TARGET_STORAGE
-            return operator_name(p.state, party, p.takeover)
+            return operator_name(p.state, p.party, p.takeover)
         return "mgmt"
 
     # -- selection ----------------------------------------------------------------------
