@@ -204,14 +204,12 @@ def show_step(console: Console, player: Player, result: StepResult) -> None:
 
 
 def _pair_states(player: Player) -> Table | None:
-    pairs = player.lab.pairs()
-    if not pairs:
+    views = player.net.pair_views()
+    if not views:
         return None
     t = Table(box=None, pad_edge=False, show_edge=False)
     for col in ("pair", "src storage", "src edge", "tgt edge", "tgt storage"):
         t.add_column(col, style="dim" if col == "pair" else "", no_wrap=True)
-    for p in pairs:
-        s = p["states"]
-        t.add_row(f"{p['source']}>{p['target']}", s["source_storage"], s["source_edge"], s["target_edge"],
-                  s["target_storage"])
+    for view in views:
+        t.add_row(view.name, *(str(state) for state in view.states))
     return t
