@@ -14,7 +14,11 @@ from rcnlab.model.kinds import LinkKind
 
 @attrs.define(eq=False)
 class Channel:
-    """One direction of a link."""
+    """One direction of a link.
+
+    FC, SCSI and storage-over-IP (iSCSI on TCP) deliver in order: jitter delays a frame
+    but never lets it overtake one sent before it. GbE between edges and cores carries
+    UDP, which may reorder; the log entries' sequence numbers put that right (2003)."""
 
     link: str  # the link's name, "A-B"
     kind: LinkKind
@@ -36,6 +40,19 @@ class Channel:
     bytes: int = 0
     in_flight: int = 0
     receiver: Node | None = attrs.field(default=None, repr=False)  # the device at ``dst``, once a frame arrived
+    ordered: bool = attrs.field(init=False)  # frames arrive in the order they were sent
+    last_due: float = 0.0  # when the frame sent last arrives (ordered channels)
+
+    def __attrs_post_init__(self) -> None:
+        self.ordered = self.kind is not LinkKind.GBE
+
+    def arrival(self, due: float) -> float:
+        """When a frame due at ``due`` arrives: on an ordered channel not before the one sent before it."""
+        if self.ordered:
+            if due < self.last_due:
+                due = self.last_due
+            self.last_due = due
+        return due
 
     @property
     def degraded(self) -> bool:
@@ -44,6 +61,7 @@ class Channel:
     def fail(self) -> None:
         self.up = False
         self.epoch += 1
+        self.last_due = 0.0  # what was in flight is lost
 
     def restore(self) -> None:
         self.up = True

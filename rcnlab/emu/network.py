@@ -104,8 +104,12 @@ class Network:
                                                                      "what": _describe(message), "fragment": "1/1"})
                 return
             ch.in_flight += 1
-            self._push(start + ch.latency + (ch.rng.random() * jitter if jitter else 0.0), self._arrive_cb,
-                       (ch, ch.epoch, message))
+            due = start + ch.latency + (ch.rng.random() * jitter if jitter else 0.0)
+            if ch.ordered:  # ch.arrival(due), inlined: FC and SCSI never reorder
+                if due < ch.last_due:
+                    due = ch.last_due
+                ch.last_due = due
+            self._push(due, self._arrive_cb, (ch, ch.epoch, message))
             return
         msg_id = ch.next_msg_id
         kind: type[Frame]
@@ -129,7 +133,7 @@ class Network:
                                                                      "fragment": f"{index + 1}/{count}"})
                 continue
             frame = make_frame(kind, s_addr, d_addr, msg_id, index, count, length, message)
-            due = start + ch.latency + (rng.random() * ch.jitter if ch.jitter else 0.0)
+            due = ch.arrival(start + ch.latency + (rng.random() * ch.jitter if ch.jitter else 0.0))
             ch.in_flight += 1
             kernel.call_at(due, self._deliver, ch, ch.epoch, frame)
         ch.busy_until = start
