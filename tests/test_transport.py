@@ -13,6 +13,7 @@ import pytest
 
 from helpers import pair_and_writes, run, topology
 from rcnlab.emu.link import Channel
+from rcnlab.fuzz.gen import random_fault, random_topo
 from rcnlab.model.kinds import LinkKind
 from rcnlab.world import World
 
@@ -65,3 +66,13 @@ def test_jitter_on_the_target_fc_keeps_the_reflection_order(seed: int) -> None:
     assert runner.failed == [] and runner.refused == []
     if {str(s) for v in net.pair_views() for s in v.states} == {"Duplex"}:
         assert len(_digests(net)) == 1
+
+
+def test_the_fuzzer_puts_jitter_on_fc_and_scsi_links() -> None:
+    """Every knob within the fuzzer's reach: its "jitter-fc" fault jitters an ordered link."""
+    rng = random.Random(5)
+    topo = random_topo(rng)
+    steps = random_fault(rng, topo, ("jitter-fc",))
+    link = dict(steps[0].args)["link"]
+    assert link in topo.storage_links() and link not in topo.gbe_links()
+    assert dict(steps[0].args)["jitter_ms"] > 0 and dict(steps[1].args)["jitter_ms"] == 0.0

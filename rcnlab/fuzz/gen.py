@@ -62,6 +62,10 @@ class TopoParams:
     def fc_links(self) -> list[str]:
         return [f"{a}-{b}" for a, b, kind in _links(self) if kind is LinkKind.FC]
 
+    def storage_links(self) -> list[str]:
+        """The links that deliver in order: host-storage SCSI and storage-edge FC."""
+        return [f"{a}-{b}" for a, b, kind in _links(self) if kind is not LinkKind.GBE]
+
     def core_names(self) -> list[str]:
         return [f"K{i}" for i in range(1, self.cores + 1)]
 
@@ -193,7 +197,8 @@ def scenario_toml(case: Case, note: str = "") -> str:
 
 # -- random cases from a seed --------------------------------------------------------------
 FAULT_KINDS = ("cut", "cut-one-way", "loss", "jitter", "crash-core", "crash-edge", "suspend", "resync",
-               "failover", "takeover-write", "cut-fc", "crash-edge-volatile", "site-failure", "failback")
+               "failover", "takeover-write", "cut-fc", "crash-edge-volatile", "site-failure", "failback",
+               "jitter-fc")
 
 
 def random_topo(rng: random.Random) -> TopoParams:
@@ -227,6 +232,10 @@ def random_fault(rng: random.Random, topo: TopoParams, kinds: tuple[str, ...] = 
         link = rng.choice(gbe)
         return [Step(at=t0, do="set-link", args=(("link", link), ("loss", rng.choice((0.05, 0.2, 0.5))))),
                 Step(at=t1, do="set-link", args=(("link", link), ("loss", 0.0)))]
+    if kind == "jitter-fc":  # FC and SCSI delay but never reorder: the host's order must hold
+        link = rng.choice(topo.storage_links())
+        return [Step(at=t0, do="set-link", args=(("link", link), ("jitter_ms", rng.choice((0.2, 1.0, 5.0))))),
+                Step(at=t1, do="set-link", args=(("link", link), ("jitter_ms", 0.0)))]
     if kind == "jitter":
         link = rng.choice(gbe)
         return [Step(at=t0, do="set-link", args=(("link", link), ("jitter_ms", rng.choice((2.0, 10.0))))),
