@@ -126,6 +126,10 @@ class Host(Device):
         """Whether the command tagged ``tag`` still waits for its answer."""
         return tag in self._outstanding
 
+    def sent(self, kind: RioKind) -> list[Rio]:
+        """The commands of ``kind`` sent and not answered yet (a pair creation on its way)."""
+        return [rio for _, rio, _ in self._outstanding.values() if rio.kind is kind]
+
     @property
     def mean_latency(self) -> float:
         return self.latency_sum / self.acknowledged if self.acknowledged else 0.0

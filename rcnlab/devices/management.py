@@ -222,6 +222,7 @@ class ManagementServer(Device):
             key = (OrderMethod.A1, rio.source.wwn, rio.target.wwn)
         if key not in self._order_ids:
             taken = set(self._order_ids.values()) | {p.order_id for p in self.net.topo.pairs}
+            taken |= {order_id for _, order_id in self.pair_info.values()}  # given at run time (method B)
             self._order_ids[key] = next(i for i in range(1, len(taken) + 2) if i not in taken)
         return self._order_ids[key]
 

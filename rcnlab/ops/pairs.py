@@ -10,7 +10,7 @@ from rcnlab.devices.host import Host
 from rcnlab.devices.storage import ExternalStorage, StoragePair
 from rcnlab.lab import Lab, LabError
 from rcnlab.model.ids import VolumeRef
-from rcnlab.model.kinds import FailoverMode, Role, ScsiStatus, Site
+from rcnlab.model.kinds import FailoverMode, OrderMethod, Role, ScsiStatus, Site
 from rcnlab.model.pair_state import LEGAL, Command, IllegalCommand, PairState, check_command
 from rcnlab.model.rio import Rio, RioKind, ScsiCommand
 from rcnlab.ops.commands import (
@@ -26,6 +26,8 @@ from rcnlab.ops.commands import (
     Workload,
     Write,
 )
+from rcnlab.topo.rules import Claim, End, pair_problem
+from rcnlab.topo.schema import Topology
 
 
 def _send(lab: Lab, host: Host, rio: Rio, step: str | None = None,
@@ -72,20 +74,74 @@ def _target_side(lab: Lab, volume: str, command: Command) -> tuple[ExternalStora
 
 
 def create_pair(lab: Lab, c: CreatePair) -> None:
-    """Fig. 9 step 904: the host asks its storage to pair two volumes (1001)."""
+    """Fig. 9 step 904: the host asks its storage to pair two volumes (1001). Refused
+    first, with nothing sent, unless both volumes are Simplex and the pair keeps the
+    pair rules (rcnlab.topo.rules, the topology file's) next to the pairs there are,
+    those on their way and the order assurance IDs the topology's ``[[pair]]`` reserve."""
+    net, topo = lab.net, lab.net.topo
     src, src_ref = lab.volume(c.source)
     dst, dst_ref = lab.volume(c.target)
-    if src is dst:
-        raise LabError("source and target are on the same storage; the RCN copies between storages")
-    if src.spec.customer != dst.spec.customer:
-        raise LabError(f"{c.source} and {c.target} belong to different customers")
     check_command(Command.CREATE, src.pair_state(src_ref.lun), f"{src.name} {c.source}")
     check_command(Command.CREATE, dst.pair_state(dst_ref.lun), f"{dst.name} {c.target}")
-    addressed = VolumeRef(lab.net.management.addressed_wwn(src.name, dst.name), dst_ref.lun)
+    if c.order_id and topo.order_method is not OrderMethod.B:
+        raise LabError(f'order_id applies only with order_assurance = "B"; this lab assigns order assurance IDs '
+                       f'itself (method {topo.order_method})')
+    source, target = (End(name=net.volume_name(ref), storage=s.spec, blocks=s.volumes[ref.lun].size)
+                      for s, ref in ((src, src_ref), (dst, dst_ref)))
+    order_id = _order_id(topo, source.name, target.name, c.order_id)
+    customer = next(cu for cu in topo.customers if cu.id == src.spec.customer)
+    in_use = {net.volume_name(w.volume): f"host {h.name} runs a workload on it"
+              for h in net.hosts for w in h.workloads if not w.done}
+    problem = pair_problem(source, target, order_id, f"pair {source.name}>{target.name}", customer, _claims(lab),
+                           in_use)
+    if problem is not None:
+        raise LabError(problem.text)
+    addressed = VolumeRef(net.management.addressed_wwn(src.name, dst.name), dst_ref.lun)
     h = lab.host_of(src, c.host)
     h.emit("pair-create-instructed", "fig9:904", source=c.source, target=c.target, mode=c.mode)
     _send(lab, h, Rio(kind=RioKind.PAIR_CREATE, source=src_ref, target=addressed, mode=c.mode,
                       order_id=c.order_id))
+
+
+def _order_id(topo: Topology, source: str, target: str, given: int) -> int | None:
+    """The order assurance ID a new pair will have, when the operator's choice fixes it
+    (method B: the one given, else the pair's ``[[pair]]``); None when the management
+    server assigns it."""
+    if topo.order_method is not OrderMethod.B:
+        return None
+    return given or next((p.order_id for p in topo.pairs if (p.source, p.target) == (source, target)), None)
+
+
+def _claims(lab: Lab) -> list[Claim]:
+    """The pairs there are (as their source storages know them), the creations on their
+    way (sent by a host, not answered yet), and the order assurance IDs the topology's
+    ``[[pair]]`` reserve for their edges."""
+    net, topo = lab.net, lab.net.topo
+    claims: dict[str, Claim] = {}
+    for h in net.hosts:
+        for rio in h.sent(RioKind.PAIR_CREATE):
+            storages = net.storage_of(rio.source), net.storage_of(rio.target)
+            if storages[0] is None or storages[1] is None:
+                continue
+            source, target = net.volume_name(rio.source), net.volume_name(net.real(rio.target))
+            claims[source] = Claim(source=source, target=target, customer=storages[0].spec.customer,
+                                   edges=(storages[0].edge, storages[1].edge), where=f"pair {source}>{target}",
+                                   order_id=_order_id(topo, source, target, rio.order_id))
+    for view in net.pair_views():
+        known = claims.get(view.source)
+        storage = net.storage_of(view.source_ref)
+        if storage is None or view.devices[2] is None:
+            continue
+        claims[view.source] = Claim(
+            source=view.source, target=view.target, customer=storage.spec.customer,
+            edges=(storage.edge, view.devices[2]), where=f"pair {view.source}>{view.target}",
+            order_id=view.order_id if view.order_id is not None or known is None else known.order_id)
+    reserved = [Claim(source=p.source, target=p.target, customer=topo.storage(p.source.partition(":")[0]).customer,
+                      edges=(topo.storage(p.source.partition(":")[0]).edge,
+                             topo.storage(p.target.partition(":")[0]).edge),
+                      order_id=p.order_id, where=f"the topology's [[pair]] {p.source}>{p.target}", counts=False)
+                for p in topo.pairs]
+    return [*claims.values(), *reserved]
 
 
 def write(lab: Lab, c: Write) -> None:

@@ -30,6 +30,7 @@ from rcnlab.formats.topology import (
 )
 from rcnlab.model.kinds import Attach, LinkKind, Role
 from rcnlab.topo.routing import find_route
+from rcnlab.topo.rules import Claim, End, claim, pair_problem
 from rcnlab.topo.schema import (
     SECONDS_PER_KM,
     CoreSpec,
@@ -385,52 +386,30 @@ class _Reader:
         storages: list[tuple[str, StorageSpec]],
         customers: dict[str, tuple[str, Customer]],
     ) -> tuple[PairSpec, ...]:
+        """Each ``[[pair]]`` keeps the pair rules (rcnlab.topo.rules) next to those before it."""
         by_name = {s.name: s for _, s in storages}
-        used: dict[str, str] = {}
-        count: dict[str, int] = {}
-        groups: dict[int, tuple[str, str, str]] = {}  # order ID -> (source edge, target edge, key)
+        claims: list[Claim] = []
         out = []
         for i, p in enumerate(file.pair):
             key = f"pair[{i}]"
-            t = {Role.SOURCE: p.source, Role.TARGET: p.target}
-            owners = []
-            for role in Role:
-                name, _, lun = t[role].partition(":")
+            ends = []
+            for role, text in ((Role.SOURCE, p.source), (Role.TARGET, p.target)):
+                name, _, lun = text.partition(":")
                 if not name or not re.fullmatch(r"\d+", lun):
-                    raise self.fail(f"{key}.{role}", f"expected 'STORAGE:LUN', got {t[role]!r}")
+                    raise self.fail(f"{key}.{role}", f"expected 'STORAGE:LUN', got {text!r}")
                 storage = by_name[self.device(f"{key}.{role}", name, "storage")]
-                if int(lun) not in {v.lun for v in storage.volumes}:
+                blocks = {v.lun: v.blocks for v in storage.volumes}.get(int(lun))
+                if blocks is None:
                     raise self.fail(f"{key}.{role}", f"storage {name} has no LUN {int(lun)}")
-                t[role] = f"{name}:{int(lun)}"
-                if t[role] in used:
-                    raise self.fail(f"{key}.{role}", f"volume {t[role]} is already in {used[t[role]]}")
-                used[t[role]] = f"{key}.{role}"
-                owners.append(storage)
-            source, target = owners
-            if source.name == target.name:
-                raise self.fail(f"{key}.target", f"source and target are both on storage {source.name}")
-            if source.customer != target.customer:
-                raise self.fail(
-                    f"{key}.target",
-                    f"pair crosses customers: {target.name} belongs to {target.customer}, "
-                    f"{source.name} to {source.customer}",
-                )
-            edges = (source.edge, target.edge)
-            first = groups.setdefault(p.order_id, (*edges, key))
-            if first[:2] != edges:
-                raise self.fail(
-                    f"{key}.order_id",
-                    f"order assurance ID {p.order_id} already joins edges {first[0]}->{first[1]} ({first[2]}); "
-                    f"one sequence cannot be reflected in order by two edge pairs ({edges[0]}->{edges[1]})",
-                )
-            count[source.customer] = count.get(source.customer, 0) + 1
-            ckey, customer = customers[source.customer]
-            if count[source.customer] > customer.max_pairs:
-                raise self.fail(
-                    f"{ckey}.max_pairs",
-                    f"customer {customer.id} has more pairs than the contract limit of {customer.max_pairs} ({key})",
-                )
-            out.append(PairSpec(source=t[Role.SOURCE], target=t[Role.TARGET], order_id=p.order_id))
+                ends.append(End(name=f"{name}:{int(lun)}", storage=storage, blocks=blocks))
+            source, target = ends
+            ckey, customer = customers[source.storage.customer]
+            problem = pair_problem(source, target, p.order_id, key, customer, claims)
+            if problem is not None:
+                raise self.fail(f"{ckey}.max_pairs" if problem.key == "max_pairs" else f"{key}.{problem.key}",
+                                problem.text)
+            claims.append(claim(source, target, p.order_id, key))
+            out.append(PairSpec(source=source.name, target=target.name, order_id=p.order_id))
         return tuple(out)
 
     def routes_exist(self, topo: Topology, storages: list[tuple[str, StorageSpec]]) -> None:
