@@ -114,6 +114,9 @@ class StorageEntry:
     volumes: tuple[VolumeEntry, ...] | None = attrs.field(default=None, validator=non_empty)  # None: one of 1 TiB
     copy_rate: float = attrs.field(default=20000.0, validator=bounded(MIN_COPY_RATE, MAX_COPY_RATE))
     command_timeout_ms: float = attrs.field(default=2000.0, validator=timer_rule)
+    # A WR the edge leaves unanswered this long fails the path (908); default: follows the
+    # attachment's round trip (rcnlab.devices.storage.path); longer than that round trip.
+    path_timeout_ms: float | None = attrs.field(default=None, validator=timer_rule)
     pos: Pos | None = None
 
     def __attrs_post_init__(self) -> None:

@@ -81,11 +81,6 @@ def create_pair(lab: Lab, c: CreatePair) -> None:
     net, topo = lab.net, lab.net.topo
     src, src_ref = lab.volume(c.source)
     dst, dst_ref = lab.volume(c.target)
-    check_command(Command.CREATE, src.pair_state(src_ref.lun), f"{src.name} {c.source}")
-    check_command(Command.CREATE, dst.pair_state(dst_ref.lun), f"{dst.name} {c.target}")
-    if c.order_id and topo.order_method is not OrderMethod.B:
-        raise LabError(f'order_id applies only with order_assurance = "B"; this lab assigns order assurance IDs '
-                       f'itself (method {topo.order_method})')
     source, target = (End(name=net.volume_name(ref), storage=s.spec, blocks=s.volumes[ref.lun].size)
                       for s, ref in ((src, src_ref), (dst, dst_ref)))
     order_id = _order_id(topo, source.name, target.name, c.order_id)
@@ -94,6 +89,13 @@ def create_pair(lab: Lab, c: CreatePair) -> None:
               for h in net.hosts for w in h.workloads if not w.done}
     problem = pair_problem(source, target, order_id, f"pair {source.name}>{target.name}", customer, _claims(lab),
                            in_use)
+    if problem is not None and not problem.clash:
+        raise LabError(problem.text)
+    check_command(Command.CREATE, src.pair_state(src_ref.lun), f"{src.name} {c.source}")
+    check_command(Command.CREATE, dst.pair_state(dst_ref.lun), f"{dst.name} {c.target}")
+    if c.order_id and topo.order_method is not OrderMethod.B:
+        raise LabError(f'order_id applies only with order_assurance = "B"; this lab assigns order assurance IDs '
+                       f'itself (method {topo.order_method})')
     if problem is not None:
         raise LabError(problem.text)
     addressed = VolumeRef(net.management.addressed_wwn(src.name, dst.name), dst_ref.lun)

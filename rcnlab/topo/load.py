@@ -43,6 +43,7 @@ from rcnlab.topo.schema import (
     StorageSpec,
     Topology,
     VolumeSpec,
+    round_trip,
 )
 
 #: Link defaults by kind when the file leaves them out: (latency ms, bandwidth Mbit/s, MTU bytes).
@@ -144,6 +145,7 @@ class _Reader:
         self.unique_addresses(storages, edges, cores)
         self.edge_virtual_wwns(edges, storages)
         links = self.links(file.link, storages, hosts)
+        self.path_timeouts(links, storages, block_size)
         pairs = self.pairs(file, storages, customers)
 
         topo = Topology(
@@ -221,7 +223,8 @@ class _Reader:
             out.append((key, StorageSpec(
                 name=t.name, wwn=wwn, customer=t.customer, site=t.site, edge=t.edge, attach=t.attach,
                 volumes=self.volumes(key, t.volumes, block_size), copy_rate=t.copy_rate,
-                command_timeout=t.command_timeout_ms / 1000, pos=t.pos,
+                command_timeout=t.command_timeout_ms / 1000,
+                path_timeout=None if t.path_timeout_ms is None else t.path_timeout_ms / 1000, pos=t.pos,
             )))
         # Contract limits (903): how many storages, on which edges.
         for cid, (ckey, customer) in customers.items():
@@ -379,6 +382,18 @@ class _Reader:
         for hkey, h in hosts:
             if frozenset((h.name, h.storage)) not in ends:
                 raise self.fail(f"{hkey}.storage", f"no scsi link between {h.name} and its storage {h.storage}")
+
+    def path_timeouts(self, links: tuple[LinkSpec, ...], storages: list[tuple[str, StorageSpec]],
+                      block_size: int) -> None:
+        """A path timeout given must be longer than a WR's round trip to the edge, or every
+        write would fail its path."""
+        for key, s in storages:
+            link = next(k for k in links if {k.a, k.b} == {s.name, s.edge})
+            rtt = round_trip(link.latency, link.jitter, link.bandwidth, block_size)
+            if s.path_timeout is not None and s.path_timeout <= rtt:
+                raise self.fail(f"{key}.path_timeout_ms", (
+                    f"{s.path_timeout * 1000:g} ms is not longer than a write's round trip to edge {s.edge} over "
+                    f"link {link.name} ({rtt * 1000:.3g} ms): every write would fail its path"))
 
     def pairs(
         self,

@@ -49,10 +49,12 @@ class Claim:
 @attrs.frozen(kw_only=True)
 class Problem:
     """Why a pair is refused: ``key`` is the pair's "source", "target" or "order_id",
-    or "max_pairs" (the customer's contract limit); ``text`` says it in one line."""
+    or "max_pairs" (the customer's contract limit); ``text`` says it in one line.
+    ``clash``: the pair itself is fine but clashes with what is already there."""
 
     key: str
     text: str
+    clash: bool = True
 
 
 def claim(source: End, target: End, order_id: int | None, where: str) -> Claim:
@@ -67,24 +69,24 @@ def pair_problem(source: End, target: End, order_id: int | None, where: str, cus
     ``others``, or None. ``customer`` is the source storage's; ``in_use`` maps a volume
     the run is using to who uses it (a host's workload), empty when reading a file."""
     others = list(others)
+    s, t = source.storage, target.storage
+    if s.name == t.name:
+        return Problem(key="target", clash=False, text=f"source and target are on the same storage {s.name}; "
+                                                       "the RCN copies between storages")
+    if s.customer != t.customer:
+        return Problem(key="target", clash=False, text=f"{source.name} and {target.name} belong to different "
+                                                       f"customers ({s.name} to {s.customer}, {t.name} to {t.customer})")
+    if s.edge == t.edge:
+        return Problem(key="target", clash=False, text=f"{s.name} and {t.name} are both attached to edge {s.edge}; "
+                                                       "the RCN copies between storages on two different edges")
+    if target.blocks < source.blocks:
+        return Problem(key="target", clash=False, text=f"target {target.name} has {target.blocks} blocks, "
+                                                       f"fewer than source {source.name} ({source.blocks})")
     for role, end in ((Role.SOURCE, source), (Role.TARGET, target)):
         for c in others:
             if c.counts and end.name in (c.source, c.target):
                 other_role = Role.SOURCE if end.name == c.source else Role.TARGET
                 return Problem(key=str(role), text=f"volume {end.name} is already the {other_role} of {c.where}")
-    s, t = source.storage, target.storage
-    if s.name == t.name:
-        return Problem(key="target", text=f"source and target are on the same storage {s.name}; "
-                                          "the RCN copies between storages")
-    if s.customer != t.customer:
-        return Problem(key="target", text=f"{source.name} and {target.name} belong to different customers "
-                                          f"({s.name} to {s.customer}, {t.name} to {t.customer})")
-    if s.edge == t.edge:
-        return Problem(key="target", text=f"{s.name} and {t.name} are both attached to edge {s.edge}; "
-                                          "the RCN copies between storages on two different edges")
-    if target.blocks < source.blocks:
-        return Problem(key="target", text=f"target {target.name} has {target.blocks} blocks, "
-                                          f"fewer than source {source.name} ({source.blocks})")
     if in_use and target.name in in_use:
         return Problem(key="target", text=f"target {target.name} is in use ({in_use[target.name]}); "
                                           "the copy would overwrite it: stop that first")

@@ -14,6 +14,12 @@ from rcnlab.model.kinds import Attach, LinkKind, OrderMethod, Site
 SECONDS_PER_KM = 5e-6
 
 
+def round_trip(latency: float, jitter: float, bandwidth: float, size: int) -> float:
+    """The longest a message of ``size`` bytes and its short answer take over a link
+    (one-way ``latency`` and ``jitter`` in seconds, ``bandwidth`` in bytes per second)."""
+    return 2 * (latency + jitter) + size / bandwidth
+
+
 @attrs.frozen(kw_only=True)
 class Customer:
     """A customer of the RCN provider (Fig. 9, steps 901-902) and the contract limits 903 honours."""
@@ -61,6 +67,7 @@ class StorageSpec:
     volumes: tuple[VolumeSpec, ...] = ()
     copy_rate: float = 20000.0  # blocks per virtual second for initial/differential copy
     command_timeout: float = 2.0  # seconds a pair command waits for its answer from the RCN
+    path_timeout: float | None = None  # seconds a WR may wait for the edge; None: follows the attachment
     pos: tuple[int, int] | None = None
 
 

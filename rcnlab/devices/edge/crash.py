@@ -4,6 +4,8 @@ held is sent again, what was being reflected is reflected again)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from rcnlab.devices.edge.state import EdgeState
 from rcnlab.model.pair_state import PairState
 
@@ -15,6 +17,8 @@ class CrashMixin(EdgeState):
 
     def crash(self) -> None:
         super().crash()
+        for storage in self._storages():  # their FC ports see ours go dark
+            storage.edge_down()
         if self._resend_timer is not None:
             self._resend_timer.cancel()
             self._resend_timer = None
@@ -61,3 +65,10 @@ class CrashMixin(EdgeState):
         self._arm_resend()
         for order_id in list(self.inbound):
             self._reflect_next(order_id)
+        for storage in self._storages():  # the fabric tells them (RSCN) once our answers from before are in
+            back = self.net.channels[(self.name, storage.name)]
+            self.net.kernel.call_later(back.latency + back.jitter, storage.edge_up)
+
+    def _storages(self) -> list[Any]:
+        """The attached storages (rcnlab.devices.storage.ExternalStorage)."""
+        return [self.net.devices[name] for name in self.attached.values()]

@@ -6,7 +6,8 @@ concern (``state``, ``volume``, ``pair``, ``front``, ``commands``, ``transitions
 from rcnlab.devices.storage.copy import COPY_TICK
 from rcnlab.devices.storage.device import ExternalStorage
 from rcnlab.devices.storage.pair import CopyJob, StoragePair
-from rcnlab.devices.storage.path import NOTIFY_INTERVAL, PATH_TIMEOUT
+from rcnlab.devices.storage.path import NOTIFY_INTERVAL, PATH_TIMEOUT_FLOOR, PATH_TIMEOUT_ROUND_TRIPS
 from rcnlab.devices.storage.volume import Volume
 
-__all__ = ["COPY_TICK", "NOTIFY_INTERVAL", "PATH_TIMEOUT", "CopyJob", "ExternalStorage", "StoragePair", "Volume"]
+__all__ = ["COPY_TICK", "NOTIFY_INTERVAL", "PATH_TIMEOUT_FLOOR", "PATH_TIMEOUT_ROUND_TRIPS", "CopyJob", "ExternalStorage",
+           "StoragePair", "Volume"]

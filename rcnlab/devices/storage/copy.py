@@ -32,9 +32,10 @@ class CopyMixin(StorageState):
         volume = self.volumes[pair.local.lun]
         for block in job.blocks[job.done:job.done + share]:
             self._next_xid += 1
-            self._track(self._next_xid, volume.lun, block)
-            self._to_edge(Rio(kind=RioKind.WR, source=pair.local, target=pair.remote, block=block,
-                              data=volume.read(block), copy=True, xid=self._next_xid), Tag.CREATE_INITIAL_COPY)
+            wr = Rio(kind=RioKind.WR, source=pair.local, target=pair.remote, block=block, data=volume.read(block),
+                     copy=True, xid=self._next_xid)
+            self._track(self._next_xid, volume.lun, wr)
+            self._to_edge(wr, Tag.CREATE_INITIAL_COPY)
         sent = min(share, job.total - job.done)
         job.done += sent
         pair.copied_blocks += sent

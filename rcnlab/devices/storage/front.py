@@ -81,7 +81,7 @@ class FrontMixin(StorageState):
         sync = pair.mode == CopyMode.SYNC
         if sync:
             self._sync_waiting[xid] = (host, tag)
-        self._track(xid, volume.lun, rio.block)
+        self._track(xid, volume.lun, out)
         self._to_edge(out, Tag.WRITE_TO_EDGE)
         if not sync:
             self._answer(host, tag, Rio(kind=RioKind.WROK, source=rio.source, target=rio.target),

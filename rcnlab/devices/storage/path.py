@@ -1,6 +1,7 @@
 """Path failure (908 as the storage itself detects it): a WR the edge does not answer
-means the path to the edge is gone; the pair goes to failure Suspend, the block is
-kept in 1211, and the edge is told as soon as it can hear."""
+within the path timeout means the path to the edge is gone; the pair goes to failure
+Suspend, the block is kept in 1211, and the edge is told as soon as it can hear. An
+edge that crashes and is back within the path timeout gets the WRs it missed again."""
 
 from __future__ import annotations
 
@@ -9,13 +10,20 @@ from rcnlab.model.kinds import Role
 from rcnlab.model.pair_state import Event, PairState
 from rcnlab.model.rio import Rio, RioKind
 from rcnlab.model.steps import Tag
+from rcnlab.topo.schema import round_trip
 
 S = PairState
-#: A WR the edge has not answered (1603) within this time means the path to the edge is
-#: gone (the edge crashed, the FC link failed): the pair goes to failure Suspend and the
-#: block is kept in 1211, as a real array does on a path failure. The FC round trip is
-#: tens of microseconds, so this never fires while the edge is alive.
-PATH_TIMEOUT = 0.02
+#: The path timeout when the topology leaves ``path_timeout_ms`` out: the longer of a
+#: floor and a few round trips of a WR over the storage's attachment (its link to the
+#: edge, as it is now: ``set-link`` may change it). A WR still unanswered then means
+#: the path is gone (908): the pair goes to failure Suspend and the block is kept in
+#: 1211, as an array does on a path failure. The round trips leave room for a WR that
+#: waits behind a burst and for jitter, so a healthy long-distance attachment (2,500 km
+#: of FC is 25 ms there and back) never times out; the floor (20 ms, far beyond a local
+#: FC round trip of tens of microseconds) lets an edge that restarts within it take the
+#: WRs it missed, resent by the storage (``edge_up``), instead of failing the pair.
+PATH_TIMEOUT_FLOOR = 0.02
+PATH_TIMEOUT_ROUND_TRIPS = 4
 #: While the edge cannot be told of such a failure, the storage tells it again this often.
 NOTIFY_INTERVAL = 0.05
 
@@ -23,18 +31,32 @@ NOTIFY_INTERVAL = 0.05
 class PathMixin(StorageState):
     __slots__ = ()
 
-    def _track(self, xid: int, lun: int, block: int) -> None:
-        self._unanswered[xid] = (lun, block, self.net.kernel.now)
+    @property
+    def path_timeout(self) -> float:
+        """Seconds a WR may go unanswered by the edge: the topology's ``path_timeout_ms``,
+        else `PATH_TIMEOUT_FLOOR` or `PATH_TIMEOUT_ROUND_TRIPS` round trips, the longer."""
+        if self.spec.path_timeout is not None:
+            return self.spec.path_timeout
+        out, back = (self.net.channels[ends] for ends in ((self.name, self.edge), (self.edge, self.name)))
+        rtt = round_trip(max(out.latency, back.latency), max(out.jitter, back.jitter), out.bandwidth,
+                         self.block_size)
+        return max(PATH_TIMEOUT_FLOOR, PATH_TIMEOUT_ROUND_TRIPS * rtt)
+
+    def _track(self, xid: int, lun: int, rio: Rio) -> None:
+        if not self._unanswered:
+            self._lost_before = self.net.channels[(self.edge, self.name)].dropped
+        self._unanswered[xid] = (lun, rio.block, self.net.kernel.now, rio)
         if self._path_timer is None:
-            self._path_timer = self.net.kernel.timer(PATH_TIMEOUT, self._path_check)
+            self._path_timer = self.net.kernel.timer(self.path_timeout, self._path_check)
 
     def _path_check(self) -> None:
         self._path_timer = None
         if not self.up:
             return
-        deadline = self.now - PATH_TIMEOUT
+        timeout = self.path_timeout
+        deadline = self.now - timeout
         lost: dict[int, list[int]] = {}
-        for xid, (lun, block, sent_at) in list(self._unanswered.items()):
+        for xid, (lun, block, sent_at, _) in list(self._unanswered.items()):
             if sent_at > deadline + 1e-12:
                 break
             del self._unanswered[xid]
@@ -46,7 +68,26 @@ class PathMixin(StorageState):
             self._path_failed(lun, blocks)
         if self._unanswered:
             oldest = next(iter(self._unanswered.values()))[2]
-            self._path_timer = self.net.kernel.timer(max(0.0, oldest + PATH_TIMEOUT - self.now), self._path_check)
+            self._path_timer = self.net.kernel.timer(max(0.0, oldest + timeout - self.now), self._path_check)
+
+    # -- the edge's FC port goes dark and comes back (the fabric says so, RSCN) ------------------
+    def edge_down(self) -> None:
+        """The edge crashed: until it is back, nothing goes to it as from a source; WRs wait."""
+        self._edge_down = True
+
+    def edge_up(self) -> None:
+        """The edge is back (its answers to what it took before the crash have all arrived by
+        now): send it, in their order, the WRs it never took, unless its link to us lost a
+        frame since the oldest was sent (an answer lost there means a WR the edge took,
+        which must not be logged twice); the path timeout then fails them as before."""
+        if not self._edge_down or not self.net.devices[self.edge].up:  # not back after all: it crashed again
+            return
+        self._edge_down = False
+        if not self.up or not self._unanswered or self.net.channels[(self.edge, self.name)].dropped != self._lost_before:
+            return
+        self.emit("writes-resent", None, edge=self.edge, writes=len(self._unanswered))
+        for _, _, _, rio in list(self._unanswered.values()):
+            self._to_edge(rio)
 
     def _path_failed(self, lun: int, blocks: list[int]) -> None:
         pair = self.pairs.get(lun)

@@ -34,10 +34,15 @@ class StorageState(Device):
     reflected_writes: int = attrs.field(default=0, init=False)  # host writes reflected here as a target
     _next_xid: int = attrs.field(default=0, init=False)
     _sync_waiting: dict[int, tuple[str, int]] = attrs.field(factory=dict, init=False)  # xid -> (host, tag)
-    # WRs sent to the edge and not yet answered (1603): xid -> (LUN, block, sent at). Kept in
-    # the storage's battery-backed memory, so a crash does not lose it.
-    _unanswered: dict[int, tuple[int, int, float]] = attrs.field(factory=dict, init=False)
+    # WRs sent to the edge and not yet answered (1603): xid -> (LUN, block, sent at, the WR).
+    # Kept in the storage's battery-backed memory, so a crash does not lose it.
+    _unanswered: dict[int, tuple[int, int, float, Rio]] = attrs.field(factory=dict, init=False)
     _path_timer: Timer | None = attrs.field(default=None, init=False)
+    # The edge is down (its FC port went dark): WRs wait in _unanswered until it is back.
+    _edge_down: bool = attrs.field(default=False, init=False)
+    # Frames the edge's link to us had lost when _unanswered was last empty: if it lost
+    # more since, an unanswered WR may have been logged (its answer lost) and is not resent.
+    _lost_before: int = attrs.field(default=0, init=False)
     _deadlines: dict[tuple[int, RioKind], Timer] = attrs.field(factory=dict, init=False)  # (LUN, answer) -> timer
     _notify: dict[int, Timer] = attrs.field(factory=dict, init=False)  # LUN -> failure notice to repeat
 
@@ -68,13 +73,15 @@ class StorageState(Device):
         def _answered(self, lun: int, kind: RioKind) -> None: ...
         def _start_copy(self, pair: StoragePair, blocks: list[int], what: CopyKind) -> None: ...
         def _stop_copy(self, pair: StoragePair) -> None: ...
-        def _track(self, xid: int, lun: int, block: int) -> None: ...
+        def _track(self, xid: int, lun: int, rio: Rio) -> None: ...
         def _path_check(self) -> None: ...
         def _notify_edge(self, lun: int) -> None: ...
         def _cancel_notify(self, lun: int) -> None: ...
 
     def _to_edge(self, rio: Rio, step: str | None = None) -> None:
         spec = self.spec
+        if self._edge_down and rio.source.wwn == spec.wwn:
+            return  # as the source, nothing goes to a dark port; a WR waits in _unanswered (storage.path)
         if spec.attach is Attach.FC:
             wwn = spec.wwn
             addressed = rio.target.wwn if rio.source.wwn == wwn else rio.source.wwn

@@ -59,7 +59,7 @@ class TransitionsMixin(StorageState):
                           state=str(pair.state), bitmap=len(pair.bitmap))
             self._set_state(pair, Event.SWAP, Tag.RESYNC_DPOK_FROM_TARGET)
             # what this volume got that the new source may lack: its 1211, and WRs never answered
-            stray = {b for (l, b, _) in self._unanswered.values() if l == lun}
+            stray = {b for (l, b, *_) in self._unanswered.values() if l == lun}
             for xid in [x for x, v in self._unanswered.items() if v[0] == lun]:
                 del self._unanswered[xid]
             self._to_edge(Rio(kind=RioKind.DPOK, source=rio.source, target=rio.target,
