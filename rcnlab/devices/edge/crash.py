@@ -67,7 +67,7 @@ class CrashMixin(EdgeState):
             self._reflect_next(order_id)
         for storage in self._storages():  # the fabric tells them (RSCN) once our answers from before are in
             back = self.net.channels[(self.name, storage.name)]
-            self.net.kernel.call_later(back.latency + back.jitter, storage.edge_up)
+            self.net.kernel.call_later(max(back.latency + back.jitter, back.last_due - self.now), storage.edge_up)
 
     def _storages(self) -> list[Any]:
         """The attached storages (rcnlab.devices.storage.ExternalStorage)."""
