@@ -8,7 +8,7 @@ from typing import Any
 
 from rcnlab.devices.host import Host
 from rcnlab.devices.storage import ExternalStorage, StoragePair
-from rcnlab.lab import Lab, LabError
+from rcnlab.lab import CommandHandle, Lab, LabError
 from rcnlab.model.ids import VolumeRef
 from rcnlab.model.kinds import FailoverMode, Role, ScsiStatus, Site
 from rcnlab.model.pair_state import LEGAL, Command, IllegalCommand, PairState, check_command
@@ -29,17 +29,9 @@ from rcnlab.ops.commands import (
 
 
 def _send(lab: Lab, host: Host, rio: Rio, step: str | None = None,
-          then: Callable[[ScsiCommand], Any] | None = None) -> None:
-    """The host sends the command; its answer goes to ``lab.answers`` (and to ``then``)."""
-    if not host.up:
-        raise LabError(f"host {host.name} is down")
-
-    def on_reply(answer: ScsiCommand) -> None:
-        lab.answers.append((host.name, answer))
-        if then is not None:
-            then(answer)
-
-    host.command(rio, on_reply, step)
+          then: Callable[[ScsiCommand], Any] | None = None) -> CommandHandle:
+    """The host sends the command; its handle gets its own answer (and ``then`` is called with it)."""
+    return lab.send(host, rio, step, then)
 
 
 def _paired(lab: Lab, volume: str, command: Command) -> tuple[ExternalStorage, StoragePair]:
@@ -118,17 +110,18 @@ def stop_workloads(lab: Lab, c: StopWorkload) -> None:
         h.stop_workloads()
 
 
-def suspend(lab: Lab, c: Suspend) -> None:
+def suspend(lab: Lab, c: Suspend) -> CommandHandle:
     """Planned Suspend (910) of the pair whose source volume is ``volume``."""
     h, pair = _at_source(lab, c.volume, Command.SUSPEND, c.host)
-    _send(lab, h, Rio(kind=RioKind.SUSPEND, source=pair.local, target=pair.remote))
+    return _send(lab, h, Rio(kind=RioKind.SUSPEND, source=pair.local, target=pair.remote))
 
 
-def resync(lab: Lab, c: Resync) -> None:
-    """Resynchronize (Fig. 12, 1201) the pair whose source volume is ``volume``."""
+def resync(lab: Lab, c: Resync) -> CommandHandle:
+    """Resynchronize (Fig. 12, 1201) the pair whose source volume is ``volume``. A
+    resync given while the pair's last one still waits for its answer joins it."""
     h, pair = _at_source(lab, c.volume, Command.RESYNC, c.host)
     h.emit("resync-instructed", "fig9:909", volume=c.volume)
-    _send(lab, h, Rio(kind=RioKind.RESYNC, source=pair.local, target=pair.remote))
+    return _send(lab, h, Rio(kind=RioKind.RESYNC, source=pair.local, target=pair.remote))
 
 
 def failover(lab: Lab, c: Failover) -> None:
