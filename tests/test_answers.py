@@ -1,5 +1,6 @@
 """Every pair command gets its own answer, and the user hears of every one that failed
-(issue 12, item 8)."""
+(issue 12, item 8); fetch-remaining never overwrites acknowledged writes with older
+data, and the checker sees it when it happens (issue 12, item 3)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ import pytest
 from rcnlab.cli import main
 from rcnlab.lab import CommandHandle
 from rcnlab.model.kinds import ScsiStatus
-from rcnlab.ops.commands import Resync
+from rcnlab.model.pair_state import IllegalCommand
+from rcnlab.ops.commands import FetchRemaining, Resync, Write
 from rcnlab.ops.registry import do
 from rcnlab.run import Session
 from rcnlab.scenario.steps import parse_scenario
-from tests.helpers import ROOT, TOPOLOGIES, topology
+from tests.helpers import ROOT, TOPOLOGIES, run, topology
 
 FIG1 = str(ROOT / "topologies" / "fig1.toml")
 
@@ -201,3 +203,71 @@ def test_a_walkthrough_tells_of_a_failed_command_and_exits_1(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert "command t=" in err and "resync ST112:0>ST122:0" in err and "no DPOK from the RCN within 2 s" in err
     assert "no DPOK from the RCN" in out  # in the step's panel too
+
+
+# -- item 3: fetch-remaining never overwrites the restarted application's writes -----------------
+PROMPT = (TOPOLOGIES / "scenarios" / "site-failover-prompt.toml").read_text().split("[[step]]\nat = 1.1")[0]
+
+
+def takeover_writes() -> tuple[Session, dict[int, str]]:
+    """A prompt failover with entries left in the network; then the restarted application
+    writes 8 blocks on the target that those (older) entries would write too."""
+    s = session(PROMPT)
+    s.run_for(1.002)
+    net = s.world
+    target_edge = net.devices["E105"]
+    (oid,) = {p.order_id for p in target_edge.pairs.values()}
+    reflected = target_edge.groups[oid].reflected
+    left = [e for dev in (*net.edges, *net.cores) for e in dev.remaining_entries(oid) if e.seq > reflected]
+    blocks = sorted({e.rio.block for e in left})[:8]
+    assert len(blocks) == 8
+    written = {}
+    for i, block in enumerate(blocks):
+        written[block] = f"takeover {i}"
+        do(s.lab, Write(volume="ST122:0", block=block, host="H121", data=written[block]))
+    s.run_for(0.01)
+    assert net.host_named["H121"].acknowledged == 8
+    return s, written
+
+
+def survivors(s: Session, written: dict[int, str]) -> int:
+    volume = s.world.devices["ST122"].volumes[0]
+    return sum(volume.read(b).rstrip(b"\0") == text.encode() for b, text in written.items())
+
+
+def test_fetch_remaining_is_refused_once_the_target_host_has_written_and_its_writes_survive():
+    s, written = takeover_writes()
+    with pytest.raises(IllegalCommand, match=r"fetch-remaining refused: ST122:0 has been written since the pair "
+                       r"stopped copying \(8 blocks in its bitmap 1213\); the entries still in the network are older"):
+        do(s.lab, FetchRemaining(volume="ST122:0"))
+    s.drain()
+    s.check()
+    assert survivors(s, written) == 8
+    assert s.checker is not None and s.checker.ok, s.checker.violations[:3]
+
+
+def test_the_checker_sees_acknowledged_writes_overwritten_by_fetched_older_entries():
+    s, written = takeover_writes()
+    net = s.world
+    edge = net.devices["E105"]
+    (oid,) = {p.order_id for p in edge.pairs.values()}
+    net.management.fetch_remaining(edge, oid)  # the protection bypassed: straight to the management server
+    s.drain()
+    assert survivors(s, written) == 0
+    assert s.checker is not None
+    lost = [v for v in s.checker.violations if v.startswith("nothing_lost") and "overwritten by older data" in v]
+    assert len(lost) == 8, s.checker.violations[:3]
+
+
+def test_fetch_remaining_is_refused_while_a_workload_writes_the_target():
+    s = session(PROMPT + step(1.05, "workload", volume="ST122:0", rate=1000, count=10, host="H121")
+                + step(1.05, "fetch-remaining", volume="ST122:0"))
+    s.drain()
+    (line,) = s.runner.refused
+    assert "fetch-remaining refused: a workload of H121 is writing ST122:0" in line
+
+
+def test_fetch_remaining_still_reflects_what_was_left_when_the_target_is_untouched():
+    _, runner, trace = run(topology("fig1"), PROMPT + step(1.1, "fetch-remaining", volume="ST122:0"), seed=7)
+    assert runner.refused == [] and runner.failed == []
+    assert [e["entries"] > 0 for e in trace if e["event"] == "remaining-fetched"] == [True]

@@ -154,14 +154,23 @@ def failover(lab: Lab, c: Failover) -> None:
 def fetch_remaining(lab: Lab, c: FetchRemaining) -> int:
     """After a failover (the prompt variant above all): fetch the log entries still in the
     network through the management server (501) and reflect them in order on the
-    target volume. Returns how many entries were found."""
+    target volume. Returns how many entries were found.
+
+    Refused once the target volume has been written since the pair stopped copying
+    (blocks in its bitmap 1213, the restarted application's acknowledged writes) or while
+    a workload writes it: the entries still in the network are older than those writes
+    and would overwrite them. They stay where they are (a failback copies the target
+    volume's data back to the source instead), as an array's journal is not restored
+    onto a secondary volume the application already writes."""
     net = lab.net
     storage, pair = _target_side(lab, c.volume, Command.FETCH)
-    where = f"{storage.name} {net.volume_name(pair.local)}"
+    name = net.volume_name(pair.local)
+    where = f"{storage.name} {name}"
     if pair.role is not Role.TARGET or pair.state is not PairState.FAILURE_SUSPEND:
         legal = ", ".join(str(cmd) for cmd in LEGAL[pair.state])
         raise IllegalCommand(f"fetch-remaining refused: pair is {pair.state} at {where} (it follows a failover, "
                              f"in failure Suspend); legal now: {legal}")
+    _refuse_if_written(lab, storage, pair, name)
     edge = net.edge_named[storage.edge]
     if not edge.up:
         raise LabError(f"edge {edge.name} is down")
@@ -169,6 +178,19 @@ def fetch_remaining(lab: Lab, c: FetchRemaining) -> int:
     if info is None:
         raise LabError(f"edge {edge.name} has no record of the pair")
     return net.management.fetch_remaining(edge, info.order_id)
+
+
+def _refuse_if_written(lab: Lab, storage: ExternalStorage, pair: StoragePair, name: str) -> None:
+    """Refuse the fetch when the target volume holds (or is taking) its own host's writes."""
+    why = "fetch-remaining refused: "
+    if pair.bitmap:
+        raise IllegalCommand(f"{why}{name} has been written since the pair stopped copying ({len(pair.bitmap)} "
+                             f"blocks in its bitmap 1213); the entries still in the network are older and would "
+                             f"overwrite those acknowledged writes (failback copies {name} back instead)")
+    for host in lab.net.hosts:
+        if host.storage == storage.name and any(not wl.done and wl.volume == pair.local for wl in host.workloads):
+            raise IllegalCommand(f"{why}a workload of {host.name} is writing {name}; the entries still in the "
+                                 f"network are older and would overwrite its acknowledged writes")
 
 
 def failback(lab: Lab, c: Failback) -> None:
