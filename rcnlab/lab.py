@@ -69,8 +69,9 @@ class CommandHandle:
 
     @property
     def reason(self) -> str:
+        """The storage's reason for an error (or the status); "never answered" while none came."""
         if self.answer is None:
-            return "no answer yet"
+            return "never answered"
         return self.answer.detail or str(self.answer.status)
 
     def line(self) -> str:
@@ -86,7 +87,7 @@ class CommandHandle:
         """The JSON summary's record of a failed (or never answered) command."""
         return {"t": None if self.answered is None else round(self.answered, 9), "issued": round(self.issued, 9),
                 "command": str(self.command), "pair": self.pair, "host": self.host,
-                "reason": self.reason if self.done else "never answered", "expected": self.expected}
+                "reason": self.reason, "expected": self.expected}
 
 
 class Lab:
@@ -107,8 +108,9 @@ class Lab:
              then: Callable[[ScsiCommand], Any] | None = None) -> CommandHandle:
         """The host gives its storage the pair command ``rio``; the handle gets its answer
         (and ``then`` is called with it). The same command to the same storage while the
-        first still waits joins it: nothing is sent, the answer is shared (unless the first
-        has waited the storage's whole command timeout: then it is sent again)."""
+        first still waits joins it: nothing is sent, the first's answer is this one's too
+        (its ``then`` is not called: the command is carried out once). A first that has
+        waited the storage's whole command timeout is not joined: the command goes again."""
         if not host.up:
             raise LabError(f"host {host.name} is down")
         net = self.net
