@@ -96,6 +96,9 @@ class Lab:
         self.commands: list[CommandHandle] = []  # every pair command given, in order
         self._answered: list[CommandHandle] = []  # in the order their answers came
         self._waiting: dict[tuple[str, Rio], CommandHandle] = {}  # (storage, command) -> the handle sent
+        #: Target volumes being restored from fetched entries (501): name -> (target edge, order
+        #: assurance ID, virtual time the entries reach the edge over the management network).
+        self.restores: dict[str, tuple[Any, int, float]] = {}
         self.partitions: list[tuple[frozenset[str], list[Any]]] = []  # (devices cut off, channels failed)
         self.refused: list[str] = []  # commands refused at run time, one line each
         self.failed: list[str] = []  # expectations that did not hold, one line each
@@ -155,6 +158,17 @@ class Lab:
         (the run is over): the commands never answered too."""
         failed = [h for h in self._answered if h.failed]
         return failed + [h for h in self.commands if not h.done] if final else failed
+
+    def restoring(self, volume: str) -> bool:
+        """Whether fetched entries are (or are about to be) reflected on ``volume``."""
+        restore = self.restores.get(volume)
+        if restore is None:
+            return False
+        edge, order_id, arrives = restore
+        if edge.up and (self.net.kernel.now <= arrives or edge.fetch_running(order_id)):
+            return True
+        del self.restores[volume]
+        return False
 
     # -- names -----------------------------------------------------------------
     def storage(self, name: str) -> ExternalStorage:

@@ -271,3 +271,24 @@ def test_fetch_remaining_still_reflects_what_was_left_when_the_target_is_untouch
     _, runner, trace = run(topology("fig1"), PROMPT + step(1.1, "fetch-remaining", volume="ST122:0"), seed=7)
     assert runner.refused == [] and runner.failed == []
     assert [e["entries"] > 0 for e in trace if e["event"] == "remaining-fetched"] == [True]
+
+
+def test_fetch_remaining_is_refused_while_a_write_of_the_target_host_is_on_its_way():
+    s = session(PROMPT)
+    s.run_for(1.002)
+    do(s.lab, Write(volume="ST122:0", block=1, host="H121", data="on its way"))
+    with pytest.raises(IllegalCommand, match="fetch-remaining refused: H121 has 1 command"):
+        do(s.lab, FetchRemaining(volume="ST122:0"))
+
+
+def test_writes_to_the_target_are_refused_while_fetched_entries_are_reflected():
+    net, runner, trace = run(topology("fig1"), PROMPT + step(1.1, "fetch-remaining", volume="ST122:0")
+                             + step(1.1, "write", volume="ST122:0", block=1, host="H121")
+                             + step(1.1, "workload", volume="ST122:0", rate=100, count=2, host="H121")
+                             + step(1.2, "write", volume="ST122:0", block=1, host="H121", data="after"), seed=7)
+    assert [e["t"] < 1.2 for e in trace if e["event"] == "fetch-finished"] == [True]
+    assert len(runner.refused) == 2
+    for line, what in zip(runner.refused, ("write", "workload"), strict=True):
+        assert f"{what} refused: ST122:0 is being restored from the entries fetched from the network" in line
+    assert net.devices["ST122"].volumes[0].read(1).startswith(b"after")  # once restored, the host writes
+    assert runner.failed == []

@@ -80,9 +80,17 @@ def create_pair(lab: Lab, c: CreatePair) -> None:
                       order_id=c.order_id))
 
 
+def _not_restoring(lab: Lab, volume: str, what: str) -> None:
+    """Refuse writes to a target volume while entries fetched after a failover are reflected on it."""
+    if lab.restoring(volume):
+        raise LabError(f"{what} refused: {volume} is being restored from the entries fetched from the network "
+                       f"(fetch-remaining, 501); write once they are reflected")
+
+
 def write(lab: Lab, c: Write) -> None:
     """One host write; ``data`` (text) is the block's first bytes, the rest zeros."""
     storage, ref = lab.volume(c.volume)
+    _not_restoring(lab, lab.net.volume_name(ref), "write")
     size = storage.volumes[ref.lun].size
     if not 0 <= c.block < size:
         raise LabError(f"block {c.block} is outside {c.volume} (0..{size - 1})")
@@ -95,6 +103,7 @@ def write(lab: Lab, c: Write) -> None:
 
 def workload(lab: Lab, c: Workload) -> None:
     storage, ref = lab.volume(c.volume)
+    _not_restoring(lab, lab.net.volume_name(ref), "workload")
     size = storage.volumes[ref.lun].size
     first, last = c.blocks or (0, min(size, 1 << 20))
     if not 0 <= first < last <= size:
@@ -161,7 +170,8 @@ def fetch_remaining(lab: Lab, c: FetchRemaining) -> int:
     a workload writes it: the entries still in the network are older than those writes
     and would overwrite them. They stay where they are (a failback copies the target
     volume's data back to the source instead), as an array's journal is not restored
-    onto a secondary volume the application already writes."""
+    onto a secondary volume the application already writes. While the fetched entries
+    are reflected, host writes to the target volume are refused (`_not_restoring`)."""
     net = lab.net
     storage, pair = _target_side(lab, c.volume, Command.FETCH)
     name = net.volume_name(pair.local)
@@ -177,6 +187,7 @@ def fetch_remaining(lab: Lab, c: FetchRemaining) -> int:
     info = edge.pairs.get((net.real(pair.remote), pair.local))
     if info is None:
         raise LabError(f"edge {edge.name} has no record of the pair")
+    lab.restores[name] = (edge, info.order_id, net.kernel.now + net.topo.management.latency)
     return net.management.fetch_remaining(edge, info.order_id)
 
 
@@ -188,9 +199,14 @@ def _refuse_if_written(lab: Lab, storage: ExternalStorage, pair: StoragePair, na
                              f"blocks in its bitmap 1213); the entries still in the network are older and would "
                              f"overwrite those acknowledged writes (failback copies {name} back instead)")
     for host in lab.net.hosts:
-        if host.storage == storage.name and any(not wl.done and wl.volume == pair.local for wl in host.workloads):
+        if host.storage != storage.name:
+            continue
+        if any(not wl.done and wl.volume == pair.local for wl in host.workloads):
             raise IllegalCommand(f"{why}a workload of {host.name} is writing {name}; the entries still in the "
                                  f"network are older and would overwrite its acknowledged writes")
+        if host.outstanding:
+            raise IllegalCommand(f"{why}{host.name} has {host.outstanding} command(s) on their way to {storage.name}; "
+                                 f"the entries still in the network are older and would overwrite writes among them")
 
 
 def failback(lab: Lab, c: Failback) -> None:
