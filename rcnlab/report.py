@@ -57,6 +57,16 @@ def print_summary(s: dict[str, Any], topo: Topology, scenario: Scenario | None, 
     if "invariants" in s:
         bad = [k for k, ok in s["invariants"].items() if not ok]
         console.print("invariants: " + ("[green]all hold[/]" if not bad else f"[red]broken: {', '.join(bad)}[/]"))
+    failed = s.get("failed_commands")
+    if failed:
+        table = Table(title="Failed pair commands", title_justify="left")
+        for col in ("answered", "given", "command", "pair", "host", "reason"):
+            table.add_column(col, justify="right" if col in ("answered", "given") else "left")
+        for f in failed:
+            reason = f["reason"] + (" (expected)" if f["expected"] else "")
+            table.add_row("never" if f["t"] is None else f"{f['t']:.6f}", f"{f['issued']:.6f}", f["command"],
+                          f["pair"], f["host"], reason, style="" if f["expected"] else "red")
+        console.print(table)
     sc = s.get("scenario", {})
     if sc.get("passed") or sc.get("failed"):
         console.print(f"expectations: {sc.get('passed', 0)} passed, {len(sc.get('failed', []))} failed")

@@ -5,10 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from rcnlab.check.invariants import check_all
+from rcnlab.lab import Lab
 from rcnlab.world import PairView, World
 
 
-def summarize(net: World) -> dict[str, Any]:
+def summarize(net: World, lab: Lab | None = None) -> dict[str, Any]:
+    """The run summary; with the operator's ``lab``, also ``failed_commands``: every pair
+    command answered with an error or never answered, in the order of their answers (the
+    unanswered last), each ``t`` (of the answer; null if none), ``issued``, ``command``,
+    ``pair``, ``host``, ``reason`` and ``expected`` (an ``expect`` step said it would fail)."""
     views = net.pair_views()
     volumes = {}
     for s in net.storages:
@@ -26,7 +31,7 @@ def summarize(net: World) -> dict[str, Any]:
     for name, link in net.links.items():
         links[name] = {"state": link.state(), "frames_sent": sum(c.sent for c in link.channels),
                        "frames_dropped": sum(c.dropped for c in link.channels)}
-    return {
+    summary = {
         "seed": net.seed,
         "virtual_time": round(net.kernel.now, 9),
         "events": net.kernel.events_run,
@@ -49,6 +54,9 @@ def summarize(net: World) -> dict[str, Any]:
         "links": links,
         "invariants": check_all(net),
     }
+    if lab is not None:
+        summary["failed_commands"] = [h.record() for h in lab.failed_commands(final=True)]
+    return summary
 
 
 def _bitmaps(view: PairView) -> dict[str, int]:

@@ -29,7 +29,11 @@ data is held somewhere (source edge 413 ``held``, target edge ``inbound``, a
 core's batch 420, a frame in flight whose link epoch is still current), or the
 block is marked in a differential bitmap (source storage 1211, target storage
 1213, source edge 727) or waits in the pair's copy job. Valid at any instant
-between kernel events, and checked by `check_all`.
+between kernel events, and checked by `check_all`. Live: a reflection onto a block
+supersedes the write a host had acknowledged there (a takeover write, or the old
+source's own before a failback turned the pair) only when its entry was created after
+that write was issued; an entry older than the acknowledged write (fetched after a
+prompt failover, say) overwrites it with older data, and that is a violation.
 
 ``convergence`` (3). Once the network is drained (no live work left), every pair
 that all four parties hold in Duplex has target volume digest == source volume
@@ -88,6 +92,7 @@ class Created:
     block: int
     digest: str | None
     device: str
+    issued: int = 0  # host writes issued (the checker's count) when the entry was created
 
 
 @attrs.define(eq=False)
@@ -168,7 +173,8 @@ class Checker:
         if old is not None and old.device != ev.device:
             self.violate("write_order", f"order {oid} seq {seq} created at both {old.device} and {ev.device}",
                          ev.t)
-        group[seq] = Created(f["kind"], f.get("volume"), f.get("block", -1), f.get("data_digest"), ev.device)
+        group[seq] = Created(f["kind"], f.get("volume"), f.get("block", -1), f.get("data_digest"), ev.device,
+                             self._index)
         self._check_isolation_of(ev.device, oid, seq, ev.t)
 
     def _on_sok(self, ev: TraceEvent) -> None:
@@ -190,12 +196,18 @@ class Checker:
         oid, seq = f["order_id"], f["seq"]
         self.reflected += 1
         # The block's content on that volume now comes from the other side of the pair: a
-        # host write acknowledged there earlier (a takeover write, or the old source's own
-        # writes before a failback turned the pair) is superseded, not lost.
-        self._acked.pop((f["volume"], f["block"]), None)
-        self._since.pop((f["volume"], f["block"]), None)
+        # host write acknowledged there before the entry was created (a takeover write, or
+        # the old source's own writes before a failback turned the pair) is superseded; one
+        # issued after it is overwritten by older data: lost.
+        key = (f["volume"], f["block"])
+        acked = self._acked.pop(key, None)
+        self._since.pop(key, None)
         where = f"order {oid} seq {seq} ({'copy' if f.get('copy') else 'host write'}) at {ev.device}"
         group = self._created.get(oid, {})
+        made = group.get(seq)
+        if acked is not None and made is not None and acked[0] > made.issued:
+            self.violate("nothing_lost", f"{f['volume']} block {f['block']}: acknowledged data {acked[1]} "
+                         f"overwritten by older data: {where} was created before that write was issued", ev.t)
         last = self._last.get(oid, 0)
         if seq == last and seq in group:  # reflected again after a crash: harmless if identical
             self.rereflected += 1

@@ -1,4 +1,11 @@
-"""The ``rcnlab`` command line. Bad input gives one line on stderr and exit status 2."""
+"""The ``rcnlab`` command line. Bad input gives one line on stderr and exit status 2.
+
+Exit status (``run``; ``walkthrough`` alike, with its checkpoints for expectations):
+0 the run went as the scenario said; 1 it did not: an expectation failed, an invariant
+broke, a step was refused, or a pair command failed (answered with an error, or never
+answered) that no ``expect`` step with ``command_failed`` said would fail; 2 bad input.
+Each of those is one line on stderr; a failed command that was expected is listed too,
+marked ``(expected)``."""
 
 from __future__ import annotations
 
@@ -18,6 +25,7 @@ from rcnlab.emu.journal import Journal
 from rcnlab.errors import BadInput
 from rcnlab.export import export_run
 from rcnlab.fuzz import campaign
+from rcnlab.ops.expect import unexpected_failures
 from rcnlab.report import print_summary
 from rcnlab.run import run_headless
 from rcnlab.scenario.steps import Scenario, ScenarioError, load_scenario
@@ -80,15 +88,17 @@ def cmd_run(args: argparse.Namespace) -> int:
                 export_run(messages, path, topo)
             except OSError as exc:
                 raise BadInput(f"{path}: cannot write the export ({exc.strerror})") from None
-    summary = summarize(net)
+    lab = session.lab
+    summary = summarize(net, lab)
     summary["scenario"] = {"refused": runner.refused, "failed": runner.failed, "passed": runner.passed}
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
         print_summary(summary, topo, scenario)
-    for line in runner.refused + runner.failed:
+    failed_commands = lab.failed_commands(final=True)
+    for line in runner.refused + runner.failed + [f"command {h.line()}" for h in failed_commands]:
         print(line, file=sys.stderr)
-    return EXIT_FAILED if runner.refused or runner.failed else EXIT_OK
+    return EXIT_FAILED if runner.refused or runner.failed or unexpected_failures(lab) else EXIT_OK
 
 
 def cmd_tui(args: argparse.Namespace) -> int:

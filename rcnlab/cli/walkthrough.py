@@ -4,7 +4,8 @@ Interactive: after each step the narration, the patent's figure and steps, the
 messages and the checkpoints are shown; Enter goes on, ``b`` goes back a step,
 ``q`` quits. Without a terminal (CI) or at end of input it runs straight on, as
 ``--auto`` does. Exit 0: every checkpoint held; 1: one did not (one line on stderr
-naming the step, what was expected and what was found); 2: bad input.
+naming the step, what was expected and what was found), or a pair command failed
+(answered with an error, or never answered: one line on stderr each); 2: bad input.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console, Group
@@ -21,6 +23,7 @@ from rich.text import Text
 
 from rcnlab import flags
 from rcnlab.errors import BadInput
+from rcnlab.lab import CommandHandle
 from rcnlab.walkthrough.engine import Player, StepResult
 from rcnlab.walkthrough.export import export_walkthrough
 from rcnlab.walkthrough.model import Walkthrough, WalkthroughError, available, load_walkthrough, resolve
@@ -89,9 +92,15 @@ def cmd_walkthrough(args: argparse.Namespace) -> int:
     status = EXIT_OK
     piped = not args.auto and not interactive  # answers may come from a pipe; EOF means go on
     auto = args.auto
+    reported = 0  # failed commands already told
     while not player.done:
         result = player.advance()
-        show_step(console, player, result)
+        failed = player.lab.failed_commands()
+        show_step(console, player, result, failed[reported:])
+        for handle in failed[reported:]:
+            print(f"rcnlab: {wt.path}: step[{result.index}]{_title(player)}: command {handle.line()}", file=sys.stderr)
+            status = EXIT_FAILED
+        reported = len(failed)
         if not result.ok:
             for problem in result.problems:
                 print(f"rcnlab: {wt.path}: step[{result.index}]{_title(player)}: {problem}", file=sys.stderr)
@@ -110,7 +119,11 @@ def cmd_walkthrough(args: argparse.Namespace) -> int:
             back = max(0, player.current - 1)
             # runs are deterministic: replay steps before `back` silently; the loop plays and shows `back`
             player = Player.replayed(wt, back - 1, args.seed)
+            reported = len(player.lab.failed_commands())
             console.print(f"[dim]back to step {back + 1}[/]")
+    for handle in player.lab.failed_commands(final=True)[reported:]:  # never answered
+        print(f"rcnlab: {wt.path}: command {handle.line()}", file=sys.stderr)
+        status = EXIT_FAILED
     _export(args, player)
     passed = sum(1 for r in player.results if r.ok)
     checks = sum(len(r.passed) for r in player.results)
@@ -165,7 +178,7 @@ def list_walkthroughs(console: Console) -> int:
     return EXIT_OK
 
 
-def show_step(console: Console, player: Player, result: StepResult) -> None:
+def show_step(console: Console, player: Player, result: StepResult, failed: Sequence[CommandHandle] = ()) -> None:
     step = player.steps[result.index]
     parts: list[Any] = []
     if step.title:
@@ -197,10 +210,12 @@ def show_step(console: Console, player: Player, result: StepResult) -> None:
         parts.append(Text(f"✓ {line}", style="green"))
     for line in result.problems:
         parts.append(Text(f"✗ {line}", style="bold red"))
+    for handle in failed:
+        parts.append(Text(f"✗ command {handle.line()}", style="bold red"))
     heading = f" · {step.heading()}" if step.steps or step.figures else ""
     console.print(Panel(Group(*parts), title=f"[bold]Step {result.index + 1}/{len(player.steps)}[/]{heading}",
                         subtitle=f"t = {result.t_start:.6f} .. {result.t_end:.6f} s", title_align="left",
-                        border_style="green" if result.ok else "red", expand=True))
+                        border_style="green" if result.ok and not failed else "red", expand=True))
 
 
 def _pair_states(player: Player) -> Table | None:

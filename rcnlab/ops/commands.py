@@ -137,7 +137,9 @@ class SetLink(Command):
 
 @attrs.frozen(kw_only=True)
 class Expect(Command):
-    """What must hold now; only the keys given are checked."""
+    """What must hold now; only the keys given are checked. ``command_failed``: a pair
+    command has failed by now (answered with an error) whose line holds this text (its
+    command, pair, host or reason); such failures are expected and do not fail the run."""
 
     kind: ClassVar[str] = "expect"
     pair: Text | None = None
@@ -147,6 +149,7 @@ class Expect(Command):
     remaining: int | None = attrs.field(default=None, validator=_count)
     writes_acknowledged: int | None = attrs.field(default=None, validator=_count)
     invariants: bool | None = None
+    command_failed: Text | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -1,10 +1,15 @@
 """The scenario's own steps: ``expect`` (what must hold now; each problem is one line)
-and ``note``. A walkthrough's checkpoints make the same checks (`problems`)."""
+and ``note``. A walkthrough's checkpoints make the same checks (`problems`).
+
+What a run's outcome is made of (``rcnlab run`` exits 1 when any is there): expectations
+that did not hold (``lab.failed``), steps refused (``lab.refused``), invariant violations,
+and pair commands that failed (``lab.failed_commands``) unless an ``expect`` step with
+``command_failed`` said they would."""
 
 from __future__ import annotations
 
 from rcnlab.check.invariants import check_all
-from rcnlab.lab import Lab, LabError
+from rcnlab.lab import CommandHandle, Lab, LabError
 from rcnlab.model.pair_state import PairState
 from rcnlab.ops.commands import Expect, Note
 from rcnlab.world import PARTIES
@@ -48,6 +53,9 @@ def problems(lab: Lab, want: Expect) -> list[str]:
         acked = sum(h.acknowledged for h in net.hosts)
         if acked != want.writes_acknowledged:
             found.append(f"{acked} writes acknowledged, expected {want.writes_acknowledged}")
+    if want.command_failed is not None and not _failed_like(lab, want.command_failed):
+        failed = "; ".join(h.line() for h in lab.failed_commands()) or "none"
+        found.append(f"expected a failed command matching {want.command_failed!r}; failed so far: {failed}")
     if want.invariants:
         for name, ok in check_all(net).items():
             if not ok:
@@ -59,6 +67,9 @@ def expect(lab: Lab, c: Expect) -> None:
     """Check now; a problem is a line of ``lab.failed``, a pass counts in ``lab.passed``."""
     net = lab.net
     found = problems(lab, c)
+    if c.command_failed is not None:
+        for handle in _failed_like(lab, c.command_failed):
+            handle.expected = True
     if found:
         t = net.kernel.now
         lab.failed.extend(f"t={t:.6f}: {p}" for p in found)
@@ -66,6 +77,17 @@ def expect(lab: Lab, c: Expect) -> None:
     else:
         lab.passed += 1
         net.management.emit("expectation-passed", None, pair=c.pair, state=c.state)
+
+
+def _failed_like(lab: Lab, text: str) -> list[CommandHandle]:
+    """The failed commands whose line holds ``text``."""
+    return [h for h in lab.failed_commands() if text in h.line()]
+
+
+def unexpected_failures(lab: Lab, final: bool = True) -> list[CommandHandle]:
+    """The pair commands that failed (``final``: or were never answered) and that no
+    ``expect`` step said would fail."""
+    return [h for h in lab.failed_commands(final) if not h.expected]
 
 
 def note(lab: Lab, c: Note) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from rcnlab.devices.host import Host
 from rcnlab.devices.storage import ExternalStorage, StoragePair
-from rcnlab.lab import Lab, LabError
+from rcnlab.lab import CommandHandle, Lab, LabError
 from rcnlab.model.ids import VolumeRef
 from rcnlab.model.kinds import FailoverMode, OrderMethod, Role, ScsiStatus, Site
 from rcnlab.model.pair_state import LEGAL, Command, IllegalCommand, PairState, check_command
@@ -31,17 +31,9 @@ from rcnlab.topo.schema import Topology
 
 
 def _send(lab: Lab, host: Host, rio: Rio, step: str | None = None,
-          then: Callable[[ScsiCommand], Any] | None = None) -> None:
-    """The host sends the command; its answer goes to ``lab.answers`` (and to ``then``)."""
-    if not host.up:
-        raise LabError(f"host {host.name} is down")
-
-    def on_reply(answer: ScsiCommand) -> None:
-        lab.answers.append((host.name, answer))
-        if then is not None:
-            then(answer)
-
-    host.command(rio, on_reply, step)
+          then: Callable[[ScsiCommand], Any] | None = None) -> CommandHandle:
+    """The host sends the command; its handle gets its own answer (and ``then`` is called with it)."""
+    return lab.send(host, rio, step, then)
 
 
 def _paired(lab: Lab, volume: str, command: Command) -> tuple[ExternalStorage, StoragePair]:
@@ -146,9 +138,17 @@ def _claims(lab: Lab) -> list[Claim]:
     return [*claims.values(), *reserved]
 
 
+def _not_restoring(lab: Lab, volume: str, what: str) -> None:
+    """Refuse writes to a target volume while entries fetched after a failover are reflected on it."""
+    if lab.restoring(volume):
+        raise LabError(f"{what} refused: {volume} is being restored from the entries fetched from the network "
+                       f"(fetch-remaining, 501); write once they are reflected")
+
+
 def write(lab: Lab, c: Write) -> None:
     """One host write; ``data`` (text) is the block's first bytes, the rest zeros."""
     storage, ref = lab.volume(c.volume)
+    _not_restoring(lab, lab.net.volume_name(ref), "write")
     size = storage.volumes[ref.lun].size
     if not 0 <= c.block < size:
         raise LabError(f"block {c.block} is outside {c.volume} (0..{size - 1})")
@@ -161,6 +161,7 @@ def write(lab: Lab, c: Write) -> None:
 
 def workload(lab: Lab, c: Workload) -> None:
     storage, ref = lab.volume(c.volume)
+    _not_restoring(lab, lab.net.volume_name(ref), "workload")
     size = storage.volumes[ref.lun].size
     first, last = c.blocks or (0, min(size, 1 << 20))
     if not 0 <= first < last <= size:
@@ -176,17 +177,18 @@ def stop_workloads(lab: Lab, c: StopWorkload) -> None:
         h.stop_workloads()
 
 
-def suspend(lab: Lab, c: Suspend) -> None:
+def suspend(lab: Lab, c: Suspend) -> CommandHandle:
     """Planned Suspend (910) of the pair whose source volume is ``volume``."""
     h, pair = _at_source(lab, c.volume, Command.SUSPEND, c.host)
-    _send(lab, h, Rio(kind=RioKind.SUSPEND, source=pair.local, target=pair.remote))
+    return _send(lab, h, Rio(kind=RioKind.SUSPEND, source=pair.local, target=pair.remote))
 
 
-def resync(lab: Lab, c: Resync) -> None:
-    """Resynchronize (Fig. 12, 1201) the pair whose source volume is ``volume``."""
+def resync(lab: Lab, c: Resync) -> CommandHandle:
+    """Resynchronize (Fig. 12, 1201) the pair whose source volume is ``volume``. A
+    resync given while the pair's last one still waits for its answer joins it."""
     h, pair = _at_source(lab, c.volume, Command.RESYNC, c.host)
     h.emit("resync-instructed", "fig9:909", volume=c.volume)
-    _send(lab, h, Rio(kind=RioKind.RESYNC, source=pair.local, target=pair.remote))
+    return _send(lab, h, Rio(kind=RioKind.RESYNC, source=pair.local, target=pair.remote))
 
 
 def failover(lab: Lab, c: Failover) -> None:
@@ -219,21 +221,50 @@ def failover(lab: Lab, c: Failover) -> None:
 def fetch_remaining(lab: Lab, c: FetchRemaining) -> int:
     """After a failover (the prompt variant above all): fetch the log entries still in the
     network through the management server (501) and reflect them in order on the
-    target volume. Returns how many entries were found."""
+    target volume. Returns how many entries were found.
+
+    Refused once the target volume has been written since the pair stopped copying
+    (blocks in its bitmap 1213, the restarted application's acknowledged writes) or while
+    a workload writes it: the entries still in the network are older than those writes
+    and would overwrite them. They stay where they are (a failback copies the target
+    volume's data back to the source instead), as an array's journal is not restored
+    onto a secondary volume the application already writes. While the fetched entries
+    are reflected, host writes to the target volume are refused (`_not_restoring`)."""
     net = lab.net
     storage, pair = _target_side(lab, c.volume, Command.FETCH)
-    where = f"{storage.name} {net.volume_name(pair.local)}"
+    name = net.volume_name(pair.local)
+    where = f"{storage.name} {name}"
     if pair.role is not Role.TARGET or pair.state is not PairState.FAILURE_SUSPEND:
         legal = ", ".join(str(cmd) for cmd in LEGAL[pair.state])
         raise IllegalCommand(f"fetch-remaining refused: pair is {pair.state} at {where} (it follows a failover, "
                              f"in failure Suspend); legal now: {legal}")
+    _refuse_if_written(lab, storage, pair, name)
     edge = net.edge_named[storage.edge]
     if not edge.up:
         raise LabError(f"edge {edge.name} is down")
     info = edge.pairs.get((net.real(pair.remote), pair.local))
     if info is None:
         raise LabError(f"edge {edge.name} has no record of the pair")
+    lab.restores[name] = (edge, info.order_id, net.kernel.now + net.topo.management.latency)
     return net.management.fetch_remaining(edge, info.order_id)
+
+
+def _refuse_if_written(lab: Lab, storage: ExternalStorage, pair: StoragePair, name: str) -> None:
+    """Refuse the fetch when the target volume holds (or is taking) its own host's writes."""
+    why = "fetch-remaining refused: "
+    if pair.bitmap:
+        raise IllegalCommand(f"{why}{name} has been written since the pair stopped copying ({len(pair.bitmap)} "
+                             f"blocks in its bitmap 1213); the entries still in the network are older and would "
+                             f"overwrite those acknowledged writes (failback copies {name} back instead)")
+    for host in lab.net.hosts:
+        if host.storage != storage.name:
+            continue
+        if any(not wl.done and wl.volume == pair.local for wl in host.workloads):
+            raise IllegalCommand(f"{why}a workload of {host.name} is writing {name}; the entries still in the "
+                                 f"network are older and would overwrite its acknowledged writes")
+        if host.outstanding:
+            raise IllegalCommand(f"{why}{host.name} has {host.outstanding} command(s) on their way to {storage.name}; "
+                                 f"the entries still in the network are older and would overwrite writes among them")
 
 
 def failback(lab: Lab, c: Failback) -> None:

@@ -125,6 +125,10 @@ class FailoverMixin(EdgeState):
             gap = box is not None and bool(box.pending) and (group.reflected + 1) not in box.pending
             self.emit("fetch-finished", None, order_id=order_id, reflected=group.reflected, gap=gap)
 
+    def fetch_running(self, order_id: int) -> bool:
+        """Whether entries fetched through 501 for the group are still being reflected here."""
+        return order_id in self._fetching
+
     # -- failback ---------------------------------------------------------------------------------
     def _swap_at_new_source(self, rio: Rio) -> None:
         """Failback at the old target's edge: the pair's record turns round and gets a new
