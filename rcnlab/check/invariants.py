@@ -201,7 +201,10 @@ class Checker:
             self._last[oid] = now
 
     def _on_reflected(self, ev: TraceEvent) -> None:
+        self._check_write_order(ev)
         self.order.on_reflected(ev)
+
+    def _check_write_order(self, ev: TraceEvent) -> None:
         f = ev.fields
         oid, seq = f["order_id"], f["seq"]
         self.reflected += 1
