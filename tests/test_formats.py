@@ -101,7 +101,7 @@ SCENARIO_CASES = [
     ("unknown-device", 'at = 0\ndo = "crash"\ndevice = "C999"', "step[0].device", "unknown device 'C999'"),
     ("unknown-volume", 'at = 0\ndo = "suspend"\nvolume = "ST999:0"', "step[0].volume", "unknown storage 'ST999'"),
     ("unknown-rule", 'at = 0\ndo = "break-rule"\nrule = "all"', "step[0].rule",
-     "expected one of reflect-out-of-order, got 'all'"),
+     "expected one of reflect-out-of-order, reorder-before-edge, got 'all'"),
 ]
 
 

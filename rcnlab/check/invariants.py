@@ -21,6 +21,12 @@ legitimately skips the numbers below it (those writes went to the differential
 bitmaps, which ``nothing_lost`` checks). The entry being reflected again after a
 crash of a durable target edge (same number, same data) is allowed.
 
+``host_order`` (1, as the hosts see it; issue 12). Per order assurance ID, the target
+is the source after a prefix of the writes in the order the source storages
+acknowledged them, and every write acknowledged before another was issued is on
+the target whenever the later one is: `rcnlab.check.host_order` says exactly how
+copies, suspended pairs, failover and failback and takeover writes count.
+
 ``nothing_lost`` (2). For each block of each volume that is the source of a pair
 (not Simplex at the source storage), take the latest write a host had
 acknowledged on that block. It is not lost when the target volume holds that
@@ -63,6 +69,7 @@ from typing import Any
 
 import attrs
 
+from rcnlab.check.host_order import HostOrder
 from rcnlab.emu.journal import TraceEvent, short_digest
 from rcnlab.model.kinds import Role
 from rcnlab.model.log_entry import LogEntry
@@ -70,7 +77,7 @@ from rcnlab.model.pair_state import PairState
 from rcnlab.model.rio import Rio, RioKind
 from rcnlab.world import World
 
-NAMES = ("write_order", "nothing_lost", "convergence", "agreement", "counters", "isolation")
+NAMES = ("write_order", "host_order", "nothing_lost", "convergence", "agreement", "counters", "isolation")
 MAX_VIOLATIONS = 200
 #: Kinds of log entries a source edge creates (the target edge creates the answers).
 REQUEST_KINDS = frozenset(str(k) for k in (RioKind.WR, RioKind.PAIR_CREATE, RioKind.DUPLEX, RioKind.RESYNC,
@@ -114,6 +121,10 @@ class Checker:
     _seen: set[str] = attrs.field(factory=set)
     _unsubscribe: Callable[[], None] | None = None
     _handlers: dict[str, Callable[[TraceEvent], None]] = attrs.field(factory=dict)
+    order: HostOrder = attrs.field(init=False)  # the host-order invariant's state
+
+    def __attrs_post_init__(self) -> None:
+        self.order = HostOrder(self.net, self.violate)
 
     # -- attaching ---------------------------------------------------------------------
     @classmethod
@@ -131,6 +142,10 @@ class Checker:
             "write-issued": checker._on_issued,
             "write-acknowledged": checker._on_answered,
             "write-failed": checker._on_answered,
+            "write-applied": checker.order.on_applied,
+            "write-answered": checker.order.on_answered,
+            "pair-state": checker.order.on_state,
+            "pair-swapped": checker.order.on_state,
         }
         checker._unsubscribe = net.journal.subscribe(checker)
         _CHECKERS[net] = checker
@@ -192,6 +207,10 @@ class Checker:
             self._last[oid] = now
 
     def _on_reflected(self, ev: TraceEvent) -> None:
+        self._check_write_order(ev)
+        self.order.on_reflected(ev)
+
+    def _check_write_order(self, ev: TraceEvent) -> None:
         f = ev.fields
         oid, seq = f["order_id"], f["seq"]
         self.reflected += 1
@@ -242,6 +261,7 @@ class Checker:
         self._index += 1
         key = (f["volume"], f["block"])
         self._issued.setdefault(ev.device, {})[tag] = (f["volume"], f["block"], f["data_digest"], self._index)
+        self.order.on_issued(ev, tag)
         self._since.setdefault(key, []).append((self._index, f["data_digest"]))
 
     def _on_answered(self, ev: TraceEvent) -> None:
@@ -255,6 +275,7 @@ class Checker:
         answered = max(match) if match else None
         for tag in gone:  # the others were forgotten by a crash of the host: never answered
             write = mine.pop(tag)
+            self.order.gone(ev.device, tag)
             if tag == answered and ev.event == "write-acknowledged":
                 volume, block, digest, idx = write
                 key = (volume, block)

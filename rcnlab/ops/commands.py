@@ -306,9 +306,12 @@ class ResyncAll(Command):
 
 class Rule(StrEnum):
     """The protocol rules the fuzzer's ``break-rule`` can switch off (rcnlab.ops.faults):
-    target edges ignore rule 2003 and reflect whatever WR entry they hold."""
+    target edges ignore rule 2003 and reflect whatever WR entry they hold; or the FC
+    (or IP) links from storages to their edges reorder again, so a source edge numbers
+    writes out of the order its storage took them."""
 
     REFLECT_OUT_OF_ORDER = "reflect-out-of-order"
+    REORDER_BEFORE_EDGE = "reorder-before-edge"
 
 
 @attrs.frozen(kw_only=True)

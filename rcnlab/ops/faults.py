@@ -26,6 +26,9 @@ from rcnlab.ops.commands import (
 )
 from rcnlab.topo.schema import SECONDS_PER_KM
 
+#: Jitter (seconds) that ``break-rule reorder-before-edge`` puts on every storage-edge link.
+REORDER_JITTER = 0.001
+
 
 def _channels(link: Any, direction: str | None) -> list[Any]:
     if direction is None:
@@ -201,6 +204,10 @@ def break_rule(lab: Lab, c: BreakRule) -> None:
     if c.rule == Rule.REFLECT_OUT_OF_ORDER:
         for edge in lab.net.edges:
             edge.unsafe_reflect_any_order = True
+    elif c.rule == Rule.REORDER_BEFORE_EDGE:  # as before deb54a9, with jitter that reorders busy writes
+        for storage in lab.net.storages:
+            ch = lab.net.channels[(storage.name, storage.edge)]
+            ch.ordered, ch.jitter = False, max(ch.jitter, REORDER_JITTER)
     lab.net.management.emit("rule-broken", None, rule=c.rule)
 
 

@@ -2,11 +2,12 @@
 
 SCSI side: a host's command goes to its handler (a WR here; the pair commands in
 ``commands``); a refused command is answered with its reason. A WR is applied to
-the volume and, when the volume is paired, sent on to the edge (1602); a
-synchronous pair answers the host when the edge's WROK comes back (1603, 1604),
-an asynchronous one at once. FC side: a RIO from the edge is for this storage as
-the target of a pair (a reflected WR, 1607-1608, or a pair transition) or as its
-source (an answer).
+the volume ("write-applied") and, when the volume is paired, sent on to the edge
+(1602); a synchronous pair answers the host when the edge's WROK comes back (1603,
+1604), an asynchronous one at once ("write-answered": the order of these answers
+is the one the host-order checker holds the target to). FC side: a RIO from the
+edge is for this storage as the target of a pair (a reflected WR, 1607-1608, or a
+pair transition) or as its source (an answer).
 """
 
 from __future__ import annotations
@@ -69,6 +70,9 @@ class FrontMixin(StorageState):
                                  "the target volume may be written only in Suspend or failure Suspend")
         volume.blocks[rio.block] = rio.data  # volume.write, inlined
         volume.writes += 1
+        if self.net.journal.active:
+            self.emit("write-applied", None, host=host, tag=tag, volume=str(rio.target), block=rio.block,
+                      data_digest=short_digest(rio.data))
         if pair is None or pair.state is S.SIMPLEX:
             self._answer(host, tag, Rio(kind=RioKind.WROK, source=rio.source, target=rio.target))
             return

@@ -91,6 +91,8 @@ class StorageState(Device):
 
     def _answer(self, host: str, tag: int, rio: Rio, status: ScsiStatus = ScsiStatus.OK, detail: str = "",
                 step: str | None = None) -> None:
+        if rio.kind is RioKind.WROK and self.net.journal.active:  # the order writes are acknowledged in
+            self.emit("write-answered", None, host=host, tag=tag, status=status)
         if host in self.net.devices:
             self.net.send(self.name, host, ScsiCommand(tag=tag, rio=rio, status=status, detail=detail), rio.size, step)
 
