@@ -399,8 +399,6 @@ def test_the_run_summary_and_a_violation_name_host_order(tmp_path, capsys) -> No
     assert "invariant host_order: t=" in capsys.readouterr().err
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12, item 3: fetch-remaining still overwrites the takeover writes "
-                   "(fixed on the fetch-remaining branch; then drop this marker)")
 def test_a_fetch_after_a_prompt_failover_never_overwrites_the_restarted_applications_writes() -> None:
     """Issue 12, item 3: a prompt failover, the target host writes, then fetch-remaining."""
     scenario = (TOPOLOGIES / "scenarios" / "site-failover-prompt.toml").read_text()
