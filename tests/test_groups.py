@@ -382,3 +382,18 @@ def test_a_resync_that_restarts_the_sequence_completes_the_failover_waiting_in_i
         "failover-overtaken", "sequence-rebased"]
     assert answers(runner, "H121", "SOK") == [("ok", "")]
     assert not [e for e in trace if e["event"] == "failover-timeout"]
+
+
+def test_a_failback_leaves_another_customers_entries_in_a_shared_order_id_alone():
+    """Method A-2: C1 and C2 share order ID 1 over E1-E2. C2 fails over at once and fails
+    back while C1 writes: C1's entries held at E1 and waiting at E2 are not C2's to take. C1
+    may fall to failure Suspend (the shared sequence stalls), but loses nothing: resync-all
+    brings it back equal."""
+    pairs = (("ST1:0", "ST2:0"), ("ST1:1", "ST2:1"), ("ST3:0", "ST4:0"), ("ST3:1", "ST4:1"))
+    scenario = paired_with_writes(pairs) + step(0.762, "failover", volume="ST4:1", prompt=True)
+    scenario += step(0.893, "failback", volume="ST4:0") + step(2.0, "heal-all")
+    scenario += "".join(step(t, "resync-all") for t in (2.6, 4.0, 5.0))
+    scenario += "".join(step("end", "expect", equal=list(p)) for p in pairs) + step("end", "expect", invariants=True)
+    net, runner, trace = play("A-2", scenario, customers=2, seed=202)
+    assert runner.failed == [] and runner.refused == []
+    assert [r[2] for r in records(net)] == [("Duplex",) * 4] * 4

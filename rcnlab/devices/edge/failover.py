@@ -26,7 +26,7 @@ from __future__ import annotations
 import attrs
 
 from rcnlab.devices.edge.log import Inbound
-from rcnlab.devices.edge.state import EdgeState, Failover, GroupKey
+from rcnlab.devices.edge.state import EdgeState, Failover, GroupKey, PairKey
 from rcnlab.model.kinds import FailoverMode, Party
 from rcnlab.model.log_entry import LogEntry
 from rcnlab.model.pair_state import Event, PairState
@@ -206,10 +206,8 @@ class FailoverMixin(EdgeState):
             state = old.state if old else S.SIMPLEX
             self._refuse(rio, f"failback refused: pair is {state} at {self.name}")
             return
-        box = self.inbound.pop(old.order_id, None)  # entries never reflected: their blocks are in 727 at the
-        if box is not None:                          # other edge, so the copy back covers them
-            self.log_bytes -= sum(e.size for e in box.pending.values())
-        order_id = self.management.order_id_for(self, rio)
+        self._drop_inbound(old)  # never reflected: their blocks are in 727 at the other edge, so the copy back
+        order_id = self.management.order_id_for(self, rio)  # covers them
         pair = self._turn(old, order_id, Party.SOURCE_EDGE)
         if not self.held.group(order_id):  # the other edge may have counted this group differently: start
             self.rebase.add(order_id)      # afresh, unless another pair's entries are on their way in it
@@ -221,8 +219,31 @@ class FailoverMixin(EdgeState):
         old = self.pairs.get((entry.target, entry.source))
         if old is None:
             return self.pairs.get((entry.source, entry.target))
-        self._absorb_held(old.order_id)
+        self._absorb_held(old.order_id, self._others_in_order_group(old))
         return self._turn(old, entry.order_id, Party.TARGET_EDGE)
+
+    def _others_in_order_group(self, pair: PairInfo) -> set[PairKey] | None:
+        """The pairs of ``pair``'s consistency group, when its order group holds other
+        customers' pairs too (method A-2): their entries are not ours to take; None when the
+        consistency group is the whole order group."""
+        mine = self.consistency_group(self.group_key(pair), target=pair.target.wwn in self.attached)
+        if all(p in mine for p in self.pairs.values() if p.order_id == pair.order_id):
+            return None
+        return {(p.source, p.target) for p in mine}
+
+    def _drop_inbound(self, old: PairInfo) -> None:
+        """Forget the entries of ``old``'s consistency group waiting here to be reflected."""
+        only = self._others_in_order_group(old)
+        box = self.inbound.get(old.order_id)
+        if box is None:
+            return
+        if only is None:
+            del self.inbound[old.order_id]
+            self.log_bytes -= sum(e.size for e in box.pending.values())
+            return
+        for seq, entry in list(box.pending.items()):
+            if (entry.source, entry.target) in only:
+                self.log_bytes -= box.pending.pop(seq).size
 
     def _turn(self, old: PairInfo, order_id: int, party: Party) -> PairInfo:
         del self.pairs[(old.source, old.target)]
