@@ -105,6 +105,9 @@ class Lab:
         self.passed = 0  # expectations that held
         #: The pair creations the scenario plans (``resync-all`` tries one that failed outright again).
         self.planned: tuple[CreatePair, ...] = ()
+        #: Failovers and failbacks sent and not answered yet: (command, volume at either end) ->
+        #: (host, tag); another for the same pair joins it (rcnlab.ops.pairs).
+        self.under_way: dict[tuple[str, str], tuple[Host, int]] = {}
 
     # -- pair commands and their answers ---------------------------------------------------
     def send(self, host: Host, rio: Rio, step: str | None = None,

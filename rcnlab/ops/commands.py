@@ -252,14 +252,33 @@ class Resync(Command):
     host: Text | None = None
 
 
+class GroupCommand(Command):
+    """A command that acts on a whole consistency group (as arrays do, horctakeover on a
+    CTG): every pair of an order group, of one customer, whose target storage hangs off the
+    same edge. Named by one of its ``volume``s (either end) or by its ``order_id``."""
+
+    __slots__ = ()
+    volume: Text | None
+    order_id: int | None
+
+    def __attrs_post_init__(self) -> None:
+        if self.volume is None and self.order_id is None:
+            raise Bad("missing: give volume (one of the group's volumes) or order_id (its order assurance ID)",
+                      "volume")
+        if self.volume is not None and self.order_id is not None:
+            raise Bad("give volume or order_id, not both", "order_id")
+
+
 @attrs.frozen(kw_only=True)
-class Failover(Command):
-    """Take over at the target (Fig. 13); ``prompt``: without waiting for the source."""
+class Failover(GroupCommand):
+    """Take over at the target (Fig. 13), the whole consistency group; ``prompt``: without
+    waiting for the source."""
 
     kind: ClassVar[str] = "failover"
     key = Key(key="o", label="failover", title="Pair: failover", group="pair",
-              help="Failover (Fig. 13): the target host takes over the target volume")
-    volume: Text
+              help="Failover (Fig. 13): the target host takes over the target volume (its whole order group)")
+    volume: Text | None = None
+    order_id: int | None = attrs.field(default=None, validator=bounded(1))
     prompt: bool = False
     host: Text | None = None
 
@@ -271,11 +290,14 @@ class FetchRemaining(Command):
 
 
 @attrs.frozen(kw_only=True)
-class Failback(Command):
+class Failback(GroupCommand):
+    """Back to the source site after a failover, the whole consistency group."""
+
     kind: ClassVar[str] = "failback"
     key = Key(key="b", label="failback", title="Pair: failback", group="pair",
-              help="Failback to the source site after a failover")
-    volume: Text
+              help="Failback to the source site after a failover (the whole order group)")
+    volume: Text | None = None
+    order_id: int | None = attrs.field(default=None, validator=bounded(1))
     swap_back: bool = False
     host: Text | None = None
 

@@ -3,14 +3,15 @@ writes) from a host, checked against the pair's state first (rcnlab.model.pair_s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rcnlab.devices.host import Host
 from rcnlab.devices.storage import ExternalStorage, StoragePair
 from rcnlab.lab import CommandHandle, Lab, LabError
 from rcnlab.model.ids import VolumeRef
-from rcnlab.model.kinds import FailoverMode, OrderMethod, Role, ScsiStatus, Site
+from rcnlab.model.kinds import FailoverMode, OrderMethod, Party, Role, ScsiStatus, Site
 from rcnlab.model.pair_state import LEGAL, Command, IllegalCommand, PairState, check_command
 from rcnlab.model.rio import Rio, RioKind, ScsiCommand
 from rcnlab.ops.commands import (
@@ -191,31 +192,142 @@ def resync(lab: Lab, c: Resync) -> CommandHandle:
     return _send(lab, h, Rio(kind=RioKind.RESYNC, source=pair.local, target=pair.remote))
 
 
-def failover(lab: Lab, c: Failover) -> None:
+def _group(lab: Lab, command: Command, volume: str | None, order_id: int | None) -> list[tuple[ExternalStorage,
+                                                                                             StoragePair]]:
+    """The target storages' records of the consistency group a failover or failback acts
+    on, as arrays act on a whole consistency group (horctakeover on a CTG): the pairs of one
+    order group and one customer whose target storage hangs off the same edge, named by one
+    of its volumes (either end) or by its order assurance ID. Refused (one line) when the
+    ID names no group, or the groups of several customers (method A-2 shares an ID per edge
+    pair)."""
+    net = lab.net
+    if volume is not None:
+        storage, pair = _target_side(lab, volume, command)
+        edge = net.edge_named[storage.edge]
+        info = edge.pairs.get((net.real(pair.remote), pair.local))
+        if info is None:  # the edge has no record of it: the pair alone (the edge will say so)
+            return [(storage, pair)]
+        key = edge.group_key(info)
+    else:
+        found = sorted({(e.name, e.group_key(p)) for e in net.edges for p in e.pairs.values()
+                        if p.order_id == order_id and p.target.wwn in e.attached and p.state is not PairState.SIMPLEX})
+        if not found:
+            known = sorted({p.order_id for e in net.edges for p in e.pairs.values() if p.target.wwn in e.attached})
+            raise LabError(f"{command} refused: no pair is in order group {order_id} "
+                           f"(order groups now: {', '.join(map(str, known)) or 'none'})")
+        if len(found) > 1:
+            whose = ", ".join(f"customer {k[1]} at {name}" for name, k in found)
+            raise LabError(f"{command} refused: order group {order_id} holds the pairs of {whose}; "
+                           f"name one of the pairs' volumes instead")
+        edge, key = net.edge_named[found[0][0]], found[0][1]
+    members = []
+    for info in edge.consistency_group(key, target=True):
+        tstorage = net.storage_of(info.target)
+        tpair = tstorage.pairs.get(info.target.lun) if tstorage is not None else None
+        name = net.volume_name(info.target)
+        if tstorage is None or tpair is None:
+            check_command(command, PairState.SIMPLEX, f"{tstorage.name if tstorage else '?'} {name}")
+        elif tpair.role is not Role.TARGET:
+            raise IllegalCommand(f"{command} refused: {name} is the source of its pair at {tstorage.name} "
+                                 f"but the target at edge {edge.name}")
+        else:
+            members.append((tstorage, tpair))
+    return members
+
+
+@contextmanager
+def _as_one(lab: Lab, members: list[tuple[ExternalStorage, StoragePair]]) -> Iterator[None]:
+    """A refusal of one member refuses the group; the line names the group."""
+    try:
+        yield
+    except (LabError, IllegalCommand) as exc:
+        if len(members) < 2:
+            raise
+        names = ", ".join(lab.net.volume_name(pair.local) for _, pair in members)
+        raise type(exc)(f"{exc} ({names}: one order group, acted on as one)") from None
+
+
+def _hosts(lab: Lab, members: list[tuple[ExternalStorage, StoragePair]], host: str | None) -> list[Host]:
+    """Each member's host, up: ``host`` for the pairs on its storage, the storage's own elsewhere."""
+    out = []
+    for storage, _ in members:
+        named = lab.net.host_named.get(host or "")
+        h = lab.host_of(storage, host if named is not None and named.storage == storage.name else None)
+        if not h.up:
+            raise LabError(f"host {h.name} is down")
+        out.append(h)
+    if host is not None and all(h.name != host for h in out):
+        lab.host_of(members[0][0], host)  # says why it cannot be
+    return out
+
+
+def _under_way(lab: Lab, command: Command, volume: str) -> bool:
+    """Is a ``command`` (failover, failback) of the pair of ``volume`` sent and not answered?"""
+    sent = lab.under_way.get((str(command), volume))
+    return sent is not None and sent[0].awaits(sent[1])
+
+
+def _send_group_command(lab: Lab, command: Command, h: Host, pair: StoragePair, rio: Rio, step: str | None = None,
+                        then: Callable[[ScsiCommand], Any] | None = None) -> None:
+    """Send one member's command, remembered as under way (at both volumes) until answered."""
+    sent = (h, h.next_tag)
+    for ref in (pair.local, lab.net.real(pair.remote)):
+        lab.under_way[(str(command), lab.net.volume_name(ref))] = sent
+    _send(lab, h, rio, step, then)
+
+
+def _group_not_under_way(lab: Lab, command: Command, volume: str | None,
+                         order_id: int | None) -> list[tuple[ExternalStorage, StoragePair]]:
+    """`_group`, less the members whose ``command`` is under way. A command for a pair whose
+    own is under way joins it: it sends nothing, and that command's answer is its answer
+    too (so two failovers, or failbacks, of one group at once are one)."""
+    asked = None if volume is None else lab.net.volume_name(lab.volume(volume)[1])
+    members = [] if asked is not None and _under_way(lab, command, asked) else [
+        (s, p) for s, p in _group(lab, command, volume, order_id)
+        if not _under_way(lab, command, lab.net.volume_name(p.local))]
+    if not members:
+        lab.net.management.emit(f"{command}-joined", None, volume=volume, order_id=order_id)
+    return members
+
+
+def failover(lab: Lab, c: Failover) -> list[str]:
     """Failover (Fig. 13): the target host detects the source-site failure (1301) and
     sends a Suspend instruction (1302) to the target storage; when the storage answers
-    (1311) it restarts the application on the target volume (1312, 911). ``volume`` is
-    the pair's source or target volume. ``prompt``: the variant that suspends at once
-    (1310-1312 right after 1303), leaving entries in the network (see fetch_remaining)."""
+    (1311) it restarts the application on the target volume (1312, 911). Acts on the
+    whole consistency group (`_group`, named by ``volume``, either end, or ``order_id``):
+    each pair's target host sends its own instruction and gets its own answer; the target
+    edge fails the group over once. ``prompt``: the variant that suspends at once
+    (1310-1312 right after 1303), leaving entries in the network (see fetch_remaining).
+    Returns the target volumes."""
     net = lab.net
-    storage, pair = _target_side(lab, c.volume, Command.FAILOVER)
-    target = net.volume_name(pair.local)
-    check_command(Command.FAILOVER, pair.state, f"{storage.name} {target}")
-    h = lab.host_of(storage, c.host)
-    if not h.up:
-        raise LabError(f"host {h.name} is down")
-    source_storage = net.storage_of(pair.remote)
-    site = source_storage.spec.site if source_storage else Site.SOURCE
-    by = "management server 103" if site in net.management.sites_down else "operator"
-    h.emit("site-failure-detected", "fig13:1301", site=site, by=by, pair=f"{net.volume_name(pair.remote)}>{target}")
+    members = _group_not_under_way(lab, Command.FAILOVER, c.volume, c.order_id)
+    if not members:
+        return []
+    with _as_one(lab, members):
+        for storage, pair in members:
+            check_command(Command.FAILOVER, pair.state, f"{storage.name} {net.volume_name(pair.local)}")
+        hosts = _hosts(lab, members, c.host)
+    for (storage, pair), h in zip(members, hosts):
+        target = net.volume_name(pair.local)
+        source_storage = net.storage_of(pair.remote)
+        site = source_storage.spec.site if source_storage else Site.SOURCE
+        by = "management server 103" if site in net.management.sites_down else "operator"
+        h.emit("site-failure-detected", "fig13:1301", site=site, by=by,
+               pair=f"{net.volume_name(pair.remote)}>{target}")
+        _send_group_command(lab, Command.FAILOVER, h, pair,
+                            Rio(kind=RioKind.SUSPEND, source=pair.remote, target=pair.local, failure=True,
+                                mode=FailoverMode.PROMPT if c.prompt else FailoverMode.WAIT), "fig13:1302",
+                            _restarted(h, target, c.prompt))
+    return [net.volume_name(pair.local) for _, pair in members]
 
+
+def _restarted(h: Host, target: str, prompt: bool) -> Callable[[ScsiCommand], None]:
     def restarted(answer: ScsiCommand) -> None:
         if answer.status is ScsiStatus.OK:
             h.emit("application-restarted", "fig13:1312", volume=target)
-            h.emit("failover-done", "fig9:911", volume=target, prompt=c.prompt)
+            h.emit("failover-done", "fig9:911", volume=target, prompt=prompt)
 
-    _send(lab, h, Rio(kind=RioKind.SUSPEND, source=pair.remote, target=pair.local, failure=True,
-                      mode=FailoverMode.PROMPT if c.prompt else FailoverMode.WAIT), "fig13:1302", restarted)
+    return restarted
 
 
 def fetch_remaining(lab: Lab, c: FetchRemaining) -> int:
@@ -267,66 +379,99 @@ def _refuse_if_written(lab: Lab, storage: ExternalStorage, pair: StoragePair, na
                                  f"the entries still in the network are older and would overwrite writes among them")
 
 
-def failback(lab: Lab, c: Failback) -> None:
+def failback(lab: Lab, c: Failback) -> list[str]:
     """Failback (beyond the patent, like ``pairresync -swaps``): after a failover, turn the
     pair round (the old target becomes the source), copy back only the blocks marked in
-    the bitmaps (1211, 1213, 727) and reach Duplex in the reverse direction. Given at
-    either volume; the command goes to the old target's storage. ``swap_back``: once
-    Duplex reversed, suspend, fail over and fail back again to the first direction. A
-    second failback of a failed-back pair in Duplex does that swap back too."""
+    the bitmaps (1211, 1213, 727) and reach Duplex in the reverse direction. Acts on the
+    whole consistency group (`_group`, named by ``volume``, either end, or ``order_id``),
+    each pair's command going to its old target's storage and answered there.
+    ``swap_back``: once Duplex reversed, suspend, fail over and fail back again to the
+    first direction. A second failback of a failed-back group in Duplex does that swap
+    back too. Returns the volumes that become sources."""
     net = lab.net
-    storage, pair = _target_side(lab, c.volume, Command.FAILBACK)
-    where = f"{storage.name} {net.volume_name(pair.local)}"
-    if pair.swapped and pair.state is PairState.DUPLEX:  # a second failback: swap back
-        source = net.volume_name(net.real(pair.remote))
-        states = set(lab.states(*lab.pair_of(source)).values())
-        if states != {PairState.DUPLEX}:
-            raise IllegalCommand(f"failback refused: pair {source} is not Duplex at all four parties yet "
-                                 f"({', '.join(sorted(str(s) for s in states))}); try again when it is")
-        _swap_back(lab, source, net.volume_name(pair.local))
-        return
-    if not pair.takeover:
-        legal = ", ".join(str(cmd) for cmd in LEGAL[pair.state] if cmd is not Command.FAILBACK)
-        raise IllegalCommand(f"failback refused: pair is {pair.state} at {where} but no failover took place "
-                             f"(the target host has not taken over); legal now: {legal}")
-    check_command(Command.FAILBACK, pair.state, where)
-    old_source = net.storage_of(pair.remote)
-    if old_source is None or not old_source.up:
-        raise LabError(f"failback needs the old source storage up; "
-                       f"{old_source.name if old_source else pair.remote} is down")
-    h = lab.host_of(storage, c.host)
-    _send(lab, h, Rio(kind=RioKind.RESYNC, source=pair.remote, target=pair.local, swap=True))
+    members = _group_not_under_way(lab, Command.FAILBACK, c.volume, c.order_id)
+    if not members:
+        return []
+    if all(pair.swapped and pair.state is PairState.DUPLEX for _, pair in members):  # a second failback
+        turned = []
+        for storage, pair in members:
+            source = net.volume_name(net.real(pair.remote))
+            states = set(lab.states(storage, pair).values())
+            if states != {PairState.DUPLEX}:
+                raise IllegalCommand(f"failback refused: pair {source} is not Duplex at all four parties yet "
+                                     f"({', '.join(sorted(str(s) for s in states))}); try again when it is")
+            turned.append((source, net.volume_name(pair.local)))
+        _swap_back(lab, tuple(turned))
+        return [target for _, target in turned]
+    with _as_one(lab, members):
+        for storage, pair in members:
+            where = f"{storage.name} {net.volume_name(pair.local)}"
+            if not pair.takeover:
+                legal = ", ".join(str(cmd) for cmd in LEGAL[pair.state] if cmd is not Command.FAILBACK)
+                raise IllegalCommand(f"failback refused: pair is {pair.state} at {where} but no failover took "
+                                     f"place (the target host has not taken over); legal now: {legal}")
+            check_command(Command.FAILBACK, pair.state, where)
+            old_source = net.storage_of(pair.remote)
+            if old_source is None or not old_source.up:
+                raise LabError(f"failback needs the old source storage up; "
+                               f"{old_source.name if old_source else pair.remote} is down")
+            edge_state = lab.states(storage, pair)[Party.TARGET_EDGE.value]
+            if edge_state not in (PairState.SUSPEND, PairState.FAILURE_SUSPEND):
+                raise IllegalCommand(f"failback refused: {where} took over but edge {storage.edge} holds the pair "
+                                     f"in {edge_state} (its failover did not complete there); fail it over again")
+        hosts = _hosts(lab, members, c.host)
+    for (storage, pair), h in zip(members, hosts):
+        _send_group_command(lab, Command.FAILBACK, h, pair,
+                            Rio(kind=RioKind.RESYNC, source=pair.remote, target=pair.local, swap=True))
+    turned = [(net.volume_name(pair.local), net.volume_name(net.real(pair.remote))) for _, pair in members]
     if c.swap_back:
-        _swap_back(lab, net.volume_name(pair.local), net.volume_name(net.real(pair.remote)))
+        _swap_back(lab, tuple(turned))
+    return [source for source, _ in turned]
 
 
-def _swap_back(lab: Lab, new_source: str, new_target: str, step: int = 0, started: float | None = None) -> None:
-    """Drive suspend -> failover -> failback of the reversed pair, each when the last is done."""
+def _swap_back(lab: Lab, pairs: tuple[tuple[str, str], ...], step: int = 0, started: float | None = None) -> None:
+    """Drive suspend -> failover -> failback of the reversed ``pairs`` (new source, new
+    target; one consistency group), each step once the last is done for all of them."""
     net = lab.net
     kernel = net.kernel
     started = kernel.now if started is None else started
+
+    def abandoned(**why: Any) -> None:
+        for source, target in pairs:
+            net.management.emit("swap-back-abandoned", None, pair=f"{source}>{target}", **why)
+
     if kernel.now - started > 60.0:
-        net.management.emit("swap-back-abandoned", None, pair=f"{new_source}>{new_target}", at_step=step)
+        abandoned(at_step=step)
         return
     try:
-        storage, pair = lab.pair_of(new_source)
-        states = set(lab.states(storage, pair).values()) if pair.role is Role.SOURCE else set()
+        states: set[PairState | None] = set()
+        for source, _ in pairs:
+            storage, pair = lab.pair_of(source)
+            states |= set(lab.states(storage, pair).values()) if pair.role is Role.SOURCE else {None}
         if step == 0 and states == {PairState.DUPLEX}:
-            suspend(lab, Suspend(volume=new_source))
+            for source, _ in pairs:
+                suspend(lab, Suspend(volume=source))
             step = 1
         elif step == 1 and states == {PairState.SUSPEND}:
-            failover(lab, Failover(volume=new_target))
+            _each_group(pairs, lambda target: failover(lab, Failover(volume=target)))
             step = 2
-        elif step == 2:
-            _, tpair = lab.pair_of(new_target)
-            if tpair.takeover:
-                failback(lab, Failback(volume=new_target))
-                net.management.emit("swapped-back", None, pair=f"{new_target}>{new_source}")
-                return
+        elif step == 2 and all(lab.pair_of(target)[1].takeover for _, target in pairs):
+            _each_group(pairs, lambda target: failback(lab, Failback(volume=target)))
+            for source, target in pairs:
+                net.management.emit("swapped-back", None, pair=f"{target}>{source}")
+            return
     except (LabError, IllegalCommand) as exc:
-        net.management.emit("swap-back-abandoned", None, pair=f"{new_source}>{new_target}", reason=str(exc))
+        abandoned(reason=str(exc))
         return
-    kernel.timer(0.005, _swap_back, lab, new_source, new_target, step, started)
+    kernel.timer(0.005, _swap_back, lab, pairs, step, started)
+
+
+def _each_group(pairs: tuple[tuple[str, str], ...], act: Callable[[str], list[str]]) -> None:
+    """``act`` on the group of each pair's target volume, once per group."""
+    done: set[str] = set()
+    for _, target in pairs:
+        if target not in done:
+            done.update(act(target))
 
 
 def delete_pair(lab: Lab, c: DeletePair) -> None:

@@ -7,8 +7,18 @@ holds, goes to failure Suspend and answers with the SOK. In the prompt variant t
 target edge completes at once, and the management server may fetch the entries
 still in the network (501) for it to reflect.
 
+A failover acts on a consistency group, as arrays do (horctakeover on a CTG): the pairs of one
+order assurance ID and one customer through the edge pair. One Suspend instruction, one
+SOK and one timer serve the group; a request for another of its pairs while it fails
+over joins it, and every pair's storage gets its SOK. A group already in failure Suspend
+here reflects nothing more, so its failover completes at once; and a failover waiting for
+a SOK completes when the source edge restarts the group's sequence (a resync after 908),
+before that resync is reflected.
+
 Failback (resync with swap, beyond the patent): both edges turn the pair round;
-what the old source edge still holds becomes 727 and goes back with DPOK.
+what the old source edge still holds becomes 727 and goes back with DPOK. The operator
+fails a whole group back, one request per pair (rcnlab.ops.pairs): a pair turning into a
+group whose entries are already on their way does not restart its sequence.
 """
 
 from __future__ import annotations
@@ -16,7 +26,7 @@ from __future__ import annotations
 import attrs
 
 from rcnlab.devices.edge.log import Inbound
-from rcnlab.devices.edge.state import EdgeState, Failover
+from rcnlab.devices.edge.state import EdgeState, Failover, GroupKey, PairKey
 from rcnlab.model.kinds import FailoverMode, Party
 from rcnlab.model.log_entry import LogEntry
 from rcnlab.model.pair_state import Event, PairState
@@ -31,56 +41,113 @@ K = RioKind
 class FailoverMixin(EdgeState):
     __slots__ = ()
 
+    # -- consistency groups ---------------------------------------------------------------
+    def customer_of(self, wwn: str) -> str:
+        """The customer of the storage attached here as ``wwn`` (503)."""
+        return self.net.topo.storage(self.attached[wwn]).customer
+
+    def group_key(self, pair: PairInfo) -> GroupKey:
+        """The consistency group of ``pair`` at this edge: its order assurance ID and the
+        customer of its storage here."""
+        mine = pair.target if pair.target.wwn in self.attached else pair.source
+        return pair.order_id, self.customer_of(mine.wwn)
+
+    def consistency_group(self, key: GroupKey, *, target: bool) -> list[PairInfo]:
+        """The pairs of group ``key`` whose target (or source) storage is attached here:
+        what a failover or failback acts on, as arrays act on a whole consistency group."""
+        order_id, customer = key
+        out = []
+        for pair in self.pairs.values():
+            mine = pair.target if target else pair.source
+            if (pair.order_id == order_id and pair.state is not S.SIMPLEX and mine.wwn in self.attached
+                    and self.customer_of(mine.wwn) == customer):
+                out.append(pair)
+        return out
+
     # -- failover (Fig. 13) ----------------------------------------------------------------
     def _start_failover(self, pair: PairInfo | None, rio: Rio) -> None:
+        """1303 at the target edge, for the pair's whole consistency group. A request for a
+        group already failing over joins it: the group's answer (SOK) is its answer too."""
         if pair is None:
             self._to_storage(Rio(kind=K.SOK, source=rio.source, target=rio.target, error="no such pair"))
             return
+        key = self.group_key(pair)
+        prompt = rio.mode == FailoverMode.PROMPT
+        if key in self.failovers:
+            self.emit("failover-joined", None, pair=f"{pair.source}>{pair.target}", order_id=pair.order_id,
+                      prompt=prompt)
+            if prompt:
+                self._complete_failover(key)
+            return
         order_id = pair.order_id
-        self.emit("suspend-instruction", None, pair=f"{pair.source}>{pair.target}",
-                  prompt=rio.mode == FailoverMode.PROMPT)
+        self.emit("suspend-instruction", None, pair=f"{pair.source}>{pair.target}", prompt=prompt)
         instruction = LogEntry(target=pair.source, source=pair.target, order_id=order_id, io_time=self.now, seq=0,
                                rio=attrs.evolve(rio, source=pair.source, target=pair.target))
-        if rio.mode == FailoverMode.PROMPT:  # the variant: 1310-1312 right after 1303
-            self.failovers[order_id] = Failover(pair, None)
-            self._complete_failover(order_id)
-            # The source edge (if alive) still hears of it and goes to failure Suspend; what it
-            # holds stays there for the fetch through 501 (or becomes 727 when it gives up).
+        if prompt or all(p.state is S.FAILURE_SUSPEND for p in self.consistency_group(key, target=True)):
+            # The variant: 1310-1312 right after 1303; and a group in failure Suspend here
+            # reflects nothing more, so there is no SOK to wait for. The source edge (if
+            # alive) still hears of it and goes to failure Suspend; what it holds stays there
+            # for the fetch through 501 (or becomes 727 when it gives up).
+            self._complete_failover(key)
             self._transmit(instruction)
             return
         self._transmit(instruction, arrow=Tag.FAILOVER_SUSPEND_SENT)
-        timer = self.net.kernel.timer(self.spec.suspend_timeout, self._failover_timeout, order_id)
-        self.failovers[order_id] = Failover(pair, timer)
+        timer = self.net.kernel.timer(self.spec.suspend_timeout, self._failover_timeout, key)
+        self.failovers[key] = Failover(timer)
         self.emit("timer-reset", Tag.FAILOVER_TIMER_RESET, timeout=self.spec.suspend_timeout)
         self.emit("waiting-for-sok", Tag.FAILOVER_WAITING_FOR_SOK, order_id=order_id)
         self.emit("receiving", Tag.FAILOVER_RECEIVING, order_id=order_id)
 
-    def _failover_timeout(self, order_id: int) -> None:
-        if order_id in self.failovers:
-            self.emit("failover-timeout", Tag.FAILOVER_WAITING_FOR_SOK, order_id=order_id)
-            self._complete_failover(order_id)
+    def _failover_timeout(self, key: GroupKey) -> None:
+        if key in self.failovers:
+            self.emit("failover-timeout", Tag.FAILOVER_WAITING_FOR_SOK, order_id=key[0])
+            self._complete_failover(key)
 
-    def _complete_failover(self, order_id: int) -> None:
-        fo = self.failovers.pop(order_id)
-        if fo.timer is not None:
+    def _complete_failover(self, key: GroupKey) -> None:
+        """1310 for every pair of the group: failure Suspend here, SOK to its storage."""
+        fo = self.failovers.pop(key, None)
+        if fo is not None:
             fo.timer.cancel()
-        pair = fo.pair
-        if pair.state is not S.FAILURE_SUSPEND:
-            self._set_state(pair, Event.FAIL, None, Party.TARGET_EDGE)
-        self._to_storage(Rio(kind=K.SOK, source=pair.source, target=pair.target, failure=True),
-                         Tag.FAILOVER_SOK_TO_STORAGE)
+        for pair in self.consistency_group(key, target=True):
+            if pair.state is not S.FAILURE_SUSPEND:
+                self._set_state(pair, Event.FAIL, None, Party.TARGET_EDGE)
+            self._to_storage(Rio(kind=K.SOK, source=pair.source, target=pair.target, failure=True),
+                             Tag.FAILOVER_SOK_TO_STORAGE)
+
+    def _failing_over(self, entry: LogEntry) -> bool:
+        """Does the entry's consistency group fail over here (1307-1309)?"""
+        return (entry.order_id, self.customer_of(entry.target.wwn)) in self.failovers
+
+    def _sok_arrived(self, entry: LogEntry) -> None:
+        """1308: the source edge's SOK, in order: nothing is missing; the failover of its
+        group completes."""
+        if self.failovers and self._failing_over(entry):
+            self._complete_failover((entry.order_id, self.customer_of(entry.target.wwn)))
+
+    def _sequence_restarted(self, entry: LogEntry, reflected: int) -> None:
+        """A new entry restarts its group's sequence (the source edge gave the group up,
+        908, and now resyncs it): the SOK a failover of the group waits for will never come
+        in order, so the failover completes before the entry is reflected."""
+        if entry.seq <= reflected:
+            return
+        for key in [k for k in self.failovers if k[0] == entry.order_id]:
+            self.emit("failover-overtaken", None, order_id=entry.order_id, seq=entry.seq)
+            self._complete_failover(key)
 
     def _on_suspend_instruction(self, entry: LogEntry) -> None:
-        """1304 at the source edge: (A) send what is held, (B) failure Suspend, (C) SOK."""
+        """1304 at the source edge, for the pair's whole consistency group: (A) send what is
+        held, (B) failure Suspend, (C) one SOK for the group."""
         pair = self.pairs.get((entry.rio.source, entry.rio.target))
         if pair is None:
             return
         order_id = pair.order_id
-        for entry in self.held.group(order_id):
-            self.held.sent_again(entry, self.now, self.held.resends(entry), move=False)
-            self._transmit(entry)
-        if pair.state is not S.FAILURE_SUSPEND:
-            self._set_state(pair, Event.FAIL, None, Party.SOURCE_EDGE)
+        for held in self.held.group(order_id):
+            self.held.sent_again(held, self.now, self.held.resends(held), move=False)
+            self._transmit(held)
+        pairs = self.consistency_group(self.group_key(pair), target=False)
+        for p in pairs:
+            if p.state is not S.FAILURE_SUSPEND:
+                self._set_state(p, Event.FAIL, None, Party.SOURCE_EDGE)
         group = self.order_group(order_id)
         group.created += 1
         group.deleted += 1  # the SOK is not kept: nothing answers it
@@ -88,7 +155,8 @@ class FailoverMixin(EdgeState):
                        seq=group.created, rio=Rio(kind=K.SOK, source=pair.source, target=pair.target, failure=True))
         self.emit("sok-sent", Tag.FAILOVER_SUSPEND_SENT, order_id=order_id, seq=sok.seq)
         self._transmit(sok)
-        self._tell_failed(pair)
+        for p in pairs:
+            self._tell_failed(p)
 
     # -- fetching remaining entries (the prompt failover variant, 501) -----------------------------
     def remaining_entries(self, order_id: int) -> list[LogEntry]:
@@ -142,12 +210,11 @@ class FailoverMixin(EdgeState):
             state = old.state if old else S.SIMPLEX
             self._refuse(rio, f"failback refused: pair is {state} at {self.name}")
             return
-        box = self.inbound.pop(old.order_id, None)  # entries never reflected: their blocks are in 727 at the
-        if box is not None:                          # other edge, so the copy back covers them
-            self.log_bytes -= sum(e.size for e in box.pending.values())
-        order_id = self.management.order_id_for(self, rio)
+        self._drop_inbound(old)  # never reflected: their blocks are in 727 at the other edge, so the copy back
+        order_id = self.management.order_id_for(self, rio)  # covers them
         pair = self._turn(old, order_id, Party.SOURCE_EDGE)
-        self.rebase.add(order_id)  # the other edge may have counted this group differently: start afresh
+        if not self.held.group(order_id):  # the other edge may have counted this group differently: start
+            self.rebase.add(order_id)      # afresh, unless another pair's entries are on their way in it
         self._sequence(pair, rio)
 
     def _swap_at_new_target(self, entry: LogEntry) -> PairInfo | None:
@@ -156,8 +223,31 @@ class FailoverMixin(EdgeState):
         old = self.pairs.get((entry.target, entry.source))
         if old is None:
             return self.pairs.get((entry.source, entry.target))
-        self._absorb_held(old.order_id)
+        self._absorb_held(old.order_id, self._others_in_order_group(old))
         return self._turn(old, entry.order_id, Party.TARGET_EDGE)
+
+    def _others_in_order_group(self, pair: PairInfo) -> set[PairKey] | None:
+        """The pairs of ``pair``'s consistency group, when its order group holds other
+        customers' pairs too (method A-2): their entries are not ours to take; None when the
+        consistency group is the whole order group."""
+        mine = self.consistency_group(self.group_key(pair), target=pair.target.wwn in self.attached)
+        if all(p in mine for p in self.pairs.values() if p.order_id == pair.order_id):
+            return None
+        return {(p.source, p.target) for p in mine}
+
+    def _drop_inbound(self, old: PairInfo) -> None:
+        """Forget the entries of ``old``'s consistency group waiting here to be reflected."""
+        only = self._others_in_order_group(old)
+        box = self.inbound.get(old.order_id)
+        if box is None:
+            return
+        if only is None:
+            del self.inbound[old.order_id]
+            self.log_bytes -= sum(e.size for e in box.pending.values())
+            return
+        for seq, entry in list(box.pending.items()):
+            if (entry.source, entry.target) in only:
+                self.log_bytes -= box.pending.pop(seq).size
 
     def _turn(self, old: PairInfo, order_id: int, party: Party) -> PairInfo:
         del self.pairs[(old.source, old.target)]

@@ -22,11 +22,14 @@ class FailureMixin(EdgeState):
         """Tell the attached storage the pair stands in failure Suspend (908)."""
         self._to_storage(Rio(kind=K.SUSPEND, source=pair.source, target=pair.target, failure=True, full=full))
 
-    def _absorb_held(self, order_id: int) -> int:
-        """Turn the group's held entries into 727 (WR blocks); count them deleted (734)."""
+    def _absorb_held(self, order_id: int, only: set[PairKey] | None = None) -> int:
+        """Turn the group's held entries (``only`` those of these pairs) into 727 (WR
+        blocks); count them deleted (734)."""
         converted = 0
         group = self.order_group(order_id)
         for entry in self.held.group(order_id):
+            if only is not None and (entry.source, entry.target) not in only:
+                continue
             self.held.take(order_id, entry.seq)
             self.log_bytes -= entry.size
             group.deleted += 1

@@ -42,12 +42,19 @@ class Management(Protocol):
     def pair_updated(self, edge: Device, pair: PairInfo) -> None: ...
 
 
+#: A consistency group at an edge: an order assurance ID and the customer whose pairs in
+#: it fail over and back together (with method A-2 customers sharing an edge pair share an
+#: order ID, never a failover).
+GroupKey = tuple[int, str]
+
+
 @attrs.define(eq=False)
 class Failover:
-    """A failover in progress at the target edge (1305-1310)."""
+    """A failover in progress at the target edge (1305-1310), for a whole consistency
+    group, until its SOK or its timer 1306; a request for another of its pairs joins it
+    and gets the same answer."""
 
-    pair: PairInfo
-    timer: Timer | None
+    timer: Timer
 
 
 @attrs.define(eq=False)
@@ -82,7 +89,7 @@ class EdgeState(Device):
     denied: int = attrs.field(default=0, init=False)
     unsafe_reflect_any_order: bool = attrs.field(default=False, init=False)  # test hook, never set in a real run
     # -- failover (Fig. 13) and the fetch of remaining entries (501) --
-    failovers: dict[int, Failover] = attrs.field(factory=dict, init=False)
+    failovers: dict[GroupKey, Failover] = attrs.field(factory=dict, init=False)
     _fetching: set[int] = attrs.field(factory=set, init=False)  # groups reflecting fetched entries (501)
     # -- crash --
     _lost: dict[int, int] = attrs.field(factory=dict, init=False)  # order ID -> entries lost in a crash
@@ -118,11 +125,14 @@ class EdgeState(Device):
         def _sequence(self, pair: PairInfo, rio: Rio) -> LogEntry | None: ...
         def _arm_resend(self) -> None: ...
         def _reflect_next(self, order_id: int) -> None: ...
-        def _absorb_held(self, order_id: int) -> int: raise NotImplementedError
+        def _absorb_held(self, order_id: int, only: set[PairKey] | None = None) -> int: raise NotImplementedError
         def _tell_failed(self, pair: PairInfo, full: bool = False) -> None: ...
         def remote_copy_failed(self, order_id: int, reason: str, full: bool = False) -> None: ...
         def _start_failover(self, pair: PairInfo | None, rio: Rio) -> None: ...
-        def _complete_failover(self, order_id: int) -> None: ...
+        def _complete_failover(self, key: GroupKey) -> None: ...
+        def _failing_over(self, entry: LogEntry) -> bool: raise NotImplementedError
+        def _sok_arrived(self, entry: LogEntry) -> None: ...
+        def _sequence_restarted(self, entry: LogEntry, reflected: int) -> None: ...
         def _fetch_done(self, order_id: int) -> None: ...
         def _swap_at_new_source(self, rio: Rio) -> None: ...
         def _swap_at_new_target(self, entry: LogEntry) -> PairInfo | None: ...

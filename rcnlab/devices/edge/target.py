@@ -123,6 +123,8 @@ class TargetMixin(EdgeState):
         box = self.inbound.get(entry.order_id)
         if box is None:
             box = self.inbound[entry.order_id] = Inbound()
+        if entry.rebase and self.failovers:
+            self._sequence_restarted(entry, group.reflected)
         if entry.rebase and entry.seq > group.reflected + 1:
             dropped = [s for s in box.pending if s < entry.seq]
             for s in dropped:
@@ -192,9 +194,7 @@ class TargetMixin(EdgeState):
             self.log_bytes -= entry.size
             group.reflected += 1
             self.emit("sok-received", Tag.FAILOVER_SOK_CHECKED, order_id=order_id, seq=entry.seq)
-            fo = self.failovers.get(order_id)
-            if fo is not None:
-                self._complete_failover(order_id)
+            self._sok_arrived(entry)
             self._reflect_next(order_id)
             return
         box.in_progress = entry
@@ -204,7 +204,7 @@ class TargetMixin(EdgeState):
             if self.net.journal.active:
                 self.emit("entry-selected", Tag.TGT_WR_ENTRY_SELECTED, order_id=order_id, seq=entry.seq)
                 self.emit("rio-converted", steps.converted, order_id=order_id, seq=entry.seq)
-            if order_id in self.failovers:  # 1307-1309: received, not the SOK, reflect it in order
+            if self.failovers and self._failing_over(entry):  # 1307-1309: not the SOK, reflect it in order
                 self.emit("sok-checked", Tag.FAILOVER_SOK_CHECKED, order_id=order_id, seq=entry.seq, sok=False)
                 self.emit("reflecting", Tag.FAILOVER_REFLECTING, order_id=order_id, seq=entry.seq)
         elif kind is K.PAIR_CREATE:
