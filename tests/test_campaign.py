@@ -58,7 +58,7 @@ def test_the_same_campaign_saves_the_same_files_on_the_local_pool_and_on_dask(tm
 @pytest.mark.parametrize("cluster", [None, "dask"])
 def test_a_seed_that_kills_its_worker_is_recorded_and_the_campaign_goes_on(tmp_path, capsys, cluster):
     where = ["--cluster", dask_cluster()] if cluster else []
-    assert fuzz("--seeds", "12", "--jobs", "2", "--exit-on-seed", "5", "--out", str(tmp_path), *where) == 1
+    assert fuzz("--seeds", "12", "--jobs", "2", "--kill-on-seed", "5", "--out", str(tmp_path), *where) == 1
     got = records(tmp_path / "records.jsonl")
     assert sorted(got) == list(range(12))
     assert got[5]["kind"] == "worker-died" and "died each of the 2 times" in got[5]["problems"][0]
@@ -73,11 +73,13 @@ def test_a_worker_killed_mid_campaign_does_not_hang_it(tmp_path):
     """SIGKILL to a pool worker (as the kernel's OOM killer would): the tasks it broke run
     again, and every seed comes back."""
     job = Job(params=Params(faults=("cut",), max_faults=1))
+    others = {p.pid for p in multiprocessing.active_children()}
     with runner.backend(None, 2) as where:
         got = {}
         for seed, record in runner.run(where, run_seeds, job, range(24)):
             if not got:
-                os.kill(multiprocessing.active_children()[0].pid, signal.SIGKILL)
+                pool = [p.pid for p in multiprocessing.active_children() if p.pid not in others]
+                os.kill(pool[0], signal.SIGKILL)
             got[seed] = record
     assert sorted(got) == list(range(24))
     assert all(r["kind"] == "ok" for r in got.values())
@@ -128,6 +130,10 @@ def test_records_of_several_runs_merge_into_one_report(tmp_path, capsys):
     assert "fuzz: 12 seeds (0..11) merged from 2 record files," in merged
     assert merged.split("\nfuzz:")[0] == one.split("\nfuzz:")[0].replace("/all/", "/merged/")
     assert saved(tmp_path / "merged") == saved(tmp_path / "all")
+    # Records of another campaign are not this one's.
+    assert fuzz("--max-faults", "2", "--merge", str(tmp_path / "a/records.jsonl"), "--out", str(tmp_path)) == 2
+    assert capsys.readouterr().err.startswith(f"rcnlab: fuzz --merge: no record in {tmp_path / 'a/records.jsonl'} "
+                                              "is of this campaign: give the flags it ran with")
 
 
 def test_the_event_budget_stops_a_seed_at_the_same_event_everywhere(tmp_path, capsys):

@@ -87,7 +87,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--digests", metavar="FILE", type=flags.output, help="write each seed's trace digest (sha256 of "
                    "what 'rcnlab run --trace' would write for it) to FILE, one 'SEED DIGEST' line a seed")
     p.add_argument("--quiet", action="store_true", help="no progress line")
-    p.add_argument("--exit-on-seed", type=flags.seed, help=argparse.SUPPRESS)  # a test hook: see Job
+    p.add_argument("--kill-on-seed", type=flags.seed, help=argparse.SUPPRESS)  # a test hook: see Job
     p.set_defaults(func=cmd_fuzz)
 
 
@@ -104,19 +104,23 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     out = Path(args.out)
     params = records.Params(break_rule=args.break_rule, faults=args.faults, max_faults=args.max_faults,
                             budget_events=args.budget_events or None, digests=bool(args.digests))
-    job = Job(params=params, backstop_s=args.backstop_s or None, exit_on_seed=args.exit_on_seed)
+    job = Job(params=params, backstop_s=args.backstop_s or None, kill_on_seed=args.kill_on_seed)
     path = Path(args.records) if args.records else out / "records.jsonl"
     started = time.perf_counter()
     with runner.backend(args.cluster, _jobs(args.jobs)) as where:
         if args.merge:
             results = records.read(args.merge, params)
+            if not results:
+                raise BadInput(f"fuzz --merge: no record in {', '.join(args.merge)} is of this campaign: give the "
+                               "flags it ran with (--break-rule, --faults, --max-faults, --budget-events, --digests)")
             origin = f"merged from {len(args.merge)} record file{'s' if len(args.merge) > 1 else ''}"
         else:
             seeds = range(args.first, args.first + args.seeds)
             results = {s: r for s, r in records.read([path], params).items() if s in seeds} \
                 if args.resume and path.exists() else {}
-            origin = f"run in {{elapsed:.1f}}s on {where.name}" + (f" ({len(results)} from {path})" if results else "")
+            origin = f"on {where.name}" + (f" ({len(results)} from {path})" if results else "")
             _run(where, job, [s for s in seeds if s not in results], results, path, not args.quiet)
+            origin = f"run in {time.perf_counter() - started:.1f}s {origin}"
         failed = [r for _, r in sorted(results.items()) if r["kind"] != "ok"]
         groups: dict[str, list[dict[str, Any]]] = {}
         for r in failed:
@@ -128,14 +132,13 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
                 f.writelines(f"{seed} {r['digest']}\n" for seed, r in sorted(results.items()))
         except OSError as exc:
             raise BadInput(f"{args.digests}: cannot write the digests ({exc.strerror})") from None
-    _report(groups, saved, out)
+    _report(groups, saved)
     kinds: dict[str, int] = {}
     for r in failed:
         kinds[r["signature"]] = kinds.get(r["signature"], 0) + 1
     summary = ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())) or "none"
     builds = len({r["rcnlab"]["source"] for r in results.values()})
-    span = f"{min(results)}..{max(results)}" if results else "none"
-    print(f"fuzz: {len(results)} seeds ({span}) {origin.format(elapsed=time.perf_counter() - started)}, "
+    print(f"fuzz: {len(results)} seeds ({min(results)}..{max(results)}) {origin}, "
           f"{sum(r['events'] for r in results.values())} events simulated, "
           f"{len(failed)} seeds with violations ({summary})"
           + (f" in {len(groups)} group{'s' if len(groups) > 1 else ''}" if groups else "")
@@ -151,13 +154,9 @@ def _run(where: runner.Backend, job: Job, seeds: list[int], results: dict[int, d
     started = time.perf_counter()
     with records.open_to_append(path) as sink:
         for n, (seed, got) in enumerate(runner.run(where, run_seeds, job, seeds), start=1):
-            if isinstance(got, runner.Died):
-                got = records.record(seed, job.params, [f"worker-died: its worker process died each of the "
-                                                        f"{got.deaths} times it ran this seed alone"],
-                                     signature="worker-died", events=0, virtual_time=0.0,
-                                     steps=len(job.case(seed).faults), digest="", seconds=0.0, error=got.error)
-            records.append(sink, got)
-            results[seed] = got
+            rec = job.died(seed, got.deaths, got.error) if isinstance(got, runner.Died) else got
+            records.append(sink, rec)
+            results[seed] = rec
             if progress:
                 print(f"\rfuzz: {n}/{len(seeds)} seeds, {sum(r['kind'] != 'ok' for r in results.values())} "
                       f"failing, {time.perf_counter() - started:.0f}s", end="", file=sys.stderr, flush=True)
@@ -187,7 +186,7 @@ def _save(where: runner.Backend, job: Job, groups: dict[str, list[dict[str, Any]
     return saved
 
 
-def _report(groups: dict[str, list[dict[str, Any]]], saved: dict[int, dict[str, Any]], out: Path) -> None:
+def _report(groups: dict[str, list[dict[str, Any]]], saved: dict[int, dict[str, Any]]) -> None:
     """Per group: its key, how many seeds, the first; then each saved seed with its replay command."""
     for n, (key, group) in enumerate(groups.items(), start=1):
         print(f"group {n} of {len(groups)}: {len(group)} seed{'s' if len(group) > 1 else ''}, first seed "

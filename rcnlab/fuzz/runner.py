@@ -10,7 +10,9 @@ given back as `Died`, and the campaign goes on (a local pool that broke is repla
 from __future__ import annotations
 
 import logging
+import math
 import multiprocessing
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import (
@@ -33,6 +35,8 @@ from rcnlab.errors import BadInput
 LOCAL_CHUNK, CLUSTER_CHUNK = 4, 10
 #: Tasks in flight per worker: enough to keep each busy while results travel back.
 TASKS_PER_WORKER = 2
+#: How often the runner asks a Dask scheduler how many workers it has (seconds).
+WORKERS_LOOKED_AT_S = 2.0
 #: A seed whose worker dies this many times while the seed runs alone is given up.
 DEATHS = 2
 
@@ -74,16 +78,25 @@ def backend(cluster: str | None, jobs: int) -> Iterator[Backend]:
     except ImportError:
         raise BadInput("fuzz --cluster: Dask is not installed (pip install 'rcnlab[cluster]')") from None
 
-    def threads(client: Any) -> int:
-        return sum(w.get("nthreads", 1) for w in client.scheduler_info().get("workers", {}).values())
+    def threads(client: Any) -> Callable[[], int]:
+        """The cluster's worker threads, asked of the scheduler (a round trip) at most every few seconds."""
+        seen = [-math.inf, 0]
+
+        def count() -> int:
+            if time.monotonic() - seen[0] > WORKERS_LOOKED_AT_S:
+                info = client.scheduler_info()
+                seen[:] = time.monotonic(), sum(w.get("nthreads", 1) for w in info.get("workers", {}).values())
+            return int(seen[1])
+
+        return count
 
     if cluster.startswith("local"):
         n = int(cluster.partition(":")[2] or jobs)
         # A task whose worker died fails at once: the runner retries its seeds itself, one by one.
         with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
                 LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                             dashboard_address=None, silence_logs=logging.CRITICAL) as local, Client(local) as client:
-            yield Backend(make=lambda: client.get_executor(pure=False), workers=lambda: threads(client),
+                             dashboard_address=":0", silence_logs=logging.CRITICAL) as local, Client(local) as client:
+            yield Backend(make=lambda: client.get_executor(pure=False), workers=threads(client),
                           chunk=CLUSTER_CHUNK, name=f"a local Dask cluster of {n} workers", deaths=(KilledWorker,))
         return
     if cluster.endswith(".json") and not Path(cluster).is_file():
@@ -94,7 +107,7 @@ def backend(cluster: str | None, jobs: int) -> Iterator[Backend]:
     except (OSError, TimeoutError, ValueError) as exc:
         raise BadInput(f"fuzz --cluster {cluster}: cannot reach the Dask scheduler ({exc})") from None
     with client:
-        yield Backend(make=lambda: client.get_executor(pure=False), workers=lambda: threads(client),
+        yield Backend(make=lambda: client.get_executor(pure=False), workers=threads(client),
                       chunk=CLUSTER_CHUNK, name=f"the Dask cluster at {client.scheduler.address}",
                       deaths=(KilledWorker,))
 

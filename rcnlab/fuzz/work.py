@@ -5,6 +5,7 @@ executor, local or remote, can run them."""
 from __future__ import annotations
 
 import os
+import signal
 import time
 from typing import Any
 
@@ -29,8 +30,8 @@ SHRINKABLE = ("violation", "exception")
 class Job:
     params: Params
     backstop_s: float | None = None
-    #: A test hook: the worker running this seed exits, as one killed for memory would.
-    exit_on_seed: int | None = None
+    #: A test hook: the worker running this seed is killed, as one out of memory would be.
+    kill_on_seed: int | None = None
 
     @property
     def limits(self) -> Limits:
@@ -40,16 +41,25 @@ class Job:
         p = self.params
         return random_case(seed, p.break_rule, p.faults, p.max_faults)
 
+    def hook(self, seed: int) -> None:
+        if seed == self.kill_on_seed:
+            os.kill(os.getpid(), signal.SIGKILL)
+
     def run(self, seed: int) -> dict[str, Any]:
         """The record of one seed."""
-        if seed == self.exit_on_seed:
-            os._exit(70)
+        self.hook(seed)
         started = time.perf_counter()
         case = self.case(seed)
         outcome = run_case(case, self.params.digests, self.limits)
         return record(seed, self.params, list(outcome.problems), signature=outcome.signature,
                       events=outcome.events, virtual_time=round(outcome.virtual_time, 9), steps=len(case.faults),
                       digest=outcome.digest, seconds=round(time.perf_counter() - started, 4))
+
+    def died(self, seed: int, deaths: int, error: str) -> dict[str, Any]:
+        """The record of a seed whose worker process died each time it ran it."""
+        return record(seed, self.params, [f"worker-died: its worker process died each of the {deaths} times it "
+                                          "ran this seed alone"], signature="worker-died", events=0,
+                      virtual_time=0.0, steps=len(self.case(seed).faults), digest="", seconds=0.0, error=error)
 
 
 def run_seeds(job: Job, seeds: tuple[int, ...]) -> list[dict[str, Any]]:
@@ -60,8 +70,7 @@ def shrink_seeds(job: Job, seeds: tuple[int, ...]) -> list[dict[str, Any]]:
     """Each seed's failure shrunk: {case, problems} of the smallest case that still fails alike."""
     out = []
     for seed in seeds:
-        if seed == job.exit_on_seed:
-            os._exit(70)
+        job.hook(seed)
         case = job.case(seed)
         small, outcome = shrink(case, run_case(case, limits=job.limits), limits=job.limits)
         out.append({"case": small, "problems": list(outcome.problems), "signature": outcome.signature})
