@@ -93,7 +93,9 @@ def backend(cluster: str | None, jobs: int) -> Iterator[Backend]:
     if cluster.startswith("local"):
         n = int(cluster.partition(":")[2] or jobs)
         # A task whose worker died fails at once: the runner retries its seeds itself, one by one.
-        with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+        # The workers' statistical profiler (a look at every stack each 10 ms) costs seeds a third more time.
+        with dask.config.set({"distributed.scheduler.allowed-failures": 0,
+                              "distributed.worker.profile.enabled": False}), \
                 LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
                              dashboard_address=":0", silence_logs=logging.CRITICAL) as local, Client(local) as client:
             yield Backend(make=lambda: client.get_executor(pure=False), workers=threads(client),
