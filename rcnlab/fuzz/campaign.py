@@ -56,7 +56,7 @@ def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("fuzz", help="run random labs and fault schedules against the invariant checkers")
     p.add_argument("--seeds", type=flags.whole(1, MAX_SEEDS), default=200, help="how many seeds to run (default 200)")
     p.add_argument("--first", type=flags.seed, default=0, help="the first seed (default 0)")
-    p.add_argument("-j", "--jobs", type=flags.whole(0, MAX_JOBS), default=0,
+    p.add_argument("--jobs", type=flags.whole(0, MAX_JOBS), default=0,
                    help="worker processes (default 0: the CPU cores available)")
     p.add_argument("--cluster", type=cluster, metavar="WHERE",
                    help="run on Dask (pip install 'rcnlab[cluster]'): 'local' or 'local:N' starts a cluster of "
