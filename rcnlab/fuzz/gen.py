@@ -16,8 +16,9 @@ from typing import Any
 import attrs
 
 from rcnlab.emu.journal import Journal, TraceDigest
+from rcnlab.fuzz.limits import NO_LIMITS, Limits, Stopped
 from rcnlab.model.kinds import LinkKind, OrderMethod
-from rcnlab.run import run_headless
+from rcnlab.run import Session
 from rcnlab.scenario.steps import parse_scenario
 from rcnlab.topo.load import parse_topology
 
@@ -296,16 +297,16 @@ class Outcome:
         if not self.problems:
             return ""
         first = self.problems[0]
-        if first.startswith("exception "):
-            return first.split(":", 1)[0]
-        if first.startswith("invariant "):
+        if first.startswith(("exception ", "invariant ", "budget:", "backstop:")):
             return first.split(":", 1)[0]
         return "expect"
 
 
-def run_texts(topo_text: str, scenario_text: str, seed: int, digest: bool = False) -> Outcome:
+def run_texts(topo_text: str, scenario_text: str, seed: int, digest: bool = False,
+              limits: Limits = NO_LIMITS) -> Outcome:
     """Run a topology and a scenario given as TOML text, headless, with the checker
-    (and with ``digest``, the sha256 of its trace)."""
+    (and with ``digest``, the sha256 of its trace), within ``limits`` (a run they stop
+    has their one problem line)."""
     topo = parse_topology(topo_text, "<fuzz>")
     scenario = parse_scenario(scenario_text, "<fuzz>", topo)
     journal = Journal()
@@ -313,7 +314,12 @@ def run_texts(topo_text: str, scenario_text: str, seed: int, digest: bool = Fals
     if digest:
         journal.subscribe(hashed)
     try:
-        session = run_headless(topo, scenario, seed=seed, journal=journal)
+        session = Session.open(topo, scenario, seed, journal=journal)
+        limits.watch(session.kernel)
+        session.play()
+    except Stopped as stop:
+        return Outcome(problems=(str(stop),), refused=0, events=session.kernel.events_run,
+                       virtual_time=session.kernel.now)
     except Exception as exc:  # the emulation itself broke: that is a finding too
         import traceback
 
@@ -330,11 +336,11 @@ def run_texts(topo_text: str, scenario_text: str, seed: int, digest: bool = Fals
                    virtual_time=net.kernel.now, digest=hashed.hexdigest() if digest else "")
 
 
-def run_case(case: Case, digest: bool = False) -> Outcome:
-    return run_texts(topology_toml(case.topo), scenario_toml(case), case.seed, digest)
+def run_case(case: Case, digest: bool = False, limits: Limits = NO_LIMITS) -> Outcome:
+    return run_texts(topology_toml(case.topo), scenario_toml(case), case.seed, digest, limits)
 
 
-def shrink(case: Case, outcome: Outcome, budget: int = 60) -> tuple[Case, Outcome]:
+def shrink(case: Case, outcome: Outcome, budget: int = 60, limits: Limits = NO_LIMITS) -> tuple[Case, Outcome]:
     """Drop fault steps, then workloads' size, while the same kind of failure persists."""
     runs = 0
     want = outcome.signature
@@ -345,7 +351,7 @@ def shrink(case: Case, outcome: Outcome, budget: int = 60) -> tuple[Case, Outcom
         i = 0
         while i < len(faults) and runs < budget:
             trial = case.with_faults(faults[:i] + faults[i + 1:])
-            got = run_case(trial)
+            got = run_case(trial, limits=limits)
             runs += 1
             if got.signature == want:
                 case, outcome, faults = trial, got, faults[:i] + faults[i + 1:]
@@ -357,7 +363,7 @@ def shrink(case: Case, outcome: Outcome, budget: int = 60) -> tuple[Case, Outcom
                 smaller = list(case.workloads)
                 smaller[j] = attrs.evolve(w, count=max(10, w.count // 4))
                 trial = attrs.evolve(case, workloads=tuple(smaller))
-                got = run_case(trial)
+                got = run_case(trial, limits=limits)
                 runs += 1
                 if got.signature == want:
                     case, outcome, changed = trial, got, True
