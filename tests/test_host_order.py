@@ -262,7 +262,7 @@ def test_a_write_on_the_target_without_one_acknowledged_before_it_was_issued_is_
     _write(checker, 2, 9, "bb")
     _reflected(checker, 9, "bb")
     line = checker.first["host_order"]
-    assert line.startswith("host_order: t=") and "order 1 at E1" in line
+    assert line.startswith("host_order: t=") and "order 1 of customer C1 at E1" in line
     assert "block 9 data bb" in line and "block 7 data aa" in line and "which it depends on" in line
 
 

@@ -76,3 +76,41 @@ def test_the_fuzzer_puts_jitter_on_fc_and_scsi_links() -> None:
     link = dict(steps[0].args)["link"]
     assert link in topo.storage_links() and link not in topo.gbe_links()
     assert dict(steps[0].args)["jitter_ms"] > 0 and dict(steps[1].args)["jitter_ms"] == 0.0
+
+
+CUT_SOURCE_FC = pair_and_writes(rate=1000, count=400, blocks=64) + """
+[[step]]
+at = 0.25
+do = "fail"
+link = "ST112-E104"
+
+[[step]]
+at = 0.255
+do = "restore"
+link = "ST112-E104"
+
+[[step]]
+at = 1.0
+do = "resync"
+volume = "ST112:0"
+
+[[step]]
+at = "end"
+do = "expect"
+invariants = true
+"""
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_write_lost_on_the_source_fc_stops_the_group_before_a_later_one_is_numbered(seed: int) -> None:
+    """Found by the host-order checker (issue 12): an asynchronous storage acknowledged a
+    write, the FC link lost it on its way to the edge, and the writes after it reached the
+    target while the lost one waited 20 ms for the storage's path timeout: a target
+    without a write acknowledged before later ones. The edge sees the gap in the
+    storage's WR numbers and fails the group (908) first; the resync copies both."""
+    net, runner, events = run(topology("fig1"), CUT_SOURCE_FC, seed=seed)
+    assert runner.failed == [] and runner.refused == []
+    reasons = [e["reason"] for e in events if e["event"] == "remote-copy-failed"]
+    assert any("lost on its FC link" in r for r in reasons)
+    assert {str(s) for v in net.pair_views() for s in v.states} == {"Duplex"}
+    assert len(_digests(net)) == 1

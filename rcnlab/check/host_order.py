@@ -14,8 +14,8 @@ Exactly:
 *Ordered writes.* A write that a storage takes on the source volume of a pair while
 all four parties (source storage, source edge, target edge, target storage) hold the
 pair in Duplex is *ordered*. It belongs to the history of the pair's order assurance
-ID at its source edge (726 in 411 there): the pairs sharing that ID are one
-consistency group, their writes one history. It takes its place (position) in the
+ID at its source edge (726 in 411 there): one customer's pairs sharing that ID are
+one consistency group, their writes one history. It takes its place (position) in the
 history when its storage acknowledges it, so positions are the order of the storages'
 acknowledgements (an asynchronous storage acknowledges a write as it takes it, a
 synchronous one once the edge has it, 1603-1604, or once it gave up on the edge and
@@ -88,9 +88,12 @@ Tagged = tuple[str, int]  # (host, tag)
 
 @attrs.define(slots=True, eq=False)
 class History:
-    """The ordered writes of one order assurance ID at one source edge."""
+    """The ordered writes of one consistency group: one customer's pairs of one order
+    assurance ID at one source edge (with method A-2 customers share IDs, never writes'
+    dependencies: one customer's hosts cannot act on another's acknowledgements)."""
 
     order_id: int
+    customer: str
     edge: str
     done: int = 0  # every write placed at or below this is on the target (or need not be)
     count: int = 0  # places given
@@ -98,7 +101,7 @@ class History:
     last: dict[Block, Write] = attrs.field(factory=dict)  # target block -> its latest placed write
 
     def __str__(self) -> str:
-        return f"order {self.order_id} at {self.edge}"
+        return f"order {self.order_id} of customer {self.customer} at {self.edge}"
 
 
 @attrs.define(slots=True, eq=False)
@@ -145,7 +148,7 @@ class HostOrder:
     violate: Violate
     checked: int = 0  # reflections checked against a history
     _storages: dict[str, ExternalStorage] = attrs.field(init=False)
-    _histories: dict[tuple[int, str], History] = attrs.field(factory=dict)
+    _histories: dict[tuple[int, str, str], History] = attrs.field(factory=dict)
     _lanes: dict[tuple[str, str], Lane | None] = attrs.field(factory=dict)  # (storage, volume) -> lane
     _runs: dict[str, int] = attrs.field(factory=dict)  # source volume -> state changes of its pair
     _issued: dict[Tagged, tuple[History | None, int, float]] = attrs.field(factory=dict)  # not yet taken
@@ -341,10 +344,10 @@ class HostOrder:
         if (source_edge is None or info is None or tpair is None or tinfo is None or tpair.role is not Role.TARGET
                 or {pair.state, info.state, tpair.state, tinfo.state} != {D}):
             return None
-        hkey = (info.order_id, source_edge.name)
+        hkey = (info.order_id, storage.spec.customer, source_edge.name)
         history = self._histories.get(hkey)
         if history is None:
-            history = self._histories[hkey] = History(info.order_id, source_edge.name)
+            history = self._histories[hkey] = History(info.order_id, storage.spec.customer, source_edge.name)
         return Lane(history, str(pair.local), str(target))
 
     def _real(self, volume: str) -> str:

@@ -208,6 +208,8 @@ def break_rule(lab: Lab, c: BreakRule) -> None:
         for storage in lab.net.storages:
             ch = lab.net.channels[(storage.name, storage.edge)]
             ch.ordered, ch.jitter = False, max(ch.jitter, REORDER_JITTER)
+        for edge in lab.net.edges:  # and the edges number what comes, gaps and all
+            edge.unsafe_number_any_order = True
     lab.net.management.emit("rule-broken", None, rule=c.rule)
 
 

@@ -83,6 +83,8 @@ class SourceMixin(EdgeState):
     def _from_source_storage(self, rio: Rio) -> None:
         kind = rio.kind
         key = (rio.source, rio.target)
+        if kind is K.WR and rio.xid and not self.unsafe_number_any_order:
+            self._note_xid(rio)
         pair = self.pairs.get(key)
         if kind is K.WR and pair is not None:
             # suspended here, and the storage has not heard yet: keep the block in 727
@@ -143,6 +145,26 @@ class SourceMixin(EdgeState):
             self.malformed += 1
             return
         self._sequence(pair, rio)
+
+    def _note_xid(self, rio: Rio) -> None:
+        """A storage numbers the WRs it sends us (1, 2, 3, ...) and the FC link delivers
+        them in order, so a WR whose number skips one means a WR the storage sent (and may
+        have acknowledged to its host) was lost on the way. Numbering this later write
+        ahead of it would let the target hold a write without one acknowledged before it:
+        the storage's order groups go to failure Suspend (908) first, so this write and
+        the lost one's block (the storage's path timeout marks it in 1211) are copied at
+        resync. A number at or below the last one seen is a resend: it changes nothing."""
+        wwn = rio.source.wwn
+        last = self._last_xid.get(wwn)
+        if last is not None and rio.xid <= last:
+            return
+        self._last_xid[wwn] = rio.xid
+        if last is None or rio.xid == last + 1:
+            return
+        for order_id in sorted({p.order_id for p in self.pairs.values()
+                                if p.source.wwn == wwn and p.state not in (S.SIMPLEX, S.FAILURE_SUSPEND)}):
+            self.remote_copy_failed(order_id, f"WR {last + 1} from {self.attached.get(wwn, wwn)} lost on its "
+                                              f"FC link (WR {rio.xid} came next)")
 
     def _mark_for_copy(self, pair: PairInfo, rio: Rio) -> None:
         """A WR that gets no log entry: its block goes into 727 (the resync copies it) and

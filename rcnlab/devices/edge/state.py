@@ -88,11 +88,13 @@ class EdgeState(Device):
     duplicates: int = attrs.field(default=0, init=False)
     denied: int = attrs.field(default=0, init=False)
     unsafe_reflect_any_order: bool = attrs.field(default=False, init=False)  # test hook, never set in a real run
+    unsafe_number_any_order: bool = attrs.field(default=False, init=False)  # test hook: WR gaps unseen
     # -- failover (Fig. 13) and the fetch of remaining entries (501) --
     failovers: dict[GroupKey, Failover] = attrs.field(factory=dict, init=False)
     _fetching: set[int] = attrs.field(factory=set, init=False)  # groups reflecting fetched entries (501)
     # -- crash --
     _lost: dict[int, int] = attrs.field(factory=dict, init=False)  # order ID -> entries lost in a crash
+    _last_xid: dict[str, int] = attrs.field(factory=dict, init=False)  # storage WWN -> last WR number seen
 
     @property
     def ip(self) -> str:
