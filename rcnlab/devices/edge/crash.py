@@ -5,6 +5,7 @@ held is sent again, what was being reflected is reflected again)."""
 from __future__ import annotations
 
 from rcnlab.devices.edge.state import EdgeState
+from rcnlab.model.pace import GO
 from rcnlab.model.pair_state import PairState
 
 S = PairState
@@ -56,8 +57,10 @@ class CrashMixin(EdgeState):
             self.remote_copy_failed(order_id, f"log storage area 413 lost in a crash ({lost[order_id]} entries)",
                                     full=True)
         held = self.held
+        self._backoff = 1
         for entry in list(held.entries()):
             held.sent_again(entry, self.now - self.spec.resend_timeout, held.resends(entry), move=False)
         self._arm_resend()
+        self._flow_check(renew=self.pace != GO)  # the storages stopped waiting for us: tell them again
         for order_id in list(self.inbound):
             self._reflect_next(order_id)

@@ -61,20 +61,22 @@ class FrontMixin(EdgeState):
         return hop
 
     def _transmit(self, entry: LogEntry, step_hop: str | None = None, step_send: str | None = None,
-                  arrow: str | None = None) -> None:
+                  arrow: str | None = None) -> float:
         """Send an entry to the next hop: ``step_hop`` tags choosing it, ``step_send``
-        the sending, ``arrow`` the message itself."""
+        the sending, ``arrow`` the message itself. Returns when it starts to leave
+        (after what was sent before it on that link)."""
         hop = self._hops.get((entry.source.wwn, entry.target.wwn)) or self.next_hop(entry)
         if hop is None:
             self.emit("no-route", None, source=str(entry.source), target=str(entry.target), seq=entry.seq)
-            return
+            return self.now
         net = self.net
         active = net.journal.active
         if step_hop and active:
             self.emit("hop-chosen", step_hop, to=hop, ip=net.ips.get(hop, hop), seq=entry.seq)
-        net.send(self.name, hop, (entry,), LOG_ENTRY_HEADER_BYTES + entry.rio.size, arrow)
+        departs = net.send(self.name, hop, (entry,), LOG_ENTRY_HEADER_BYTES + entry.rio.size, arrow)
         if step_send and active:
             self.emit("log-sent", step_send, to=hop, kind=str(entry.kind), order_id=entry.order_id, seq=entry.seq)
+        return departs
 
     def receive(self, src: str, message: object) -> None:
         if isinstance(message, Rio):

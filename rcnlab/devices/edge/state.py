@@ -22,6 +22,7 @@ from rcnlab.emu.link import Channel
 from rcnlab.model.ids import VolumeRef
 from rcnlab.model.kinds import DeviceKind, Party
 from rcnlab.model.log_entry import LogEntry
+from rcnlab.model.pace import GO, Pace
 from rcnlab.model.pair_state import Event, IllegalTransition, PairState, step
 from rcnlab.model.rio import Rio, RioKind
 from rcnlab.model.tables import OrderAssurance, PairInfo, Route, VirtualStorage
@@ -76,6 +77,13 @@ class EdgeState(Device):
     # -- source side: resend (908) --
     _resend_timer: Timer | None = attrs.field(default=None, init=False)
     resent: int = attrs.field(default=0, init=False)
+    _backoff: int = attrs.field(default=1, init=False)  # resends wait resend_timeout times this
+    _answered: int = attrs.field(default=-1, init=False)  # entries deleted (734) at the last resends, -1: none
+    # -- flow control (``flow``): what the attached storages hold back --
+    pace: Pace = attrs.field(default=GO, init=False)
+    _flow_up: int = attrs.field(default=0, init=False)  # log_bytes from which pacing may start
+    _flow_down: int = attrs.field(default=-1, init=False)  # log_bytes below which it may stop
+    _pace_timer: Timer | None = attrs.field(default=None, init=False)
     # -- target side: reflection --
     _answers: dict[tuple[int, int], LogEntry] = attrs.field(factory=dict, init=False)  # control answers sent
     duplicates: int = attrs.field(default=0, init=False)
@@ -108,7 +116,7 @@ class EdgeState(Device):
     if TYPE_CHECKING:  # what one concern calls of another (EdgeDevice composes them all)
         def _to_storage(self, rio: Rio, step_tag: str | None = None) -> None: ...
         def _transmit(self, entry: LogEntry, step_hop: str | None = None, step_send: str | None = None,
-                      arrow: str | None = None) -> None: ...
+                      arrow: str | None = None) -> float: raise NotImplementedError
         def _refuse(self, rio: Rio, reason: str) -> None: ...
         def _from_source_storage(self, rio: Rio) -> None: ...
         def _from_target_storage(self, rio: Rio) -> None: ...
@@ -117,6 +125,7 @@ class EdgeState(Device):
         def _on_suspend_instruction(self, entry: LogEntry) -> None: ...
         def _sequence(self, pair: PairInfo, rio: Rio) -> LogEntry | None: ...
         def _arm_resend(self) -> None: ...
+        def _flow_check(self, renew: bool = False) -> None: ...
         def _reflect_next(self, order_id: int) -> None: ...
         def _absorb_held(self, order_id: int) -> int: raise NotImplementedError
         def _tell_failed(self, pair: PairInfo, full: bool = False) -> None: ...
