@@ -15,12 +15,13 @@ import pytest
 
 from helpers import TOPOLOGIES, pair_and_writes, run, topology
 from rcnlab.cli import main
+from rcnlab.topo.load import TopologyError
 from rcnlab.tui.widgets.log_area import LogArea
 from rcnlab.world import World
 
 SLOW_GBE = ('a = "E104"\nb = "C202"\nkind = "gbe"\n', 'a = "E104"\nb = "C202"\nkind = "gbe"\nbandwidth_mbps = 8\n')
 SMALL_LOG = ("log_capacity = 1073741824 ", "log_capacity = 262144 ")
-SUSPEND = ("log_durable = false ", 'log_policy = "suspend"\nlog_durable = false ')
+SUSPEND = ('log_policy = "throttle"', 'log_policy = "suspend"')
 CHECKED = '\n[[step]]\nat = "end"\ndo = "expect"\ninvariants = true\n'
 # 3,000 writes a second of 512 bytes: twice what 8 Mbit/s carries
 OVERLOAD = pair_and_writes(rate=3000, count=1500, blocks=4096) + CHECKED
@@ -121,3 +122,15 @@ def test_the_log_area_shows_the_policy_and_the_throttling() -> None:
     world, _, _ = run(topology("fig1", edit=dict([SLOW_GBE, SMALL_LOG])), OVERLOAD, until=0.6, trace=False)
     info, _ = LogArea.rows_of(SimpleNamespace(net=world), "E104")  # type: ignore[arg-type]
     assert "policy throttle above 80%: hosts throttled" in info
+
+
+@pytest.mark.parametrize(("old", "new", "where"), [
+    ('log_policy = "throttle"', 'log_policy = "drop"', "edge[0].log_policy"),
+    ("log_high_water_pct = 80 ", "log_high_water_pct = 0 ", "edge[0].log_high_water_pct"),
+    ("log_high_water_pct = 80 ", "log_high_water_pct = 101 ", "edge[0].log_high_water_pct"),
+])
+def test_a_bad_log_policy_or_high_water_mark_is_one_line(old: str, new: str, where: str) -> None:
+    with pytest.raises(TopologyError) as caught:
+        topology("fig1", edit={old: new})
+    message = str(caught.value)
+    assert where in message and "\n" not in message

@@ -162,7 +162,8 @@ class SourceMixin(EdgeState):
         # ID (1413): that one matters only between the storage and this edge.
         carried = Rio(kind=K.WR, source=rio.source, target=rio.target, block=rio.block, data=rio.data,
                       copy=rio.copy) if wr and rio.more is not None else rio
-        entry = LogEntry(target=pair.target, source=pair.source, order_id=order_id, io_time=self.net.kernel.now,
+        now = self.net.kernel.now
+        entry = LogEntry(target=pair.target, source=pair.source, order_id=order_id, io_time=now,
                          seq=group.created + 1, rio=carried, rebase=bool(self.rebase) and order_id in self.rebase)
         size = LOG_ENTRY_HEADER_BYTES + carried.size
         if self.log_bytes + size > self.spec.log_capacity:
@@ -189,7 +190,7 @@ class SourceMixin(EdgeState):
             if active:
                 self.emit("wrok-returned", Tag.SRC_WR_WROK_RETURNED, order_id=entry.order_id, seq=entry.seq)
         departs = self._transmit(entry, steps.hop, steps.sent, steps.arrow)
-        if departs > self.now:  # it waits for the link: its answer is due counting from then
+        if departs > now:  # it waits for the link: its answer is due counting from then
             self.held.sent_again(entry, departs, 0, move=False)
         if self._resend_timer is None:
             self._arm_resend()
@@ -200,7 +201,8 @@ class SourceMixin(EdgeState):
     def _on_answer(self, entry: LogEntry) -> None:
         """An answer came back along the route (1907, 1707, 1807, 1208)."""
         held = self.held
-        if self._backoff != 1 and not held.resends(entry) and self.now - held.sent_at(entry) < self.spec.resend_timeout:
+        if self._backoff != 1 and not held.resends(entry) and (
+                self.now - held.sent_at(entry) < self.spec.resend_timeout):
             self._backoff = 1  # answered at the first try, in time: the path keeps up again
         request = held.take(entry.order_id, entry.seq)
         if request is None:
@@ -255,10 +257,11 @@ class SourceMixin(EdgeState):
 
     # -- resend (908) --------------------------------------------------------------------
     # An entry is due again resend_timeout after it left onto the wire (not after it was
-    # created: waiting behind others for the bandwidth is no sign of loss). A round of
-    # resends after one that answers followed (the path is slow, not gone) doubles the wait, up
-    # to RESEND_BACKOFF_MAX times; an answer within resend_timeout to an entry sent once
-    # brings it back. Without answers the wait stays: a failed path is found as soon.
+    # created: waiting behind others for the bandwidth is no sign of loss). If answers
+    # came in since the last round of resends (the path is slow, not gone), a round
+    # doubles the wait, up to RESEND_BACKOFF_MAX times; an answer within resend_timeout
+    # to an entry sent once brings it back. Without answers the wait stays, so a failed
+    # path is found as soon as before (resend_limit rounds of resend_timeout).
     @property
     def resend_wait(self) -> float:
         """How long an entry sent now waits for its answer before it is sent again."""
