@@ -19,7 +19,13 @@ from rcnlab.topo.load import TopologyError
 from rcnlab.tui.widgets.log_area import LogArea
 from rcnlab.world import World
 
-SLOW_GBE = ('a = "E104"\nb = "C202"\nkind = "gbe"\n', 'a = "E104"\nb = "C202"\nkind = "gbe"\nbandwidth_mbps = 8\n')
+
+def _slow(a: str, b: str) -> tuple[str, str]:
+    link = f'a = "{a}"\nb = "{b}"\nkind = "gbe"\n'
+    return link, link + "bandwidth_mbps = 8\n"
+
+
+SLOW_GBE = _slow("E104", "C202")  # the edge's own link
 SMALL_LOG = ("log_capacity = 1073741824 ", "log_capacity = 262144 ")
 SUSPEND = ('log_policy = "throttle"', 'log_policy = "suspend"')
 CHECKED = '\n[[step]]\nat = "end"\ndo = "expect"\ninvariants = true\n'
@@ -35,9 +41,12 @@ def _converged(world: World) -> bool:
     return len({s.volumes[0].digest() for s in world.storages}) == 1
 
 
-def test_a_saturated_link_without_faults_makes_no_resends() -> None:
-    """The timer runs from when an entry leaves onto the wire, not from when it queued."""
-    world, runner, _ = run(topology("fig1", edit=dict([SLOW_GBE])), OVERLOAD, trace=False)
+@pytest.mark.parametrize("link", [("E104", "C202"), ("C202", "E105")])
+def test_a_saturated_link_without_faults_makes_no_resends(link: tuple[str, str]) -> None:
+    """The timer runs from when an entry leaves onto the wire, or over the slowest link
+    of its route behind what the edge sent before it (a queue at a core), not from when
+    it was created."""
+    world, runner, _ = run(topology("fig1", edit=dict([_slow(*link)])), OVERLOAD, trace=False)
     assert runner.failed == [] and runner.refused == []
     assert _states(world) == {"Duplex"} and _converged(world)
     assert sum(e.resent for e in world.edges) <= 10
@@ -103,7 +112,7 @@ def test_suspend_policy_suspends_under_overload() -> None:
 def test_check_warns_of_a_short_resend_timeout_and_a_fast_copy_or_workload(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = ((TOPOLOGIES / "fig1.toml").read_text()
             .replace("resend_timeout_ms = 50 ", "resend_timeout_ms = 2 ")
-            .replace(SLOW_GBE[0], SLOW_GBE[1]))
+            .replace(*SLOW_GBE))
     path = tmp_path / "slow.toml"
     path.write_text(text)
     scenario = tmp_path / "overload.toml"

@@ -17,8 +17,9 @@ stands, and looks at 413 again each time: 413 emptied by any means (reflection,
 
 from __future__ import annotations
 
-from rcnlab.devices.edge.state import EdgeState
+from rcnlab.devices.edge.state import EdgeState, Lane
 from rcnlab.model.kinds import LogPolicy
+from rcnlab.model.log_entry import LogEntry
 from rcnlab.model.pace import GO, PACE_BYTES, PACE_RENEW, Pace
 
 #: What waits goes again once 413 holds less than this share of its mark.
@@ -77,3 +78,19 @@ class FlowMixin(EdgeState):
         self._pace_timer = None
         if self.up and self.pace != GO:
             self._flow_check(renew=True)
+
+    def _leaves(self, entry: LogEntry, departs: float) -> float:
+        """When ``entry``, put on the wire at ``departs``, starts over the slowest link of its
+        route, behind what this edge sent that way before it: its answer is due counting
+        from then (the queue may be at a core, out of the edge's sight)."""
+        key = (entry.source.wwn, entry.target.wwn)
+        lane = self._lanes.get(key)
+        if lane is None:
+            path = self.path_of(key) or ()
+            hops = zip(path[path.index(self.name):], path[path.index(self.name) + 1:]) if self.name in path else ()
+            lane = self._lanes[key] = Lane(tuple(self.net.channels[hop] for hop in hops))
+        if not lane.channels:
+            return departs
+        start = lane.free if lane.free > departs else departs
+        lane.free = start + entry.size / min(ch.bandwidth for ch in lane.channels)
+        return start

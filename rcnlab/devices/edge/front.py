@@ -43,18 +43,23 @@ class FrontMixin(EdgeState):
     def set_routes(self, routes: list[Route]) -> None:
         self.routes = {(r.source_wwn, r.target_wwn): r for r in routes}
         self._hops = {}
+        self._lanes = {}
 
     # -- IP side: routing (1905, 2009) and transfer (407) ------------------------------
+    def path_of(self, key: tuple[str, str]) -> tuple[str, ...] | None:
+        """The route's devices (408) from ``key[0]``'s edge to ``key[1]``'s (WWNs), either way round."""
+        route = self.routes.get(key)
+        if route is not None:
+            return route.devices
+        route = self.routes.get((key[1], key[0]))
+        return tuple(reversed(route.devices)) if route else None
+
     def next_hop(self, entry: LogEntry) -> str | None:
         """The next device on the route toward entry 801's storage."""
         key = (entry.source.wwn, entry.target.wwn)
         hop = self._hops.get(key)
         if hop is None:
-            route = self.routes.get(key)
-            path = route.devices if route else None
-            if path is None:
-                route = self.routes.get((entry.target.wwn, entry.source.wwn))
-                path = tuple(reversed(route.devices)) if route else None
+            path = self.path_of(key)
             if path is None or self.name not in path[:-1]:
                 return None
             hop = self._hops[key] = path[path.index(self.name) + 1]

@@ -189,8 +189,8 @@ class SourceMixin(EdgeState):
                              Tag.WRITE_WROK_FROM_EDGE)
             if active:
                 self.emit("wrok-returned", Tag.SRC_WR_WROK_RETURNED, order_id=entry.order_id, seq=entry.seq)
-        departs = self._transmit(entry, steps.hop, steps.sent, steps.arrow)
-        if departs > now:  # it waits for the link: its answer is due counting from then
+        departs = self._leaves(entry, self._transmit(entry, steps.hop, steps.sent, steps.arrow))
+        if departs > now:  # it waits for the bandwidth: its answer is due counting from then
             self.held.sent_again(entry, departs, 0, move=False)
         if self._resend_timer is None:
             self._arm_resend()
@@ -300,7 +300,7 @@ class SourceMixin(EdgeState):
             self.resent += 1
             self.emit("resent", None, kind=str(entry.kind), order_id=entry.order_id, seq=entry.seq,
                       attempt=resends + 1)
-            held.sent_again(entry, max(self.now, self._transmit(entry)), resends + 1)
+            held.sent_again(entry, max(self.now, self._leaves(entry, self._transmit(entry))), resends + 1)
         if self.resent == resent:
             self._answered = -1
         else:

@@ -52,6 +52,15 @@ class Failover:
 
 
 @attrs.define(eq=False)
+class Lane:
+    """A route as this edge's entries use it (flow control): its links onward from
+    here, and when the slowest of them is free of what this edge sent before."""
+
+    channels: tuple[Channel, ...]
+    free: float = 0.0
+
+
+@attrs.define(eq=False)
 class EdgeState(Device):
     spec: EdgeSpec = attrs.field(kw_only=True)
     management: Management = attrs.field(kw_only=True, repr=False)
@@ -84,6 +93,7 @@ class EdgeState(Device):
     _flow_up: int = attrs.field(default=0, init=False)  # log_bytes from which pacing may start
     _flow_down: int = attrs.field(default=-1, init=False)  # log_bytes below which it may stop
     _pace_timer: Timer | None = attrs.field(default=None, init=False)
+    _lanes: dict[tuple[str, str], Lane] = attrs.field(factory=dict, init=False)  # pair (WWNs) -> its lane
     # -- target side: reflection --
     _answers: dict[tuple[int, int], LogEntry] = attrs.field(factory=dict, init=False)  # control answers sent
     duplicates: int = attrs.field(default=0, init=False)
@@ -126,6 +136,8 @@ class EdgeState(Device):
         def _sequence(self, pair: PairInfo, rio: Rio) -> LogEntry | None: ...
         def _arm_resend(self) -> None: ...
         def _flow_check(self, renew: bool = False) -> None: ...
+        def _leaves(self, entry: LogEntry, departs: float) -> float: raise NotImplementedError
+        def path_of(self, key: tuple[str, str]) -> tuple[str, ...] | None: ...
         def _reflect_next(self, order_id: int) -> None: ...
         def _absorb_held(self, order_id: int) -> int: raise NotImplementedError
         def _tell_failed(self, pair: PairInfo, full: bool = False) -> None: ...
