@@ -53,4 +53,5 @@ def flow_warnings(topo: Topology, routes: Iterable[Route], rates: Mapping[str, f
 
 
 def _paced(policy: str) -> str:
-    return "its hosts are throttled" if policy == "throttle" else "the log storage area fills and the pair suspends"
+    return ("its hosts are throttled" if policy == "throttle"
+            else "the log storage area fills, and the pair suspends when it is full (log_policy = \"suspend\")")

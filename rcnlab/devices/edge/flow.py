@@ -89,8 +89,12 @@ class FlowMixin(EdgeState):
             path = self.path_of(key) or ()
             hops = zip(path[path.index(self.name):], path[path.index(self.name) + 1:]) if self.name in path else ()
             lane = self._lanes[key] = Lane(tuple(self.net.channels[hop] for hop in hops))
-        if not lane.channels:
+        if not lane.channels or not lane.channels[0].up:  # nothing left: it takes no bandwidth
             return departs
+        bandwidth = NEVER
+        for ch in lane.channels:  # read each time: set-link may have changed one
+            if ch.bandwidth < bandwidth:
+                bandwidth = ch.bandwidth
         start = lane.free if lane.free > departs else departs
-        lane.free = start + entry.size / min(ch.bandwidth for ch in lane.channels)
+        lane.free = start + entry.size / bandwidth
         return start
