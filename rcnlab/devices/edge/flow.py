@@ -17,6 +17,8 @@ stands, and looks at 413 again each time: 413 emptied by any means (reflection,
 
 from __future__ import annotations
 
+import math
+
 from rcnlab.devices.edge.state import EdgeState, Lane
 from rcnlab.model.kinds import LogPolicy
 from rcnlab.model.log_entry import LogEntry
@@ -91,7 +93,7 @@ class FlowMixin(EdgeState):
             lane = self._lanes[key] = Lane(tuple(self.net.channels[hop] for hop in hops))
         if not lane.channels or not lane.channels[0].up:  # nothing left: it takes no bandwidth
             return departs
-        bandwidth = NEVER
+        bandwidth = math.inf
         for ch in lane.channels:  # read each time: set-link may have changed one
             if ch.bandwidth < bandwidth:
                 bandwidth = ch.bandwidth
