@@ -25,11 +25,13 @@ from rcnlab.emu.journal import Journal
 from rcnlab.errors import BadInput
 from rcnlab.export import export_run
 from rcnlab.fuzz import campaign
+from rcnlab.ops.commands import Workload
 from rcnlab.ops.expect import unexpected_failures
 from rcnlab.report import print_summary
 from rcnlab.run import run_headless
 from rcnlab.scenario.steps import Scenario, ScenarioError, load_scenario
 from rcnlab.summary import summarize
+from rcnlab.topo.flow import flow_warnings
 from rcnlab.topo.load import TopologyError, builtin_topology_path, load_topology
 from rcnlab.topo.schema import Topology
 from rcnlab.world import World
@@ -57,9 +59,15 @@ def _scenario(path: str | None, topo: Topology) -> Scenario | None:
 # -- subcommands -----------------------------------------------------------------------------
 def cmd_check(args: argparse.Namespace) -> int:
     topo = _topology(args.topology)
+    rates: dict[str, float] = {}
     if args.scenario:
-        _scenario(args.scenario, topo)
+        for step in _scenario(args.scenario, topo).steps:
+            if isinstance(step.command, Workload):
+                storage = step.command.volume.split(":")[0]
+                rates[storage] = rates.get(storage, 0.0) + step.command.rate
     net = World(topo)
+    for line in flow_warnings(topo, net.management.routes, rates):
+        print(line, file=sys.stderr)
     routes = ", ".join("-".join(r.devices) for r in net.management.routes) or "none"
     print(f"{topo.path}: ok: {len(topo.hosts)} hosts, {len(topo.storages)} storages, {len(topo.edges)} edges, "
           f"{len(topo.cores)} cores, {len(topo.links)} links; routes {routes}")

@@ -32,8 +32,9 @@ class Device:
         if journal.active:
             journal.record(self.net.kernel.now, self.name, event, step, fields)
 
-    def send(self, dst: str, message: object, size: int, step: str | None = None, **addr: int | str) -> None:
-        self.net.send(self.name, dst, message, size, step, **addr)
+    def send(self, dst: str, message: object, size: int, step: str | None = None, **addr: int | str) -> float:
+        """Send to a neighbour; returns when the message starts to leave (``Network.send``)."""
+        return self.net.send(self.name, dst, message, size, step, **addr)
 
     def on_frame(self, src: str, frame: Frame) -> None:
         """A frame arrived from ``src``: reassemble, then hand the whole message on."""

@@ -104,10 +104,20 @@ class CoreDevice(Device):
             self._forward(hop, entries)
 
     def _forward(self, hop: str, entries: list[LogEntry]) -> None:
+        """Send entries on, as few frames as whole entries fit in: a frame lost loses only
+        the entries in it (the source edge resends each of them, 908), never a batch."""
         self.relayed += len(entries)
-        first = entries[0]
-        arrow = RELAY_ARROWS.get(first.kind)
-        self.send(hop, tuple(entries), sum(e.size for e in entries), arrow)
+        arrow = RELAY_ARROWS.get(entries[0].kind)
+        mtu = self.net.channels[(self.name, hop)].mtu
+        frame: list[LogEntry] = []
+        size = 0
+        for entry in entries:
+            if frame and size + entry.size > mtu:
+                self.send(hop, tuple(frame), size, arrow)
+                frame, size = [], 0
+            frame.append(entry)
+            size += entry.size
+        self.send(hop, tuple(frame), size, arrow)
 
     def _flush(self) -> None:
         """420: forward everything accumulated since the first receipt, one batch per next hop."""

@@ -68,9 +68,11 @@ class Network:
 
     # -- carrying frames ---------------------------------------------------
     def send(self, src: str, dst: str, message: object, size: int, step: str | None = None,
-             src_addr: int | str | None = None, dst_addr: int | str | None = None) -> None:
+             src_addr: int | str | None = None, dst_addr: int | str | None = None) -> float:
         """Send ``message`` of ``size`` bytes from ``src`` to its neighbour ``dst``,
         split into frames of the link's MTU; each frame may be lost or delayed.
+        Returns when it starts to leave onto the wire: now, or later when frames sent
+        before it still hold the channel (it queues for the bandwidth).
 
         A message that fits one frame travels as itself: its frame (Fig. 14) would
         only wrap it with headers that its receiver checks and strips again, so none
@@ -87,10 +89,10 @@ class Network:
             if journal.active:
                 journal.record(now, src, "frame-dropped", None, {"to": dst, "link": ch.link, "reason": "link down",
                                                                  "what": _describe(message)})
-            return
+            return now
         ch.next_msg_id += 1
         busy = ch.busy_until
-        start = now if now > busy else busy
+        departs = start = now if now > busy else busy
         if 0 < size <= ch.mtu:  # one frame
             start += size / ch.bandwidth
             ch.busy_until = start
@@ -102,7 +104,7 @@ class Network:
                 if journal.active:
                     journal.record(now, src, "frame-dropped", None, {"to": dst, "link": ch.link, "reason": "lost",
                                                                      "what": _describe(message), "fragment": "1/1"})
-                return
+                return departs
             ch.in_flight += 1
             due = start + ch.latency + (ch.rng.random() * jitter if jitter else 0.0)
             if ch.ordered:  # ch.arrival(due), inlined: FC and SCSI never reorder
@@ -110,7 +112,7 @@ class Network:
                     due = ch.last_due
                 ch.last_due = due
             self._push(due, self._arrive_cb, (ch, ch.epoch, message))
-            return
+            return departs
         msg_id = ch.next_msg_id
         kind: type[Frame]
         if ch.kind is LinkKind.GBE or ch.kind is LinkKind.IP:
@@ -137,6 +139,7 @@ class Network:
             ch.in_flight += 1
             kernel.call_at(due, self._deliver, ch, ch.epoch, frame)
         ch.busy_until = start
+        return departs
 
     def _lost_on_arrival(self, ch: Channel, epoch: int, dst: Node, what: object) -> bool:
         """A frame arriving on a channel that failed since it left, or at a device that is down."""

@@ -13,7 +13,7 @@ from typing import Any
 import attrs
 
 from rcnlab.formats.fields import Bad, Ipv4, Name, Pos, Wwn, bounded, non_empty, power_of_two
-from rcnlab.model.kinds import Attach, LinkKind, OrderMethod, Site
+from rcnlab.model.kinds import Attach, LinkKind, LogPolicy, OrderMethod, Site
 
 #: Delays (latency, jitter, batch wait): at most one hour.
 MAX_DELAY_MS = 3_600_000.0
@@ -81,6 +81,8 @@ class EdgeEntry:
     resend_limit: int = attrs.field(default=5, validator=bounded(0))
     suspend_timeout_ms: float = attrs.field(default=1000.0, validator=timer_rule)
     reorder_window: int = attrs.field(default=1 << 20, validator=bounded(1))
+    log_policy: LogPolicy = LogPolicy.THROTTLE  # flow control as 413 fills: "throttle" or "suspend"
+    log_high_water_pct: float = attrs.field(default=80.0, validator=bounded(1, 100))  # of log_capacity
     virtual_wwn: dict[Wwn, Wwn] = attrs.field(factory=dict)  # Fig. 2: storage WWN -> own virtual WWN
     pos: Pos | None = None
 

@@ -95,3 +95,15 @@ class FailoverMode(StrEnum):
 
     WAIT = ""
     PROMPT = "prompt"
+
+
+class LogPolicy(StrEnum):
+    """What an edge does as its log storage area 413 fills (flow control, not in the patent).
+
+    ``throttle``: above the high-water mark the source storages hold their hosts' writes
+    (the host sees latency; nothing suspends), as HUR's journal inflow control, SRDF/A
+    write pacing and DRBD's ``on-congestion block`` do. ``suspend``: writes go on until
+    the area is full, then the group goes to failure Suspend (908)."""
+
+    THROTTLE = "throttle"
+    SUSPEND = "suspend"

@@ -184,6 +184,7 @@ class _Reader:
                 name=e.name, ip=e.ip, site=e.site, log_capacity=e.log_capacity, log_durable=e.log_durable,
                 resend_timeout=e.resend_timeout_ms / 1000, resend_limit=e.resend_limit,
                 suspend_timeout=e.suspend_timeout_ms / 1000, reorder_window=e.reorder_window,
+                log_policy=e.log_policy, log_high_water=e.log_high_water_pct / 100,
                 virtual_wwn={str(k): str(v) for k, v in e.virtual_wwn.items()}, pos=e.pos,
             )))
         return out

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import attrs
 
-from rcnlab.model.kinds import Attach, LinkKind, OrderMethod, Site
+from rcnlab.model.kinds import Attach, LinkKind, LogPolicy, OrderMethod, Site
 
 #: Light in fibre: about 5 microseconds per kilometre, one way.
 SECONDS_PER_KM = 5e-6
@@ -84,6 +84,8 @@ class EdgeSpec:
     resend_limit: int = 5  # resends before remote copy is given up (908)
     suspend_timeout: float = 1.0  # failover timer 1306
     reorder_window: int = 1 << 20  # entries beyond reflection counter + this are refused as bogus
+    log_policy: LogPolicy = LogPolicy.THROTTLE  # what a filling log storage area does (flow control)
+    log_high_water: float = 0.8  # share of log_capacity above which the policy acts on host writes
     virtual_wwn: dict[str, str] = attrs.field(factory=dict)  # Fig. 2: storage WWN -> own virtual WWN
     pos: tuple[int, int] | None = None
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from rcnlab.devices.edge.state import EdgeState
+from rcnlab.model.pace import GO
 from rcnlab.model.pair_state import PairState
 
 S = PairState
@@ -61,9 +62,11 @@ class CrashMixin(EdgeState):
             self.remote_copy_failed(order_id, f"log storage area 413 lost in a crash ({lost[order_id]} entries)",
                                     full=True)
         held = self.held
+        self._backoff = 1
         for entry in list(held.entries()):
             held.sent_again(entry, self.now - self.spec.resend_timeout, held.resends(entry), move=False)
         self._arm_resend()
+        self._flow_check(renew=self.pace != GO)  # the storages stopped waiting for us: tell them again
         for order_id in list(self.inbound):
             self._reflect_next(order_id)
         for storage in self._storages():  # the fabric tells them (RSCN) once our answers from before are in

@@ -12,13 +12,15 @@ import attrs
 from rcnlab.devices.edge.crash import CrashMixin
 from rcnlab.devices.edge.failover import FailoverMixin
 from rcnlab.devices.edge.failure import FailureMixin
+from rcnlab.devices.edge.flow import FlowMixin
 from rcnlab.devices.edge.front import FrontMixin
 from rcnlab.devices.edge.source import SourceMixin
 from rcnlab.devices.edge.target import TargetMixin
 
 
 @attrs.define(eq=False)
-class EdgeDevice(FrontMixin, SourceMixin, TargetMixin, FailureMixin, FailoverMixin, CrashMixin):
+class EdgeDevice(FrontMixin, SourceMixin, TargetMixin, FailureMixin, FailoverMixin, CrashMixin, FlowMixin):
     """An edge: the FC front (``front``), the source side (``source``), the target
     side (``target``), giving up on a group (``failure``, 908), failover and failback
-    (``failover``), crash and restart (``crash``); their state is ``EdgeState``."""
+    (``failover``), crash and restart (``crash``), flow control (``flow``); their state
+    is ``EdgeState``."""

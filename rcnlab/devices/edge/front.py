@@ -43,38 +43,45 @@ class FrontMixin(EdgeState):
     def set_routes(self, routes: list[Route]) -> None:
         self.routes = {(r.source_wwn, r.target_wwn): r for r in routes}
         self._hops = {}
+        self._lanes = {}
 
     # -- IP side: routing (1905, 2009) and transfer (407) ------------------------------
+    def path_of(self, key: tuple[str, str]) -> tuple[str, ...] | None:
+        """The route's devices (408) from ``key[0]``'s edge to ``key[1]``'s (WWNs), either way round."""
+        route = self.routes.get(key)
+        if route is not None:
+            return route.devices
+        route = self.routes.get((key[1], key[0]))
+        return tuple(reversed(route.devices)) if route else None
+
     def next_hop(self, entry: LogEntry) -> str | None:
         """The next device on the route toward entry 801's storage."""
         key = (entry.source.wwn, entry.target.wwn)
         hop = self._hops.get(key)
         if hop is None:
-            route = self.routes.get(key)
-            path = route.devices if route else None
-            if path is None:
-                route = self.routes.get((entry.target.wwn, entry.source.wwn))
-                path = tuple(reversed(route.devices)) if route else None
+            path = self.path_of(key)
             if path is None or self.name not in path[:-1]:
                 return None
             hop = self._hops[key] = path[path.index(self.name) + 1]
         return hop
 
     def _transmit(self, entry: LogEntry, step_hop: str | None = None, step_send: str | None = None,
-                  arrow: str | None = None) -> None:
+                  arrow: str | None = None) -> float:
         """Send an entry to the next hop: ``step_hop`` tags choosing it, ``step_send``
-        the sending, ``arrow`` the message itself."""
+        the sending, ``arrow`` the message itself. Returns when it starts to leave
+        (after what was sent before it on that link)."""
         hop = self._hops.get((entry.source.wwn, entry.target.wwn)) or self.next_hop(entry)
         if hop is None:
             self.emit("no-route", None, source=str(entry.source), target=str(entry.target), seq=entry.seq)
-            return
+            return self.now
         net = self.net
         active = net.journal.active
         if step_hop and active:
             self.emit("hop-chosen", step_hop, to=hop, ip=net.ips.get(hop, hop), seq=entry.seq)
-        net.send(self.name, hop, (entry,), LOG_ENTRY_HEADER_BYTES + entry.rio.size, arrow)
+        departs = net.send(self.name, hop, (entry,), LOG_ENTRY_HEADER_BYTES + entry.rio.size, arrow)
         if step_send and active:
             self.emit("log-sent", step_send, to=hop, kind=str(entry.kind), order_id=entry.order_id, seq=entry.seq)
+        return departs
 
     def receive(self, src: str, message: object) -> None:
         if isinstance(message, Rio):

@@ -20,6 +20,8 @@ from rcnlab.model.tables import PairInfo
 
 S = PairState
 K = RioKind
+#: Resends back off: each round doubles the wait, up to this many times resend_timeout.
+RESEND_BACKOFF_MAX = 4
 
 
 @attrs.frozen
@@ -182,7 +184,8 @@ class SourceMixin(EdgeState):
         # ID (1413): that one matters only between the storage and this edge.
         carried = Rio(kind=K.WR, source=rio.source, target=rio.target, block=rio.block, data=rio.data,
                       copy=rio.copy) if wr and rio.more is not None else rio
-        entry = LogEntry(target=pair.target, source=pair.source, order_id=order_id, io_time=self.net.kernel.now,
+        now = self.net.kernel.now
+        entry = LogEntry(target=pair.target, source=pair.source, order_id=order_id, io_time=now,
                          seq=group.created + 1, rio=carried, rebase=bool(self.rebase) and order_id in self.rebase)
         size = LOG_ENTRY_HEADER_BYTES + carried.size
         if self.log_bytes + size > self.spec.log_capacity:
@@ -208,14 +211,22 @@ class SourceMixin(EdgeState):
                              Tag.WRITE_WROK_FROM_EDGE)
             if active:
                 self.emit("wrok-returned", Tag.SRC_WR_WROK_RETURNED, order_id=entry.order_id, seq=entry.seq)
-        self._transmit(entry, steps.hop, steps.sent, steps.arrow)
+        departs = self._leaves(entry, self._transmit(entry, steps.hop, steps.sent, steps.arrow))
+        if departs > now:  # it waits for the bandwidth: its answer is due counting from then
+            self.held.sent_again(entry, departs, 0, move=False)
         if self._resend_timer is None:
             self._arm_resend()
+        if self.log_bytes >= self._flow_up:
+            self._flow_check()
         return entry
 
     def _on_answer(self, entry: LogEntry) -> None:
         """An answer came back along the route (1907, 1707, 1807, 1208)."""
-        request = self.held.take(entry.order_id, entry.seq)
+        held = self.held
+        if self._backoff != 1 and not held.resends(entry) and (
+                self.now - held.sent_at(entry) < self.spec.resend_timeout):
+            self._backoff = 1  # answered at the first try, in time: the path keeps up again
+        request = held.take(entry.order_id, entry.seq)
         if request is None:
             self.duplicates += 1
             self.emit("duplicate-answer", None, kind=str(entry.kind), order_id=entry.order_id, seq=entry.seq)
@@ -223,6 +234,8 @@ class SourceMixin(EdgeState):
         kind = entry.kind
         steps = ANSWER_STEPS[kind]
         self.log_bytes -= LOG_ENTRY_HEADER_BYTES + request.rio.size
+        if self.log_bytes <= self._flow_down:
+            self._flow_check()
         group = self.groups.get(entry.order_id) or self.order_group(entry.order_id)
         group.deleted += 1
         active = self.net.journal.active
@@ -265,17 +278,30 @@ class SourceMixin(EdgeState):
             self.emit("initial-copy-done", None, pair=f"{pair.source}>{pair.target}")
 
     # -- resend (908) --------------------------------------------------------------------
+    # An entry is due again resend_timeout after it left onto the wire (not after it was
+    # created: waiting behind others for the bandwidth is no sign of loss). If answers
+    # came in since the last round of resends (the path is slow, not gone), a round
+    # doubles the wait, up to RESEND_BACKOFF_MAX times; an answer within resend_timeout
+    # to an entry sent once brings it back. Without answers the wait stays, so a failed
+    # path is found as soon as before (resend_limit rounds of resend_timeout).
+    @property
+    def resend_wait(self) -> float:
+        """How long an entry sent now waits for its answer before it is sent again."""
+        return self.spec.resend_timeout * self._backoff
+
     def _arm_resend(self) -> None:
         if self._resend_timer is None and self.held:
             held = self.held
-            delay = max(0.0, held.sent_at(held.oldest()) + self.spec.resend_timeout - self.now)
+            delay = max(0.0, held.sent_at(held.oldest()) + self.resend_wait - self.now)
             self._resend_timer = self.net.kernel.timer(delay, self._resend_due)
 
     def _resend_due(self) -> None:
         self._resend_timer = None
         if not self.up:
             return
-        deadline = self.now - self.spec.resend_timeout
+        deadline = self.now - self.resend_wait
+        resent = self.resent
+        answered = sum(g.deleted for g in self.groups.values())
         tried_reroute = False
         held = self.held
         while held:
@@ -293,11 +319,16 @@ class SourceMixin(EdgeState):
                         continue
                 self.remote_copy_failed(entry.order_id, reason)
                 continue
-            held.sent_again(entry, self.now, resends + 1)
             self.resent += 1
             self.emit("resent", None, kind=str(entry.kind), order_id=entry.order_id, seq=entry.seq,
                       attempt=resends + 1)
-            self._transmit(entry)
+            held.sent_again(entry, max(self.now, self._leaves(entry, self._transmit(entry))), resends + 1)
+        if self.resent == resent:
+            self._answered = -1
+        else:
+            if 0 <= self._answered != answered:  # answers came since the last resends: slow, not gone
+                self._backoff = min(2 * self._backoff, RESEND_BACKOFF_MAX)
+            self._answered = answered
         self._arm_resend()
 
     def _restart_resends(self) -> None:

@@ -22,6 +22,7 @@ from rcnlab.emu.link import Channel
 from rcnlab.model.ids import VolumeRef
 from rcnlab.model.kinds import DeviceKind, Party
 from rcnlab.model.log_entry import LogEntry
+from rcnlab.model.pace import GO, Pace
 from rcnlab.model.pair_state import Event, IllegalTransition, PairState, step
 from rcnlab.model.rio import Rio, RioKind
 from rcnlab.model.tables import OrderAssurance, PairInfo, Route, VirtualStorage
@@ -58,6 +59,15 @@ class Failover:
 
 
 @attrs.define(eq=False)
+class Lane:
+    """A route as this edge's entries use it (flow control): its links onward from
+    here, and when the slowest of them is free of what this edge sent before."""
+
+    channels: tuple[Channel, ...]
+    free: float = 0.0
+
+
+@attrs.define(eq=False)
 class EdgeState(Device):
     spec: EdgeSpec = attrs.field(kw_only=True)
     management: Management = attrs.field(kw_only=True, repr=False)
@@ -83,6 +93,14 @@ class EdgeState(Device):
     # -- source side: resend (908) --
     _resend_timer: Timer | None = attrs.field(default=None, init=False)
     resent: int = attrs.field(default=0, init=False)
+    _backoff: int = attrs.field(default=1, init=False)  # resends wait resend_timeout times this
+    _answered: int = attrs.field(default=-1, init=False)  # entries deleted (734) at the last resends, -1: none
+    # -- flow control (``flow``): what the attached storages hold back --
+    pace: Pace = attrs.field(default=GO, init=False)
+    _flow_up: int = attrs.field(default=0, init=False)  # log_bytes from which pacing may start
+    _flow_down: int = attrs.field(default=-1, init=False)  # log_bytes below which it may stop
+    _pace_timer: Timer | None = attrs.field(default=None, init=False)
+    _lanes: dict[tuple[str, str], Lane] = attrs.field(factory=dict, init=False)  # pair (WWNs) -> its lane
     # -- target side: reflection --
     _answers: dict[tuple[int, int], LogEntry] = attrs.field(factory=dict, init=False)  # control answers sent
     duplicates: int = attrs.field(default=0, init=False)
@@ -117,7 +135,7 @@ class EdgeState(Device):
     if TYPE_CHECKING:  # what one concern calls of another (EdgeDevice composes them all)
         def _to_storage(self, rio: Rio, step_tag: str | None = None) -> None: ...
         def _transmit(self, entry: LogEntry, step_hop: str | None = None, step_send: str | None = None,
-                      arrow: str | None = None) -> None: ...
+                      arrow: str | None = None) -> float: raise NotImplementedError
         def _refuse(self, rio: Rio, reason: str) -> None: ...
         def _from_source_storage(self, rio: Rio) -> None: ...
         def _from_target_storage(self, rio: Rio) -> None: ...
@@ -126,6 +144,9 @@ class EdgeState(Device):
         def _on_suspend_instruction(self, entry: LogEntry) -> None: ...
         def _sequence(self, pair: PairInfo, rio: Rio) -> LogEntry | None: ...
         def _arm_resend(self) -> None: ...
+        def _flow_check(self, renew: bool = False) -> None: ...
+        def _leaves(self, entry: LogEntry, departs: float) -> float: raise NotImplementedError
+        def path_of(self, key: tuple[str, str]) -> tuple[str, ...] | None: ...
         def _reflect_next(self, order_id: int) -> None: ...
         def _absorb_held(self, order_id: int, only: set[PairKey] | None = None) -> int: raise NotImplementedError
         def _tell_failed(self, pair: PairInfo, full: bool = False) -> None: ...

@@ -1,6 +1,7 @@
 """The copy program: the initial copy (1013) after pair creation and the differential
 copy after a resync (1212) send the blocks to copy to the target, a share every
-millisecond; when it ends the pair goes to Duplex (1101)."""
+millisecond (none while the edge says copies wait, and never more than the flow
+window on the way to the edge: ``flow``); when it ends the pair goes to Duplex (1101)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,10 @@ class CopyMixin(StorageState):
         if job is None or not self.up:
             return
         share = max(1, int(self.spec.copy_rate * COPY_TICK))
+        if self.pacing.notice.copies:  # the edge's log storage area is filling (``flow``)
+            share = 0
+        elif len(self._unanswered) + share > (window := self.window()):
+            share = max(0, window - len(self._unanswered))
         volume = self.volumes[pair.local.lun]
         for block in job.blocks[job.done:job.done + share]:
             self._next_xid += 1

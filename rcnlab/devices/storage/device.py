@@ -9,6 +9,7 @@ import attrs
 
 from rcnlab.devices.storage.commands import CommandsMixin
 from rcnlab.devices.storage.copy import CopyMixin
+from rcnlab.devices.storage.flow import FlowMixin
 from rcnlab.devices.storage.front import FrontMixin
 from rcnlab.devices.storage.path import PathMixin
 from rcnlab.devices.storage.transitions import TransitionsMixin
@@ -20,17 +21,18 @@ S = PairState
 
 
 @attrs.define(eq=False)
-class ExternalStorage(FrontMixin, CommandsMixin, TransitionsMixin, CopyMixin, PathMixin):
+class ExternalStorage(FrontMixin, CommandsMixin, TransitionsMixin, CopyMixin, PathMixin, FlowMixin):
     """A storage: the SCSI and FC fronts and the write path (``front``), the host's
     pair commands (``commands``), the pair transitions the RCN brings
-    (``transitions``), the copy program (``copy``), path failure (``path``); their
-    state is ``StorageState``."""
+    (``transitions``), the copy program (``copy``), path failure (``path``), flow
+    control (``flow``); their state is ``StorageState``."""
 
     def crash(self) -> None:
         super().crash()
         for pair in self.pairs.values():
             self._stop_copy(pair)
         self._sync_waiting.clear()
+        self._reset_pacing()
 
     def restart(self) -> None:
         """Volumes and pair records are on disk; an interrupted copy resumes from 1211."""

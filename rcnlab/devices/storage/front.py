@@ -23,6 +23,7 @@ from rcnlab.devices.storage.volume import Volume
 from rcnlab.emu.journal import short_digest
 from rcnlab.model.ids import VolumeRef
 from rcnlab.model.kinds import CopyMode, Role, ScsiStatus
+from rcnlab.model.pace import Pace
 from rcnlab.model.pair_state import IllegalCommand, PairState
 from rcnlab.model.rio import REPLY, Rio, RioKind, ScsiCommand
 from rcnlab.model.steps import Tag
@@ -38,12 +39,18 @@ class FrontMixin(StorageState):
             self._on_scsi(src, message)
         elif isinstance(message, Rio):
             self._on_rio(message)
+        elif isinstance(message, Pace):
+            self._on_pace(message)
         else:
             self.malformed += 1
 
     # -- SCSI side ---------------------------------------------------------------
     def _on_scsi(self, host: str, cmd: ScsiCommand) -> None:
         rio = cmd.rio
+        if self.pacing.holding and rio.kind is RioKind.WR and self._waits(rio):  # flow control (``flow``)
+            self.pacing.queue.append((host, cmd))
+            self.pacing.held += 1
+            return
         handler = SCSI_HANDLERS.get(rio.kind)
         if handler is None:
             self._answer(host, cmd.tag, rio, ScsiStatus.ERROR, f"{self.name}: unknown SCSI command {rio.kind}")
@@ -130,6 +137,8 @@ class FrontMixin(StorageState):
         """The edge took the WR (1603): a synchronous pair answers its host now (1604)."""
         xid = rio.xid
         self._unanswered.pop(xid, None)
+        if self.pacing.queue:
+            self._release()
         waiting = self._sync_waiting.pop(xid, None) if self._sync_waiting else None
         if waiting:
             self._answer(*waiting, Rio(kind=RioKind.WROK, source=rio.source, target=rio.source),

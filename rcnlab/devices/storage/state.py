@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING, ClassVar
 import attrs
 
 from rcnlab.devices.base import Device
+from rcnlab.devices.storage.pacing import Pacing
 from rcnlab.devices.storage.pair import StoragePair
 from rcnlab.devices.storage.volume import Volume
 from rcnlab.emu.kernel import Timer
 from rcnlab.model.ids import VolumeRef, port_id
 from rcnlab.model.kinds import Attach, CopyKind, DeviceKind, Party, ScsiStatus
+from rcnlab.model.pace import Pace
 from rcnlab.model.pair_state import Event, IllegalTransition, PairState, step
 from rcnlab.model.rio import Rio, RioKind, ScsiCommand
 from rcnlab.topo.schema import StorageSpec
@@ -45,6 +47,7 @@ class StorageState(Device):
     _lost_before: int = attrs.field(default=0, init=False)
     _deadlines: dict[tuple[int, RioKind], Timer] = attrs.field(factory=dict, init=False)  # (LUN, answer) -> timer
     _notify: dict[int, Timer] = attrs.field(factory=dict, init=False)  # LUN -> failure notice to repeat
+    pacing: Pacing = attrs.field(factory=Pacing, init=False)  # flow control: what the edge holds back
 
     def __attrs_post_init__(self) -> None:
         for v in self.spec.volumes:
@@ -77,6 +80,11 @@ class StorageState(Device):
         def _path_check(self) -> None: ...
         def _notify_edge(self, lun: int) -> None: ...
         def _cancel_notify(self, lun: int) -> None: ...
+        def _on_scsi(self, host: str, cmd: ScsiCommand) -> None: ...
+        def _on_pace(self, pace: Pace) -> None: ...
+        def _waits(self, rio: Rio) -> bool: raise NotImplementedError
+        def _release(self) -> None: ...
+        def window(self) -> int: raise NotImplementedError
 
     def _to_edge(self, rio: Rio, step: str | None = None) -> None:
         spec = self.spec

@@ -93,7 +93,7 @@ class LogArea(Vertical):
         info = (f"{dev.name} log storage area 413 - management info 1701: {dev.log_entries} entries, "
                 f"{dev.log_bytes:,} of {cap:,} bytes ({dev.log_bytes / cap:.2%}); "
                 f"held for answer {len(dev.held)}, waiting to reflect {len(rows) - len(dev.held)}; "
-                f"resent {dev.resent}, duplicates {dev.duplicates}{'' if dev.up else '  [DOWN]'}")
+                f"resent {dev.resent}, duplicates {dev.duplicates}; {_flow(dev)}{'' if dev.up else '  [DOWN]'}")
         return info, rows
 
     def update_view(self, now: float) -> None:
@@ -107,3 +107,11 @@ class LogArea(Vertical):
         table = self.query_one(LogRows)
         table.now = now
         table.set_rows(rows)
+
+
+def _flow(dev: Any) -> str:
+    """The edge's log policy and what it holds back now (flow control)."""
+    pace = dev.pace
+    held = [what for what, on in (("hosts throttled", pace.hosts), ("copies wait", pace.copies)) if on]
+    return (f"policy {dev.spec.log_policy} above {dev.spec.log_high_water:.0%}: "
+            f"{', '.join(held) or 'flowing'}")
