@@ -23,7 +23,8 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Callable, Iterable
+import traceback
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from rich.markup import escape
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Container, Horizontal
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import TabbedContent, TabPane
 
 from rcnlab.check.invariants import Checker
@@ -68,6 +69,7 @@ from rcnlab.tui import state
 from rcnlab.tui.actions import ACTIONS, BY_ID, OFFERED, bindings
 from rcnlab.tui.bridge import Bridge, new_clock, speed_label
 from rcnlab.tui.screens.dialogs import DegradeDialog, HelpScreen, PairCreateDialog, WorkloadDialog
+from rcnlab.tui.screens.modal import Modal
 from rcnlab.tui.screens.walkthrough import WalkthroughPicker
 from rcnlab.tui.stage import Stage, watch
 from rcnlab.tui.walk import WALK_SPEED, WalkSession, catalogue, new_stage
@@ -86,6 +88,8 @@ REFRESH_HZ = 12
 MAX_SPEED_HZ = 4
 NARROW = 130  # columns below which the pair panel and counters move into tabs
 REFUSED = (LabError, IllegalCommand)
+#: Where unexpected errors are logged (their tracebacks), in the output folder.
+ERROR_LOG = "rcnlab-errors.log"
 #: The action that gives each command the screen offers, by the command's name (as legal_commands gives it).
 COMMAND_ACTIONS = {cls.kind: id for id, cls in OFFERED.items()}
 #: Actions that would take a walkthrough's network off its script: refused in walkthrough mode.
@@ -133,6 +137,7 @@ class RcnLabApp(App[None]):
         #: emulation, and how many actions (keys, key bar, palette) have run to their end.
         self.refreshes = 0
         self.actions_run = 0
+        self.errors = 0  # unexpected errors survived (each notified and logged)
 
     def _use(self, stage: Stage) -> None:
         """Show and command ``stage``'s network (the bridge is swapped separately)."""
@@ -219,6 +224,8 @@ class RcnLabApp(App[None]):
         """Bring the panels up to date; False if there are none yet or it is not their turn."""
         if self.narrow is None:
             return False
+        if not force and isinstance(self.screen, ModalScreen):
+            return False  # under a dialog the lab stands dimmed: redrawing it would cost the dialog its keys
         net, bridge = self.net, self.bridge
         wall = time.perf_counter()
         if not force and math.isinf(bridge.speed) and not bridge.paused and wall - self._drawn_at < 1 / MAX_SPEED_HZ:
@@ -381,8 +388,52 @@ class RcnLabApp(App[None]):
                             title="walkthrough mode: refused", severity="warning")
                 return True
             return await super().run_action(action, default_namespace, namespaces)
+        except Exception as exc:  # a bug behind one key must not take the lab down
+            self.report_error(f"action {action}", exc)
+            return True
         finally:
             self.actions_run += 1
+
+    def ask(self, screen: Modal[Any], done: Callable[[Any], Awaitable[None]] | None = None) -> None:
+        """Show a dialog (one at a time: not over another); ``done`` gets its answer, and an
+        error in it is reported, not fatal."""
+        if isinstance(self.screen, Modal):
+            return
+
+        async def answered(result: Any) -> None:
+            if done is not None:
+                try:
+                    await done(result)
+                except Exception as exc:
+                    self.report_error(f"{type(screen).__name__}", exc)
+
+        self.push_screen(screen, answered)
+
+    # -- errors nobody expected -------------------------------------------------------------------
+    def report_error(self, where: str, exc: BaseException) -> None:
+        """An unexpected error the lab survives: shown in a notification, its traceback
+        appended to the error log (ERROR_LOG in the output folder)."""
+        path = self.log_error(where, exc)
+        self.notify(f"{type(exc).__name__}: {exc}" + (f" (details in {path})" if path else ""),
+                    title=f"unexpected error in {where}", severity="error")
+
+    def log_error(self, where: str, exc: BaseException) -> Path | None:
+        """Append ``exc``'s traceback to the error log; its path, or None if it cannot be written."""
+        self.log.error(f"{where}: {exc!r}")
+        self.errors += 1
+        path = self.out_dir / ERROR_LOG
+        text = "".join(traceback.format_exception(exc))
+        try:
+            with open(path, "a", encoding="utf-8") as out:
+                out.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {where}\n{text}")
+        except OSError:
+            return None
+        return path
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An error Textual cannot recover from (the app exits with status 1): logged first."""
+        self.log_error("the screen", error)
+        super()._handle_exception(error)
 
     # -- selection ------------------------------------------------------------------------------
     @on(TopologyMap.Selected)
@@ -489,7 +540,7 @@ class RcnLabApp(App[None]):
                                                                "pair creation sent (Fig. 10)"):
                 self.query_one(PairPanel).show_pair(c.source)
 
-        self.push_screen(PairCreateDialog(self.volumes(), source, targets[0] if targets else None), done)
+        self.ask(PairCreateDialog(self.volumes(), source, targets[0] if targets else None), done)
 
     async def action_suspend(self) -> None:
         if pair := self._need_pair("suspend"):
@@ -519,7 +570,7 @@ class RcnLabApp(App[None]):
             if c:
                 await self._start_workload(c)
 
-        self.push_screen(WorkloadDialog(self.volumes(), volume, self.last_rate), done)
+        self.ask(WorkloadDialog(self.volumes(), volume, self.last_rate), done)
 
     async def _start_workload(self, c: Workload) -> bool:
         ok = await self.command("workload", c, done=f"{c.rate:g} writes/s on {c.volume}")
@@ -549,8 +600,7 @@ class RcnLabApp(App[None]):
                 for v in volumes:
                     await self._start_workload(Workload(volume=v, rate=c.rate))
 
-        self.push_screen(WorkloadDialog(volumes, volumes[0], self.last_rate, title="Change the workload's rate"),
-                         done)
+        self.ask(WorkloadDialog(volumes, volumes[0], self.last_rate, title="Change the workload's rate"), done)
 
     # -- faults ---------------------------------------------------------------------------------
     async def action_fail(self) -> None:
@@ -581,7 +631,7 @@ class RcnLabApp(App[None]):
                 await self.command("degrade link", c, done=f"link {link}: loss {c.loss:.1%}, "
                                                            f"jitter {c.jitter_ms:g} ms, latency {c.latency_ms:g} ms")
 
-        self.push_screen(DegradeDialog(link, ch.loss, ch.jitter * 1000, ch.latency * 1000), done)
+        self.ask(DegradeDialog(link, ch.loss, ch.jitter * 1000, ch.latency * 1000), done)
 
     async def action_crash(self) -> None:
         if (dev := self._need("crash", "device")) is not None:
@@ -700,7 +750,7 @@ class RcnLabApp(App[None]):
                     + (f" (the last {len(events)} of {total})" if total > len(events) else ""), title="export trace")
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.ask(HelpScreen())
 
     async def action_quit(self) -> None:
         await self.bridge.stop()
@@ -718,7 +768,7 @@ class RcnLabApp(App[None]):
             if path is not None:
                 await self.open_walkthrough(path)
 
-        self.push_screen(WalkthroughPicker(entries, self.walk.wt.name if self.walk else None), chosen)
+        self.ask(WalkthroughPicker(entries, self.walk.wt.name if self.walk else None), chosen)
 
     async def open_walkthrough(self, source: Walkthrough | str | Path, seed: int | None = None) -> bool:
         """Walkthrough mode on ``source`` (a walkthrough, or its file), before its first step:
