@@ -88,6 +88,9 @@ REFRESH_HZ = 12
 MAX_SPEED_HZ = 4
 NARROW = 130  # columns below which the pair panel and counters move into tabs
 REFUSED = (LabError, IllegalCommand)
+#: Textual's own palette commands that the lab's replace (its quit stops the emulation
+#: first; its screenshot names the file after the topology, seed and time).
+SHADOWED = frozenset({"Quit", "Screenshot"})
 #: Where unexpected errors are logged (their tracebacks), in the output folder.
 ERROR_LOG = "rcnlab-errors.log"
 #: The action that gives each command the screen offers, by the command's name (as legal_commands gives it).
@@ -371,7 +374,7 @@ class RcnLabApp(App[None]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         for a in ACTIONS:
             yield SystemCommand(escape(f"{a.title}  (key {a.display})"), a.help, self._palette_callback(a.id))
-        yield from super().get_system_commands(screen)
+        yield from (c for c in super().get_system_commands(screen) if c.title not in SHADOWED)
 
     def _palette_callback(self, action: str) -> Callable[[], Any]:
         async def run() -> None:
@@ -574,11 +577,16 @@ class RcnLabApp(App[None]):
 
         async def done(c: Workload | None) -> None:
             if c:
-                await self._start_workload(c)
+                await self.start_workload(c)
 
         self.ask(WorkloadDialog(self.volumes(), volume, self.last_rate), done)
 
-    async def _start_workload(self, c: Workload) -> bool:
+    async def start_workload(self, c: Workload) -> bool:
+        if (pair := state.fenced(self.net, c.volume)) is not None:
+            self.notify(f"{c.volume} is the old source of a pair that failed over to {pair.target}: an array "
+                        f"fences it, since writes there are lost at failback. Write to {pair.target}, or b fails "
+                        "back first.", title="workload: refused", severity="warning")
+            return False
         ok = await self.command("workload", c, done=f"{c.rate:g} writes/s on {c.volume}")
         if ok:
             self.last_rate = c.rate
@@ -604,7 +612,7 @@ class RcnLabApp(App[None]):
                 await self.command("workload rate", StopWorkload())
                 self.workload_volumes = []
                 for v in volumes:
-                    await self._start_workload(Workload(volume=v, rate=c.rate))
+                    await self.start_workload(Workload(volume=v, rate=c.rate))
 
         self.ask(WorkloadDialog(volumes, volumes[0], self.last_rate, title="Change the workload's rate"), done)
 

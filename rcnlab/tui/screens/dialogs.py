@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -198,6 +199,31 @@ invariants are checked where the walkthrough's checkpoints say (the status line 
 """
 
 
+def reflow(text: str) -> str:
+    """Paragraphs (blank-line separated) each on one line, for the screen to wrap once:
+    the source's own line breaks would leave orphan words on a narrower screen."""
+    return "\n\n".join(" ".join(par.split()) for par in text.strip().split("\n\n"))
+
+
+def help_text() -> Text:
+    """The help: HELP_TEXT, then every key by group. The keys are plain text, not markup
+    (``[`` is a key)."""
+    out = Text.from_markup(reflow(HELP_TEXT))
+    out.append("\n\n")
+    out.append("Keys", style="bold")
+    out.append(" (also in the command palette, ctrl+p)")
+    group = None
+    for a in ACTIONS:
+        if a.group != group:
+            group = a.group
+            out.append(f"\n\n{group}", style="bold underline")
+        out.append("\n  ")
+        out.append(f"{a.display:>6}", style="bold")
+        out.append(f"  {a.title}: {a.help}")
+    out.append("\n\nPress escape to close.")
+    return out
+
+
 class HelpScreen(Modal[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
@@ -207,13 +233,8 @@ class HelpScreen(Modal[None]):
     BINDINGS = [Binding("escape,q,question_mark", "close", "close")]
 
     def compose(self) -> ComposeResult:
-        groups: dict[str, list[str]] = {}
-        for a in ACTIONS:
-            groups.setdefault(a.group, []).append(f"  [b]{a.display:>6}[/b]  {a.title}: {a.help}")
-        keys = "\n".join(f"\n[b u]{g}[/b u]\n" + "\n".join(lines) for g, lines in groups.items())
         with VerticalScroll():
-            yield Static(HELP_TEXT + "\n[b]Keys[/b] (also in the command palette, ctrl+p)" + keys
-                         + "\n\nPress escape to close.")
+            yield Static(help_text())
 
     def action_close(self) -> None:
         self.close(None)
