@@ -172,7 +172,7 @@ class RcnLabApp(App[None]):
         log = LogArea(net, id="log")
         log.device = self.selected if state.selected_kind(net, self.selected) in LOGGING else None
         seq = (StepChart if walking else SequenceChart)(net, id="sequence")
-        events = EventLog(net, id="events")
+        events = EventLog(net, self.stage.notable, id="events")
         counters = Counters(net, id="counters")
         if walking:  # the narration where the counters were (narrow: under the map); the step's chart first
             story = NarrationPanel(id="story")

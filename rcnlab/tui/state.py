@@ -72,6 +72,16 @@ class SuspendTracker:
         return min(self.since.values()) if marked else None
 
 
+#: Events a person looks for after the fact: failures, and every change of a pair's state.
+NOTABLE = frozenset({
+    "pair-state", "pair-swapped", "failover-done", "failover-timeout", "failback-requested", "swapped-back",
+    "swap-back-abandoned", "state-conflict", "frame-dropped", "remote-copy-failed", "access-denied", "rio-refused",
+    "rio-error", "entry-refused", "entries-lost", "log-lost", "log-full", "bitmap-full", "no-route", "path-failed",
+    "request-failed", "command-refused", "command-timed-out", "expectation-failed", "rule-broken", "write-failed",
+    "link-failed", "link-restored", "device-crashed", "device-restarted", "site-failed", "site-restored",
+    "partitioned", "healed"})
+
+
 def workload_rate(net: World) -> float:
     return sum(h.workload_rate for h in net.hosts)
 
