@@ -72,3 +72,20 @@ def test_a_paused_lab_draws_nothing(tmp_path: Path, monkeypatch: Any) -> None:
         assert renders == []
 
     run(app, body)
+
+
+def test_the_labs_workloads_write_a_bounded_span_so_memory_stays_flat(tmp_path: Path) -> None:
+    """A workload over a volume's first WRITE_SPAN blocks: once each has been written,
+    the volume, the bitmaps and the checker's history stop growing."""
+    from rcnlab.ops.commands import Workload
+    from rcnlab.tui.app import WRITE_SPAN
+
+    app = make_app(tmp_path, paused=True)
+
+    async def body(pilot: Any) -> None:
+        assert await app.start_workload(Workload(volume="ST112:0", rate=100.0))
+        (wl,) = app.net.host_named["H111"].workloads
+        assert (wl.first, wl.last) == (0, WRITE_SPAN)
+        assert app.stage.notable.maxlen and app.journal.recent.maxlen == 5000
+
+    run(app, body)

@@ -87,7 +87,12 @@ from rcnlab.walkthrough.model import Walkthrough, WalkthroughError, load_walkthr
 REFRESH_HZ = 12
 MAX_SPEED_HZ = 4
 NARROW = 130  # columns below which the pair panel and counters move into tabs
+SHORT = 36  # rows below which the map is drawn smaller (two-row boxes)
 REFUSED = (LabError, IllegalCommand)
+#: The lab's workloads write to the first WRITE_SPAN blocks of a volume (the preloaded
+#: ones): over a long run every block has been written and memory stays flat (the volume,
+#: the checker's history and the bitmaps hold one entry per block written).
+WRITE_SPAN = 40_000
 #: Textual's own palette commands that the lab's replace (its quit stops the emulation
 #: first; its screenshot names the file after the topology, seed and time).
 SHADOWED = frozenset({"Quit", "Screenshot"})
@@ -167,6 +172,7 @@ class RcnLabApp(App[None]):
         topo.selected = self.selected
         pair = PairPanel(lab, id="pair")
         pair.operator_names = self.operator_names
+        pair.compact = narrow
         if walking:
             pair.no_pair = "A step of the walkthrough creates it."
         log = LogArea(net, id="log")
@@ -196,12 +202,14 @@ class RcnLabApp(App[None]):
         await main.remove_children()
         self.narrow = narrow
         main.set_class(narrow, "-narrow")
+        main.set_class(self.size.height < SHORT, "-short")
         await main.mount_all(self._main_widgets(narrow))
         self.query_one(SequenceChart).set_frozen(self.frozen)
         self._generation = ()
 
     async def on_mount(self) -> None:
         await self._build_main(self.size.width < NARROW)
+        self.set_class(self.narrow is True, "-narrow")
         self.bridge.start(asyncio.get_running_loop())
         self.set_interval(1 / REFRESH_HZ, self.refresh_views)
         self.refresh_views(force=True)
@@ -214,6 +222,8 @@ class RcnLabApp(App[None]):
         narrow = event.size.width < NARROW
         if self.narrow is not None and narrow != self.narrow:
             await self._build_main(narrow)
+        self.query_one("#main").set_class(event.size.height < SHORT, "-short")
+        self.set_class(narrow, "-narrow")
 
     async def on_unmount(self) -> None:
         await self.bridge.stop()
@@ -489,6 +499,12 @@ class RcnLabApp(App[None]):
     def volumes(self, site: Site | None = None) -> list[str]:
         return [f"{s.name}:{v.lun}" for s in self.topo.storages for v in s.volumes if site in (None, s.site)]
 
+    def volume_size(self, volume: str) -> int:
+        """``volume``'s size in blocks (WRITE_SPAN for a name the topology does not have)."""
+        name, _, lun = volume.partition(":")
+        return next((v.blocks for s in self.topo.storages if s.name == name for v in s.volumes if str(v.lun) == lun),
+                    WRITE_SPAN)
+
     def _free_volumes(self) -> list[str]:
         busy = set()
         for s in self.net.storages:
@@ -587,6 +603,8 @@ class RcnLabApp(App[None]):
                         f"fences it, since writes there are lost at failback. Write to {pair.target}, or b fails "
                         "back first.", title="workload: refused", severity="warning")
             return False
+        if c.blocks is None:  # the lab's writes go to the volume's first WRITE_SPAN blocks
+            c = attrs.evolve(c, blocks=(0, min(WRITE_SPAN, self.volume_size(c.volume))))
         ok = await self.command("workload", c, done=f"{c.rate:g} writes/s on {c.volume}")
         if ok:
             self.last_rate = c.rate
