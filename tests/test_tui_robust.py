@@ -116,3 +116,25 @@ def test_an_error_the_screen_cannot_survive_exits_non_zero_and_is_logged(tmp_pat
     monkeypatch.chdir(tmp_path)
     assert launch.open_tui(None) == 1
     assert "the screen broke" in (tmp_path / ERROR_LOG).read_text()
+
+
+def test_typed_brackets_are_words_not_markup(tmp_path: Path) -> None:
+    """A filter or a rate with ``[/`` in it once crashed the lab (a markup error)."""
+    app = make_app(tmp_path)
+
+    async def body(pilot: Any) -> None:
+        await act(pilot, "slash")
+        await until(pilot, lambda: app.focused is app.query_one("#event-filter"))
+        await pilot.press("left_square_bracket", "slash", "x", "right_square_bracket")
+        await until(pilot, lambda: app.query_one("#event-filter").value == "[/x]")
+        await pilot.press("escape")
+        await act(pilot, "w")
+        dialog = await shown(pilot, WorkloadDialog)
+        await pilot.press("backspace", "backspace", "backspace", "left_square_bracket", "slash", "b", "enter")
+        error = dialog.query_one("#error", Label)
+        await until(pilot, lambda: "rate must be a number" in str(error.render()))
+        app.notify("a [/b] in a message")
+        await pilot.pause()
+        assert app._exception is None and app.is_running
+
+    run(app, body)

@@ -30,6 +30,7 @@ from typing import Any
 
 import attrs
 from rich.markup import escape
+from rich.text import Text
 from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Container, Horizontal
@@ -220,10 +221,12 @@ class RcnLabApp(App[None]):
     async def on_resize(self, event: events.Resize) -> None:
         """Lay the screen out for the new size (the event's: the app's own may still be the old)."""
         narrow = event.size.width < NARROW
-        if self.narrow is not None and narrow != self.narrow:
+        self.set_class(narrow, "-narrow")
+        if self.narrow is None:  # not built yet, or being rebuilt (for the size it will then have)
+            return
+        if narrow != self.narrow:
             await self._build_main(narrow)
         self.query_one("#main").set_class(event.size.height < SHORT, "-short")
-        self.set_class(narrow, "-narrow")
 
     async def on_unmount(self) -> None:
         await self.bridge.stop()
@@ -265,7 +268,7 @@ class RcnLabApp(App[None]):
             return True
         self._generation = gen
         self.query_one("#hint", HintLine).update(
-            walk.hint() if walk else state.hint(net, bridge.paused, self.selected))
+            Text(walk.hint() if walk else state.hint(net, bridge.paused, self.selected)))  # words, with [ ] keys
         if walk is not None:
             self.query_one(WalkTopologyMap).highlight(*walk.involved())
             self.query_one(NarrationPanel).show(walk)
@@ -303,13 +306,13 @@ class RcnLabApp(App[None]):
     def _status(self, now: float) -> None:
         bridge = self.bridge
         if bridge.error is not None:
-            run = f"[b red]STOPPED: {bridge.error!r}[/]"
+            run = f"[b red]STOPPED: {escape(repr(bridge.error))}[/]"
         else:
             run = "[b yellow]PAUSED[/]" if bridge.paused else "[b green]RUNNING[/]"
         rate = state.workload_rate(self.net)
         rpo = state.rpo(self.net, now, self.suspends)
         inv, broken = invariant_state(self.checker)
-        inv_text = f"[b white on red] invariants {inv} [/]" if broken else f"invariants {inv}"
+        inv_text = f"[b white on red] invariants {escape(inv)} [/]" if broken else f"invariants {inv}"
         lag = " [yellow](behind: CPU-bound)[/]" if bridge.lagging else ""
         fields = [(0, f"t=[b]{now:.6f}[/]s"), (0, f"{run} {speed_label(bridge.speed)}{lag}"), (4, f"seed {self.seed}"),
                   (2, f"workload {rate:g} w/s"), (1, f"RPO {rpo * 1000:.3f} ms"), (0, inv_text),
@@ -427,6 +430,12 @@ class RcnLabApp(App[None]):
                     self.report_error(f"{type(screen).__name__}", exc)
 
         self.push_screen(screen, answered)
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information", timeout: float | None = None,
+               markup: bool = False) -> None:
+        """A notification; its words are plain text (they quote what the user typed, file
+        names and error messages, where ``[`` is no markup)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     # -- errors nobody expected -------------------------------------------------------------------
     def report_error(self, where: str, exc: BaseException) -> None:
@@ -825,13 +834,12 @@ class RcnLabApp(App[None]):
 
     async def _switch(self, stage: Stage, walk: WalkSession | None, speed: float, paused: bool) -> None:
         """Drive and show ``stage`` (a walkthrough's with ``walk``, or the lab's); rebuild the panels."""
-        narrow = self.narrow if self.narrow is not None else self.size.width < NARROW
         self.narrow = None  # no redraw until the panels are rebuilt
         await self.bridge.swap(stage.session.world, speed=speed, paused=paused)
         self._use(stage)
         self.walk = walk
         self._answers_seen = len(self.lab.answers)
-        await self._build_main(narrow)
+        await self._build_main(self.size.width < NARROW)  # the size now (it may have changed meanwhile)
 
     def _walking(self, what: str) -> WalkSession | None:
         """The walkthrough on screen if it can take ``what`` now, else None and a notification."""

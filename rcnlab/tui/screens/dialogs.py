@@ -64,7 +64,7 @@ class Dialog(Modal[Any]):
         try:
             values = self.values()
         except ValueError as exc:
-            self.query_one("#error", Label).update(str(exc))
+            self.query_one("#error", Label).update(Text(str(exc)))  # it may quote what was typed: no markup
             return
         self.close(values)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -121,5 +122,5 @@ class EventLog(Vertical):
         if empty:
             where = "failure or state change" if pinned else f"of the last {len(self.net.journal.recent):,} events"
             self.query_one("#event-empty", Label).update(
-                f"nothing matches {self.filter.strip()!r} ({'no' if pinned else 'none'} {where})")
+                Text(f"nothing matches {self.filter.strip()!r} ({'no' if pinned else 'none'} {where})"))
         self.query_one(EventRows).set_rows(rows)
