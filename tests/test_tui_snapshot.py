@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from helpers import settled
+from helpers import settled, until
 from rcnlab.ops.commands import CreatePair, Workload
 from rcnlab.topo.load import builtin_topology_path, load_topology
 from rcnlab.tui.app import RcnLabApp
 from rcnlab.tui.widgets.counters import Counters
+from rcnlab.walkthrough.model import resolve
 
 
 def lab_in_duplex_with_writes() -> RcnLabApp:
@@ -40,3 +41,44 @@ def test_main_screen_snapshot(snap_compare: Any) -> None:
 
 def test_narrow_screen_snapshot(snap_compare: Any) -> None:
     assert snap_compare(lab_in_duplex_with_writes(), terminal_size=(100, 30), run_before=setup)
+
+
+def test_small_screen_snapshot(snap_compare: Any) -> None:
+    """80x24, a default terminal: whole status fields, the hint wrapped, ? help and q quit on the key bar."""
+    assert snap_compare(lab_in_duplex_with_writes(), terminal_size=(80, 24), run_before=setup)
+
+
+def resized_to(width: int, height: int) -> Any:
+    async def run_before(pilot: Any) -> None:
+        await setup(pilot)
+        await pilot.resize_terminal(width, height)
+        pilot.app.refresh_views(force=True)
+        await settled(pilot)
+
+    return run_before
+
+
+def test_shrunk_screen_snapshot(snap_compare: Any) -> None:
+    """160x48 shrunk to 100x30: laid out for 100x30 at once (no overlapping boxes)."""
+    assert snap_compare(lab_in_duplex_with_writes(), terminal_size=(160, 48), run_before=resized_to(100, 30))
+
+
+def test_grown_screen_snapshot(snap_compare: Any) -> None:
+    """100x30 grown to 160x48: the wide layout at once."""
+    assert snap_compare(lab_in_duplex_with_writes(), terminal_size=(100, 30), run_before=resized_to(160, 48))
+
+
+def test_small_walkthrough_snapshot(snap_compare: Any) -> None:
+    """Walkthrough mode at 80x24: the narration and the step's messages both have rows."""
+
+    async def run_before(pilot: Any) -> None:
+        app: RcnLabApp = pilot.app
+        await app.bridge.started
+        assert await app.open_walkthrough(resolve("failover"))
+        await until(pilot, lambda: app.walk is not None and not app.walk.busy and app.narrow is not None)
+        app.clear_notifications()
+        app.refresh_views(force=True)
+        await settled(pilot)
+
+    app = RcnLabApp(load_topology(builtin_topology_path()), seed=7, paused=True)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

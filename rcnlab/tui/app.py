@@ -23,16 +23,18 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Callable, Iterable
+import traceback
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import attrs
 from rich.markup import escape
-from textual import on
+from rich.text import Text
+from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Container, Horizontal
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import TabbedContent, TabPane
 
 from rcnlab.check.invariants import Checker
@@ -68,6 +70,7 @@ from rcnlab.tui import state
 from rcnlab.tui.actions import ACTIONS, BY_ID, OFFERED, bindings
 from rcnlab.tui.bridge import Bridge, new_clock, speed_label
 from rcnlab.tui.screens.dialogs import DegradeDialog, HelpScreen, PairCreateDialog, WorkloadDialog
+from rcnlab.tui.screens.modal import Modal
 from rcnlab.tui.screens.walkthrough import WalkthroughPicker
 from rcnlab.tui.stage import Stage, watch
 from rcnlab.tui.walk import WALK_SPEED, WalkSession, catalogue, new_stage
@@ -85,7 +88,17 @@ from rcnlab.walkthrough.model import Walkthrough, WalkthroughError, load_walkthr
 REFRESH_HZ = 12
 MAX_SPEED_HZ = 4
 NARROW = 130  # columns below which the pair panel and counters move into tabs
+SHORT = 36  # rows below which the map is drawn smaller (two-row boxes)
 REFUSED = (LabError, IllegalCommand)
+#: The lab's workloads write to the first WRITE_SPAN blocks of a volume (the preloaded
+#: ones): over a long run every block has been written and memory stays flat (the volume,
+#: the checker's history and the bitmaps hold one entry per block written).
+WRITE_SPAN = 40_000
+#: Textual's own palette commands that the lab's replace (its quit stops the emulation
+#: first; its screenshot names the file after the topology, seed and time).
+SHADOWED = frozenset({"Quit", "Screenshot"})
+#: Where unexpected errors are logged (their tracebacks), in the output folder.
+ERROR_LOG = "rcnlab-errors.log"
 #: The action that gives each command the screen offers, by the command's name (as legal_commands gives it).
 COMMAND_ACTIONS = {cls.kind: id for id, cls in OFFERED.items()}
 #: Actions that would take a walkthrough's network off its script: refused in walkthrough mode.
@@ -128,11 +141,14 @@ class RcnLabApp(App[None]):
         self._generation: tuple[Any, ...] = ()
         self._answers_seen = 0
         self._checked_at = 0.0
+        self._checked_ran: tuple[int, int] = (0, -1)
         self._drawn_at = 0.0
         #: For tests to wait on: how many times the panels were brought up to date with the
         #: emulation, and how many actions (keys, key bar, palette) have run to their end.
         self.refreshes = 0
         self.actions_run = 0
+        self.errors = 0  # unexpected errors survived (each notified and logged)
+        self.ticks = 0  # calls of refresh_views (the timer's and forced ones)
 
     def _use(self, stage: Stage) -> None:
         """Show and command ``stage``'s network (the bridge is swapped separately)."""
@@ -145,7 +161,7 @@ class RcnLabApp(App[None]):
 
     # -- building the screen --------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield StatusLine("", id="status")
+        yield StatusLine(id="status")
         yield HintLine("", id="hint")
         yield Container(id="main")
         yield KeyBar(id="keys")
@@ -157,12 +173,13 @@ class RcnLabApp(App[None]):
         topo.selected = self.selected
         pair = PairPanel(lab, id="pair")
         pair.operator_names = self.operator_names
+        pair.compact = narrow
         if walking:
             pair.no_pair = "A step of the walkthrough creates it."
         log = LogArea(net, id="log")
         log.device = self.selected if state.selected_kind(net, self.selected) in LOGGING else None
         seq = (StepChart if walking else SequenceChart)(net, id="sequence")
-        events = EventLog(net, id="events")
+        events = EventLog(net, self.stage.notable, id="events")
         counters = Counters(net, id="counters")
         if walking:  # the narration where the counters were (narrow: under the map); the step's chart first
             story = NarrationPanel(id="story")
@@ -186,12 +203,14 @@ class RcnLabApp(App[None]):
         await main.remove_children()
         self.narrow = narrow
         main.set_class(narrow, "-narrow")
+        main.set_class(self.size.height < SHORT, "-short")
         await main.mount_all(self._main_widgets(narrow))
         self.query_one(SequenceChart).set_frozen(self.frozen)
         self._generation = ()
 
     async def on_mount(self) -> None:
         await self._build_main(self.size.width < NARROW)
+        self.set_class(self.narrow is True, "-narrow")
         self.bridge.start(asyncio.get_running_loop())
         self.set_interval(1 / REFRESH_HZ, self.refresh_views)
         self.refresh_views(force=True)
@@ -199,16 +218,22 @@ class RcnLabApp(App[None]):
             await self.bridge.started
             await self.open_walkthrough(*self._first_walk)
 
-    async def on_resize(self) -> None:
-        narrow = self.size.width < NARROW
-        if self.narrow is not None and narrow != self.narrow:
+    async def on_resize(self, event: events.Resize) -> None:
+        """Lay the screen out for the new size (the event's: the app's own may still be the old)."""
+        narrow = event.size.width < NARROW
+        self.set_class(narrow, "-narrow")
+        if self.narrow is None:  # not built yet, or being rebuilt (for the size it will then have)
+            return
+        if narrow != self.narrow:
             await self._build_main(narrow)
+        self.query_one("#main").set_class(event.size.height < SHORT, "-short")
 
     async def on_unmount(self) -> None:
         await self.bridge.stop()
 
     # -- the throttled redraw ------------------------------------------------------------------
     def refresh_views(self, force: bool = False) -> None:
+        self.ticks += 1
         try:
             if self._refresh(force):
                 self.refreshes += 1
@@ -219,6 +244,8 @@ class RcnLabApp(App[None]):
         """Bring the panels up to date; False if there are none yet or it is not their turn."""
         if self.narrow is None:
             return False
+        if not force and isinstance(self.screen, ModalScreen):
+            return False  # under a dialog the lab stands dimmed: redrawing it would cost the dialog its keys
         net, bridge = self.net, self.bridge
         wall = time.perf_counter()
         if not force and math.isinf(bridge.speed) and not bridge.paused and wall - self._drawn_at < 1 / MAX_SPEED_HZ:
@@ -241,7 +268,7 @@ class RcnLabApp(App[None]):
             return True
         self._generation = gen
         self.query_one("#hint", HintLine).update(
-            walk.hint() if walk else state.hint(net, bridge.paused, self.selected))
+            Text(walk.hint() if walk else state.hint(net, bridge.paused, self.selected)))  # words, with [ ] keys
         if walk is not None:
             self.query_one(WalkTopologyMap).highlight(*walk.involved())
             self.query_one(NarrationPanel).show(walk)
@@ -267,10 +294,10 @@ class RcnLabApp(App[None]):
     def _check_invariants(self, force: bool = False) -> None:
         """The state checks (nothing lost, counters, isolation ...) about once a wall second;
         the journal-following checks (write order) run live on every event."""
-        wall = time.perf_counter()
-        if not force and wall - self._checked_at < 1.0:
-            return
-        self._checked_at = wall
+        wall, ran = time.perf_counter(), (id(self.net), self.net.kernel.events_run)
+        if not force and (wall - self._checked_at < 1.0 or ran == self._checked_ran):
+            return  # not its turn, or nothing ran since the last check (paused: no work at all)
+        self._checked_at, self._checked_ran = wall, ran
         try:
             self.checker.check()
         except Exception as exc:  # a checker bug must not take the lab down
@@ -279,18 +306,20 @@ class RcnLabApp(App[None]):
     def _status(self, now: float) -> None:
         bridge = self.bridge
         if bridge.error is not None:
-            run = f"[b red]STOPPED: {bridge.error!r}[/]"
+            run = f"[b red]STOPPED: {escape(repr(bridge.error))}[/]"
         else:
             run = "[b yellow]PAUSED[/]" if bridge.paused else "[b green]RUNNING[/]"
         rate = state.workload_rate(self.net)
         rpo = state.rpo(self.net, now, self.suspends)
         inv, broken = invariant_state(self.checker)
-        inv_text = f"[b white on red] invariants {inv} [/]" if broken else f"invariants {inv}"
-        sel = f"  selected [b]{self.selected}[/]" if self.selected else ""
+        inv_text = f"[b white on red] invariants {escape(inv)} [/]" if broken else f"invariants {inv}"
         lag = " [yellow](behind: CPU-bound)[/]" if bridge.lagging else ""
-        self.query_one("#status", StatusLine).update(
-            f"t=[b]{now:.6f}[/]s  {run} {speed_label(bridge.speed)}{lag}  seed {self.seed}  "
-            f"workload {rate:g} w/s  RPO {rpo * 1000:.3f} ms  {inv_text}  events {self.net.kernel.events_run}{sel}")
+        fields = [(0, f"t=[b]{now:.6f}[/]s"), (0, f"{run} {speed_label(bridge.speed)}{lag}"), (4, f"seed {self.seed}"),
+                  (2, f"workload {rate:g} w/s"), (1, f"RPO {rpo * 1000:.3f} ms"), (0, inv_text),
+                  (5, f"events {self.net.kernel.events_run}")]
+        if self.selected:
+            fields.append((3, f"selected [b]{self.selected}[/]"))
+        self.query_one("#status", StatusLine).show(fields)
 
     def _report_answers(self) -> None:
         answers = self.lab.answers
@@ -358,7 +387,7 @@ class RcnLabApp(App[None]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         for a in ACTIONS:
             yield SystemCommand(escape(f"{a.title}  (key {a.display})"), a.help, self._palette_callback(a.id))
-        yield from super().get_system_commands(screen)
+        yield from (c for c in super().get_system_commands(screen) if c.title not in SHADOWED)
 
     def _palette_callback(self, action: str) -> Callable[[], Any]:
         async def run() -> None:
@@ -381,8 +410,58 @@ class RcnLabApp(App[None]):
                             title="walkthrough mode: refused", severity="warning")
                 return True
             return await super().run_action(action, default_namespace, namespaces)
+        except Exception as exc:  # a bug behind one key must not take the lab down
+            self.report_error(f"action {action}", exc)
+            return True
         finally:
             self.actions_run += 1
+
+    def ask(self, screen: Modal[Any], done: Callable[[Any], Awaitable[None]] | None = None) -> None:
+        """Show a dialog (one at a time: not over another); ``done`` gets its answer, and an
+        error in it is reported, not fatal."""
+        if isinstance(self.screen, Modal):
+            return
+
+        async def answered(result: Any) -> None:
+            if done is not None:
+                try:
+                    await done(result)
+                except Exception as exc:
+                    self.report_error(f"{type(screen).__name__}", exc)
+
+        self.push_screen(screen, answered)
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information", timeout: float | None = None,
+               markup: bool = False) -> None:
+        """A notification; its words are plain text (they quote what the user typed, file
+        names and error messages, where ``[`` is no markup)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    # -- errors nobody expected -------------------------------------------------------------------
+    def report_error(self, where: str, exc: BaseException) -> None:
+        """An unexpected error the lab survives: shown in a notification, its traceback
+        appended to the error log (ERROR_LOG in the output folder)."""
+        path = self.log_error(where, exc)
+        self.notify(f"{type(exc).__name__}: {exc}" + (f" (details in {path})" if path else ""),
+                    title=f"unexpected error in {where}", severity="error")
+
+    def log_error(self, where: str, exc: BaseException) -> Path | None:
+        """Append ``exc``'s traceback to the error log; its path, or None if it cannot be written."""
+        self.log.error(f"{where}: {exc!r}")
+        self.errors += 1
+        path = self.out_dir / ERROR_LOG
+        text = "".join(traceback.format_exception(exc))
+        try:
+            with open(path, "a", encoding="utf-8") as out:
+                out.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {where}\n{text}")
+        except OSError:
+            return None
+        return path
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An error Textual cannot recover from (the app exits with status 1): logged first."""
+        self.log_error("the screen", error)
+        super()._handle_exception(error)
 
     # -- selection ------------------------------------------------------------------------------
     @on(TopologyMap.Selected)
@@ -428,6 +507,12 @@ class RcnLabApp(App[None]):
 
     def volumes(self, site: Site | None = None) -> list[str]:
         return [f"{s.name}:{v.lun}" for s in self.topo.storages for v in s.volumes if site in (None, s.site)]
+
+    def volume_size(self, volume: str) -> int:
+        """``volume``'s size in blocks (WRITE_SPAN for a name the topology does not have)."""
+        name, _, lun = volume.partition(":")
+        return next((v.blocks for s in self.topo.storages if s.name == name for v in s.volumes if str(v.lun) == lun),
+                    WRITE_SPAN)
 
     def _free_volumes(self) -> list[str]:
         busy = set()
@@ -489,7 +574,7 @@ class RcnLabApp(App[None]):
                                                                "pair creation sent (Fig. 10)"):
                 self.query_one(PairPanel).show_pair(c.source)
 
-        self.push_screen(PairCreateDialog(self.volumes(), source, targets[0] if targets else None), done)
+        self.ask(PairCreateDialog(self.volumes(), source, targets[0] if targets else None), done)
 
     async def action_suspend(self) -> None:
         if pair := self._need_pair("suspend"):
@@ -517,11 +602,18 @@ class RcnLabApp(App[None]):
 
         async def done(c: Workload | None) -> None:
             if c:
-                await self._start_workload(c)
+                await self.start_workload(c)
 
-        self.push_screen(WorkloadDialog(self.volumes(), volume, self.last_rate), done)
+        self.ask(WorkloadDialog(self.volumes(), volume, self.last_rate), done)
 
-    async def _start_workload(self, c: Workload) -> bool:
+    async def start_workload(self, c: Workload) -> bool:
+        if (pair := state.fenced(self.net, c.volume)) is not None:
+            self.notify(f"{c.volume} is the old source of a pair that failed over to {pair.target}: an array "
+                        f"fences it, since writes there are lost at failback. Write to {pair.target}, or b fails "
+                        "back first.", title="workload: refused", severity="warning")
+            return False
+        if c.blocks is None:  # the lab's writes go to the volume's first WRITE_SPAN blocks
+            c = attrs.evolve(c, blocks=(0, min(WRITE_SPAN, self.volume_size(c.volume))))
         ok = await self.command("workload", c, done=f"{c.rate:g} writes/s on {c.volume}")
         if ok:
             self.last_rate = c.rate
@@ -547,10 +639,9 @@ class RcnLabApp(App[None]):
                 await self.command("workload rate", StopWorkload())
                 self.workload_volumes = []
                 for v in volumes:
-                    await self._start_workload(Workload(volume=v, rate=c.rate))
+                    await self.start_workload(Workload(volume=v, rate=c.rate))
 
-        self.push_screen(WorkloadDialog(volumes, volumes[0], self.last_rate, title="Change the workload's rate"),
-                         done)
+        self.ask(WorkloadDialog(volumes, volumes[0], self.last_rate, title="Change the workload's rate"), done)
 
     # -- faults ---------------------------------------------------------------------------------
     async def action_fail(self) -> None:
@@ -581,7 +672,7 @@ class RcnLabApp(App[None]):
                 await self.command("degrade link", c, done=f"link {link}: loss {c.loss:.1%}, "
                                                            f"jitter {c.jitter_ms:g} ms, latency {c.latency_ms:g} ms")
 
-        self.push_screen(DegradeDialog(link, ch.loss, ch.jitter * 1000, ch.latency * 1000), done)
+        self.ask(DegradeDialog(link, ch.loss, ch.jitter * 1000, ch.latency * 1000), done)
 
     async def action_crash(self) -> None:
         if (dev := self._need("crash", "device")) is not None:
@@ -700,7 +791,7 @@ class RcnLabApp(App[None]):
                     + (f" (the last {len(events)} of {total})" if total > len(events) else ""), title="export trace")
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.ask(HelpScreen())
 
     async def action_quit(self) -> None:
         await self.bridge.stop()
@@ -718,7 +809,7 @@ class RcnLabApp(App[None]):
             if path is not None:
                 await self.open_walkthrough(path)
 
-        self.push_screen(WalkthroughPicker(entries, self.walk.wt.name if self.walk else None), chosen)
+        self.ask(WalkthroughPicker(entries, self.walk.wt.name if self.walk else None), chosen)
 
     async def open_walkthrough(self, source: Walkthrough | str | Path, seed: int | None = None) -> bool:
         """Walkthrough mode on ``source`` (a walkthrough, or its file), before its first step:
@@ -743,13 +834,12 @@ class RcnLabApp(App[None]):
 
     async def _switch(self, stage: Stage, walk: WalkSession | None, speed: float, paused: bool) -> None:
         """Drive and show ``stage`` (a walkthrough's with ``walk``, or the lab's); rebuild the panels."""
-        narrow = self.narrow if self.narrow is not None else self.size.width < NARROW
         self.narrow = None  # no redraw until the panels are rebuilt
         await self.bridge.swap(stage.session.world, speed=speed, paused=paused)
         self._use(stage)
         self.walk = walk
         self._answers_seen = len(self.lab.answers)
-        await self._build_main(narrow)
+        await self._build_main(self.size.width < NARROW)  # the size now (it may have changed meanwhile)
 
     def _walking(self, what: str) -> WalkSession | None:
         """The walkthrough on screen if it can take ``what`` now, else None and a notification."""

@@ -8,7 +8,8 @@ helper thread of its own; nothing of the emulation runs there.) Virtual time is 
 * paced (x0.1 .. x100): ``clock.rate`` ties virtual to wall time and the kernel
   sleeps until each event's time (``Kernel.run_forever`` in a cancel scope);
 * max: the clock stands (rate 0) and the bridge steps the kernel, until only
-  housekeeping timers are left (drained, where a headless run stops), in chunks of
+  housekeeping timers are left (drained, where a headless run stops; then the clock
+  runs at IDLE_RATE until there is work again, so virtual time never freezes), in chunks of
   about 20 ms wall time, then leaves the host loop 1 ms to itself (an asyncio
   ``call_later`` that sets a trio event through the token), so the screen and the
   keys stay responsive;
@@ -54,6 +55,9 @@ SPEEDS: tuple[float, ...] = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100
 #: screen costs the emulation about a quarter of its speed (``rcnlab bench``).
 MAX_CHUNK = 0.02
 MAX_GAP = 0.001
+#: At max, while nothing but housekeeping is scheduled, virtual time runs at the fastest
+#: paced speed (there is nothing to run faster than the clock).
+IDLE_RATE = SPEEDS[-2]
 
 
 def new_clock() -> trio.testing.MockClock:
@@ -371,6 +375,19 @@ class Bridge:
         finally:
             handle.cancel()
 
+    async def _idle_at_max(self, changed: trio.Event) -> None:
+        """At max with only housekeeping left: virtual time goes on at IDLE_RATE (the
+        housekeeping timers run at their times) until there is work again or the mode
+        changes; it never stands still while the lab runs."""
+        kernel = self.net.kernel
+        self.clock.rate = IDLE_RATE
+        while not changed.is_set() and kernel.live <= 0:
+            with trio.move_on_at(kernel.next_time):
+                await changed.wait()
+            if kernel.next_time <= trio.current_time():
+                kernel.step()
+        self.clock.rate = 0.0
+
     async def _drive(self) -> None:
         kernel = self.net.kernel
         self._apply(self.speed, self.paused)
@@ -395,7 +412,7 @@ class Bridge:
                     if idle:
                         break
                 if idle:
-                    await changed.wait()
+                    await self._idle_at_max(changed)
                 elif not changed.is_set():
                     await self._yield_to_host(changed)
             else:

@@ -18,13 +18,15 @@ TUI_PRELOAD_BLOCKS = 40_000
 def open_tui(topo: Topology | None, scenario: Scenario | None = None, seed: int = 0,
              walkthrough: Walkthrough | None = None, walk_seed: int | None = None) -> int:
     """Run the lab on ``topo`` (None: the built-in Fig. 1); with ``walkthrough``, straight
-    in walkthrough mode. Returns the exit status (0)."""
+    in walkthrough mode. Returns the exit status: 0, or 1 after an error the screen could not
+    survive (its traceback is printed and appended to the error log)."""
     if topo is None:
         try:
             topo = load_topology(builtin_topology_path())
         except TopologyError as exc:
             raise BadInput(str(exc)) from None
     preload = 0 if scenario is not None else TUI_PRELOAD_BLOCKS
-    RcnLabApp(topo, scenario=scenario, seed=seed, preload=preload, walkthrough=walkthrough,
-              walk_seed=walk_seed).run()
-    return 0
+    app = RcnLabApp(topo, scenario=scenario, seed=seed, preload=preload, walkthrough=walkthrough,
+                    walk_seed=walk_seed)
+    app.run()
+    return app.return_code or 0

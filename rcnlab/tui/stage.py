@@ -8,11 +8,18 @@ leaving swaps the lab's back, untouched: a stage nobody drives stands still.
 
 from __future__ import annotations
 
+from collections import deque
+
 import attrs
 
 from rcnlab.check.invariants import Checker
+from rcnlab.emu.journal import TraceEvent
 from rcnlab.run import Session
-from rcnlab.tui.state import SuspendTracker
+from rcnlab.tui.state import NOTABLE, SuspendTracker
+
+
+#: How many failures and state changes the lab keeps apart from the scrolling event log.
+NOTABLE_KEEP = 2000
 
 
 @attrs.define(eq=False)
@@ -20,6 +27,14 @@ class Stage:
     session: Session
     checker: Checker
     suspends: SuspendTracker
+    #: Failures and pair-state changes, kept apart from the event log (which scrolls
+    #: past them within seconds under a workload): the event log's ``!`` filter shows them.
+    notable: deque[TraceEvent] = attrs.field(factory=lambda: deque(maxlen=NOTABLE_KEEP))
+
+    def note(self, ev: TraceEvent) -> None:
+        """A journal sink: keep ``ev`` if it is a failure or a state change."""
+        if ev.event in NOTABLE:
+            self.notable.append(ev)
 
 
 def watch(session: Session) -> Stage:
@@ -27,4 +42,6 @@ def watch(session: Session) -> Stage:
     its journal before the network runs, so that they see everything."""
     suspends = SuspendTracker()
     session.journal.subscribe(suspends)
-    return Stage(session=session, checker=session.checker or Checker.attach(session.world), suspends=suspends)
+    stage = Stage(session=session, checker=session.checker or Checker.attach(session.world), suspends=suspends)
+    session.journal.subscribe(stage.note)
+    return stage

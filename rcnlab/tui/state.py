@@ -72,6 +72,16 @@ class SuspendTracker:
         return min(self.since.values()) if marked else None
 
 
+#: Events a person looks for after the fact: failures, and every change of a pair's state.
+NOTABLE = frozenset({
+    "pair-state", "pair-swapped", "failover-done", "failover-timeout", "failback-requested", "swapped-back",
+    "swap-back-abandoned", "state-conflict", "frame-dropped", "remote-copy-failed", "access-denied", "rio-refused",
+    "rio-error", "entry-refused", "entries-lost", "log-lost", "log-full", "bitmap-full", "no-route", "path-failed",
+    "request-failed", "command-refused", "command-timed-out", "expectation-failed", "rule-broken", "write-failed",
+    "link-failed", "link-restored", "device-crashed", "device-restarted", "site-failed", "site-restored",
+    "partitioned", "healed"})
+
+
 def workload_rate(net: World) -> float:
     return sum(h.workload_rate for h in net.hosts)
 
@@ -91,6 +101,12 @@ def hint(net: World, paused: bool, selected: str | None) -> str:
     states = set(p.states)
     src = p.source
     down = down_links(net)
+    if p.takeover:  # failed over (Fig. 13): failback is what comes next
+        if writers := old_source_writers(net, p):
+            return prefix + (f"Failed over, yet {writers[0]} still writes to the old source {src}: those writes "
+                             f"are lost at failback (an array fences it). x stops them; b fails back.")
+        return prefix + (f"Failed over (Fig. 13): the target site now serves {p.target}. "
+                         f"b fails back to {src} once the source site is whole.")
     if states & {S.INITIAL_COPYING, S.DUPLEX_PENDING}:
         return prefix + f"Pair {src} is copying (see the pair panel). Wait for Duplex; + speeds up time."
     if states == {S.DUPLEX}:
@@ -110,6 +126,17 @@ def hint(net: World, paused: bool, selected: str | None) -> str:
     if S.SUSPENDING in states:
         return prefix + "Suspending: the source edge drains what it holds, then Suspend."
     return prefix + "Press ? for help, ctrl+p for every command."
+
+
+def fenced(net: World, volume: str) -> PairView | None:
+    """The pair that failed over away from ``volume`` (its old source), if one did: the
+    target host owns the data now and an array fences the old source."""
+    return next((p for p in pairs(net) if p.takeover and p.source == volume), None)
+
+
+def old_source_writers(net: World, p: PairView) -> list[str]:
+    """The hosts whose workload still writes to ``p``'s source volume."""
+    return [h.name for h in net.hosts if any(wl.timer is not None and wl.volume == p.source_ref for wl in h.workloads)]
 
 
 def selected_kind(net: World, selected: str | None) -> str | None:

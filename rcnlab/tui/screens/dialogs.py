@@ -6,17 +6,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
 
 from rcnlab.formats.fields import Bad
 from rcnlab.model.kinds import CopyMode
 from rcnlab.ops.commands import Command, CreatePair, SetLink, Workload
 from rcnlab.tui.actions import ACTIONS
+from rcnlab.tui.screens.modal import Modal
 
 DIALOG_CSS = """
 {name} {{ align: center middle; }}
@@ -36,11 +37,16 @@ def build(cls: type[Command], **fields: Any) -> Any:
         raise ValueError(f"{exc.key}: {exc.problem}") from None
 
 
-class Dialog(ModalScreen[Any]):
+def chosen(select: Select[str]) -> str | None:
+    """The select's value, or None while its blank entry is chosen."""
+    return None if select.is_blank() else str(select.value)
+
+
+class Dialog(Modal[Any]):
     BINDINGS = [Binding("escape", "cancel", "cancel")]
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.close(None)
 
     def buttons(self, ok: str) -> ComposeResult:
         yield Label("", classes="error", id="error")
@@ -50,7 +56,7 @@ class Dialog(ModalScreen[Any]):
 
     @on(Button.Pressed, "#cancel")
     def _cancel(self) -> None:
-        self.dismiss(None)
+        self.close(None)
 
     @on(Button.Pressed, "#ok")
     @on(Input.Submitted)
@@ -58,9 +64,9 @@ class Dialog(ModalScreen[Any]):
         try:
             values = self.values()
         except ValueError as exc:
-            self.query_one("#error", Label).update(str(exc))
+            self.query_one("#error", Label).update(Text(str(exc)))  # it may quote what was typed: no markup
             return
-        self.dismiss(values)
+        self.close(values)
 
     def values(self) -> Any:  # pragma: no cover - subclasses override
         return None
@@ -80,9 +86,9 @@ class PairCreateDialog(Dialog):
             yield Static("[b]Create a pair[/b] (Fig. 10): the host asks its storage to copy a volume "
                          "to a volume at the other site.", classes="row")
             yield Label("Source volume")
-            yield Select(options, value=self.source or Select.BLANK, id="source", classes="row")
+            yield Select(options, value=self.source or Select.NULL, id="source", classes="row")
             yield Label("Target volume")
-            yield Select(options, value=self.target or Select.BLANK, id="target", classes="row")
+            yield Select(options, value=self.target or Select.NULL, id="target", classes="row")
             with RadioSet(id="mode", classes="row"):
                 yield RadioButton("asynchronous (the host never waits for the network)", value=True, id=CopyMode.ASYNC)
                 yield RadioButton("synchronous (the host waits for the source edge's WROK)", id=CopyMode.SYNC)
@@ -92,9 +98,8 @@ class PairCreateDialog(Dialog):
         self.query_one("#ok", Button).focus()
 
     def values(self) -> CreatePair:
-        source = self.query_one("#source", Select).value
-        target = self.query_one("#target", Select).value
-        if source is Select.BLANK or target is Select.BLANK:
+        source, target = chosen(self.query_one("#source", Select)), chosen(self.query_one("#target", Select))
+        if source is None or target is None:
             raise ValueError("choose a source and a target volume")
         pressed = self.query_one("#mode", RadioSet).pressed_button
         mode = CopyMode.SYNC if pressed is not None and pressed.id == CopyMode.SYNC else CopyMode.ASYNC
@@ -113,7 +118,7 @@ class WorkloadDialog(Dialog):
             yield Static(f"[b]{self.title_text}[/b]: the volume's host writes random blocks at this rate "
                          "(writes per virtual second).", classes="row")
             yield Label("Volume")
-            yield Select([(v, v) for v in self.volumes], value=self.volume or Select.BLANK, id="volume",
+            yield Select([(v, v) for v in self.volumes], value=self.volume or Select.NULL, id="volume",
                          classes="row")
             yield Label("Writes per second")
             yield Input(f"{self.rate:g}", id="rate", classes="row")
@@ -123,8 +128,8 @@ class WorkloadDialog(Dialog):
         self.query_one("#rate", Input).focus()
 
     def values(self) -> Workload:
-        volume = self.query_one("#volume", Select).value
-        if volume is Select.BLANK:
+        volume = chosen(self.query_one("#volume", Select))
+        if volume is None:
             raise ValueError("choose a volume")
         text = self.query_one("#rate", Input).value.strip()
         try:
@@ -194,7 +199,32 @@ invariants are checked where the walkthrough's checkpoints say (the status line 
 """
 
 
-class HelpScreen(ModalScreen[None]):
+def reflow(text: str) -> str:
+    """Paragraphs (blank-line separated) each on one line, for the screen to wrap once:
+    the source's own line breaks would leave orphan words on a narrower screen."""
+    return "\n\n".join(" ".join(par.split()) for par in text.strip().split("\n\n"))
+
+
+def help_text() -> Text:
+    """The help: HELP_TEXT, then every key by group. The keys are plain text, not markup
+    (``[`` is a key)."""
+    out = Text.from_markup(reflow(HELP_TEXT))
+    out.append("\n\n")
+    out.append("Keys", style="bold")
+    out.append(" (also in the command palette, ctrl+p)")
+    group = None
+    for a in ACTIONS:
+        if a.group != group:
+            group = a.group
+            out.append(f"\n\n{group}", style="bold underline")
+        out.append("\n  ")
+        out.append(f"{a.display:>6}", style="bold")
+        out.append(f"  {a.title}: {a.help}")
+    out.append("\n\nPress escape to close.")
+    return out
+
+
+class HelpScreen(Modal[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll { width: 100; max-width: 95%; height: 90%; border: thick $accent;
@@ -203,13 +233,8 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "close", "close")]
 
     def compose(self) -> ComposeResult:
-        groups: dict[str, list[str]] = {}
-        for a in ACTIONS:
-            groups.setdefault(a.group, []).append(f"  [b]{a.display:>6}[/b]  {a.title}: {a.help}")
-        keys = "\n".join(f"\n[b u]{g}[/b u]\n" + "\n".join(lines) for g, lines in groups.items())
         with VerticalScroll():
-            yield Static(HELP_TEXT + "\n[b]Keys[/b] (also in the command palette, ctrl+p)" + keys
-                         + "\n\nPress escape to close.")
+            yield Static(help_text())
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        self.close(None)

@@ -10,14 +10,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
+from rcnlab.tui.screens.modal import Modal
 from rcnlab.tui.walk import Entry
 
 
-class WalkthroughPicker(ModalScreen[Path | None]):
+class WalkthroughPicker(Modal[Path]):
     DEFAULT_CSS = """
     WalkthroughPicker { align: center middle; }
     WalkthroughPicker > Vertical { width: 96; max-width: 95%; height: auto; max-height: 90%;
@@ -57,8 +57,9 @@ class WalkthroughPicker(ModalScreen[Path | None]):
 
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:
-        entry = next(e for e in self.entries if e.name == event.option.id)
-        self.dismiss(entry.path)
+        entry = next((e for e in self.entries if e.name == event.option.id), None)
+        if entry is not None and not entry.problem:
+            self.close(entry.path)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.close(None)

@@ -13,15 +13,45 @@ from textual.widgets import Static
 from rcnlab.tui.actions import BY_ID, LabAction
 
 
-class StatusLine(Static):
+class StatusLine(Widget):
+    """One line of fields (virtual time, run state, seed, workload, RPO, invariants ...).
+    Each field is whole or not there: when the terminal is too narrow for all of them,
+    the least important go first (``show``'s priorities: 0 stays longest)."""
+
     DEFAULT_CSS = """
     StatusLine { height: 1; background: $panel; color: $text; padding: 0 1; }
     """
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.fields: list[tuple[int, Text]] = []
+
+    def show(self, fields: list[tuple[int, str]]) -> None:
+        """``fields``: (priority, markup) in the order they are shown."""
+        new = [(p, Text.from_markup(m)) for p, m in fields]
+        if new != self.fields:
+            self.fields = new
+            self.refresh()
+
+    def fitted(self, width: int) -> Text:
+        """The fields that fit ``width`` cells, two spaces apart."""
+        fields = list(self.fields)
+        while len(fields) > 1 and sum(t.cell_len for _, t in fields) + 2 * (len(fields) - 1) > width:
+            drop = max(range(len(fields)), key=lambda i: (fields[i][0], i))
+            fields.pop(drop)
+        out = Text("  ").join(t for _, t in fields)
+        out.no_wrap, out.overflow = True, "ellipsis"
+        return out
+
+    def render(self) -> Text:
+        return self.fitted(self.content_size.width)
+
 
 class HintLine(Static):
+    """What to do next, in words: wrapped at words on a narrow terminal, never cut."""
+
     DEFAULT_CSS = """
-    HintLine { height: 1; color: $warning; padding: 0 1; text-style: bold; }
+    HintLine { height: auto; max-height: 3; color: $warning; padding: 0 1; text-style: bold; }
     """
 
 
@@ -33,6 +63,9 @@ class KeyBar(Widget):
     DEFAULT_CSS = """
     KeyBar { height: auto; max-height: 3; background: $panel; padding: 0 1; }
     """
+    ROWS = 3
+    #: Always on the bar, however narrow the terminal: the way to every other key, and out.
+    KEEP = ("help", "quit")
 
     class Pressed(Message):
         def __init__(self, action: str) -> None:
@@ -54,20 +87,18 @@ class KeyBar(Widget):
         return len(self._lines(width)) or 1
 
     def _lines(self, width: int) -> list[list[tuple[str, str]]]:
-        lines: list[list[tuple[str, str]]] = [[]]
-        used = 0
-        seen = set()
+        """The chips in rows of ``width``; when they take more than ROWS rows, the last
+        ones give way, never those of KEEP (? help lists every key)."""
+        chips: list[LabAction] = []
         for a in self.actions:
-            chip = (a.display, a.label)
-            if chip in seen:
-                continue
-            seen.add(chip)
-            size = len(a.display) + len(a.label) + 4
-            if used + size > width and lines[-1]:
-                lines.append([])
-                used = 0
-            lines[-1].append((a.id, f"{a.display}|{a.label}"))
-            used += size
+            if all((a.display, a.label) != (c.display, c.label) for c in chips):
+                chips.append(a)
+        lines = _pack(chips, width)
+        if len(lines) > self.ROWS:
+            keep = [a for a in chips if a.id in self.KEEP]
+            rest = [a for a in chips if a.id not in self.KEEP]
+            while rest and len(lines := _pack(rest + keep, width)) > self.ROWS:
+                rest.pop()
         return lines
 
     def render(self) -> Text:
@@ -91,3 +122,16 @@ class KeyBar(Widget):
             if event.y == row and x0 <= event.x < x1:
                 self.post_message(self.Pressed(action))
                 return
+
+
+def _pack(chips: list[LabAction], width: int) -> list[list[tuple[str, str]]]:
+    lines: list[list[tuple[str, str]]] = [[]]
+    used = 0
+    for a in chips:
+        size = len(a.display) + len(a.label) + 4
+        if used + size > width and lines[-1]:
+            lines.append([])
+            used = 0
+        lines[-1].append((a.id, f"{a.display}|{a.label}"))
+        used += size
+    return lines

@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import Input
+from textual.widgets import Input, Label
 
 from rcnlab.emu.journal import TraceEvent
 from rcnlab.tui.widgets.vlist import VirtualList
@@ -59,20 +62,41 @@ class EventRows(VirtualList):
         ]
 
 
+class FilterInput(Input):
+    """The filter: Enter or escape hands the keys back to the lab (the filter stays)."""
+
+    BINDINGS = [Binding("escape", "leave", "leave the filter", show=False)]
+
+    def action_leave(self) -> None:
+        self.screen.set_focus(None)
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.action_leave()
+
+
 class EventLog(Vertical):
+    """The journal's recent events; ``notable`` keeps failures and state changes apart
+    (the ``!`` filter shows them, however far the log has scrolled past them)."""
+
     DEFAULT_CSS = """
     EventLog { height: 1fr; }
     EventLog > Input { height: 3; }
+    EventLog > #event-empty { height: auto; color: $warning; padding: 0 1; display: none; }
+    EventLog.-empty > #event-empty { display: block; }
     """
 
-    def __init__(self, net: World, **kwargs: Any) -> None:
+    def __init__(self, net: World, notable: Iterable[TraceEvent] = (), **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.net = net
+        self.notable = notable
         self.filter = ""
         self.shown = 0
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="filter: device and/or figure, e.g. E104 fig19 (Enter)", id="event-filter")
+        yield FilterInput(placeholder="filter: device, figure, event (E104 fig19 failed); ! failures and "
+                          "state changes only (Enter)", id="event-filter")
+        yield Label("", id="event-empty")
         rows = EventRows(id="event-rows")
         rows.row_width = 240
         yield rows
@@ -83,11 +107,20 @@ class EventLog(Vertical):
         self.update_view()
 
     def update_view(self) -> None:
-        recent = self.net.journal.recent
-        if self.filter.strip():
-            devs, figs, words = parse_filter(self.filter, set(self.net.devices))
-            rows = [ev for ev in recent if matches(ev, devs, figs, words)]
+        text = self.filter.strip()
+        pinned = text.startswith("!")
+        source = self.notable if pinned else self.net.journal.recent
+        text = text.removeprefix("!")
+        if text.strip():
+            devs, figs, words = parse_filter(text, set(self.net.devices))
+            rows = [ev for ev in source if matches(ev, devs, figs, words)]
         else:
-            rows = list(recent)
+            rows = list(source)
         self.shown = len(rows)
+        empty = not rows and bool(self.filter.strip())
+        self.set_class(empty, "-empty")
+        if empty:
+            where = "failure or state change" if pinned else f"of the last {len(self.net.journal.recent):,} events"
+            self.query_one("#event-empty", Label).update(
+                Text(f"nothing matches {self.filter.strip()!r} ({'no' if pinned else 'none'} {where})"))
         self.query_one(EventRows).set_rows(rows)

@@ -79,6 +79,8 @@ class PairPanel(Widget):
         self.no_pair = "Press c to create one."  # what to do when there is none
         self.border_title = "Pair (SPEC 2)"
         self._lines = 0  # lines of the last render: the panel's height follows them
+        #: On a small screen: the diagram without its legend row, no copy on a line of its own.
+        self.compact = False
 
     def update_view(self) -> None:
         """Redraw; lay the screen out again only when the number of lines changed (a copy
@@ -121,6 +123,7 @@ class PairPanel(Widget):
             if i % 2:
                 out.append("\n")
         progress = info.progress
+        source, edge, _, target = info.bitmaps
         if progress is not None:
             width = 24
             filled = int(progress * width)
@@ -128,17 +131,19 @@ class PairPanel(Widget):
             out.append("█" * filled, style="green")
             out.append("░" * (width - filled), style="dim")
             out.append(f" {progress:4.0%} {info.copy_done}/{info.copy_total} blocks\n")
+        elif self.compact:
+            out.append("copy: none  ", style="dim")
         else:
             out.append("copy: none running\n", style="dim")
-        source, edge, _, target = info.bitmaps
-        out.append(f"bitmaps: 1211 source {source} · 727 edge {edge} · 1213 target {target}\n")
+        out.append(f"bitmaps: 1211 source {source} · 727 edge {edge} · 1213 target {target}\n"
+                   if not self.compact else f"bitmaps 1211 {source} · 727 {edge} · 1213 {target}\n")
         out.append(self._diagram(info.by_party(), op).to_text())
         out.append("\n")
         out.append(names, style="dim")
         return out
 
     def _diagram(self, states: dict[Party, PairState], operator: bool) -> Canvas:
-        canvas = Canvas(DIAGRAM_W, DIAGRAM_H)
+        canvas = Canvas(DIAGRAM_W, DIAGRAM_H - 1 if self.compact else DIAGRAM_H)
         for x, y, text in ARROWS:
             canvas.put(x, y, text, Style(color="grey70") if y < 9 else Style(color="grey50", italic=True))
         for state, (x, y) in NODES.items():

@@ -250,7 +250,9 @@ class TopologyMap(Widget, can_focus=True):
             self.post_message(self.Selected(name))
 
     def on_click(self, event: events.Click) -> None:
-        name = self._hits.get((event.x, event.y))
+        """Select what was drawn in the clicked cell (content cells: the border is not drawn on)."""
+        at = event.get_content_offset(self)
+        name = self._hits.get((at.x, at.y)) if at is not None else None
         if name is not None:
             self.select(name)
 
