@@ -105,9 +105,6 @@ class Lab:
         self.passed = 0  # expectations that held
         #: The pair creations the scenario plans (``resync-all`` tries one that failed outright again).
         self.planned: tuple[CreatePair, ...] = ()
-        #: Failovers and failbacks sent and not answered yet: (command, volume at either end) ->
-        #: (host, tag); another for the same pair joins it (rcnlab.ops.pairs).
-        self.under_way: dict[tuple[str, str], tuple[Host, int]] = {}
 
     # -- pair commands and their answers ---------------------------------------------------
     def send(self, host: Host, rio: Rio, step: str | None = None,
@@ -144,6 +141,14 @@ class Lab:
         self._waiting[key] = handle
         handle.tag = host.command(rio, on_reply, step)
         return handle
+
+    def waiting(self, command: Command, volume: str) -> CommandHandle | None:
+        """The ``command`` sent for the pair at ``volume`` (either end) that still waits for
+        its answer, if any (a failover or failback given again joins it: rcnlab.ops.pairs)."""
+        for (storage, _), handle in self._waiting.items():
+            if handle.command is command and volume in handle.pair.split(">") and self._still_waiting(handle, storage):
+                return handle
+        return None
 
     def _still_waiting(self, handle: CommandHandle, storage: str) -> bool:
         """Whether ``handle``'s host still waits for its answer, and may still get one."""

@@ -263,17 +263,7 @@ def _hosts(lab: Lab, members: list[tuple[ExternalStorage, StoragePair]], host: s
 
 def _under_way(lab: Lab, command: Command, volume: str) -> bool:
     """Is a ``command`` (failover, failback) of the pair of ``volume`` sent and not answered?"""
-    sent = lab.under_way.get((str(command), volume))
-    return sent is not None and sent[0].awaits(sent[1])
-
-
-def _send_group_command(lab: Lab, command: Command, h: Host, pair: StoragePair, rio: Rio, step: str | None = None,
-                        then: Callable[[ScsiCommand], Any] | None = None) -> None:
-    """Send one member's command, remembered as under way (at both volumes) until answered."""
-    sent = (h, h.next_tag)
-    for ref in (pair.local, lab.net.real(pair.remote)):
-        lab.under_way[(str(command), lab.net.volume_name(ref))] = sent
-    _send(lab, h, rio, step, then)
+    return lab.waiting(command, volume) is not None
 
 
 def _group_not_under_way(lab: Lab, command: Command, volume: str | None,
@@ -314,10 +304,9 @@ def failover(lab: Lab, c: Failover) -> list[str]:
         by = "management server 103" if site in net.management.sites_down else "operator"
         h.emit("site-failure-detected", "fig13:1301", site=site, by=by,
                pair=f"{net.volume_name(pair.remote)}>{target}")
-        _send_group_command(lab, Command.FAILOVER, h, pair,
-                            Rio(kind=RioKind.SUSPEND, source=pair.remote, target=pair.local, failure=True,
-                                mode=FailoverMode.PROMPT if c.prompt else FailoverMode.WAIT), "fig13:1302",
-                            _restarted(h, target, c.prompt))
+        _send(lab, h, Rio(kind=RioKind.SUSPEND, source=pair.remote, target=pair.local, failure=True,
+                          mode=FailoverMode.PROMPT if c.prompt else FailoverMode.WAIT), "fig13:1302",
+              _restarted(h, target, c.prompt))
     return [net.volume_name(pair.local) for _, pair in members]
 
 
@@ -421,8 +410,7 @@ def failback(lab: Lab, c: Failback) -> list[str]:
                                      f"in {edge_state} (its failover did not complete there); fail it over again")
         hosts = _hosts(lab, members, c.host)
     for (storage, pair), h in zip(members, hosts):
-        _send_group_command(lab, Command.FAILBACK, h, pair,
-                            Rio(kind=RioKind.RESYNC, source=pair.remote, target=pair.local, swap=True))
+        _send(lab, h, Rio(kind=RioKind.RESYNC, source=pair.remote, target=pair.local, swap=True))
     turned = [(net.volume_name(pair.local), net.volume_name(net.real(pair.remote))) for _, pair in members]
     if c.swap_back:
         _swap_back(lab, tuple(turned))
