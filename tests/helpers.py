@@ -13,7 +13,7 @@ from typing import Any
 from rcnlab.run import run_headless
 from rcnlab.scenario.runner import Runner
 from rcnlab.scenario.steps import parse_scenario
-from rcnlab.topo.load import load_topology, parse_topology
+from rcnlab.topo.load import builtin_topology_path, load_topology, parse_topology
 from rcnlab.topo.schema import Topology
 from rcnlab.world import World
 
@@ -70,6 +70,17 @@ def pair_and_writes(mode: str = "async", rate: float = 1000, count: int = 200, b
 
 
 # -- the TUI ---------------------------------------------------------------------------------------
+def make_app(tmp_path: Path, **kwargs: Any) -> Any:
+    """The lab (``RcnLabApp``) on the built-in topology, seed 7 unless given, writing into
+    ``tmp_path``; its notifications stay (a slow machine must not see one expire unread)."""
+    from rcnlab.tui.app import RcnLabApp
+
+    kwargs.setdefault("seed", 7)
+    app = RcnLabApp(load_topology(builtin_topology_path()), out_dir=tmp_path, **kwargs)
+    app.NOTIFICATION_TIMEOUT = 3600
+    return app
+
+
 #: Wall seconds a TUI test waits for a condition before it fails: it only bounds a failure
 #: (a loaded machine is slow, never wrong), so it is generous.
 TIMEOUT = 60.0

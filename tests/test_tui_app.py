@@ -10,12 +10,11 @@ from typing import Any
 import pytest
 from textual.command import CommandList, CommandPalette
 
-from helpers import act, noted, notes, refreshed, run_app as run, until
+from helpers import act, make_app, noted, notes, refreshed, run_app as run, until
 from rcnlab.emu.kernel import Kernel
 from rcnlab.model.pair_state import PairState, Party
 from rcnlab.ops.commands import SetLink, Workload
 from rcnlab.ops.registry import do
-from rcnlab.topo.load import builtin_topology_path, load_topology
 from rcnlab.tui.app import RcnLabApp
 from rcnlab.tui.screens.dialogs import DegradeDialog, HelpScreen, PairCreateDialog, WorkloadDialog
 from rcnlab.tui.widgets.chrome import KeyBar
@@ -28,13 +27,6 @@ from rcnlab.tui.widgets.topology import TopologyMap
 
 SIZE = (160, 48)
 D = PairState.DUPLEX
-
-
-def make_app(tmp_path: Path, **kwargs: Any) -> RcnLabApp:
-    kwargs.setdefault("seed", 7)
-    app = RcnLabApp(load_topology(builtin_topology_path()), out_dir=tmp_path, **kwargs)
-    app.NOTIFICATION_TIMEOUT = 3600  # a slow machine must not see a notification expire before it is read
-    return app
 
 
 def states(app: RcnLabApp) -> set[PairState]:

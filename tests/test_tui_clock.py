@@ -7,19 +7,10 @@ import math
 from pathlib import Path
 from typing import Any
 
-from helpers import act, run_app as run, until
+from helpers import act, make_app, run_app as run, until
 from rcnlab.ops.commands import CreatePair
-from rcnlab.topo.load import builtin_topology_path, load_topology
-from rcnlab.tui.app import RcnLabApp
 from rcnlab.tui.widgets.chrome import StatusLine
 from rcnlab.tui.widgets.topology import TopologyMap
-
-
-def make_app(tmp_path: Path, **kwargs: Any) -> RcnLabApp:
-    kwargs.setdefault("seed", 7)
-    app = RcnLabApp(load_topology(builtin_topology_path()), out_dir=tmp_path, **kwargs)
-    app.NOTIFICATION_TIMEOUT = 3600
-    return app
 
 
 def test_at_max_virtual_time_goes_on_while_nothing_is_written(tmp_path: Path) -> None:

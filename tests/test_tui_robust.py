@@ -4,27 +4,23 @@ the process with a non-zero status."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
+import helpers
+from helpers import act, noted, until
+from helpers import run_app as run
 from textual import events
 from textual.app import App
 from textual.widgets import Label, Select
 
-from helpers import act, noted, run_app as run, until
-from rcnlab.topo.load import builtin_topology_path, load_topology
 from rcnlab.tui import launch
 from rcnlab.tui.app import ERROR_LOG, RcnLabApp
 from rcnlab.tui.screens.dialogs import PairCreateDialog, WorkloadDialog
 from rcnlab.tui.screens.walkthrough import WalkthroughPicker
 
-
-def make_app(tmp_path: Path, **kwargs: Any) -> RcnLabApp:
-    kwargs.setdefault("seed", 7)
-    kwargs.setdefault("paused", True)
-    app = RcnLabApp(load_topology(builtin_topology_path()), out_dir=tmp_path, **kwargs)
-    app.NOTIFICATION_TIMEOUT = 3600
-    return app
+make_app = functools.partial(helpers.make_app, paused=True)
 
 
 def burst(app: App[Any], *keys: str) -> None:

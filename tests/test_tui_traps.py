@@ -4,25 +4,20 @@ them; a click on a link line selects that link."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
+import helpers
+from helpers import act, until
+from helpers import run_app as run
 from textual.widgets import Label
 
-from helpers import act, run_app as run, until
 from rcnlab.ops.commands import CreatePair, FailLink, RestoreLink, Workload
-from rcnlab.topo.load import builtin_topology_path, load_topology
-from rcnlab.tui.app import RcnLabApp
 from rcnlab.tui.widgets.event_log import EventLog, EventRows
 from rcnlab.tui.widgets.topology import TopologyMap
 
-
-def make_app(tmp_path: Path, **kwargs: Any) -> RcnLabApp:
-    kwargs.setdefault("seed", 7)
-    kwargs.setdefault("paused", True)
-    app = RcnLabApp(load_topology(builtin_topology_path()), out_dir=tmp_path, **kwargs)
-    app.NOTIFICATION_TIMEOUT = 3600
-    return app
+make_app = functools.partial(helpers.make_app, paused=True)
 
 
 async def type_filter(pilot: Any, text: str) -> None:

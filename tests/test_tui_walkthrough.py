@@ -3,6 +3,7 @@ back by replay, restart, leaving, refusals, and the CLI options that open it."""
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 from typing import Any
@@ -10,8 +11,9 @@ from typing import Any
 import pytest
 
 from rcnlab import cli
+import helpers
 from helpers import act, noted, notes, refreshed, run_app as run, settled, until
-from rcnlab.topo.load import builtin_topology_path, load_topology
+from rcnlab.topo.load import builtin_topology_path
 from rcnlab.tui.app import RcnLabApp
 from rcnlab.tui.screens.walkthrough import WalkthroughPicker
 from rcnlab.tui.walk import WalkSession
@@ -29,12 +31,7 @@ def failover() -> Any:
     return load_walkthrough(resolve("failover"))
 
 
-def make_app(tmp_path: Path, **kwargs: Any) -> RcnLabApp:
-    kwargs.setdefault("seed", 7)
-    kwargs.setdefault("paused", True)
-    app = RcnLabApp(load_topology(builtin_topology_path()), out_dir=tmp_path, **kwargs)
-    app.NOTIFICATION_TIMEOUT = 3600  # a slow machine must not see a notification expire before it is read
-    return app
+make_app = functools.partial(helpers.make_app, paused=True)
 
 
 def walk(app: RcnLabApp) -> WalkSession:

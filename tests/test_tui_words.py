@@ -3,26 +3,22 @@ that follow the state (after a failover: failback), writes to a fenced old sourc
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
+import helpers
+from helpers import noted, until
+from helpers import run_app as run
 from textual.widgets import Static
 
-from helpers import noted, run_app as run, until
 from rcnlab.model.pair_state import PairState
 from rcnlab.ops.commands import CreatePair, Failover, Workload
-from rcnlab.topo.load import builtin_topology_path, load_topology
 from rcnlab.tui.app import RcnLabApp
 from rcnlab.tui.screens.dialogs import HELP_TEXT, HelpScreen, reflow
 from rcnlab.tui.widgets.pair_panel import PairPanel
 
-
-def make_app(tmp_path: Path, **kwargs: Any) -> RcnLabApp:
-    kwargs.setdefault("seed", 7)
-    kwargs.setdefault("paused", True)
-    app = RcnLabApp(load_topology(builtin_topology_path()), out_dir=tmp_path, **kwargs)
-    app.NOTIFICATION_TIMEOUT = 3600
-    return app
+make_app = functools.partial(helpers.make_app, paused=True)
 
 
 def hint(app: RcnLabApp) -> str:
