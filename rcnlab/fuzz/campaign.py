@@ -46,6 +46,9 @@ def add_parser(subparsers: Any) -> None:
                    help=f"comma-separated fault kinds ({', '.join(FAULT_KINDS)}), or 'all' (the default)")
     p.add_argument("--max-faults", type=flags.whole(0, MAX_FAULTS), default=4,
                    help="faults per schedule, at most (default 4)")
+    p.add_argument("--envelope", choices=("wide", "first"), default="wide",
+                   help="what the labs draw from: 'wide' (the default) every knob a user can set, for half "
+                   "the seeds beyond the first envelope; 'first' the first envelope only")
     p.add_argument("--no-shrink", action="store_true", help="save failures as found, without shrinking")
     p.add_argument("--digests", metavar="FILE", type=flags.output, help="write each seed's trace digest (sha256 of "
                    "what 'rcnlab run --trace' would write for it) to FILE, one 'SEED DIGEST' line a seed")
@@ -53,10 +56,10 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(func=cmd_fuzz)
 
 
-def _one(job: tuple[int, str | None, tuple[str, ...], int, bool, bool]) -> dict[str, Any]:
+def _one(job: tuple[int, str | None, tuple[str, ...], int, bool, bool, bool]) -> dict[str, Any]:
     """Run one seed (in a worker process); shrink and describe a failure."""
-    seed, rule, kinds, max_faults, do_shrink, digest = job
-    case = random_case(seed, rule, kinds, max_faults)
+    seed, rule, kinds, max_faults, do_shrink, digest, widened = job
+    case = random_case(seed, rule, kinds, max_faults, widened)
     started = time.perf_counter()
     outcome = run_case(case, digest)
     result: dict[str, Any] = {"seed": seed, "events": outcome.events, "problems": list(outcome.problems),
@@ -84,7 +87,8 @@ def _jobs(wanted: int) -> int:
 def cmd_fuzz(args: argparse.Namespace) -> int:
     out = Path(args.out)
     jobs = _jobs(args.jobs)
-    work = [(seed, args.break_rule, args.faults, args.max_faults, not args.no_shrink, bool(args.digests))
+    work = [(seed, args.break_rule, args.faults, args.max_faults, not args.no_shrink, bool(args.digests),
+             args.envelope == "wide")
             for seed in range(args.first, args.first + args.seeds)]
     started = time.perf_counter()
     results: list[dict[str, Any]] = []
