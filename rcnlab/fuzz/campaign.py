@@ -69,7 +69,9 @@ def _one(job: tuple[int, str | None, tuple[str, ...], int, bool, bool, bool]) ->
         result.update(
             topology=topology_toml(small.topo, f"fuzz-{seed}"),
             scenario=scenario_toml(small, f"rcnlab fuzz seed {seed}: {small_outcome.signature}; schedule: "
-                                   + "; ".join(str(s) for s in sorted(small.faults, key=lambda s: s.at))),
+                                   + "; ".join(str(s) for s in sorted(small.faults, key=lambda s: s.at))
+                                   + "; knobs: " + (", ".join(f"{at}.{key}={value}" for at, key, value
+                                                             in small.topo.knobs) or "none")),
             shrunk_problems=list(small_outcome.problems), shrunk_steps=len(small.faults))
     result["seconds"] = time.perf_counter() - started
     return result

@@ -96,16 +96,18 @@ class TopoParams:
         return {"pair": index + 1, "customer": index // self.volumes + 1, "edge": 1}[self.order_groups]
 
     def groups(self) -> list[list[int]]:
-        """The pairs (indices of `pairs`) that share an order assurance ID."""
+        """The pairs (indices of `pairs`) that share an order assurance ID: all of them (A-2,
+        one edge pair), those of a storage pair (A-1), those given one ID (B)."""
+        n = len(self.pairs)
         if self.order_method == OrderMethod.A2:
-            key: Callable[[int], int] = lambda i: 0  # noqa: E731 - one group for the edge pair
+            keys = [0] * n
         elif self.order_method == OrderMethod.B:
-            key = self.order_id
+            keys = [self.order_id(i) for i in range(n)]
         else:
-            key = lambda i: i // self.volumes  # noqa: E731 - a group per storage pair
+            keys = [i // self.volumes for i in range(n)]
         out: dict[int, list[int]] = {}
-        for i in range(len(self.pairs)):
-            out.setdefault(key(i), []).append(i)
+        for i, key in enumerate(keys):
+            out.setdefault(key, []).append(i)
         return list(out.values())
 
     def gbe_links(self) -> list[str]:
@@ -449,6 +451,8 @@ WIDE_KINDS = FAULT_KINDS[15:]
 _NEEDS: dict[str, Callable[[TopoParams], bool]] = {
     "refuse-customer": lambda t: t.customers == 2,
     "forge-write": lambda t: t.customers == 2,
+    "failover-group": lambda t: any(len(g) > 1 for g in t.groups()),
+    "failback-group": lambda t: any(len(g) > 1 for g in t.groups()),
     "refuse-order-id": lambda t: t.order_method == OrderMethod.B,
 }
 _SETS: dict[str, dict[str, Any]] = {
@@ -463,11 +467,13 @@ KNOBS: dict[str, dict[str, tuple[Any, ...]]] = {
     "lab": {"block_size": (4096,)},
     "management": {"name": ("M9",), "latency_ms": (0.1, 20.0), "collect_interval_ms": (50.0, 2000.0)},
     "customer": {"edges": (["E1", "E2"],), "max_storages": (3,), "name": ('Customer "one"',)},
-    "edge": {"log_capacity": (1 << 16, 1 << 20), "resend_timeout_ms": (5.0, 200.0), "resend_limit": (0, 1, 20),
+    "edge": {"log_durable": (True, False), "log_capacity": (1 << 16, 1 << 20), "resend_timeout_ms": (5.0, 200.0), "resend_limit": (0, 1, 20),
              "suspend_timeout_ms": (100.0, 1500.0), "reorder_window": (4, 64)},
     "storage": {"copy_rate": (200.0, 1e6), "command_timeout_ms": (500.0,)},
-    "core": {"batch_wait_ms": (0.5, 10.0), "capacity": (1, 2)},
-    "gbe": {"bandwidth_mbps": (1.0, 10.0), "loss": (0.001, 0.01), "mtu": (256, 9000)},
+    # capacity 3: every route a generated lab needs fits (with fewer a customer may have no route at
+    # all, and its pair-create is accepted and times out rather than refused: issue 12, item 5)
+    "core": {"batch_wait_ms": (0.5, 10.0), "capacity": (3,)},
+    "gbe": {"bandwidth_mbps": (1.0, 10.0, 100.0), "loss": (0.001, 0.01), "mtu": (256, 9000)},
     "storage-link": {"jitter_ms": (0.05, 1.0), "loss": (0.001, 0.01), "bandwidth_mbps": (10.0,),
                      "latency_ms": (0.5, 12.5), "mtu": (256,)},
 }
