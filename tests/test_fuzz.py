@@ -159,3 +159,33 @@ def test_the_first_envelope_alone(tmp_path, capsys):
     assert main(["fuzz", "--seeds", "6", "--jobs", "1", "--envelope", "first", "--quiet",
                  "--out", str(tmp_path / "f")]) == 0
     assert "0 seeds with violations" in capsys.readouterr().out
+
+
+def test_a_failover_that_must_complete_fails_the_outcome_when_it_does_not():
+    """A failover marked must-succeed (a group's failovers with no fault about them) that
+    never completes (no Fig. 9 911) is a problem line; one that completes is none."""
+    topo = TopoParams()
+    failover = Step(at=0.5, do="failover", args=(("volume", "S12:0"),), succeed="a test says so")
+    assert run_case(Case(topo=topo, workloads=(), faults=(failover,))).problems == ()
+    edge_down = (Step(at=0.4, do="crash", args=(("device", "E2"),)), failover,
+                 Step(at=1.0, do="restart", args=(("device", "E2"),)))
+    problems = run_case(Case(topo=topo, workloads=(), faults=edge_down)).problems
+    assert "failed: step[3] (failover at 0.5s) did not complete; it must succeed: a test says so" in problems, problems
+
+
+def test_a_groups_failovers_must_complete_only_with_no_fault_near():
+    quiet = [s for seed in range(600) for s in random_case(seed).faults if s.succeed]
+    assert quiet and {s.do for s in quiet} <= {"failover", "crash"}
+
+
+def test_a_crash_that_must_lose_nothing_fails_the_outcome_when_a_copy_fails():
+    """A short edge crash marked must-succeed that is followed by remote-copy-failed (908)
+    within the quiet span is a problem line (here the log storage area is volatile, so the
+    crash does lose the held entries)."""
+    topo = TopoParams(durable=False)
+    crash = Step(at=0.3, do="crash", args=(("device", "E1"),), succeed="a test says so")
+    case = Case(topo=topo, workloads=(Workload(volume="S11:0", rate=4000.0, count=400, at=0.2),),
+                faults=(crash, Step(at=0.31, do="restart", args=(("device", "E1"),))))
+    problems = run_case(case).problems
+    assert any(p.startswith("failed: step[3] (crash at 0.3s) was followed by remote-copy-failed (908)")
+               for p in problems), problems
