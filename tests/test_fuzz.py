@@ -12,7 +12,7 @@ import attrs
 from rcnlab.cli import main
 from rcnlab.formats.topology import (CoreEntry, CustomerEntry, EdgeEntry, HostEntry, LabEntry, LinkEntry,
                                      ManagementEntry, PairEntry, StorageEntry)
-from rcnlab.fuzz.gen import (FAULTS, Case, Step, TopoParams, random_case, run_case, scenario_toml,
+from rcnlab.fuzz.gen import (FAULTS, Case, Step, TopoParams, Workload, random_case, run_case, scenario_toml,
                              shrink, topology_toml)
 from rcnlab.model.kinds import Attach, LinkKind, OrderMethod, Site
 from rcnlab.ops.commands import COMMANDS
