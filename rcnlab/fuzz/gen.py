@@ -338,7 +338,8 @@ def _set_link(rng: Rng, topo: TopoParams, t0: float, t1: float, links: list[str]
 
 
 def _down_up(at: float, back: float, device: str) -> list[Step]:
-    return [Step(at=at, do="crash", args=(("device", device),)), Step(at=back, do="restart", args=(("device", device),))]
+    return [Step(at=at, do="crash", args=(("device", device),)),
+            Step(at=back, do="restart", args=(("device", device),))]
 
 
 def _crash(rng: Rng, names: list[str], t0: float, t1: float) -> list[Step]:
@@ -371,7 +372,8 @@ def _takeover(rng: Rng, topo: TopoParams, t0: float, t1: float, src: str, dst: s
     """A prompt failover, perhaps a write of the restarted application, then fetch-remaining."""
     steps = [Step(at=t0, do="failover", args=(("volume", dst), ("prompt", True)))]
     if rng.random() < 0.5:
-        steps.append(Step(at=round(t0 + 0.005, 3), do="write", args=(("volume", dst), ("block", rng.randrange(topo.blocks)))))
+        steps.append(Step(at=round(t0 + 0.005, 3), do="write",
+                          args=(("volume", dst), ("block", rng.randrange(topo.blocks)))))
     return steps + [Step(at=max(t1, round(t0 + 0.01, 3)), do="fetch-remaining", args=(("volume", dst),))]
 
 
@@ -398,7 +400,8 @@ FAULTS: dict[str, Draw] = {
     "failback": lambda rng, t, t0, t1, s, d: [Step(at=t0, do="failback", args=(("volume", d),
                                                                               ("swap_back", rng.random() < 0.3)))],
     # FC, SCSI and storage-over-IP delay but never reorder: the host's order must hold
-    "jitter-fc": lambda rng, t, t0, t1, s, d: _set_link(rng, t, t0, t1, t.storage_links(), "jitter_ms", (0.2, 1.0, 5.0)),
+    "jitter-fc": lambda rng, t, t0, t1, s, d: _set_link(rng, t, t0, t1, t.storage_links(), "jitter_ms",
+                                                        (0.2, 1.0, 5.0)),
     # -- the widened envelope --
     "loss-fc": lambda rng, t, t0, t1, s, d: _set_link(rng, t, t0, t1, t.storage_links(), "loss", (0.01, 0.1, 0.5)),
     "crash-edge-short": lambda rng, t, t0, t1, s, d: _down_up(t0, round(t0 + rng.choice((0.001, 0.01)), 3),
@@ -437,7 +440,8 @@ FAULTS: dict[str, Draw] = {
         ("volume", s), ("block", rng.randrange(t.blocks)), ("host", _host(s)),
         ("data", rng.choice(('a "quoted" line\n', "\u00e9\t\\", "x" * 600)))))],
     "workload-duration": lambda rng, t, t0, t1, s, d: [Step(at=t0, do="workload", args=(
-        ("volume", s), ("rate", 500.0), ("duration", round(t1 - t0, 3)), ("host", _host(s)), ("blocks", [0, t.blocks])))],
+        ("volume", s), ("rate", 500.0), ("duration", round(t1 - t0, 3)), ("host", _host(s)),
+        ("blocks", [0, t.blocks])))],
     "device-failure": lambda rng, t, t0, t1, s, d: [  # one side's host and storage, named
         Step(at=t0, do="site-failure", args=(("devices", names := [_host(v := rng.choice((s, d))), v.split(":")[0]]),)),
         Step(at=t1, do="site-restore", args=(("devices", names),))],
@@ -470,8 +474,9 @@ _SETS: dict[str, dict[str, Any]] = {
     "refuse-order-id": {"spare": True},
 }
 
-#: What must hold of the steps of the kinds "failover-group" and "crash-edge-short" when no other
-#: fault step comes near (`_quiet`), by step.
+#: The kinds whose steps must succeed when no other fault step comes near (`_quiet`), and
+#: what must hold of them, by step.
+_QUIET_KINDS = ("failover-group", "crash-edge-short")
 _MUST_SUCCEED = {"failover": "the pairs of an order group fail over together, no fault about",
                  "crash": "an edge with a durable log storage area, down a moment, resends what it held: no "
                           "pair fails"}
@@ -484,8 +489,8 @@ KNOBS: dict[str, dict[str, tuple[Any, ...]]] = {
     "lab": {"block_size": (4096,)},
     "management": {"name": ("M9",), "latency_ms": (0.1, 20.0), "collect_interval_ms": (50.0, 2000.0)},
     "customer": {"edges": (["E1", "E2"],), "max_storages": (3,), "name": ('Customer "one"',)},
-    "edge": {"log_durable": (True, False), "log_capacity": (1 << 16, 1 << 20), "resend_timeout_ms": (5.0, 200.0), "resend_limit": (0, 1, 20),
-             "suspend_timeout_ms": (100.0, 1500.0), "reorder_window": (4, 64)},
+    "edge": {"log_durable": (True, False), "log_capacity": (1 << 16, 1 << 20), "resend_timeout_ms": (5.0, 200.0),
+             "resend_limit": (0, 1, 20), "suspend_timeout_ms": (100.0, 1500.0), "reorder_window": (4, 64)},
     "storage": {"copy_rate": (200.0, 1e6), "command_timeout_ms": (500.0,)},
     # capacity 3: every route a generated lab needs fits (with fewer a customer may have no route at
     # all, and its pair-create is accepted and times out rather than refused: issue 12, item 5)
@@ -567,9 +572,10 @@ def draw_case(rng: Rng, wide: Rng | None, seed: int = 0, break_rule: str | None 
     drawn = [wide.choice(more) for _ in range(min(max_faults, wide.choice((0, 1, 1, 2, 3))))] if more else []
     for kind in drawn:
         topo = attrs.evolve(topo, **_SETS.get(kind, {}))
-    for kind in drawn:
-        faults += _quiet(random_fault(wide, topo, (kind,)), faults, topo) if kind in ("failover-group", "crash-edge-short") else \
-            random_fault(wide, topo, (kind,))
+    steps = [(kind, random_fault(wide, topo, (kind,))) for kind in drawn]
+    every = faults + [s for _, some in steps for s in some]
+    for kind, some in steps:
+        faults += _quiet(some, [s for s in every if s not in some], topo) if kind in _QUIET_KINDS else some
     return Case(topo=topo, workloads=workloads, faults=tuple(faults), seed=seed, break_rule=break_rule)
 
 
