@@ -130,6 +130,8 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
         print(f"seed {r['seed']}: {first}")
         print(f"  replay: rcnlab run {topo} --scenario {scen} --seed {r['seed']}   "
               f"({r['shrunk_steps']} of {r['steps']} fault steps kept)")
+        if first.startswith(("accepted: ", "failed: ")):  # the fuzzer's own check, on the step its note names
+            print(f"  (rcnlab run plays it; the check is the fuzzer's: rcnlab fuzz --first {r['seed']} --seeds 1)")
     kinds_seen: dict[str, int] = {}
     for r in failed:
         kinds_seen[r["signature"]] = kinds_seen.get(r["signature"], 0) + 1
