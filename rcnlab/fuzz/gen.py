@@ -445,7 +445,8 @@ FAULTS: dict[str, Draw] = {
     "device-failure": lambda rng, t, t0, t1, s, d: [  # one side's host and storage, named
         Step(at=t0, do="site-failure", args=(("devices", names := [_host(v := rng.choice((s, d))), v.split(":")[0]]),)),
         Step(at=t1, do="site-restore", args=(("devices", names),))],
-    "refuse-paired": lambda rng, t, t0, t1, s, d: _refuse(t0, s, _spare(d, t), f"{s} is already in a pair"),
+    # a creation from a paired volume: refused, unless that pair's own creation failed (so no must)
+    "refuse-paired": lambda rng, t, t0, t1, s, d: _refuse(t0, s, _spare(d, t), ""),
     "refuse-customer": lambda rng, t, t0, t1, s, d: _refuse(
         t0, _spare(s, t), _spare(d.replace("S1", "S2", 1) if d.startswith("S1") else d.replace("S2", "S1", 1), t),
         "the volumes belong to different customers"),
