@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -14,6 +14,11 @@ settings.register_profile("deep", max_examples=2500, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
 settings.load_profile(PROFILE)
+
+
+#: The phases of a test expected to fail for now: the quick profile skips shrinking (a known
+#: failure costs one example, not a shrink); the deep one shrinks, to name what breaks.
+PHASES = (Phase.explicit, Phase.reuse, Phase.generate) + ((Phase.shrink,) if PROFILE == "deep" else ())
 
 
 def examples(ci: int, deep: int | None = None) -> int:

@@ -134,7 +134,8 @@ def test_a_generated_lab_reads_back_to_the_same_spec(seed: int) -> None:
     assert all(v.blocks == p.blocks for s in topo.storages for v in s.volumes)
     assert {link.latency for link in topo.links if link.kind == "gbe"} == {p.distance_km * SECONDS_PER_KM}
     assert {link.jitter for link in topo.links if link.kind == "gbe"} == {p.jitter_ms / 1000}
-    assert {c.batch_wait for c in topo.cores} <= {p.batch_wait_ms / 1000}
+    assert {c.batch_wait for c in topo.cores} <= {ms / 1000 for ms in (p.batch_wait_ms, *(v for _, key, v in p.knobs
+                                                                                   if key == "batch_wait_ms"))}
     note = 'seed "quoted"\nsecond line'
     scenario = parse_scenario(scenario_toml(case, note=note), "<fuzz>", topo)
     assert scenario.description == note

@@ -3,14 +3,26 @@
 
 from __future__ import annotations
 
+import random
 import re
+import tomllib
 
-from rcnlab.fuzz.gen import random_case, run_case, scenario_toml, shrink
+import attrs
+
 from rcnlab.cli import main
+from rcnlab.formats.topology import (CoreEntry, CustomerEntry, EdgeEntry, HostEntry, LabEntry, LinkEntry,
+                                     ManagementEntry, PairEntry, StorageEntry)
+from rcnlab.fuzz.gen import (FAULTS, Case, Step, TopoParams, Workload, random_case, run_case, scenario_toml,
+                             shrink, topology_toml)
+from rcnlab.model.kinds import Attach, LinkKind, OrderMethod, Site
+from rcnlab.ops.commands import COMMANDS
+
+#: The topology keys whose value is a choice, and the choices.
+CHOICES = {"LinkKind": LinkKind, "OrderMethod": OrderMethod, "Attach": Attach, "Site": Site}
 
 
 def test_clean_seeds_report_zero_violations(tmp_path, capsys):
-    assert main(["fuzz", "--seeds", "16", "--jobs", "2", "--out", str(tmp_path / "f")]) == 0
+    assert main(["fuzz", "--seeds", "16", "--jobs", "2", "--envelope", "first", "--out", str(tmp_path / "f")]) == 0
     out = capsys.readouterr().out
     assert re.search(r"fuzz: 16 seeds \(0\.\.15\) run in .* \d+ events simulated, 0 seeds with violations", out), out
     assert [p.name for p in (tmp_path / "f").iterdir()] == ["records.jsonl"]  # no failure saved
@@ -46,3 +58,135 @@ def test_bad_arguments_are_one_line_errors(capsys):
     assert main(["fuzz", "--seeds", "1", "--faults", "meteor"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err[0].startswith("rcnlab: fuzz --seeds") and "unknown fault kind 'meteor'" in err[1]
+
+
+# -- the fuzzer's reach: every knob a user can set ------------------------------------------
+TABLES = {"lab": LabEntry, "management": ManagementEntry, "customer": CustomerEntry, "host": HostEntry,
+          "storage": StorageEntry, "edge": EdgeEntry, "core": CoreEntry, "link": LinkEntry, "pair": PairEntry}
+#: Keys and values the fuzzer leaves alone, and why.
+NOT_DRAWN = {("*", "pos"): "the TUI's map only", ("host", "site=network"): "generated hosts sit at a site's storage",
+             ("storage", "site=network"): "generated storages sit at the source or the target site",
+             ("edge", "site=network"): "generated edges sit at the source or the target site"}
+#: Scenario keys the fuzzer leaves alone: the checkers stand in for what an expectation could say.
+NOT_STEPPED = {("expect", "party"), ("expect", "equal"), ("expect", "remaining"), ("expect", "writes_acknowledged"),
+               ("expect", "command_failed"),  # an assertion on the run, no knob of the network
+               ("break-rule", "rule")}  # --break-rule
+SEEDS = range(600)
+FIRST_FIELDS = attrs.fields(TopoParams)[:11]  # cores .. blocks: the first envelope's
+
+
+def _reached_keys() -> dict[str, set[str]]:
+    seen: dict[str, set[str]] = {}
+    for seed in SEEDS:
+        doc = tomllib.loads(topology_toml(random_case(seed).topo))
+        for table, rows in doc.items():
+            for row in rows if isinstance(rows, list) else [rows]:
+                seen.setdefault(table, set()).update(row)
+                seen[table].update(f"{k}={v}" for k, v in row.items() if isinstance(v, str))
+    return seen
+
+
+def test_every_topology_key_and_choice_is_within_the_fuzzers_reach():
+    """Every key of every topology table (rcnlab.formats.topology), and every value of each
+    key that is a choice, appears in the labs the fuzzer draws: a new knob not wired into
+    rcnlab.fuzz.gen (one line of KNOBS) fails here."""
+    seen = _reached_keys()
+    for table, entry in TABLES.items():
+        wanted = set()
+        for field in attrs.fields(entry):
+            wanted.add(field.name)
+            if isinstance(field.type, str) and field.type.split(" ")[0] in CHOICES:
+                wanted |= {f"{field.name}={v}" for v in CHOICES[field.type.split(" ")[0]]}
+        missing = {k for k in wanted - seen.get(table, set())
+                   if ("*", k) not in NOT_DRAWN and (table, k) not in NOT_DRAWN}
+        assert not missing, f"[{table}] never drawn by the fuzzer: {sorted(missing)}"
+
+
+def test_every_step_kind_and_key_is_within_the_fuzzers_reach():
+    """Every step kind of the scenario format (rcnlab.ops.commands) and each of its keys
+    appears in the schedules the fuzzer draws."""
+    seen: set[tuple[str, str]] = {("break-rule", "")}
+    for seed in SEEDS:
+        for step in tomllib.loads(scenario_toml(random_case(seed)))["step"]:
+            seen |= {(step["do"], "")} | {(step["do"], k) for k in step if k not in ("at", "do")}
+    wanted = {(kind, "") for kind in COMMANDS}
+    wanted |= {(kind, f.name) for kind, cls in COMMANDS.items() for f in attrs.fields(cls)}
+    missing = wanted - seen - NOT_STEPPED
+    assert not missing, f"never drawn by the fuzzer: {sorted(missing)}"
+
+
+def test_a_seed_stands_for_one_lab_and_the_first_envelope_keeps_its_draws():
+    """``--first S --seeds 1`` rebuilds the same case, knobs and all; the widened envelope
+    draws from a stream of its own, so a seed's first-envelope lab is what it always was
+    when the second stream draws nothing."""
+    for seed in range(40):
+        case = random_case(seed)
+        assert case == random_case(seed)
+        assert topology_toml(case.topo) == topology_toml(random_case(seed).topo)
+        plain = random_case(seed, widened=False)
+        assert plain.topo.knobs == ()
+        assert case.faults[:len(plain.faults)] == plain.faults
+        assert [getattr(case.topo, f.name) for f in FIRST_FIELDS] == [getattr(plain.topo, f.name) for f in FIRST_FIELDS]
+    widened = [s for s in range(200) if random_case(s) != random_case(s, widened=False)]
+    assert 60 < len(widened) < 140, len(widened)
+
+
+def test_a_creation_that_must_be_refused_passes_when_refused_and_fails_when_carried_out():
+    """A must-refuse step (a run-time contract or order-ID violation) is correct when refused:
+    it ends Simplex and the outcome is clean; carried out, both the end expectation and the
+    outcome say so."""
+    topo = TopoParams(customers=2, spare=True)
+    refused = Case(topo=topo, workloads=(), faults=tuple(FAULTS["refuse-customer"](
+        random.Random(0), topo, 0.5, 0.6, "S11:0", "S12:0")))
+    assert run_case(refused).problems == ()
+    legal = Case(topo=topo, workloads=(), faults=(Step(at=0.5, do="pair-create", refuse="a test says so", args=(
+        ("source", "S11:1"), ("target", "S12:1"))),))
+    problems = run_case(legal).problems
+    assert any(p.endswith("pair S12:1: source_storage is Duplex, expected Simplex") for p in problems), problems
+    assert problems[-1] == ("accepted: step[3] (pair-create at 0.5s) was carried out; it must be refused: "
+                            "a test says so"), problems
+
+
+def test_shrinking_drops_knobs_and_widened_keys_that_do_not_matter():
+    case = random_case(39, "reflect-out-of-order", max_faults=4)
+    noisy = attrs.evolve(case, topo=attrs.evolve(case.topo, attach="ip", knobs=(("management", "latency_ms", 20.0),)))
+    outcome = run_case(noisy)
+    assert outcome.signature == "invariant write_order"
+    small, _ = shrink(noisy, outcome)
+    assert small.topo.knobs == () and small.topo.attach == "fc"
+
+
+def test_the_first_envelope_alone(tmp_path, capsys):
+    assert main(["fuzz", "--seeds", "6", "--jobs", "1", "--envelope", "first", "--quiet",
+                 "--out", str(tmp_path / "f")]) == 0
+    assert "0 seeds with violations" in capsys.readouterr().out
+
+
+def test_a_failover_that_must_complete_fails_the_outcome_when_it_does_not():
+    """A failover marked must-succeed (a group's failovers with no fault about them) that
+    never completes (no Fig. 9 911) is a problem line; one that completes is none."""
+    topo = TopoParams()
+    failover = Step(at=0.5, do="failover", args=(("volume", "S12:0"),), succeed="a test says so")
+    assert run_case(Case(topo=topo, workloads=(), faults=(failover,))).problems == ()
+    edge_down = (Step(at=0.4, do="crash", args=(("device", "E2"),)), failover,
+                 Step(at=1.0, do="restart", args=(("device", "E2"),)))
+    problems = run_case(Case(topo=topo, workloads=(), faults=edge_down)).problems
+    assert "failed: step[3] (failover at 0.5s) did not complete; it must succeed: a test says so" in problems, problems
+
+
+def test_a_groups_failovers_must_complete_only_with_no_fault_near():
+    quiet = [s for seed in range(600) for s in random_case(seed).faults if s.succeed]
+    assert quiet and {s.do for s in quiet} <= {"failover", "crash"}
+
+
+def test_a_crash_that_must_lose_nothing_fails_the_outcome_when_a_copy_fails():
+    """A short edge crash marked must-succeed that is followed by remote-copy-failed (908)
+    within the quiet span is a problem line (here the log storage area is volatile, so the
+    crash does lose the held entries)."""
+    topo = TopoParams(durable=False)
+    crash = Step(at=0.3, do="crash", args=(("device", "E1"),), succeed="a test says so")
+    case = Case(topo=topo, workloads=(Workload(volume="S11:0", rate=4000.0, count=400, at=0.2),),
+                faults=(crash, Step(at=0.31, do="restart", args=(("device", "E1"),))))
+    problems = run_case(case).problems
+    assert any(p.startswith("failed: step[3] (crash at 0.3s) was followed by remote-copy-failed (908)")
+               for p in problems), problems

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import examples
-from hypothesis import assume, given, note, settings
+from conftest import PHASES, examples
+import pytest
+from hypothesis import given, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from rcnlab.fuzz.gen import FAULT_KINDS, Case, TopoParams, Workload, random_fault, run_case, scenario_toml, \
-    topology_toml
+from rcnlab.fuzz.gen import FAULT_KINDS, Case, TopoParams, draw_case, random_topo, run_case, scenario_toml, \
+    topology_toml, widen
 from rcnlab.check.invariants import Checker
 from rcnlab.lab import Lab, LabError
 from rcnlab.model.kinds import CopyMode
@@ -224,8 +225,8 @@ TestFourParties.settings = settings(max_examples=examples(15, deep=500), statefu
 
 # -- whole random labs ------------------------------------------------------------------------
 class _DrawRandom:
-    """random.Random's few methods, answered by hypothesis draws (so that shrinking works
-    on readable choices)."""
+    """random.Random's few methods (rcnlab.fuzz.gen.Rng), answered by hypothesis draws, so
+    that the property tests draw from the fuzzer's own envelope and shrink on readable choices."""
 
     def __init__(self, draw: Any) -> None:
         self.draw = draw
@@ -239,40 +240,28 @@ class _DrawRandom:
     def random(self) -> float:
         return self.draw(st.sampled_from([0.0, 0.5, 0.9]))
 
-    def randrange(self, n: int) -> int:
-        return self.draw(st.integers(0, n - 1))
-
-
+    def randrange(self, start: int, stop: int | None = None) -> int:
+        first, last = (0, start) if stop is None else (start, stop)
+        return self.draw(st.integers(first, last - 1))
 
 
 @st.composite
 def topo_params(draw: Any) -> TopoParams:
-    customers = draw(st.integers(1, 2))
-    volumes = draw(st.integers(1, 2))
-    return TopoParams(
-        cores=draw(st.integers(0, 4)), shape=draw(st.sampled_from(("chain", "mesh"))), customers=customers,
-        volumes=volumes, modes=tuple(draw(st.lists(st.sampled_from(("async", "sync")), min_size=customers * volumes,
-                                                   max_size=customers * volumes))),
-        order_method=draw(st.sampled_from(("A-1", "A-2", "B"))), durable=draw(st.booleans()),
-        batch_wait_ms=draw(st.sampled_from((0.0, 2.0))), distance_km=draw(st.sampled_from((20.0, 100.0, 400.0))),
-        jitter_ms=draw(st.sampled_from((0.0, 1.0, 5.0))), blocks=draw(st.sampled_from((64, 256))))
+    """A lab as the fuzzer draws it, widened or not."""
+    rng = _DrawRandom(draw)
+    topo = random_topo(rng)
+    return widen(rng, topo) if draw(st.booleans()) else topo
 
 
 @st.composite
-def cases(draw: Any, kinds: tuple[str, ...] = FAULT_KINDS) -> Case:
-    topo = draw(topo_params())
-    workloads = tuple(Workload(volume=src, rate=float(draw(st.sampled_from((500, 2000)))),
-                               count=draw(st.integers(5, 150)), at=draw(st.sampled_from((0.0, 0.2))))
-                      for src, _, _ in topo.pairs)
-    faults = []
-    for _ in range(draw(st.integers(0, 4))):
-        faults += random_fault(_DrawRandom(draw), topo, kinds)
-    return Case(topo=topo, workloads=workloads, faults=tuple(faults), seed=draw(st.integers(0, 2 ** 16)))
+def cases(draw: Any, widened: bool, kinds: tuple[str, ...] = FAULT_KINDS) -> Case:
+    """A whole case as the fuzzer draws it (rcnlab.fuzz.gen.draw_case): the first envelope
+    and, ``widened``, for most the widened one too."""
+    rng = _DrawRandom(draw)
+    return draw_case(rng, rng if widened else None, seed=draw(st.integers(0, 2 ** 16)), kinds=kinds)
 
 
-@settings(max_examples=examples(30, deep=2500))
-@given(case=cases())
-def test_every_checker_holds_after_any_schedule(case: Case) -> None:
+def _every_checker_holds(case: Case) -> None:
     note("schedule:\n  " + "\n  ".join(str(s) for s in sorted(case.faults, key=lambda s: s.at)))
     outcome = run_case(case)
     if outcome.problems:
@@ -281,11 +270,36 @@ def test_every_checker_holds_after_any_schedule(case: Case) -> None:
     assert not outcome.problems, outcome.problems[:3]
 
 
+@settings(max_examples=examples(30, deep=2500))
+@given(case=cases(widened=False))
+def test_every_checker_holds_after_any_schedule(case: Case) -> None:
+    _every_checker_holds(case)
+
+
+#: The widened envelope still finds failures (about 3.6 % of seeds: a lossy or slow storage
+#: link, shared groups; issue 12 stays open until a 10,000-seed campaign over it runs clean).
+KNOWN_FAILURES = pytest.mark.xfail(reason="issue 12: the widened envelope's open failures", strict=False)
+
+
+@KNOWN_FAILURES
+@settings(max_examples=examples(15, deep=2500), phases=PHASES)
+@given(case=cases(widened=True))
+def test_every_checker_holds_in_the_widened_envelope(case: Case) -> None:
+    """Every knob a user can set (rcnlab.fuzz.gen.widen, WIDE_KINDS): IP-attached storage,
+    jitter and loss on storage links, core batching, shared and run-time order IDs, overload,
+    small logs, short crashes, concurrent group failovers, creations that must be refused."""
+    _every_checker_holds(case)
+
+
 @settings(max_examples=examples(10))
 @given(topo=topo_params())
 def test_generated_topologies_are_valid_and_routable(topo: TopoParams) -> None:
+    """Every lab the fuzzer draws is a valid topology; each customer's storage pair has a
+    route unless a core's capacity (a knob) leaves none."""
     parsed = parse_topology(topology_toml(topo), "<gen>")
     net = World(parsed)
-    assume(topo.customers * topo.volumes >= 1)
-    assert len(net.management.routes) == topo.customers  # one route per customer's storage pair
+    routed = {(r.devices[0], r.devices[-1]) for r in net.management.routes}
+    assert routed <= {("E1", "E2"), ("E2", "E1"), ("E1", "E1")}
+    if not any(key == "capacity" for _, key, _ in topo.knobs):
+        assert ("E1", "E2") in routed
     assert len(parsed.cores) == topo.cores

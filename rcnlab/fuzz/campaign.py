@@ -83,6 +83,9 @@ def add_parser(subparsers: Any) -> None:
                    help=f"wall seconds a seed may run (kind 'backstop'; default {BACKSTOP_S:g}; 0: none)")
     p.add_argument("--shrink-per-key", type=flags.whole(0, MAX_SEEDS), default=2,
                    help="failures shrunk and saved per group of alike failures (default 2)")
+    p.add_argument("--envelope", choices=("wide", "first"), default="wide",
+                   help="what the labs draw from: 'wide' (the default) every knob a user can set, for half "
+                   "the seeds beyond the first envelope; 'first' the first envelope only")
     p.add_argument("--no-shrink", action="store_true", help="save failures as found, without shrinking")
     p.add_argument("--digests", metavar="FILE", type=flags.output, help="write each seed's trace digest (sha256 of "
                    "what 'rcnlab run --trace' would write for it) to FILE, one 'SEED DIGEST' line a seed")
@@ -103,7 +106,8 @@ def _jobs(wanted: int) -> int:
 def cmd_fuzz(args: argparse.Namespace) -> int:
     out = Path(args.out)
     params = records.Params(break_rule=args.break_rule, faults=args.faults, max_faults=args.max_faults,
-                            budget_events=args.budget_events or None, digests=bool(args.digests))
+                            budget_events=args.budget_events or None, digests=bool(args.digests),
+                            envelope=args.envelope)
     job = Job(params=params, backstop_s=args.backstop_s or None, kill_on_seed=args.kill_on_seed)
     path = Path(args.records) if args.records else out / "records.jsonl"
     started = time.perf_counter()
@@ -201,4 +205,7 @@ def _replay(r: dict[str, Any], s: dict[str, Any]) -> None:
     print(f"seed {r['seed']}: {(s['problems'] or r['problems'])[0]}")
     print(f"  replay: rcnlab run {topo} --scenario {scen} --seed {r['seed']}   "
           f"({len(s['case'].faults)} of {r['steps']} fault steps kept)")
+    first = (s["problems"] or r["problems"])[0]
+    if first.startswith(("accepted: ", "failed: ")):  # the fuzzer's own check, on the step its note names
+        print(f"  (rcnlab run plays it; the check is the fuzzer's: rcnlab fuzz --first {r['seed']} --seeds 1)")
 

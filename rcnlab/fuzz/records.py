@@ -34,6 +34,7 @@ class Params:
     max_faults: int = 4
     budget_events: int | None = None
     digests: bool = False
+    envelope: str = "wide"  # or "first" (rcnlab.fuzz.gen.random_case's ``widened``)
 
     def as_json(self) -> dict[str, Any]:
         return {**attrs.asdict(self), "faults": list(self.faults)}

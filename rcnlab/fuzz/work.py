@@ -39,7 +39,7 @@ class Job:
 
     def case(self, seed: int) -> Case:
         p = self.params
-        return random_case(seed, p.break_rule, p.faults, p.max_faults)
+        return random_case(seed, p.break_rule, p.faults, p.max_faults, p.envelope == "wide")
 
     def hook(self, seed: int) -> None:
         if seed == self.kill_on_seed:
@@ -80,5 +80,6 @@ def shrink_seeds(job: Job, seeds: tuple[int, ...]) -> list[dict[str, Any]]:
 def saved_files(seed: int, case: Case, signature: str) -> tuple[str, str]:
     """The topology and scenario files that replay ``case``."""
     schedule = "; ".join(str(s) for s in sorted(case.faults, key=lambda s: s.at))
+    knobs = ", ".join(f"{at}.{key}={value}" for at, key, value in case.topo.knobs) or "none"
     return (topology_toml(case.topo, f"fuzz-{seed}"),
-            scenario_toml(case, f"rcnlab fuzz seed {seed}: {signature}; schedule: {schedule}"))
+            scenario_toml(case, f"rcnlab fuzz seed {seed}: {signature}; schedule: {schedule}; knobs: {knobs}"))

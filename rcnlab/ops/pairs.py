@@ -499,7 +499,7 @@ def resync_all(lab: Lab, c: ResyncAll) -> None:
         if all(lab.volume(v)[0].pair_state(lab.volume(v)[1].lun) is PairState.SIMPLEX
                for v in (plan.source, plan.target)):
             try:
-                create_pair(lab, CreatePair(source=plan.source, target=plan.target, mode=plan.mode))
+                create_pair(lab, plan)
             except (LabError, IllegalCommand) as exc:
                 lab.refused.append(f"resync-all: {exc}")
 

@@ -62,4 +62,6 @@ class Runner:
             do(self.lab, step.command)
         except (LabError, IllegalCommand) as exc:
             self.refused.append(f"{self.where(step)}: {exc}")
+            if isinstance(step.command, CreatePair):  # refused, so not planned: resync-all does not retry it
+                self.lab.planned = tuple(p for p in self.lab.planned if p is not step.command)
             self.net.management.emit("step-refused", None, index=step.index, do=step.do, reason=str(exc))

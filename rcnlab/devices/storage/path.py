@@ -1,5 +1,5 @@
 """Path failure (908 as the storage itself detects it): a WR the edge does not answer
-within the path timeout means the path to the edge is gone; the pair goes to failure
+within the path timeout of its leaving onto the wire means the path to the edge is gone; the pair goes to failure
 Suspend, the block is kept in 1211, and the edge is told as soon as it can hear. An
 edge that crashes and is back within the path timeout gets the WRs it missed again."""
 
@@ -45,7 +45,10 @@ class PathMixin(StorageState):
     def _track(self, xid: int, lun: int, rio: Rio) -> None:
         if not self._unanswered:
             self._lost_before = self.net.channels[(self.edge, self.name)].dropped
-        self._unanswered[xid] = (lun, rio.block, self.net.kernel.now, rio)
+        # timed from when the WR starts onto the wire: waiting behind others for the link's
+        # bandwidth is no sign of a lost path (as the edge's resends are timed)
+        departs = max(self.net.kernel.now, self.net.channels[(self.name, self.edge)].busy_until)
+        self._unanswered[xid] = (lun, rio.block, departs, rio)
         if self._path_timer is None:
             self._path_timer = self.net.kernel.timer(self.path_timeout, self._path_check)
 
