@@ -430,7 +430,7 @@ FAULTS: dict[str, Draw] = {
     "mtu": lambda rng, t, t0, t1, s, d: _set_link(rng, t, t0, t1, t.gbe_links() + t.storage_links(), "mtu", (128, 256)),
     "burst": lambda rng, t, t0, t1, s, d: [Step(at=t0, do="workload", args=(
         ("volume", s), ("rate", float(rng.choice((20000, 100000)))), ("count", rng.choice((200, 1000))),
-        ("blocks", [0, t.blocks])))],
+        ("blocks", (0, t.blocks))))],
     "stop-workload": lambda rng, t, t0, t1, s, d: [Step(at=t0, do="stop-workload")],
     "delete-pair": lambda rng, t, t0, t1, s, d: [Step(at=t0, do="delete-pair", args=(
         ("volume", v := rng.choice((s, d))), ("host", _host(v))))],
@@ -455,7 +455,7 @@ FAULTS: dict[str, Draw] = {
         ("data", rng.choice(('a "quoted" line\n', "\u00e9\t\\", "x" * 600)))))],
     "workload-duration": lambda rng, t, t0, t1, s, d: [Step(at=t0, do="workload", args=(
         ("volume", s), ("rate", 500.0), ("duration", round(t1 - t0, 3)), ("host", _host(s)),
-        ("blocks", [0, t.blocks])))],
+        ("blocks", (0, t.blocks))))],
     "device-failure": lambda rng, t, t0, t1, s, d: [  # one side's host and storage, named
         Step(at=t0, do="site-failure", args=(("devices", names := [_host(v := rng.choice((s, d))), v.split(":")[0]]),)),
         Step(at=t1, do="site-restore", args=(("devices", names),))],
