@@ -48,3 +48,12 @@ def test_seed_630_ends_as_documented() -> None:
     # No fault at all: S21's 500 ms command timeout and its target's 12.5 ms link; the fuzzer
     # used to demand Duplex and report an expectation failure.
     assert run_case(random_case(630)).problems == ()
+
+
+def test_a_copy_through_a_narrow_link_is_not_demanded_duplex() -> None:
+    narrow = (("lab", "block_size", 4096), ("E1-K1", "bandwidth_mbps", 1.0))  # 4144 bytes an entry: 33 ms at 1 Mbps
+    assert slow_copies(_case(TopoParams(cores=1, blocks=64, knobs=narrow))) == {0}  # 2.1 s
+    assert slow_copies(_case(TopoParams(cores=1, blocks=48, knobs=narrow))) == set()  # 1.6 s
+    # in a mesh the management server may route round the narrow link: Duplex is still demanded
+    mesh = (("lab", "block_size", 4096), ("K1-K2", "bandwidth_mbps", 1.0))
+    assert slow_copies(_case(TopoParams(cores=2, shape="mesh", blocks=64, knobs=mesh))) == set()
