@@ -27,6 +27,7 @@ import attrs
 from rcnlab.emu.journal import Journal, TraceDigest
 from rcnlab.fuzz.limits import NO_LIMITS, Limits, Stopped
 from rcnlab.model.kinds import LinkKind, OrderMethod
+from rcnlab.model.log_entry import LOG_ENTRY_HEADER_BYTES
 from rcnlab.ops.commands import Note
 from rcnlab.run import Session
 from rcnlab.scenario.steps import Scenario, parse_scenario
@@ -283,6 +284,38 @@ def _step_toml(at: float | str, do: str, args: Any = ()) -> list[str]:
     return out + [""]
 
 
+def slow_copies(case: Case) -> set[int]:
+    """The pairs (indices of ``case.topo.pairs``) that cannot be demanded Duplex at the end: the
+    target edge hands an order group's entries to the target storages strictly one after the
+    other, each when the last one's answer is back (2003-2005), so a copy of the blocks written
+    takes at least their number times the round trip of each target storage's link (and their
+    bytes over the slowest link of the route, a mesh's cores aside); the Duplex
+    transition's answer (DOK) comes after them, and when that is longer than a source storage's
+    command timeout the transition times out and the pair goes to failure Suspend, as the README
+    says (say, a target storage 2,500 km away over FC, or a 500 ms command timeout)."""
+    topo = case.topo
+    written: dict[str, float] = {}
+    for volume, count in [(w.volume, w.count) for w in case.workloads] + [
+            (a["volume"], a.get("count", a.get("rate", 0.0) * a.get("duration", 0.0)))
+            for s in case.faults if s.do == "workload" for a in [dict(s.args)]]:
+        written[volume] = written.get(volume, 0.0) + count
+    entry_bits = 8 * (_knobs(topo, "lab").get("block_size", 512) + LOG_ENTRY_HEADER_BYTES)
+    gbe = topo.gbe_links() if topo.shape == "chain" or topo.cores < 2 else []  # a mesh may route round a link
+    out: set[int] = set()
+    for group in topo.groups():
+        storages = [(src.split(":")[0], dst.split(":")[0], src) for src, dst, _ in (topo.pairs[i] for i in group)]
+        reflect_s = carry_s = 0.0
+        for src, dst, volume in storages:
+            copied = min(topo.blocks, written.get(volume, 0.0))
+            reflect_s += copied * 2 * topo.link_value(f"E2-{dst}", "latency_ms") / 1000
+            route = [link for link in topo.storage_links() if link in (f"{src}-E1", f"E2-{dst}")] + gbe
+            carry_s += copied * entry_bits / (1e6 * min(topo.link_value(link, "bandwidth_mbps") for link in route))
+        timeout_s = min(_knobs(topo, src).get("command_timeout_ms", 2000.0) for src, _, _ in storages) / 1000
+        if max(reflect_s, carry_s) >= timeout_s:
+            out.update(group)
+    return out
+
+
 def scenario_toml(case: Case, note: str = "") -> str:
     """The scenario file of ``case``: pairs, workloads, faults, heal, resync, expectations.
     A step that must be refused follows a note saying why, and its target volume is
@@ -311,8 +344,10 @@ def scenario_toml(case: Case, note: str = "") -> str:
     # keeps losing frames no resync can be expected to end Duplex; the checkers still hold.
     storage_links = set(topo.storage_links())
     if not any(key == "loss" and where in storage_links for where, key, _ in topo.knobs):
-        for src, _, _ in topo.pairs:
-            out += _step_toml("end", "expect", [("pair", src), ("state", "Duplex")])
+        slow = slow_copies(case)  # nor over a target storage link too slow for the copy (by design)
+        for i, (src, _, _) in enumerate(topo.pairs):
+            if i not in slow:
+                out += _step_toml("end", "expect", [("pair", src), ("state", "Duplex")])
     for s in case.faults:
         if s.refuse:
             out += _step_toml("end", "expect", [("pair", dict(s.args)["target"]), ("state", "Simplex")])
