@@ -28,7 +28,7 @@ class CrashMixin(EdgeState):
                 fo.timer.cancel()
         self.failovers.clear()
         self._fetching.clear()
-        self._last_xid.clear()  # the FC exchanges' state is gone with the crash
+        self._last_xid = dict.fromkeys(self.attached, -1)  # the FC exchanges' state is gone with the crash
         if not self.spec.log_durable:
             # The log storage area 413 was in memory. The entries are gone: they count as
             # deleted (734), so created - deleted == held still holds (SPEC invariant 4);
