@@ -35,3 +35,50 @@ def test_a_first_write_lost_on_the_fc_link_is_a_gap_the_edge_sees():
     assert s["invariants"]["host_order"], s["invariants"]
     assert all(s["invariants"].values()), s["invariants"]
     assert any(e["event"] == "remote-copy-failed" for e in trace)
+
+
+# fuzz seeds 253, 526, 581, 636: a resync whose DPOK comes after the storage gave up waiting,
+# given again; both DPOKs arrive, the second while the first's differential copy runs.
+RESYNC_TWICE_ON_A_SLOW_ROUTE = """
+[[step]]
+at = 0.25
+do = "fail"
+link = "C202-E105"
+
+[[step]]
+at = 0.7
+do = "restore"
+link = "C202-E105"
+
+[[step]]
+at = 0.8
+do = "set-link"
+link = "C202-E105"
+distance_km = 20000
+
+[[step]]
+at = 1.0
+do = "resync"
+volume = "ST112:0"
+
+[[step]]
+at = 1.2
+do = "resync"
+volume = "ST112:0"
+"""
+
+
+def test_a_second_dpok_during_a_differential_copy_keeps_the_blocks_it_had_not_sent():
+    """The second DPOK merged an empty bitmap (the first copy had taken it) and started a copy
+    of nothing in place of the running one: the blocks that copy had not sent yet were in no
+    bitmap and never copied (nothing_lost, and Duplex with different volumes). The new copy
+    takes them along."""
+    topo = topology("fig1", {"copy_rate = 20000": "copy_rate = 500",
+                             "command_timeout_ms = 2000": "command_timeout_ms = 150"})
+    net, runner, trace = run(topo, pair_and_writes(mode="async", count=400, rate=1000) + RESYNC_TWICE_ON_A_SLOW_ROUTE,
+                             seed=1)
+    copies = [e["blocks"] for e in trace if e["event"] == "copy-started" and e["copy"] == "differential"]
+    assert len(copies) == 2 and copies[1] > 0, copies
+    assert runner.failed == []
+    s = summarize(net)
+    assert all(s["invariants"].values()), s["invariants"]
