@@ -82,3 +82,45 @@ def test_a_second_dpok_during_a_differential_copy_keeps_the_blocks_it_had_not_se
     assert runner.failed == []
     s = summarize(net)
     assert all(s["invariants"].values()), s["invariants"]
+
+
+# fuzz seed 728: the source edge falls to failure Suspend (its backlog gets no answers over a
+# cut route) while the source storage's FC link is cut too; the writes have all been answered.
+EDGE_FAILS_WHILE_THE_STORAGE_LINK_IS_DOWN = """
+[[step]]
+at = 0.0
+do = "set-link"
+link = "C202-E105"
+bandwidth_mbps = 1.0
+
+[[step]]
+at = 0.45
+do = "fail"
+link = "ST112-E104"
+
+[[step]]
+at = 0.45
+do = "fail"
+link = "C202-E105"
+
+[[step]]
+at = 4.5
+do = "restore"
+link = "C202-E105"
+
+[[step]]
+at = 4.5
+do = "restore"
+link = "ST112-E104"
+"""
+
+
+def test_a_storage_whose_fc_link_comes_back_hears_of_the_failure_suspend_it_missed():
+    """The edge told the storage of failure Suspend over the cut FC link; nothing else would
+    tell it (no more writes), so it stayed Duplex alone (agreement). Its port logs in again
+    when the link is back, and the edge tells it again, as after a storage restart."""
+    net, runner, _ = run(topology("fig1"), pair_and_writes(mode="async", count=200, rate=1000)
+                         + EDGE_FAILS_WHILE_THE_STORAGE_LINK_IS_DOWN, seed=1)
+    s = summarize(net)
+    assert set(s["pairs"][0]["states"].values()) == {"failure Suspend"}, s["pairs"][0]["states"]
+    assert all(s["invariants"].values()), s["invariants"]
