@@ -124,3 +124,51 @@ def test_a_storage_whose_fc_link_comes_back_hears_of_the_failure_suspend_it_miss
     s = summarize(net)
     assert set(s["pairs"][0]["states"].values()) == {"failure Suspend"}, s["pairs"][0]["states"]
     assert all(s["invariants"].values()), s["invariants"]
+
+
+# fuzz seed 810 (found after the login above): the source edge loses its volatile log in a crash
+# while the storage's FC link is cut, and asks for a full copy; the storage hears of it only
+# when the link is back.
+LOG_LOST_WHILE_THE_STORAGE_LINK_IS_DOWN = """
+[[step]]
+at = 0.0
+do = "set-link"
+link = "C202-E105"
+bandwidth_mbps = 1.0
+
+[[step]]
+at = 0.3
+do = "fail"
+link = "ST112-E104"
+
+[[step]]
+at = 0.35
+do = "crash"
+device = "E104"
+
+[[step]]
+at = 0.4
+do = "restart"
+device = "E104"
+
+[[step]]
+at = 0.5
+do = "restore"
+link = "ST112-E104"
+
+[[step]]
+at = 1.5
+do = "resync"
+volume = "ST112:0"
+"""
+
+
+def test_a_failure_suspend_told_again_still_asks_for_the_full_copy():
+    """Told again at login, the storage was not asked for the full copy the lost log needed:
+    the writes lost with it were in no bitmap and the resync left the pair Duplex without them."""
+    net, runner, _ = run(topology("fig1"), pair_and_writes(mode="async", count=250, rate=1000)
+                         + LOG_LOST_WHILE_THE_STORAGE_LINK_IS_DOWN, seed=1)
+    s = summarize(net)
+    assert runner.failed == []
+    assert set(s["pairs"][0]["states"].values()) == {"Duplex"}
+    assert all(s["invariants"].values()), s["invariants"]

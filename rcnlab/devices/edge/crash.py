@@ -50,10 +50,11 @@ class CrashMixin(EdgeState):
 
     def storage_logged_in(self, wwn: str) -> None:
         """An attached storage came back (FC port login / RSCN): tell it again of the failure
-        Suspend it may have missed while it was down."""
+        Suspend it may have missed while it was down or cut off. Whether that one asked for a
+        full copy (entries lost in a crash) is not kept: ask for it, never lose a write."""
         for pair in list(self.pairs.values()):
             if pair.state is S.FAILURE_SUSPEND and wwn in (pair.source.wwn, pair.target.wwn):
-                self._tell_failed(pair)
+                self._tell_failed(pair, full=True)
 
     def restart(self) -> None:
         super().restart()
