@@ -40,6 +40,14 @@ def _channels(link: Any, direction: str | None) -> list[Any]:
     raise LabError(f"link {link.name} has no direction {direction!r} (use {link.a}>{link.b} or {link.b}>{link.a})")
 
 
+def _fc_logins(lab: Lab, channels: list[Any]) -> None:
+    """A storage whose link to its edge came back logs in again (the edge hears of it)."""
+    ends = {name for ch in channels for name in (ch.src, ch.dst)}
+    for storage in lab.net.storages:
+        if storage.name in ends and storage.edge in ends and storage.up:
+            storage.link_restored()
+
+
 def fail_link(lab: Lab, c: FailLink) -> None:
     """Cut a link both ways, or one way only (``direction`` "A>B"); frames on it are lost."""
     link = lab.link(c.link)
@@ -50,8 +58,10 @@ def fail_link(lab: Lab, c: FailLink) -> None:
 
 def restore_link(lab: Lab, c: RestoreLink) -> None:
     link = lab.link(c.link)
-    for ch in _channels(link, c.direction):
+    channels = _channels(link, c.direction)
+    for ch in channels:
         ch.restore()
+    _fc_logins(lab, channels)
     lab.net.management.emit("link-restored", None, link=link.name, direction=c.direction or "both")
     lab.net.management.refresh_routes()
 
@@ -169,6 +179,7 @@ def heal(lab: Lab, c: Heal) -> list[str]:
             for ch in channels:
                 ch.restore()
             healed.extend(ch.link for ch in channels)
+            _fc_logins(lab, channels)
         else:
             keep.append((inside, channels))
     if len(keep) == len(lab.partitions):
@@ -186,16 +197,19 @@ def heal_all(lab: Lab, c: HealAll) -> None:
     jitter its topology gave it, restart every device that is down."""
     net = lab.net
     specs = {ls.name: ls for ls in net.topo.links}
+    restored = []
     for name, link in net.links.items():
         spec = specs.get(name)
         for ch in link.channels:
             if not ch.up:
                 ch.restore()
+                restored.append(ch)
             if spec is not None:
                 ch.loss, ch.jitter = spec.loss, spec.jitter
     for dev in net.devices.values():
         if not dev.up:
             restart(lab, Restart(device=dev.name))
+    _fc_logins(lab, restored)
     net.management.emit("healed", None)
 
 

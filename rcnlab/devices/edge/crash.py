@@ -28,7 +28,7 @@ class CrashMixin(EdgeState):
                 fo.timer.cancel()
         self.failovers.clear()
         self._fetching.clear()
-        self._last_xid.clear()  # the FC exchanges' state is gone with the crash
+        self._last_xid = dict.fromkeys(self.attached, -1)  # the FC exchanges' state is gone with the crash
         if not self.spec.log_durable:
             # The log storage area 413 was in memory. The entries are gone: they count as
             # deleted (734), so created - deleted == held still holds (SPEC invariant 4);
@@ -50,10 +50,11 @@ class CrashMixin(EdgeState):
 
     def storage_logged_in(self, wwn: str) -> None:
         """An attached storage came back (FC port login / RSCN): tell it again of the failure
-        Suspend it may have missed while it was down."""
+        Suspend it may have missed while it was down or cut off (with the full copy it asked
+        for, entries lost in a crash)."""
         for pair in list(self.pairs.values()):
             if pair.state is S.FAILURE_SUSPEND and wwn in (pair.source.wwn, pair.target.wwn):
-                self._tell_failed(pair)
+                self._tell_failed(pair, (pair.source, pair.target) in self._told_full)
 
     def restart(self) -> None:
         super().restart()

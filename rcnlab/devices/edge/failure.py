@@ -19,7 +19,13 @@ class FailureMixin(EdgeState):
     __slots__ = ()
 
     def _tell_failed(self, pair: PairInfo, full: bool = False) -> None:
-        """Tell the attached storage the pair stands in failure Suspend (908)."""
+        """Tell the attached storage the pair stands in failure Suspend (908); ``full``: with
+        every written block to copy (kept, to tell it the same again)."""
+        key = (pair.source, pair.target)
+        if full:
+            self._told_full.add(key)
+        else:
+            self._told_full.discard(key)
         self._to_storage(Rio(kind=K.SUSPEND, source=pair.source, target=pair.target, failure=True, full=full))
 
     def _absorb_held(self, order_id: int, only: set[PairKey] | None = None) -> int:

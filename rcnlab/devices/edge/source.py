@@ -155,13 +155,15 @@ class SourceMixin(EdgeState):
         ahead of it would let the target hold a write without one acknowledged before it:
         the storage's order groups go to failure Suspend (908) first, so this write and
         the lost one's block (the storage's path timeout marks it in 1211) are copied at
-        resync. A number at or below the last one seen is a resend: it changes nothing."""
+        resync. A number at or below the last one seen is a resend: it changes nothing. The
+        first WR a storage sends is number 1 (a lost one before it is a gap too); only after
+        a crash of ours is the last number unknown (-1) until the next WR."""
         wwn = rio.source.wwn
-        last = self._last_xid.get(wwn)
-        if last is not None and rio.xid <= last:
+        last = self._last_xid.get(wwn, 0)
+        if rio.xid <= last:
             return
         self._last_xid[wwn] = rio.xid
-        if last is None or rio.xid == last + 1:
+        if last < 0 or rio.xid == last + 1:
             return
         for order_id in sorted({p.order_id for p in self.pairs.values()
                                 if p.source.wwn == wwn and p.state not in (S.SIMPLEX, S.FAILURE_SUSPEND)}):

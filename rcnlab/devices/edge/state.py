@@ -112,7 +112,8 @@ class EdgeState(Device):
     _fetching: set[int] = attrs.field(factory=set, init=False)  # groups reflecting fetched entries (501)
     # -- crash --
     _lost: dict[int, int] = attrs.field(factory=dict, init=False)  # order ID -> entries lost in a crash
-    _last_xid: dict[str, int] = attrs.field(factory=dict, init=False)  # storage WWN -> last WR number seen
+    _told_full: set[PairKey] = attrs.field(factory=set, init=False)  # failure Suspend told with a full copy
+    _last_xid: dict[str, int] = attrs.field(factory=dict, init=False)  # storage WWN -> last WR number seen (-1: unknown)
 
     @property
     def ip(self) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from rcnlab.devices.storage.pair import CopyJob, StoragePair
 from rcnlab.devices.storage.state import StorageState
+from rcnlab.model.bitmaps import hand_over
 from rcnlab.model.kinds import CopyKind
 from rcnlab.model.rio import Rio, RioKind
 from rcnlab.model.steps import Tag
@@ -18,6 +19,9 @@ class CopyMixin(StorageState):
     __slots__ = ()
 
     def _start_copy(self, pair: StoragePair, blocks: list[int], what: CopyKind) -> None:
+        if pair.copy is not None:  # one runs already (a second DPOK, say): what it has not sent yet comes along
+            self._stop_copy(pair)
+            blocks = sorted(hand_over(pair.bitmap, set(blocks)))
         pair.copy = CopyJob(blocks=blocks, total=len(blocks))
         if what is not CopyKind.RESUMED:
             pair.differential = what is CopyKind.DIFFERENTIAL

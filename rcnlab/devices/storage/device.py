@@ -42,8 +42,13 @@ class ExternalStorage(FrontMixin, CommandsMixin, TransitionsMixin, CopyMixin, Pa
                 self._start_copy(pair, sorted(hand_over(pair.bitmap)), CopyKind.RESUMED)
         if self._unanswered and self._path_timer is None:
             self._path_timer = self.net.kernel.timer(0.0, self._path_check)
+        self.link_restored()
+
+    def link_restored(self) -> None:
+        """The FC port logs in again (after a restart, or its link to the edge is back); the
+        edge hears of it (RSCN) and tells again of a failure Suspend the storage missed."""
         edge = self.net.devices.get(self.edge)
-        if edge is not None:  # the FC port logs in again; the edge hears of it (RSCN)
+        if edge is not None:
             self.net.kernel.call_later(self.net.channels[(self.name, self.edge)].latency, self._logged_in, edge)
 
     def _logged_in(self, edge: Any) -> None:
