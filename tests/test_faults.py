@@ -172,7 +172,7 @@ remaining = 0
 
 
 def test_without_a_detour_the_trace_says_remote_copy_failed():
-    net, runner, trace = run(topology("mesh"), """
+    net, runner, trace = run(topology("mesh", {"capacity = 3": "capacity = 2"}), """
 [[step]]
 at = 0.0
 do = "pair-create"
@@ -189,7 +189,10 @@ at = 0.3
 do = "crash"
 device = "C201"
 """, seed=3)
-    assert not events(trace, "rerouted") and events(trace, "remote-copy-failed")  # C202 is full (capacity 3)
+    assert not events(trace, "rerouted") and events(trace, "remote-copy-failed")  # C202 is full (capacity 2)
+    refused = events(trace, "reroute-refused")[0]
+    assert refused["pair"] == "ST11>ST12" and refused["failed"] == ["C201"]
+    assert refused["reason"] == "C202 carries 2 routes, its capacity is 2"
     assert set(states(runner, "ST11:0").values()) == {FS}
 
 

@@ -16,7 +16,7 @@ from rcnlab.model.kinds import DeviceKind, LinkKind, OrderMethod
 from rcnlab.model.log_entry import LogEntry
 from rcnlab.model.rio import Rio
 from rcnlab.model.tables import AccessControl, PairInfo, Route, StorageConnection, VirtualStorage
-from rcnlab.topo.routing import find_route, route_ips
+from rcnlab.topo.routing import plan_routes, route_ips
 from rcnlab.topo.schema import ManagementSpec, StorageSpec
 
 if TYPE_CHECKING:
@@ -80,6 +80,7 @@ class ManagementServer(Device):
         self.emit("rcn-configured", "fig9:903", storages=len(self.connections), virtual_storages=len(self.virtual),
                   routes=[list(r.devices) for r in self.routes])
         self.net.kernel.timer(self.spec.collect_interval, self._collect, daemon=True)
+        self.net.kernel.timer(self.spec.collect_interval, self._watch, daemon=True)
 
     def _storage_pairs(self) -> Iterable[tuple[StorageSpec, StorageSpec]]:
         storages = sorted(self.net.topo.storages, key=lambda s: s.name)
@@ -88,21 +89,38 @@ class ManagementServer(Device):
                 if a.customer == b.customer:
                     yield a, b
 
-    def _compute_routes(self, quiet: bool = False) -> list[Route]:
-        """Routing 408: fewest cores, honouring capacity, ties broken by name."""
+    def _compute_routes(self, quiet: bool = False, fresh: bool = False) -> list[Route]:
+        """Routing 408 (`plan_routes`): fewest cores within each core's capacity, the storage
+        pairs with volume pairs first; each keeps its route while nothing on it is down,
+        unless ``fresh``. A pair left without a route is said ("no-route", or
+        "reroute-refused" naming what failed and what did not fit) unless ``quiet``."""
         topo = self.net.topo
-        load: dict[str, int] = {}
-        routes = []
-        for a, b in self._storage_pairs():
-            path = find_route(topo, a.edge, b.edge, load, self.down)
-            if path is None:
-                if not quiet:
-                    self.emit("no-route", None, source=a.name, target=b.name)
-                continue
-            for name in path[1:-1]:
-                load[name] = load.get(name, 0) + 1
-            routes.append(Route(source_wwn=a.wwn, target_wwn=b.wwn, ips=route_ips(topo, path), devices=path))
-        return routes
+        wwn = {s.name: s.wwn for s in topo.storages}
+        pairs = [(a.name, b.name) for a, b in self._storage_pairs()]
+        current = {} if fresh else {self._names(r): r.devices for r in self.routes}
+        plan = plan_routes(topo, pairs, self.paired(), current, self.down)
+        if not quiet:
+            for pair in pairs:
+                if pair not in plan.routes and pair not in current:
+                    self.emit("no-route", None, source=pair[0], target=pair[1])
+            for r in plan.refused:
+                self.emit("reroute-refused", None, pair=">".join(r.pair), failed=list(r.failed), reason=r.reason)
+        return [Route(source_wwn=wwn[a], target_wwn=wwn[b], ips=route_ips(topo, path), devices=path)
+                for (a, b), path in plan.routes.items()]
+
+    def _names(self, route: Route) -> tuple[str, str]:
+        storage = {s.wwn: s.name for s in self.net.topo.storages}
+        return storage[route.source_wwn], storage[route.target_wwn]
+
+    def paired(self) -> set[tuple[str, str]]:
+        """The storage pairs (by name, in name order) that have volume pairs: the topology's
+        ``[[pair]]`` and those the edges reported (411)."""
+        topo = self.net.topo
+        storage = {s.wwn: s.name for s in topo.storages} | {
+            v.virtual_wwn: s.name for v in self.virtual for s in topo.storages if s.wwn == v.corresponding_wwn}
+        names = [(p.source.partition(":")[0], p.target.partition(":")[0]) for p in topo.pairs]
+        names += [(storage.get(src.wwn, ""), storage.get(dst.wwn, "")) for _, src, dst in self.pair_info]
+        return {(min(a, b), max(a, b)) for a, b in names}
 
     def _distribute(self, initial: bool = False) -> None:
         """Send each edge and core its copies (over 150; at start-up, already in place)."""
@@ -121,15 +139,21 @@ class ManagementServer(Device):
                 self.net.mgmt(self.name, core.name, core.set_routes, self.routes, what="routing 408")
 
     def reroute(self, down: Iterable[str], reason: str) -> bool:
-        """Recompute routes avoiding ``down`` (failed devices or links); True if any route changed."""
+        """Route around ``down`` (failed devices or links), pair by pair: a pair whose route
+        crosses none of it keeps its route. True if any route changed."""
         self.down = set(down)
+        return bool(self._apply(self._compute_routes(), reason))
+
+    def _apply(self, routes: list[Route], reason: str) -> list[Route]:
+        """Take ``routes``; if any changed, say so ("rerouted") and distribute them. Returns the changed."""
         old = {(r.source_wwn, r.target_wwn): r.devices for r in self.routes}
-        self.routes = self._compute_routes()
-        new = {(r.source_wwn, r.target_wwn): r.devices for r in self.routes}
-        changed = old != new
-        if changed:
-            self.emit("rerouted", None, reason=reason, routes=[list(r.devices) for r in self.routes])
-            self._distribute()
+        changed = [r for r in routes if old.get((r.source_wwn, r.target_wwn)) != r.devices]
+        if not changed and len(routes) == len(old):
+            return []
+        self.routes = routes
+        self.emit("rerouted", None, reason=reason, avoiding=sorted(self.down),
+                  pairs=[">".join(self._names(r)) for r in changed], routes=[list(r.devices) for r in routes])
+        self._distribute()
         return changed
 
     def observed_down(self) -> set[str]:
@@ -139,26 +163,25 @@ class ManagementServer(Device):
         down |= {name for name, link in self.net.links.items() if link.kind is LinkKind.GBE and not link.up}
         return down
 
+    def _watch(self) -> None:
+        """Disaster-aware routing: every collection interval the server polls the edges and
+        cores over 150; what newly stopped answering (or a GbE link reported down) is routed
+        around at once, without waiting for an edge to run out of resends."""
+        down = self.observed_down()
+        if down - self.down:
+            self.reroute(down, f"{', '.join(sorted(down - self.down))} stopped answering (150)")
+        self.net.kernel.timer(self.spec.collect_interval, self._watch, daemon=True)
+
     def route_around(self, edge: Device, order_id: int, reason: str) -> bool:
-        """An edge is about to give up on a group (908): if a route avoiding what is down
-        now exists for every storage pair that has one, distribute it and say so
-        ("rerouted"); otherwise change nothing and let the edge fail the group."""
+        """An edge is about to give up on a group (908): route around what is down now, pair
+        by pair ("rerouted"; a pair no detour fits, "reroute-refused"). True if a route of
+        ``edge``'s changed, so that its entries are worth sending again."""
         down = self.observed_down()
         if down == self.down:
             return False
-        old_down, old = self.down, self.routes
         self.down = down
-        routes = self._compute_routes(quiet=True)
-        before = {(r.source_wwn, r.target_wwn) for r in old}
-        after = {(r.source_wwn, r.target_wwn): r.devices for r in routes}
-        if not before <= set(after) or {(r.source_wwn, r.target_wwn): r.devices for r in old} == after:
-            self.down = old_down
-            return False
-        self.routes = routes
-        self.emit("rerouted", None, reason=f"{edge.name}, order group {order_id}: {reason}",
-                  avoiding=sorted(down), routes=[list(r.devices) for r in routes])
-        self._distribute()
-        return True
+        changed = self._apply(self._compute_routes(), f"{edge.name}, order group {order_id}: {reason}")
+        return any(edge.name in (r.devices[0], r.devices[-1]) for r in changed)
 
     def refresh_routes(self) -> None:
         """Something came back: route over it again if the routes avoided it."""
@@ -168,12 +191,7 @@ class ManagementServer(Device):
         if down == self.down:
             return
         self.down = down
-        routes = self._compute_routes(quiet=True)
-        if routes != self.routes:
-            self.routes = routes
-            self.emit("rerouted", None, reason="restored", avoiding=sorted(down),
-                      routes=[list(r.devices) for r in routes])
-            self._distribute()
+        self._apply(self._compute_routes(quiet=True, fresh=True), "restored")
 
     # -- fetching remaining log entries (501, the prompt failover variant) ----------------
     def fetch_remaining(self, target_edge: EdgeDevice, order_id: int) -> int:
