@@ -47,10 +47,10 @@ def test_fig2_fc_frames_carry_the_virtual_port_id(monkeypatch):
 
     original = network_module.Network.send
 
-    def spy(self, src, dst, message, size, step=None, src_addr=None, dst_addr=None):
+    def spy(self, src, dst, message, size, step=None, src_addr=None, dst_addr=None, route=()):
         if src == "ST112" and dst == "E104":
             seen.append(dst_addr)
-        return original(self, src, dst, message, size, step, src_addr=src_addr, dst_addr=dst_addr)
+        return original(self, src, dst, message, size, step, src_addr=src_addr, dst_addr=dst_addr, route=route)
 
     monkeypatch.setattr(network_module.Network, "send", spy)
     run(topology("fig2"), '[[step]]\nat = 0\ndo = "pair-create"\nsource = "ST112:0"\ntarget = "ST122:0"\n',

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import attrs
 
 from rcnlab.emu.network import Network
-from rcnlab.model.frames import Frame, MalformedFrame, Reassembler
+from rcnlab.model.frames import Frame, MalformedFrame, Reassembler, addresses
 from rcnlab.model.kinds import DeviceKind
 
 
@@ -32,23 +32,32 @@ class Device:
         if journal.active:
             journal.record(self.net.kernel.now, self.name, event, step, fields)
 
-    def send(self, dst: str, message: object, size: int, step: str | None = None, **addr: int | str) -> float:
-        """Send to a neighbour; returns when the message starts to leave (``Network.send``)."""
-        return self.net.send(self.name, dst, message, size, step, **addr)
+    def send(self, dst: str, message: object, size: int, step: str | None = None) -> float:
+        """Send to a neighbour, without addresses; returns when the message starts to leave (``Network.send``)."""
+        return self.net.send(self.name, dst, message, size, step)
 
     def on_frame(self, src: str, frame: Frame) -> None:
         """A frame arrived from ``src``: reassemble, then hand the whole message on."""
         try:
             message = self._reassembler.accept(src, frame, self.now)
         except MalformedFrame as exc:
-            self.malformed += 1
-            self.emit("frame-refused", None, src=src, reason=str(exc))
+            self.refuse_frame(src, str(exc))
             return
         if message is not None:
-            self.receive(src, message)
+            self.receive_addressed(src, message, *addresses(frame))
 
     def receive(self, src: str, message: object) -> None:  # pragma: no cover - every device overrides
         raise NotImplementedError
+
+    def receive_addressed(self, src: str, message: object, src_addr: int | str | None, dst_addr: int | str,
+                          route: tuple[str, ...]) -> None:
+        """A whole message with its frame's addresses; a device that reads none takes it as `receive`."""
+        self.receive(src, message)
+
+    def refuse_frame(self, src: str, reason: str) -> None:
+        """A frame whose addresses do not fit: counted and dropped, with one line in the journal."""
+        self.malformed += 1
+        self.emit("frame-refused", None, src=src, reason=reason)
 
     def crash(self) -> None:
         """Lose what is held in memory; subclasses say what that is."""

@@ -11,7 +11,7 @@ from rcnlab.emu.kernel import Timer
 from rcnlab.model.kinds import DeviceKind
 from rcnlab.model.log_entry import LOG_ENTRY_HEADER_BYTES, LogEntry
 from rcnlab.model.rio import RioKind
-from rcnlab.model.tables import Route
+from rcnlab.model.tables import Hop, Route
 from rcnlab.topo.schema import CoreSpec
 
 #: The message arrow a relayed entry stands for, by kind.
@@ -21,19 +21,22 @@ RELAY_ARROWS = {
     RioKind.RESYNC: "fig12:1204",
     RioKind.DPOK: "fig12:1208",
 }
-_UNKNOWN = "\0unknown"  # a sentinel: no device bears this name
 
 
 @attrs.define(eq=False)
 class CoreDevice(Device):
+    """Relays what arrives by the route 713/714 its frame carries: the next hop is the
+    device whose IP follows this core's own in that list (the copy of 408 it holds is
+    what the management server configured; forwarding does not consult it)."""
+
     spec: CoreSpec = attrs.field(kw_only=True)
     kind: ClassVar[DeviceKind] = DeviceKind.CORE
     routes: dict[tuple[str, str], Route] = attrs.field(factory=dict, init=False)  # copy of 408
     relayed: int = attrs.field(default=0, init=False)
     unroutable: int = attrs.field(default=0, init=False)
     batches: int = attrs.field(default=0, init=False)
-    _hops: dict[tuple[str, str], str | None] = attrs.field(factory=dict, init=False)
-    _batch: dict[str, list[LogEntry]] = attrs.field(factory=dict, init=False)  # next hop -> entries waiting
+    _hops: dict[tuple[str, ...], Hop] = attrs.field(factory=dict, init=False)  # route -> next hop
+    _batch: dict[Hop, list[LogEntry]] = attrs.field(factory=dict, init=False)  # next hop -> entries waiting
     _batch_timer: Timer | None = attrs.field(default=None, init=False)
 
     @property
@@ -44,19 +47,18 @@ class CoreDevice(Device):
         self.routes = {(r.source_wwn, r.target_wwn): r for r in routes}
         self._hops = {}
 
-    def next_hop(self, entry: LogEntry) -> str | None:
-        key = (entry.source.wwn, entry.target.wwn)
-        if key in self._hops:
-            return self._hops[key]
-        hop = None
-        route = self.routes.get(key)
-        path = route.devices if route else None
-        if path is None:
-            route = self.routes.get((entry.target.wwn, entry.source.wwn))
-            path = tuple(reversed(route.devices)) if route else None
-        if path is not None and self.name in path[:-1]:
-            hop = path[path.index(self.name) + 1]
-        self._hops[key] = hop
+    def next_hop(self, route: tuple[str, ...]) -> Hop | None:
+        """The hop after this core in ``route`` (IP addresses), if it is a neighbour."""
+        hop = self._hops.get(route)
+        if hop is None:
+            ips = route[:-1]
+            if self.ip not in ips:
+                return None
+            ip = route[ips.index(self.ip) + 1]
+            device = self.net.by_ip.get(ip)
+            if device is None or (self.name, device) not in self.net.channels:
+                return None
+            hop = self._hops[route] = Hop(device=device, ip=ip, route=route)
         return hop
 
     @property
@@ -69,64 +71,71 @@ class CoreDevice(Device):
         return [e for entries in self._batch.values() for e in entries]
 
     def receive(self, src: str, message: object) -> None:
+        """A frame without addresses has no route to follow."""
+        self.refuse_frame(src, "a frame without addresses")
+
+    def receive_addressed(self, src: str, message: object, src_addr: int | str | None, dst_addr: int | str,
+                          route: tuple[str, ...]) -> None:
+        if dst_addr != self.spec.ip:
+            self.refuse_frame(src, f"addressed to {dst_addr}, not to {self.name}'s {self.spec.ip}")
+            return
         if not isinstance(message, tuple):
             self.malformed += 1
             return
-        if len(message) == 1 and self.spec.batch_wait <= 0:  # one entry, relayed at once: as the loop below
+        hop = self._hops.get(route) or self.next_hop(route)
+        if hop is None:
+            self.unroutable += len(message)
+            self.emit("no-route", None, route=list(route), entries=len(message))
+            return
+        if len(message) == 1 and self.spec.batch_wait <= 0:  # one entry, relayed at once: as _forward
             entry = message[0]
             if type(entry) is LogEntry:
-                hop = self._hops.get((entry.source.wwn, entry.target.wwn), _UNKNOWN)
-                if hop is _UNKNOWN:
-                    hop = self.next_hop(entry)
-                if hop is not None:
-                    self.relayed += 1
-                    self.net.send(self.name, hop, message, LOG_ENTRY_HEADER_BYTES + entry.rio.size,
-                                  RELAY_ARROWS.get(entry.rio.kind))
-                    return
-        out: dict[str, list[LogEntry]] = {}
+                self.relayed += 1
+                self.net.send(self.name, hop.device, message, LOG_ENTRY_HEADER_BYTES + entry.rio.size,
+                              RELAY_ARROWS.get(entry.rio.kind), self.spec.ip, hop.ip, route)
+                return
+        entries = []
         for entry in message:
-            if not isinstance(entry, LogEntry):
+            if isinstance(entry, LogEntry):
+                entries.append(entry)
+            else:
                 self.malformed += 1
-                continue
-            hop = self.next_hop(entry)
-            if hop is None:
-                self.unroutable += 1
-                self.emit("no-route", None, source=str(entry.source), target=str(entry.target), seq=entry.seq)
-                continue
-            out.setdefault(hop, []).append(entry)
+        if not entries:
+            return
         if self.spec.batch_wait > 0:
-            for hop, entries in out.items():
-                self._batch.setdefault(hop, []).extend(entries)
-            if self._batch_timer is None and self._batch:
+            self._batch.setdefault(hop, []).extend(entries)
+            if self._batch_timer is None:
                 self._batch_timer = self.net.kernel.timer(self.spec.batch_wait, self._flush)
             return
-        for hop, entries in out.items():
-            self._forward(hop, entries)
+        self._forward(hop, entries)
 
-    def _forward(self, hop: str, entries: list[LogEntry]) -> None:
+    def _forward(self, hop: Hop, entries: list[LogEntry]) -> None:
         """Send entries on, as few frames as whole entries fit in: a frame lost loses only
         the entries in it (the source edge resends each of them, 908), never a batch."""
         self.relayed += len(entries)
         arrow = RELAY_ARROWS.get(entries[0].kind)
-        mtu = self.net.channels[(self.name, hop)].mtu
+        mtu = self.net.channels[(self.name, hop.device)].mtu
         frame: list[LogEntry] = []
         size = 0
         for entry in entries:
             if frame and size + entry.size > mtu:
-                self.send(hop, tuple(frame), size, arrow)
+                self.net.send(self.name, hop.device, tuple(frame), size, arrow, self.spec.ip, hop.ip, hop.route)
                 frame, size = [], 0
             frame.append(entry)
             size += entry.size
-        self.send(hop, tuple(frame), size, arrow)
+        self.net.send(self.name, hop.device, tuple(frame), size, arrow, self.spec.ip, hop.ip, hop.route)
 
     def _flush(self) -> None:
-        """420: forward everything accumulated since the first receipt, one batch per next hop."""
+        """420: forward everything accumulated since the first receipt, one batch per next
+        hop (its frames one route each, as each frame carries one route)."""
         self._batch_timer = None
         batch, self._batch = self._batch, {}
-        for hop, entries in batch.items():
+        for device in dict.fromkeys(hop.device for hop in batch):
+            hops = [hop for hop in batch if hop.device == device]
             self.batches += 1
-            self.emit("batch-sent", None, to=hop, entries=len(entries))
-            self._forward(hop, entries)
+            self.emit("batch-sent", None, to=device, entries=sum(len(batch[hop]) for hop in hops))
+            for hop in hops:
+                self._forward(hop, batch[hop])
 
     def remaining_entries(self, order_id: int) -> list[LogEntry]:
         """WR entries of the group waiting in the batch (for the fetch through 501)."""

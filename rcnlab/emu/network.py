@@ -38,6 +38,7 @@ class Network:
         self.by_ip: dict[str, str] = {}
         # bound once: every one-frame message is scheduled with these
         self._push, self._arrive_cb = self.kernel.push, self._arrive
+        self._addressed_cb = self._arrive_addressed
         for ls in topo.links:
             chans = [
                 Channel(link=ls.name, kind=ls.kind, src=src, dst=dst, latency=ls.latency, jitter=ls.jitter,
@@ -68,15 +69,19 @@ class Network:
 
     # -- carrying frames ---------------------------------------------------
     def send(self, src: str, dst: str, message: object, size: int, step: str | None = None,
-             src_addr: int | str | None = None, dst_addr: int | str | None = None) -> float:
+             src_addr: int | str | None = None, dst_addr: int | str | None = None,
+             route: tuple[str, ...] = ()) -> float:
         """Send ``message`` of ``size`` bytes from ``src`` to its neighbour ``dst``,
         split into frames of the link's MTU; each frame may be lost or delayed.
         Returns when it starts to leave onto the wire: now, or later when frames sent
-        before it still hold the channel (it queues for the bandwidth).
+        before it still hold the channel (it queues for the bandwidth). The addresses
+        (PortIDs, or IPs and the ``route`` 713/714 on GbE) reach the receiver's
+        ``receive_addressed``; a message without them, its ``receive``.
 
         A message that fits one frame travels as itself: its frame (Fig. 14) would
         only wrap it with headers that its receiver checks and strips again, so none
-        is built. The random draws (loss, then jitter) are the same either way."""
+        is built; its addresses travel beside it. The random draws (loss, then
+        jitter) are the same either way."""
         ch = self.channels[(src, dst)]
         kernel = self.kernel
         now = kernel.now
@@ -111,7 +116,10 @@ class Network:
                 if due < ch.last_due:
                     due = ch.last_due
                 ch.last_due = due
-            self._push(due, self._arrive_cb, (ch, ch.epoch, message))
+            if dst_addr is None:
+                self._push(due, self._arrive_cb, (ch, ch.epoch, message))
+            else:
+                self._push(due, self._addressed_cb, (ch, ch.epoch, message, src_addr, dst_addr, route))
             return departs
         msg_id = ch.next_msg_id
         kind: type[Frame]
@@ -134,7 +142,7 @@ class Network:
                                                                      "what": _describe(message),
                                                                      "fragment": f"{index + 1}/{count}"})
                 continue
-            frame = make_frame(kind, s_addr, d_addr, msg_id, index, count, length, message)
+            frame = make_frame(kind, s_addr, d_addr, msg_id, index, count, length, message, route)
             due = ch.arrival(start + ch.latency + (rng.random() * ch.jitter if ch.jitter else 0.0))
             ch.in_flight += 1
             kernel.call_at(due, self._deliver, ch, ch.epoch, frame)
@@ -174,6 +182,19 @@ class Network:
         ch.delivered += 1
         dst.receive(ch.src, message)
 
+    def _arrive_addressed(self, ch: Channel, epoch: int, message: object, src_addr: int | str | None,
+                          dst_addr: int | str, route: tuple[str, ...]) -> None:
+        """As `_arrive`, for a message sent with addresses."""
+        ch.in_flight -= 1
+        dst = ch.receiver
+        if dst is None:
+            dst = ch.receiver = self.devices[ch.dst]
+        if epoch != ch.epoch or not ch.up or not dst.up:
+            self._lost_on_arrival(ch, epoch, dst, message)
+            return
+        ch.delivered += 1
+        dst.receive_addressed(ch.src, message, src_addr, dst_addr, route)
+
     def inject_frame(self, src: str, dst: str, frame: Frame, delay: float = 0.0) -> None:
         """Put a hand-made (perhaps malformed) frame on the wire from ``src`` to ``dst``."""
         ch = self.channels[(src, dst)]
@@ -197,10 +218,12 @@ class Network:
     def in_flight(self) -> Iterator[tuple[Channel, int, object]]:
         """(channel, epoch, message) of every delivery waiting on the kernel: a fragment's
         payload, or a whole message travelling as one frame."""
-        deliver, arrive = self._deliver, self._arrive_cb
+        deliver, arrive, addressed = self._deliver, self._arrive_cb, self._addressed_cb
         for _, fn, args in self.kernel.scheduled():
             if fn == arrive:
                 yield args
+            elif fn == addressed:
+                yield args[:3]
             elif fn == deliver:
                 ch, epoch, frame = args
                 yield ch, epoch, getattr(frame, "payload", None)

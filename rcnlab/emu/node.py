@@ -16,5 +16,10 @@ class Node(Protocol):
     def receive(self, src: str, message: object) -> None:
         """A whole message arrived from the neighbour ``src`` (one that fits one frame)."""
 
+    def receive_addressed(self, src: str, message: object, src_addr: int | str | None, dst_addr: int | str,
+                          route: tuple[str, ...]) -> None:
+        """As `receive`, with the frame's addresses: PortIDs 1411/1412 (FC), IPs 1421/1422 and
+        the route 713/714 (GbE), or the storages' own addresses (IP-attached)."""
+
     def on_frame(self, src: str, frame: Frame) -> None:
         """A frame arrived from ``src`` (a fragment, or a hand-made frame)."""

@@ -37,7 +37,8 @@ class FcFrame:
 @attrs.frozen(kw_only=True, slots=True)
 class GbeFrame:
     """GbE frame 210: 1421 source IP, 1422 destination IP, 1423 other headers
-    (as FC), 1424 log entry area."""
+    (as FC, and the transit route 713/714 its log entries follow: the IP addresses
+    edge, cores..., edge, by which each core picks the next hop), 1424 log entry area."""
 
     src_ip: str
     dst_ip: str
@@ -47,31 +48,42 @@ class GbeFrame:
     length: int
     checksum: int
     payload: object  # the tuple of log entries this frame carries a share of
+    route: tuple[str, ...] = ()
 
 
 Frame = FcFrame | GbeFrame
 
 
-def fragment(kind: type[Frame], src: Any, dst: Any, msg_id: int, payload: object, size: int, mtu: int) -> list[Frame]:
+def fragment(kind: type[Frame], src: Any, dst: Any, msg_id: int, payload: object, size: int, mtu: int,
+             route: tuple[str, ...] = ()) -> list[Frame]:
     """Split a message of ``size`` bytes into frames of at most ``mtu`` payload bytes."""
     count = max(1, -(-size // mtu))
     frames = []
     for index in range(count):
         length = min(mtu, size - index * mtu) if count > 1 else size
-        frames.append(make_frame(kind, src, dst, msg_id, index, count, length, payload))
+        frames.append(make_frame(kind, src, dst, msg_id, index, count, length, payload, route))
     return frames
 
 
 def make_frame(kind: type[Frame], src: Any, dst: Any, msg_id: int, index: int, count: int, length: int,
-               payload: object) -> Frame:
+               payload: object, route: tuple[str, ...] = ()) -> Frame:
     """Fragment ``index`` of ``count`` of message ``msg_id`` as an FC (Fig. 14, 220) or GbE (210) frame;
-    ``src`` and ``dst`` are PortIDs for an FC frame, IP addresses for a GbE one."""
+    ``src`` and ``dst`` are PortIDs for an FC frame, IP addresses for a GbE one (which also
+    carries the ``route``)."""
     checksum = header_checksum(msg_id, index, count, length)
     if kind is FcFrame:
         return FcFrame(src_port=src, dst_port=dst, msg_id=msg_id, index=index, count=count,
                        length=length, checksum=checksum, payload=payload)
     return GbeFrame(src_ip=src, dst_ip=dst, msg_id=msg_id, index=index, count=count,
-                    length=length, checksum=checksum, payload=payload)
+                    length=length, checksum=checksum, payload=payload, route=route)
+
+
+def addresses(frame: Frame) -> tuple[Any, Any, tuple[str, ...]]:
+    """A frame's source and destination addresses (PortIDs 1411/1412, or IPs 1421/1422)
+    and, for a GbE frame, its route."""
+    if isinstance(frame, FcFrame):
+        return frame.src_port, frame.dst_port, ()
+    return frame.src_ip, frame.dst_ip, frame.route
 
 
 class MalformedFrame(ValueError):

@@ -50,6 +50,17 @@ class Route:
     devices: tuple[str, ...]  # the same route by device name, for people
 
 
+@attrs.frozen(kw_only=True, slots=True)
+class Hop:
+    """Where a storage pair's log entries go next from one device (1905, 2009): the
+    address after this device's own in the route's IP list, the device that has it, and
+    the list itself (713/714), which the GbE frames carry for the cores."""
+
+    device: str
+    ip: str
+    route: tuple[str, ...]
+
+
 @attrs.define(eq=False)
 class PairInfo:
     """Pair information 411: 721/722 source WWN and LUN, 723/724 target WWN and LUN,

@@ -18,7 +18,7 @@ from rcnlab.model.ids import VolumeRef, port_id
 from rcnlab.model.kinds import LinkKind
 from rcnlab.model.log_entry import LOG_ENTRY_HEADER_BYTES, LogEntry
 from rcnlab.model.rio import REPLIES, REPLY, Rio, RioKind
-from rcnlab.model.tables import AccessControl, Route, VirtualStorage
+from rcnlab.model.tables import AccessControl, Hop, Route, VirtualStorage
 
 K = RioKind
 
@@ -30,15 +30,21 @@ class FrontMixin(EdgeState):
     def configure(self, attached: dict[str, str], virtual: list[VirtualStorage], access: list[AccessControl],
                   routes: list[Route]) -> None:
         self.attached = dict(attached)
-        self._wwn_of = {dev: wwn for wwn, dev in self.attached.items()}
+        self._wwn_of = {self._address(dev, wwn): wwn for wwn, dev in self.attached.items()}
         self._fc = {}
         self.virtual = {v.virtual_wwn: v for v in virtual}
+        self._virtual_at = {a: v.virtual_wwn for v in virtual for a in (port_id(v.virtual_wwn), v.virtual_wwn)}
         self._real_of = {v.virtual_wwn: v.corresponding_wwn for v in virtual}
         self._virtual_of = {v.corresponding_wwn: v.virtual_wwn for v in virtual}
         self.access = {}
         for a in access:
             self.access.setdefault(a.virtual_wwn, set()).add(a.permitted_wwn)
         self.set_routes(routes)
+
+    def _address(self, storage: str, wwn: str) -> int | str:
+        """How frames from and to an attached storage name ``wwn``: its FC PortID, or over
+        IP the address itself (the IP-attached storage's WWN is its IP address)."""
+        return port_id(wwn) if self.net.channels[(self.name, storage)].kind is LinkKind.FC else wwn
 
     def set_routes(self, routes: list[Route]) -> None:
         self.routes = {(r.source_wwn, r.target_wwn): r for r in routes}
@@ -54,15 +60,21 @@ class FrontMixin(EdgeState):
         route = self.routes.get((key[1], key[0]))
         return tuple(reversed(route.devices)) if route else None
 
-    def next_hop(self, entry: LogEntry) -> str | None:
-        """The next device on the route toward entry 801's storage."""
+    def next_hop(self, entry: LogEntry) -> Hop | None:
+        """1905 (A) and (B): the transit route 713 of the entry's storage pair, either way
+        round, and in it the IP address after this edge's own."""
         key = (entry.source.wwn, entry.target.wwn)
         hop = self._hops.get(key)
         if hop is None:
-            path = self.path_of(key)
-            if path is None or self.name not in path[:-1]:
+            route = self.routes.get(key)
+            ips = route.ips if route else None
+            if ips is None:
+                route = self.routes.get((key[1], key[0]))
+                ips = tuple(reversed(route.ips)) if route else None
+            if ips is None or self.ip not in ips[:-1]:
                 return None
-            hop = self._hops[key] = path[path.index(self.name) + 1]
+            ip = ips[ips.index(self.ip) + 1]
+            hop = self._hops[key] = Hop(device=self.net.by_ip[ip], ip=ip, route=ips)
         return hop
 
     def _transmit(self, entry: LogEntry, step_hop: str | None = None, step_send: str | None = None,
@@ -77,16 +89,26 @@ class FrontMixin(EdgeState):
         net = self.net
         active = net.journal.active
         if step_hop and active:
-            self.emit("hop-chosen", step_hop, to=hop, ip=net.ips.get(hop, hop), seq=entry.seq)
-        departs = net.send(self.name, hop, (entry,), LOG_ENTRY_HEADER_BYTES + entry.rio.size, arrow)
+            self.emit("hop-chosen", step_hop, to=hop.device, ip=hop.ip, seq=entry.seq)
+        departs = net.send(self.name, hop.device, (entry,), LOG_ENTRY_HEADER_BYTES + entry.rio.size, arrow,
+                           self.spec.ip, hop.ip, hop.route)
         if step_send and active:
-            self.emit("log-sent", step_send, to=hop, kind=str(entry.kind), order_id=entry.order_id, seq=entry.seq)
+            self.emit("log-sent", step_send, to=hop.device, kind=str(entry.kind), order_id=entry.order_id,
+                      seq=entry.seq)
         return departs
 
     def receive(self, src: str, message: object) -> None:
+        """A message without addresses: no PortID to learn its sender from (1901), no IP."""
+        self.refuse_frame(src, "a frame without addresses")
+
+    def receive_addressed(self, src: str, message: object, src_addr: int | str | None, dst_addr: int | str,
+                          route: tuple[str, ...]) -> None:
         if isinstance(message, Rio):
-            self._on_rio(src, message)
+            self._on_rio(src, message, src_addr, dst_addr)
         elif isinstance(message, tuple):
+            if dst_addr != self.spec.ip:
+                self.refuse_frame(src, f"addressed to {dst_addr}, not to {self.name}'s {self.spec.ip}")
+                return
             for entry in message:
                 if isinstance(entry, LogEntry):
                     self._on_entry(entry)
@@ -125,22 +147,27 @@ class FrontMixin(EdgeState):
         ch = self._fc.get(storage)
         if ch is None:
             ch = self._fc[storage] = self.net.channels[(self.name, storage)]
-        if ch.kind is LinkKind.FC:
+        if ch.kind is LinkKind.FC:  # (C)/(D): the source PortID is the virtual storage's
             self.net.send(self.name, storage, rio, rio.size, step_tag, port_id(virtual), port_id(mine))
         else:
-            self.net.send(self.name, storage, rio, rio.size, step_tag)
+            self.net.send(self.name, storage, rio, rio.size, step_tag, virtual, mine)
 
-    def _on_rio(self, src: str, rio: Rio) -> None:
-        sender = self._wwn_of.get(src)
+    def _on_rio(self, src: str, rio: Rio, src_addr: int | str | None, dst_addr: int | str) -> None:
+        """1901: the transfer source WWN from the frame's source PortID 1411, the addressed
+        (virtual) WWN from its destination PortID 1412; conversions (A)/(B) turn the
+        latter into the real WWN behind it."""
+        sender = self._wwn_of.get(src_addr) if src_addr is not None else None
         if sender is None:
-            sender = getattr(self.net.devices.get(src), "wwn", None)
-        if sender is None or sender not in self.attached:
             self._deny(src, rio, f"{src} is not a storage attached to {self.name}")
             return
         forward = rio.source.wwn == sender
-        addressed = rio.target.wwn if forward else rio.source.wwn
-        if addressed not in self.virtual or sender not in self.access.get(addressed, ()):
-            self._deny(src, rio, f"storage {sender} may not reach virtual storage {addressed} (405)")
+        named = rio.target.wwn if forward else rio.source.wwn
+        addressed = self._virtual_at.get(dst_addr)
+        if addressed is not None and addressed != named:
+            self.refuse_frame(src, f"destination {dst_addr} is {addressed}, the {rio.kind} names {named}")
+            return
+        if addressed is None or sender not in self.access.get(addressed, ()):
+            self._deny(src, rio, f"storage {sender} may not reach virtual storage {named} (405)")
             return
         real = self._real_of[addressed]  # conversions (A) and (B)
         if real != addressed:

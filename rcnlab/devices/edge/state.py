@@ -25,7 +25,7 @@ from rcnlab.model.log_entry import LogEntry
 from rcnlab.model.pace import GO, Pace
 from rcnlab.model.pair_state import Event, IllegalTransition, PairState, step
 from rcnlab.model.rio import Rio, RioKind
-from rcnlab.model.tables import OrderAssurance, PairInfo, Route, VirtualStorage
+from rcnlab.model.tables import Hop, OrderAssurance, PairInfo, Route, VirtualStorage
 from rcnlab.topo.schema import EdgeSpec
 
 PairKey = tuple[VolumeRef, VolumeRef]
@@ -79,8 +79,9 @@ class EdgeState(Device):
     routes: dict[tuple[str, str], Route] = attrs.field(factory=dict, init=False)  # 408
     _real_of: dict[str, str] = attrs.field(factory=dict, init=False)  # virtual WWN -> real WWN
     _virtual_of: dict[str, str] = attrs.field(factory=dict, init=False)  # real WWN -> virtual WWN
-    _hops: dict[tuple[str, str], str] = attrs.field(factory=dict, init=False)
-    _wwn_of: dict[str, str] = attrs.field(factory=dict, init=False)  # attached storage device -> its WWN
+    _hops: dict[tuple[str, str], Hop] = attrs.field(factory=dict, init=False)  # pair (WWNs) -> next hop
+    _wwn_of: dict[int | str, str] = attrs.field(factory=dict, init=False)  # attached storage's address -> its WWN
+    _virtual_at: dict[int | str, str] = attrs.field(factory=dict, init=False)  # address -> virtual WWN (404)
     _fc: dict[str, Channel] = attrs.field(factory=dict, init=False)  # attached storage device -> our channel to it
     # -- pairs and their order (411, 412) --
     pairs: dict[PairKey, PairInfo] = attrs.field(factory=dict, init=False)  # 411

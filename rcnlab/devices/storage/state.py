@@ -90,12 +90,12 @@ class StorageState(Device):
         spec = self.spec
         if self._edge_down and rio.source.wwn == spec.wwn:
             return  # as the source, nothing goes to a dark port; a WR waits in _unanswered (storage.path)
+        wwn = spec.wwn
+        addressed = rio.target.wwn if rio.source.wwn == wwn else rio.source.wwn
         if spec.attach is Attach.FC:
-            wwn = spec.wwn
-            addressed = rio.target.wwn if rio.source.wwn == wwn else rio.source.wwn
             self.net.send(self.name, spec.edge, rio, rio.size, step, port_id(wwn), port_id(addressed))
-        else:
-            self.net.send(self.name, spec.edge, rio, rio.size, step)
+        else:  # over IP the addresses are the IP addresses that stand for the WWNs
+            self.net.send(self.name, spec.edge, rio, rio.size, step, wwn, addressed)
 
     def _answer(self, host: str, tag: int, rio: Rio, status: ScsiStatus = ScsiStatus.OK, detail: str = "",
                 step: str | None = None) -> None:
