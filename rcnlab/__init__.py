@@ -15,23 +15,15 @@ __all__ = ["BlockDevice", "CommandHandle", "Session", "Ticket", "open_session"]
 
 if TYPE_CHECKING:
     from rcnlab.lab import CommandHandle
-    from rcnlab.run.blockdev import BlockDevice, Ticket
-    from rcnlab.run.opening import open_session
-    from rcnlab.run.session import Session
+    from rcnlab.run import BlockDevice, Session, Ticket, open_session
 
 
 def __getattr__(name: str) -> Any:
     """The public API, imported on first use (``import rcnlab`` alone stays light)."""
-    if name == "open_session":
-        from rcnlab.run.opening import open_session
-        return open_session
-    if name == "Session":
-        from rcnlab.run.session import Session
-        return Session
-    if name in ("BlockDevice", "Ticket"):
-        from rcnlab.run import blockdev
-        return getattr(blockdev, name)
     if name == "CommandHandle":
         from rcnlab.lab import CommandHandle
         return CommandHandle
+    if name in __all__:
+        from rcnlab import run
+        return getattr(run, name)
     raise AttributeError(f"module 'rcnlab' has no attribute {name!r}")

@@ -14,6 +14,7 @@ import rcnlab
 from rcnlab.errors import BadInput, CommandFailed, IOFailed, Refused
 from rcnlab.lab import CommandHandle
 from rcnlab.model.pair_state import PairState
+from rcnlab.ops.commands import FailLink
 from rcnlab.run.blockdev import Ticket
 from rcnlab.topo.load import load_topology
 from tests.helpers import TOPOLOGIES
@@ -31,15 +32,10 @@ def small(seed: int = 1, **kw) -> rcnlab.Session:
     return rcnlab.open_session("fig1", overrides=SMALL, seed=seed, **kw)
 
 
-def duplex(s: rcnlab.Session, volume: str = "ST112:0") -> bool:
-    states = set(s.lab.states(*s.lab.pair_of(volume)).values())
-    return states == {PairState.DUPLEX}
-
-
 def paired(seed: int = 1, mode: str = "async") -> rcnlab.Session:
     s = small(seed)
     s.wait(s.create_pair("ST112:0", "ST122:0", mode=mode))
-    assert s.run_until(lambda: duplex(s), timeout=10)
+    assert s.run_until(lambda: s.duplex("ST112:0"), timeout=10)
     return s
 
 
@@ -268,6 +264,21 @@ def test_a_target_read_after_failover_returns_the_replicated_data():
     assert all(target.read(b) == block(f"data {b}") for b in range(50))
     target.write_sync(0, block("after takeover"))  # writable after the failover
     assert target.read(0) == block("after takeover")
+    with pytest.raises(IOFailed, match=r"write of ST112:0 block 0 failed: fenced: its pair failed over to ST122:0"):
+        source.write(0, block("stale"))  # the old source is fenced, as the lab's screen fences it
+    assert source.read(1) == block("data 1")
+
+
+def test_pair_states_name_the_four_parties():
+    s = small()
+    assert s.pair_states("ST122:0") == {p: PairState.SIMPLEX for p in
+                                        ("source_storage", "source_edge", "target_edge", "target_storage")}
+    assert not s.duplex("ST112:0")
+    s.wait(s.create_pair("ST112:0", "ST122:0"))
+    assert s.run_until(lambda: s.duplex("ST122:0"), 10)
+    assert set(s.pair_states("ST112:0").values()) == {PairState.DUPLEX}
+    with pytest.raises(BadInput, match="pair_states: unknown storage 'X'"):
+        s.pair_states("X:0")
 
 
 # -- volume images ---------------------------------------------------------------------------------
@@ -295,13 +306,13 @@ def test_each_pair_command_returns_its_handle_and_wait_runs_until_its_answer():
     assert isinstance(create, CommandHandle) and not create.done
     s.wait(create)
     assert create.done and not create.failed and str(create.command) == "pair-create"
-    assert s.run_until(lambda: duplex(s), 10)
+    assert s.run_until(lambda: s.duplex("ST112:0"), 10)
     suspend = s.suspend("ST112:0")
     s.wait(suspend)
     resync = s.resync("ST112:0")
     s.wait(resync)
     assert [str(h.command) for h in s.lab.commands] == ["pair-create", "suspend", "resync"]
-    assert s.run_until(lambda: duplex(s), 10)
+    assert s.run_until(lambda: s.duplex("ST112:0"), 10)
     delete = s.delete_pair("ST122:0")
     s.wait(delete)
     assert s.world.devices["ST112"].pair_state(0) is PairState.SIMPLEX
@@ -309,7 +320,7 @@ def test_each_pair_command_returns_its_handle_and_wait_runs_until_its_answer():
 
 def test_a_command_that_fails_or_is_never_answered_raises_commandfailed_and_a_refused_one_refused():
     s = paired()
-    s.do(rcnlab_fail_link("E104-C202"))
+    s.do(FailLink(link="E104-C202"))
     s.block_device("ST112:0").write_sync(1, block("x"))  # the path fails: failure Suspend
     assert s.run_until(lambda: s.world.devices["ST112"].pair_state(0) is PairState.FAILURE_SUSPEND, 5)
     handle = s.resync("ST112:0")
@@ -319,17 +330,11 @@ def test_a_command_that_fails_or_is_never_answered_raises_commandfailed_and_a_re
         s.suspend("ST112:0")
     with pytest.raises(BadInput, match="'fast' is not a valid CopyMode"):
         s.create_pair("ST112:0", "ST122:0", mode="fast")
-    s.world.host_named["H111"].crash()  # never answered
     s2 = small()
     pending = s2.create_pair("ST112:0", "ST122:0")
-    s2.lab.storage("ST112").crash()
+    s2.lab.storage("ST112").crash()  # the command is never answered
     with pytest.raises(CommandFailed, match="never answered"):
         s2.wait(pending, timeout=1.0)
-
-
-def rcnlab_fail_link(name: str):
-    from rcnlab.ops.commands import FailLink
-    return FailLink(link=name)
 
 
 # -- a whole order group in one call -------------------------------------------------------------------

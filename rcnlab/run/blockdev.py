@@ -12,7 +12,7 @@ import attrs
 from rcnlab.devices.host import Host
 from rcnlab.errors import BadInput, IOFailed
 from rcnlab.model.ids import VolumeRef
-from rcnlab.model.kinds import ScsiStatus
+from rcnlab.model.kinds import Role, ScsiStatus
 from rcnlab.model.rio import ScsiCommand
 from rcnlab.world import World
 
@@ -84,6 +84,7 @@ class BlockDevice:
         if len(data) != self.block_size:
             raise BadInput(f"write of {self.volume} block {block}: {len(data)} bytes, but a block is "
                            f"{self.block_size} bytes")
+        self._not_fenced(block)
         ticket = self._ticket("write", block)
         ticket.tag = self.host.write(self.ref, block, bytes(data), self._settle(ticket))
         self._unflushed.append(ticket)
@@ -124,6 +125,21 @@ class BlockDevice:
     def _in_range(self, block: int, op: str) -> None:
         if isinstance(block, bool) or not isinstance(block, int) or not 0 <= block < self.blocks:
             raise BadInput(f"{op} of {self.volume}: block {block!r} is outside the volume (0..{self.blocks - 1})")
+
+    def _not_fenced(self, block: int) -> None:
+        """A pair that failed over away from this volume fences it (as arrays do, and as the
+        lab's screen does): the target host owns the data now, and writes here would be lost
+        at failback."""
+        storage = self.world.storage_of(self.ref)
+        pair = storage.pairs.get(self.ref.lun) if storage is not None else None
+        if pair is None or pair.role is not Role.SOURCE:
+            return
+        target = self.world.real(pair.remote)
+        tstorage = self.world.storage_of(target)
+        tpair = tstorage.pairs.get(target.lun) if tstorage is not None else None
+        if tpair is not None and tpair.takeover:
+            raise IOFailed(f"write of {self.volume} block {block} failed: fenced: its pair failed over to "
+                           f"{self.world.volume_name(target)}, whose host owns the data now")
 
     def _ticket(self, op: str, block: int) -> Ticket:
         """A ticket for a command the host is about to send; IOFailed if it cannot."""

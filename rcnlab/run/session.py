@@ -19,7 +19,7 @@ from rcnlab.emu.kernel import Kernel
 from rcnlab.errors import BadInput, CommandFailed, Refused
 from rcnlab.formats.fields import Text
 from rcnlab.lab import CommandHandle, Lab, LabError
-from rcnlab.model.kinds import CopyMode
+from rcnlab.model.kinds import CopyMode, Party
 from rcnlab.model.pair_state import Command, IllegalCommand, PairState
 from rcnlab.ops import commands as ops
 from rcnlab.ops.pairs import group_targets
@@ -146,6 +146,23 @@ class Session:
         vol = storage.volumes[ref.lun]
         return BlockDevice(world=self.world, host=h, ref=ref, volume=self.world.volume_name(ref), blocks=vol.size,
                            block_size=vol.block_size, drive=self.run_until, timeout=timeout)
+
+    def pair_states(self, volume: str) -> dict[str, PairState]:
+        """The state of the pair of ``volume`` (either end) at each of its four parties
+        (source_storage, source_edge, target_edge, target_storage); Simplex at every
+        party when the volume is in no pair."""
+        try:
+            storage, ref = self.lab.volume(volume)
+        except LabError as exc:
+            raise BadInput(f"pair_states: {exc}") from None
+        pair = storage.pairs.get(ref.lun)
+        if pair is None:
+            return {str(party): PairState.SIMPLEX for party in Party}
+        return self.lab.states(storage, pair)
+
+    def duplex(self, volume: str) -> bool:
+        """Whether the pair of ``volume`` is Duplex at all four parties."""
+        return all(state is PairState.DUPLEX for state in self.pair_states(volume).values())
 
     def export_image(self, volume: str, path: str | os.PathLike[str]) -> None:
         """Write the volume's contents as it is now to ``path``: its raw blocks, block_size
