@@ -39,7 +39,7 @@ class TraceEvent(NamedTuple):
 _encode = json.JSONEncoder(separators=(",", ":"), default=str).encode
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=4096)
 def short_digest(data: bytes) -> str:
     """A short digest of a block's data, for traces. (Cached: a write's data is digested
     at the host, both storages and the edge, and a bytes object keeps its hash.)"""
