@@ -167,3 +167,23 @@ def test_cluster_flags_are_checked(tmp_path, capsys, monkeypatch):
     assert err[0].startswith("rcnlab: fuzz --cluster: expected local, local:N")
     assert err[1] == f"rcnlab: fuzz --cluster: no scheduler file {str(tmp_path / 'scheduler.json')!r}"
     assert err[2] == "rcnlab: fuzz --cluster: Dask is not installed (pip install 'rcnlab[cluster]')"
+
+
+def test_the_budget_stops_an_event_storm_at_the_same_event_everywhere():
+    """A seed whose events never let virtual time pass (a storm) still meets its limits:
+    the kernel takes a checkpoint within the storm."""
+    case = random_case(3)
+    first, again = (run_case(case, limits=Limits(budget_events=30_000, storm=True)) for _ in range(2))
+    assert first == again and first.signature == "budget" and 30_000 <= first.events < 30_000 + 20_000
+
+
+@pytest.mark.parametrize("cluster", [None, "dask"])
+def test_a_seed_in_an_event_storm_is_freed_by_the_backstop_and_the_campaign_goes_on(cluster):
+    """The storm seed runs until the backstop stops it (recorded as its own kind); its
+    worker is free again and every other seed comes back (whatever its wall time)."""
+    job = Job(params=Params(budget_events=None), backstop_s=0.2, storm_on_seed=2)
+    with runner.backend(dask_cluster() if cluster else None, 2) as where:
+        got = dict(runner.run(where, run_seeds, job, range(6)))
+    assert sorted(got) == list(range(6))
+    assert got[2]["kind"] == "backstop" and "--backstop-s 0.2" in got[2]["problems"][0]
+    assert all(r["kind"] in ("ok", "backstop") for r in got.values())

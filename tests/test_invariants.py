@@ -230,3 +230,37 @@ def test_checked_at_every_step_of_every_walkthrough_while_messages_are_in_flight
         while not player.done:
             player.advance()
             assert all(checker.check().values()), (path.stem, player.current, checker.violations[:2])
+
+
+def test_the_checker_hears_only_its_events_and_nothing_else_is_built():
+    """The checked path (journal + checker, no trace) builds the events the checker reads
+    and no other; a trace subscribed beside it gets every event, the checker's included."""
+    net, lab, checker = paired(count=50)
+    journal = net.journal
+    heard = set(checker._handlers)
+    assert all(name in journal.heard for name in heard) and "sent" not in journal.heard
+    seen: list[str] = []
+    journal.subscribe(seen.append, ("reflected",))  # a second reader of one event: shares the event built
+    before = journal.count
+    drain(net)
+    assert checker.ok and checker.reflected >= 50
+    assert journal.count > before and len(seen) == checker.reflected
+    trace: list[object] = []
+    unsubscribe = journal.subscribe(trace.append)
+    assert "sent" in journal.heard and "anything" in journal.heard
+    do(lab, Workload(volume="ST112:0", rate=2000, count=10, blocks=(0, 256)))
+    drain(net)
+    assert {ev.event for ev in trace} > {"sent", "reflected", "log-sent"}  # type: ignore[attr-defined]
+    unsubscribe()
+    assert "sent" not in journal.heard and "reflected" in journal.heard
+
+
+def test_a_journal_with_no_reader_builds_nothing():
+    net, lab, _ = paired(count=0)
+    checker_of(net).detach()
+    journal = net.journal
+    assert not journal.active and "reflected" not in journal.heard
+    before = journal.count
+    do(lab, Workload(volume="ST112:0", rate=2000, count=20, blocks=(0, 256)))
+    drain(net)
+    assert journal.count == before

@@ -65,7 +65,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -83,6 +83,7 @@ MAX_VIOLATIONS = 200
 REQUEST_KINDS = frozenset(str(k) for k in (RioKind.WR, RioKind.PAIR_CREATE, RioKind.DUPLEX, RioKind.RESYNC,
                                            RioKind.SUSPEND, RioKind.DELETE))  # keep the first ones; a broken rule tends to break on every write
 
+_new = tuple.__new__
 _CHECKERS: weakref.WeakKeyDictionary[Any, Checker] = weakref.WeakKeyDictionary()
 
 
@@ -90,9 +91,9 @@ _CHECKERS: weakref.WeakKeyDictionary[Any, Checker] = weakref.WeakKeyDictionary()
 WR = RioKind.WR.value
 
 
-@attrs.frozen(slots=True)
-class Created:
-    """What the checker remembers of a log entry 211 the source edge created."""
+class Created(NamedTuple):
+    """What the checker remembers of a log entry 211 the source edge created (a tuple:
+    one per write)."""
 
     kind: str
     volume: str | None
@@ -115,16 +116,20 @@ class Checker:
     _created: dict[int, dict[int, Created]] = attrs.field(factory=dict)  # order id -> seq -> entry
     _last: dict[int, int] = attrs.field(factory=dict)  # order id -> last sequence number reflected/skipped
     _issued: dict[str, dict[int, tuple[str, int, str, int]]] = attrs.field(factory=dict)  # host -> tag -> write
+    _issued_at: dict[tuple[str, str, int], list[int]] = attrs.field(factory=dict)  # (host, volume, block) -> tags
     _index: int = 0
     _acked: dict[tuple[str, int], tuple[int, str]] = attrs.field(factory=dict)  # (volume, block) -> (idx, digest)
-    _since: dict[tuple[str, int], list[tuple[int, str]]] = attrs.field(factory=dict)  # writes since that ack
+    # writes since that ack (tuples of atoms: the collector stops looking at them)
+    _since: dict[tuple[str, int], tuple[tuple[int, str], ...]] = attrs.field(factory=dict)
     _seen: set[str] = attrs.field(factory=set)
     _unsubscribe: Callable[[], None] | None = None
     _handlers: dict[str, Callable[[TraceEvent], None]] = attrs.field(factory=dict)
     order: HostOrder = attrs.field(init=False)  # the host-order invariant's state
+    _customer: dict[str, str] = attrs.field(init=False)  # storage WWN -> customer
 
     def __attrs_post_init__(self) -> None:
         self.order = HostOrder(self.net, self.violate)
+        self._customer = _customers(self.net)
 
     # -- attaching ---------------------------------------------------------------------
     @classmethod
@@ -147,7 +152,14 @@ class Checker:
             "pair-state": checker.order.on_state,
             "pair-swapped": checker.order.on_state,
         }
-        checker._unsubscribe = net.journal.subscribe(checker)
+        # each handler hears its event only, straight from the journal
+        unsubscribes = [net.journal.subscribe(handler, (name,)) for name, handler in checker._handlers.items()]
+
+        def unsubscribe() -> None:
+            for each in unsubscribes:
+                each()
+
+        checker._unsubscribe = unsubscribe
         _CHECKERS[net] = checker
         return checker
 
@@ -188,8 +200,8 @@ class Checker:
         if old is not None and old.device != ev.device:
             self.violate("write_order", f"order {oid} seq {seq} created at both {old.device} and {ev.device}",
                          ev.t)
-        group[seq] = Created(f["kind"], f.get("volume"), f.get("block", -1), f.get("data_digest"), ev.device,
-                             self._index)
+        group[seq] = _new(Created, (f["kind"], f.get("volume"), f.get("block", -1), f.get("data_digest"), ev.device,
+                                    self._index))
         self._check_isolation_of(ev.device, oid, seq, ev.t)
 
     def _on_sok(self, ev: TraceEvent) -> None:
@@ -221,25 +233,24 @@ class Checker:
         key = (f["volume"], f["block"])
         acked = self._acked.pop(key, None)
         self._since.pop(key, None)
-        where = f"order {oid} seq {seq} ({'copy' if f.get('copy') else 'host write'}) at {ev.device}"
         group = self._created.get(oid, {})
         made = group.get(seq)
         if acked is not None and made is not None and acked[0] > made.issued:
             self.violate("nothing_lost", f"{f['volume']} block {f['block']}: acknowledged data {acked[1]} "
-                         f"overwritten by older data: {where} was created before that write was issued", ev.t)
+                         f"overwritten by older data: {_where(ev)} was created before that write was issued", ev.t)
         last = self._last.get(oid, 0)
         if seq == last and seq in group:  # reflected again after a crash: harmless if identical
             self.rereflected += 1
         elif seq <= last:
-            self.violate("write_order", f"{where} reflected after seq {last} (out of order)", ev.t)
+            self.violate("write_order", f"{_where(ev)} reflected after seq {last} (out of order)", ev.t)
             return
-        entry = group.get(seq)
+        entry = made
         if entry is None:
-            self.violate("write_order", f"{where} reflected but no such log entry was created", ev.t)
+            self.violate("write_order", f"{_where(ev)} reflected but no such log entry was created", ev.t)
             return
         if entry.kind != WR or (entry.volume, entry.block, entry.digest) != (
                 f["volume"], f["block"], f["data_digest"]):
-            self.violate("write_order", f"{where} reflected {f['volume']} block {f['block']} data "
+            self.violate("write_order", f"{_where(ev)} reflected {f['volume']} block {f['block']} data "
                          f"{f['data_digest']} but the entry created was {entry.kind} {entry.volume} block "
                          f"{entry.block} data {entry.digest}", ev.t)
         if seq == last:
@@ -248,7 +259,7 @@ class Checker:
             skipped = group.get(j)
             if skipped is None or skipped.kind == WR:
                 what = "never created" if skipped is None else f"WR block {skipped.block}"
-                self.violate("write_order", f"{where} reflected before seq {j} ({what}): out of order", ev.t)
+                self.violate("write_order", f"{_where(ev)} reflected before seq {j} ({what}): out of order", ev.t)
                 break
         for j in range(last, seq):  # keep the last one for a re-reflection
             group.pop(j, None)
@@ -261,27 +272,44 @@ class Checker:
         self._index += 1
         key = (f["volume"], f["block"])
         self._issued.setdefault(ev.device, {})[tag] = (f["volume"], f["block"], f["data_digest"], self._index)
+        self._issued_at.setdefault((ev.device, *key), []).append(tag)
         self.order.on_issued(ev, tag)
-        self._since.setdefault(key, []).append((self._index, f["data_digest"]))
+        self._since[key] = self._since.get(key, ()) + ((self._index, f["data_digest"]),)
 
     def _on_answered(self, ev: TraceEvent) -> None:
         host = self.net.host_named.get(ev.device)
         mine = self._issued.get(ev.device)
         if host is None or not mine:
             return
-        gone = [tag for tag in mine if not host.awaits(tag)]
+        # The host's tags leave one by one with these events, or all at once when it
+        # crashes (the oldest ones we have): so gone are the tags of this block the host no
+        # longer awaits and our oldest ones it no longer awaits.
         f = ev.fields
-        match = [tag for tag in gone if mine[tag][:2] == (f["volume"], f["block"])]
+        at = (ev.device, f["volume"], f["block"])
+        same = self._issued_at.get(at, [])
+        match = [tag for tag in same if not host.awaits(tag)]
         answered = max(match) if match else None
+        gone = []
+        for tag in mine:
+            if host.awaits(tag):
+                break
+            gone.append(tag)
+        gone.extend(tag for tag in match if tag not in gone)
         for tag in gone:  # the others were forgotten by a crash of the host: never answered
             write = mine.pop(tag)
+            tags = self._issued_at[(ev.device, write[0], write[1])]
+            tags.remove(tag)
+            if not tags:
+                del self._issued_at[(ev.device, write[0], write[1])]
             self.order.gone(ev.device, tag)
             if tag == answered and ev.event == "write-acknowledged":
                 volume, block, digest, idx = write
                 key = (volume, block)
                 if idx > self._acked.get(key, (0, ""))[0]:
                     self._acked[key] = (idx, digest)
-                    self._since[key] = [w for w in self._since.get(key, ()) if w[0] >= idx]
+                    since = self._since.get(key, ())
+                    if since and since[0][0] < idx:  # (in order of issue: mostly none before it)
+                        self._since[key] = tuple(w for w in since if w[0] >= idx)
 
     def acknowledged(self, volume: str, block: int) -> tuple[str, set[str]] | None:
         """The latest acknowledged data digest of a block and the digests that may stand for it."""
@@ -302,7 +330,7 @@ class Checker:
         if held is None:
             return
         entry = held.entry
-        customers, real = _customers(self.net), self.net.real_wwn
+        customers, real = self._customer, self.net.real_wwn
         a, b = customers.get(real(entry.source.wwn)), customers.get(real(entry.target.wwn))
         if a != b:
             self.violate("isolation", f"{device} created order {oid} seq {seq} from {entry.source} (customer {a}) "
@@ -319,6 +347,12 @@ class Checker:
             check_convergence(net, self)
             check_agreement(net, self)
         return {name: name not in self.counts for name in NAMES}
+
+
+def _where(ev: TraceEvent) -> str:
+    """A reflection, as a violation names it."""
+    f = ev.fields
+    return f"order {f['order_id']} seq {f['seq']} ({'copy' if f.get('copy') else 'host write'}) at {ev.device}"
 
 
 def checker_of(net: World) -> Checker | None:

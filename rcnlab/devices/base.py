@@ -29,7 +29,7 @@ class Device:
 
     def emit(self, event: str, step: str | None = None, **fields: Any) -> None:
         journal = self.net.journal
-        if journal.active:
+        if event in journal.heard:
             journal.record(self.net.kernel.now, self.name, event, step, fields)
 
     def send(self, dst: str, message: object, size: int, step: str | None = None) -> float:

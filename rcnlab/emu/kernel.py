@@ -19,6 +19,9 @@ from typing import Any
 import trio
 import trio.testing
 
+#: Headless runs take a checkpoint every this many event times, and every this many events
+#: of one event time (an event storm that never lets virtual time pass is stopped by its limits too).
+CHECKPOINT_STEPS, CHECKPOINT_STORM = 500, 10_000
 #: Paced runs give the host event loop a turn after this much wall time of events...
 PACED_BUDGET = 0.004
 #: ...looked at every this many steps (a step is every event of one event time).
@@ -163,7 +166,7 @@ class Kernel:
             return
         # Headless: nothing reads the clock while the heap runs, so it is brought to
         # ``now`` only when other trio tasks may look (checkpoints, the end). The batch
-        # of events due at one time is ``_run_due``, inlined.
+        # of events due at one time is ``_run_due``, inlined (cut short by a storm).
         heap = self._heap
         pop = heapq.heappop
         since_checkpoint = 0
@@ -180,14 +183,18 @@ class Kernel:
                         self.now = until
                     return
                 self.now = t
+                storm = ran + CHECKPOINT_STORM
                 while heap and heap[0][0] <= t:
                     _, _, fn, args, live = pop(heap)
                     if live:
                         self.live -= 1
                     ran += 1
                     fn(*args)
+                    if ran >= storm:
+                        since_checkpoint = CHECKPOINT_STEPS
+                        break
                 since_checkpoint += 1
-                if since_checkpoint >= 500:
+                if since_checkpoint >= CHECKPOINT_STEPS:
                     since_checkpoint = 0
                     self.events_run += ran
                     ran = 0

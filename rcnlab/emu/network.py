@@ -86,12 +86,13 @@ class Network:
         kernel = self.kernel
         now = kernel.now
         journal = self.journal
-        if journal.active:
+        heard = journal.heard
+        if "sent" in heard:
             journal.record(now, src, "sent", step, {"to": dst, "link": ch.link, "what": _describe(message),
                                                     "bytes": size})
         if not ch.up:
             ch.dropped += 1
-            if journal.active:
+            if "frame-dropped" in heard:
                 journal.record(now, src, "frame-dropped", None, {"to": dst, "link": ch.link, "reason": "link down",
                                                                  "what": _describe(message)})
             return now
@@ -106,7 +107,7 @@ class Network:
             loss, jitter = ch.loss, ch.jitter
             if loss and ch.rng.random() < loss:
                 ch.dropped += 1
-                if journal.active:
+                if "frame-dropped" in heard:
                     journal.record(now, src, "frame-dropped", None, {"to": dst, "link": ch.link, "reason": "lost",
                                                                      "what": _describe(message), "fragment": "1/1"})
                 return departs
@@ -137,7 +138,7 @@ class Network:
             ch.bytes += length
             if ch.loss and rng.random() < ch.loss:
                 ch.dropped += 1
-                if journal.active:
+                if "frame-dropped" in heard:
                     journal.record(now, src, "frame-dropped", None, {"to": dst, "link": ch.link, "reason": "lost",
                                                                      "what": _describe(message),
                                                                      "fragment": f"{index + 1}/{count}"})
@@ -154,7 +155,7 @@ class Network:
         if epoch == ch.epoch and ch.up and dst.up:
             return False
         ch.dropped += 1
-        if self.journal.active:
+        if "frame-dropped" in self.journal.heard:
             reason = "link down" if epoch != ch.epoch or not ch.up else f"{ch.dst} down"
             self.journal.record(self.kernel.now, ch.src, "frame-dropped", None,
                                 {"to": ch.dst, "link": ch.link, "reason": reason, "what": _describe(what)})
@@ -204,7 +205,7 @@ class Network:
     def mgmt(self, src: str, dst: str, fn: Callable[..., object] | None, *args: Any, what: str = "") -> None:
         """A message over the management network 150 (no loss; down devices miss it): on
         arrival ``dst`` runs ``fn(*args)``; ``fn`` None is a report that only informs."""
-        if self.journal.active and what:
+        if what and "mgmt-sent" in self.journal.heard:
             self.journal.record(self.kernel.now, src, "mgmt-sent", None, {"to": dst, "what": what})
         if fn is None:
             return

@@ -2,10 +2,11 @@
 backstop for the rare run that is merely slow.
 
 Both are looked at each time the kernel's trio task comes back from a checkpoint (the
-headless kernel takes one every 500 event times, after bringing its event count up to
-date), so the budget stops a run at the same event on every machine; the backstop, being
-wall time, does not, and is recorded as its own kind. A run whose events never leave one
-virtual instant takes no checkpoint and is not stopped here."""
+headless kernel takes one every 500 event times, and every 10,000 events within one event
+time, after bringing its event count up to date), so the budget stops a run at the same
+event on every machine, an event storm that never lets virtual time pass included; the
+backstop, being wall time, does not, and is recorded as its own kind. (One event that never
+returns is beyond both: nothing here can interrupt it.)"""
 
 from __future__ import annotations
 
@@ -25,11 +26,16 @@ class Stopped(Exception):
 class Limits:
     budget_events: int | None = None
     backstop_s: float | None = None
+    #: A test hook: the run falls into an event storm (an event that schedules itself again
+    #: at the same instant, for ever) at its first event time.
+    storm: bool = False
 
     def watch(self, kernel: Kernel) -> None:
         """Stop ``kernel``'s coming run (with `Stopped`) when it exceeds these limits."""
         if self.budget_events is not None or self.backstop_s is not None:
             kernel.timer(0.0, lambda: trio.lowlevel.add_instrument(_Watch(self, kernel)), daemon=True)
+        if self.storm:
+            kernel.call_at(0.0, _storm, kernel)
 
 
 NO_LIMITS = Limits()
@@ -54,3 +60,7 @@ class _Watch(trio.abc.Instrument):
 
 def _raise(stop: Stopped) -> None:
     raise stop
+
+
+def _storm(kernel: Kernel) -> None:
+    kernel.call_at(kernel.now, _storm, kernel)

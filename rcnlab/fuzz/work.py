@@ -32,10 +32,15 @@ class Job:
     backstop_s: float | None = None
     #: A test hook: the worker running this seed is killed, as one out of memory would be.
     kill_on_seed: int | None = None
+    #: A test hook: this seed falls into an event storm (`Limits.storm`).
+    storm_on_seed: int | None = None
 
     @property
     def limits(self) -> Limits:
         return Limits(budget_events=self.params.budget_events, backstop_s=self.backstop_s)
+
+    def limits_of(self, seed: int) -> Limits:
+        return attrs.evolve(self.limits, storm=True) if seed == self.storm_on_seed else self.limits
 
     def case(self, seed: int) -> Case:
         p = self.params
@@ -50,7 +55,7 @@ class Job:
         self.hook(seed)
         started = time.perf_counter()
         case = self.case(seed)
-        outcome = run_case(case, self.params.digests, self.limits)
+        outcome = run_case(case, self.params.digests, self.limits_of(seed))
         return record(seed, self.params, list(outcome.problems), signature=outcome.signature,
                       events=outcome.events, virtual_time=round(outcome.virtual_time, 9), steps=len(case.faults),
                       digest=outcome.digest, seconds=round(time.perf_counter() - started, 4))
@@ -72,7 +77,8 @@ def shrink_seeds(job: Job, seeds: tuple[int, ...]) -> list[dict[str, Any]]:
     for seed in seeds:
         job.hook(seed)
         case = job.case(seed)
-        small, outcome = shrink(case, run_case(case, limits=job.limits), limits=job.limits)
+        limits = job.limits_of(seed)
+        small, outcome = shrink(case, run_case(case, limits=limits), limits=limits)
         out.append({"case": small, "problems": list(outcome.problems), "signature": outcome.signature})
     return out
 

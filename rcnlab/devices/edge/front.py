@@ -87,12 +87,12 @@ class FrontMixin(EdgeState):
             self.emit("no-route", None, source=str(entry.source), target=str(entry.target), seq=entry.seq)
             return self.now
         net = self.net
-        active = net.journal.active
-        if step_hop and active:
+        heard = net.journal.heard
+        if step_hop and "hop-chosen" in heard:
             self.emit("hop-chosen", step_hop, to=hop.device, ip=hop.ip, seq=entry.seq)
         departs = net.send(self.name, hop.device, (entry,), LOG_ENTRY_HEADER_BYTES + entry.rio.size, arrow,
                            self.spec.ip, hop.ip, hop.route)
-        if step_send and active:
+        if step_send and "log-sent" in heard:
             self.emit("log-sent", step_send, to=hop.device, kind=str(entry.kind), order_id=entry.order_id,
                       seq=entry.seq)
         return departs

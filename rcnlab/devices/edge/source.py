@@ -93,7 +93,7 @@ class SourceMixin(EdgeState):
             if pair.state is S.SUSPEND or pair.state is S.FAILURE_SUSPEND:
                 self._mark_for_copy(pair, rio)
                 return
-            if self.net.journal.active:
+            if "rio-received" in self.net.journal.heard:
                 self.emit("rio-received", Tag.SRC_WR_RECEIVED, kind="WR", source=str(rio.source), block=rio.block)
             self._sequence(pair, rio)
             return
@@ -202,16 +202,17 @@ class SourceMixin(EdgeState):
         group.created += 1
         self.held.add(entry)
         self.log_bytes += size
-        active = self.net.journal.active
-        if active:
+        heard = self.net.journal.heard
+        if "log-created" in heard:
             self.emit("log-created", steps.created, kind=str(kind), order_id=entry.order_id, seq=entry.seq,
                       volume=str(entry.target), block=rio.block,
                       data_digest=short_digest(rio.data) if wr else None, rebase=entry.rebase)
+        if "counter-incremented" in heard:
             self.emit("counter-incremented", steps.counted, order_id=entry.order_id, created=group.created)
         if wr:
             self._to_storage(Rio(kind=K.WROK, source=rio.source, target=rio.target, xid=rio.xid),
                              Tag.WRITE_WROK_FROM_EDGE)
-            if active:
+            if "wrok-returned" in heard:
                 self.emit("wrok-returned", Tag.SRC_WR_WROK_RETURNED, order_id=entry.order_id, seq=entry.seq)
         departs = self._leaves(entry, self._transmit(entry, steps.hop, steps.sent, steps.arrow))
         if departs > now:  # it waits for the bandwidth: its answer is due counting from then
@@ -240,8 +241,8 @@ class SourceMixin(EdgeState):
             self._flow_check()
         group = self.groups.get(entry.order_id) or self.order_group(entry.order_id)
         group.deleted += 1
-        active = self.net.journal.active
-        if active:
+        heard = self.net.journal.heard
+        if "answer-received" in heard:
             self.emit("answer-received", steps.received, kind=str(kind), order_id=entry.order_id, seq=entry.seq)
         pair = None if kind is K.WROK else self.pairs.get((request.source, request.target))
         rio = entry.rio
@@ -273,8 +274,9 @@ class SourceMixin(EdgeState):
             if kind is K.ICOK and not rio.error:
                 self.emit("initial-copy-started", Tag.SRC_DUPLEX_INITIAL_COPY_STARTED,
                           pair=f"{pair.source}>{pair.target}")
-        if active:
+        if "log-deleted" in heard:
             self.emit("log-deleted", steps.deleted, kind=str(request.kind), order_id=entry.order_id, seq=entry.seq)
+        if "counter-incremented" in heard:
             self.emit("counter-incremented", steps.counted, order_id=entry.order_id, deleted=group.deleted)
         if kind is K.DOK and pair is not None and pair.state is S.DUPLEX:
             self.emit("initial-copy-done", None, pair=f"{pair.source}>{pair.target}")

@@ -154,10 +154,13 @@ class TargetMixin(EdgeState):
             return
         box.pending[entry.seq] = entry
         self.log_bytes += entry.size
-        if self.net.journal.active:
-            steps = RECEIVE_STEPS[entry.kind]
-            self.emit("log-received", steps.received, kind=str(entry.kind), order_id=entry.order_id, seq=entry.seq)
-            self.emit("log-stored", steps.stored, kind=str(entry.kind), order_id=entry.order_id, seq=entry.seq)
+        heard = self.net.journal.heard
+        if "log-received" in heard:
+            self.emit("log-received", RECEIVE_STEPS[entry.kind].received, kind=str(entry.kind),
+                      order_id=entry.order_id, seq=entry.seq)
+        if "log-stored" in heard:
+            self.emit("log-stored", RECEIVE_STEPS[entry.kind].stored, kind=str(entry.kind), order_id=entry.order_id,
+                      seq=entry.seq)
         self._reflect_next(entry.order_id)
 
     def _answer_again(self, entry: LogEntry) -> None:
@@ -200,9 +203,11 @@ class TargetMixin(EdgeState):
         box.in_progress = entry
         box.since = self.now
         steps = RECEIVE_STEPS[kind]
+        heard = self.net.journal.heard
         if kind is K.WR:
-            if self.net.journal.active:
+            if "entry-selected" in heard:
                 self.emit("entry-selected", Tag.TGT_WR_ENTRY_SELECTED, order_id=order_id, seq=entry.seq)
+            if "rio-converted" in heard:
                 self.emit("rio-converted", steps.converted, order_id=order_id, seq=entry.seq)
             if self.failovers and self._failing_over(entry):  # 1307-1309: not the SOK, reflect it in order
                 self.emit("sok-checked", Tag.FAILOVER_SOK_CHECKED, order_id=order_id, seq=entry.seq, sok=False)
@@ -218,7 +223,7 @@ class TargetMixin(EdgeState):
             self.emit("rio-converted", steps.converted, kind=str(kind), seq=entry.seq)
         rio = numbered(entry.rio, order_id, entry.seq) if kind is K.WR else entry.rio
         self._to_storage(rio, steps.arrow)
-        if steps.rio_sent and self.net.journal.active:
+        if steps.rio_sent and "rio-sent" in heard:
             self.emit("rio-sent", steps.rio_sent, kind=str(kind), seq=entry.seq)
 
     def _from_target_storage(self, rio: Rio) -> None:
@@ -246,9 +251,10 @@ class TargetMixin(EdgeState):
         group.reflected += 1  # 2007, 2107, 2207
         group.reflection_delay = self.net.kernel.now - entry.io_time
         self.log_bytes -= LOG_ENTRY_HEADER_BYTES + entry.rio.size
-        active = self.net.journal.active
-        if active:
+        heard = self.net.journal.heard
+        if "answer-from-storage" in heard:
             self.emit("answer-from-storage", steps.answered, kind=str(kind), order_id=order_id, seq=entry.seq)
+        if "counter-incremented" in heard:
             self.emit("counter-incremented", steps.counted, order_id=order_id, reflected=group.reflected,
                       reflection_delay=round(group.reflection_delay, 9))
         if kind is K.DELOK:
@@ -268,12 +274,12 @@ class TargetMixin(EdgeState):
                               state=str(pair.state))
         answer = LogEntry(target=entry.source, source=entry.target, order_id=order_id, io_time=entry.io_time,
                           seq=entry.seq, rio=rio)
-        if active:
+        if "log-created" in heard:
             self.emit("log-created", steps.created, kind=str(kind), order_id=order_id, seq=entry.seq)
         if kind is not K.WROK:
             self._answers[entry.key] = answer
         self._transmit(answer, steps.hop, steps.sent, steps.arrow)
-        if active:
+        if "log-deleted" in heard:
             self.emit("log-deleted", steps.deleted, kind=str(entry.kind), order_id=order_id, seq=entry.seq)
         if kind is K.ICOK and not rio.error:
             self.emit("initial-copy-started", Tag.TGT_DUPLEX_INITIAL_COPY_STARTED, pair=f"{pair.source}>{pair.target}")
