@@ -33,6 +33,14 @@ PALETTE = ("text-primary", "text-warning", "text-success", "text-error", "text-a
 TWO_ABREAST = 90
 #: Columns a time tick's label needs ("12.5s" and a gap).
 TICK_W = 8
+#: Time ticks' steps (virtual seconds): round in the unit the axis shows (s, min, h).
+STEPS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800,
+         3600, 7200, 18000, 36000, 86400)
+
+
+def number(v: float) -> str:
+    """A legend's value: whole above 1,000 (1,234,567), else three significant digits."""
+    return "-" if math.isnan(v) else f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
 
 
 class Chart(PlotWidget, can_focus=False):
@@ -61,7 +69,7 @@ class Chart(PlotWidget, can_focus=False):
         end = max(now, start + 1.0)
         self.set_xlimits(start, end)
         fit = max(2, (self.size.width - self.margin_left) // TICK_W)
-        step = next(m * 10 ** e for e in range(-3, 7) for m in (1, 2, 5) if (end - start) / (m * 10 ** e) <= fit)
+        step = next((step for step in STEPS if (end - start) / step <= fit), STEPS[-1])
         self.set_xticks([i * step for i in range(math.ceil(start / step), math.floor(end / step) + 1)])
 
     def lines(self, t: list[float], now: float, series: list[tuple[str, list[float]]], note: str = "") -> None:
@@ -75,7 +83,7 @@ class Chart(PlotWidget, can_focus=False):
             if len(t) > 1:
                 self.plot(t, values, line_style=colour, hires_mode=HiResMode.BRAILLE)
             last = values[-1] if values else math.nan
-            legend.append(f"[{colour}]━ {escape(label)} {'-' if math.isnan(last) else f'{last:,.4g}'}[/]")
+            legend.append(f"[{colour}]━ {escape(label)} {number(last)}[/]")
         top = max((v for _, vs in series for v in vs if not math.isnan(v)), default=0.0)
         self.set_ylimits(0.0, None if top > 0 else 1.0)
         self.border_subtitle = " ".join(legend) + (f" {note}" if note else "")
@@ -102,7 +110,13 @@ class Charts(VerticalScroll):
         yield Chart("log storage area 413 in use (%)", id="chart-log")
 
     def on_resize(self) -> None:
+        """Two abreast when wide enough; each chart as tall as the tab, from 8 to 12 rows
+        (a chart taller than the tab would hide its time axis)."""
         self.set_class(self.size.width < TWO_ABREAST, "-one")
+        rows = max(8, min(12, self.size.height))
+        self.styles.grid_rows = str(rows)
+        for chart in self.query(Chart):
+            chart.styles.height = rows
 
     def update_view(self, now: float, pair: PairView | None) -> None:
         h = self.history
