@@ -88,7 +88,7 @@ from rcnlab.walkthrough.model import Walkthrough, WalkthroughError, load_walkthr
 from rcnlab.world import PairView
 
 REFRESH_HZ = 12
-MAX_SPEED_HZ = 4
+MAX_SPEED_HZ = 2
 NARROW = 130  # columns below which the pair panel and counters move into tabs
 SHORT = 36  # rows below which the map is drawn smaller (two-row boxes)
 REFUSED = (LabError, IllegalCommand)
@@ -264,7 +264,7 @@ class RcnLabApp(App[None]):
         net, bridge = self.net, self.bridge
         wall = time.perf_counter()
         if not force and math.isinf(bridge.speed) and not bridge.paused and wall - self._drawn_at < 1 / MAX_SPEED_HZ:
-            return False  # at max speed the emulation gets the CPU; the screen redraws 4 times a second
+            return False  # at max speed the emulation gets the CPU; the screen redraws twice a second
         self._drawn_at = wall
         walk = self.walk
         # between two walkthrough steps virtual time is where the last step ended (the clock

@@ -13,6 +13,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 
+#: A list that does not follow its newest row changes its virtual height in these steps.
+QUANTUM = 64
+
+
 class VirtualList(ScrollView, can_focus=True):
     """Rows are any objects; ``format_row(row)`` turns the visible ones into Rich segments.
     With ``follow`` the view sticks to the newest (last) row."""
@@ -35,8 +39,11 @@ class VirtualList(ScrollView, can_focus=True):
     def set_rows(self, rows: Sequence[Any]) -> None:
         at_end = self.scroll_y >= self.max_scroll_y - 1
         self.rows = rows
-        if self.virtual_size.height != len(rows) or self.virtual_size.width != self.row_width:
-            self.virtual_size = Size(self.row_width, len(rows))
+        # a new virtual size lays the screen out again (and the compositor then draws every
+        # widget): the height grows and shrinks in steps of QUANTUM rows, not with each row
+        height = len(rows) if self.follow else -(-len(rows) // QUANTUM) * QUANTUM
+        if self.virtual_size.height != height or self.virtual_size.width != self.row_width:
+            self.virtual_size = Size(self.row_width, height)
         if self.follow and at_end:
             self.scroll_to(y=max(0, len(rows) - self.size.height), animate=False, immediate=True)
         self.refresh()
