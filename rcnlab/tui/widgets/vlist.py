@@ -41,7 +41,9 @@ class VirtualList(ScrollView, can_focus=True):
         self.rows = rows
         # a new virtual size lays the screen out again (and the compositor then draws every
         # widget): the height grows and shrinks in steps of QUANTUM rows, not with each row
-        height = len(rows) if self.follow else -(-len(rows) // QUANTUM) * QUANTUM
+        # (rows that fit the window: the exact height, so no scrollbar shows for nothing)
+        fits = len(rows) <= self.size.height
+        height = len(rows) if self.follow or fits else -(-len(rows) // QUANTUM) * QUANTUM
         if self.virtual_size.height != height or self.virtual_size.width != self.row_width:
             self.virtual_size = Size(self.row_width, height)
         if self.follow and at_end:
