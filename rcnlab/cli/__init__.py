@@ -117,6 +117,13 @@ def cmd_tui(args: argparse.Namespace) -> int:
     return open_tui(topo, _scenario(getattr(args, "scenario", None), topo), getattr(args, "seed", 0), walk)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from rcnlab.tui.serve import serve  # Textual loads only when the lab is served
+
+    _topology(args.topology)  # a bad topology is refused here, not in every browser tab
+    return serve(args.host, args.port, args.topology, args.seed, args.public_url)
+
+
 def version() -> str:
     """The installed version (a checkout that was never installed has none)."""
     try:
@@ -162,6 +169,16 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--walkthrough", metavar="NAME",
                    help="open straight in walkthrough mode (a name in topologies/walkthroughs, or a path)")
     t.set_defaults(func=cmd_tui)
+
+    v = sub.add_parser("serve", help="serve the lab to web browsers (a classroom: each browser tab its own lab)")
+    v.add_argument("topology", nargs="?", type=topology,
+                   help="topology: a shipped name or a TOML file (default: the shipped fig1)")
+    v.add_argument("--host", default="localhost", help="address to listen on (default localhost; 0.0.0.0: every one)")
+    v.add_argument("--port", type=flags.whole(1, 65535), default=8000, help="TCP port (default 8000)")
+    v.add_argument("--seed", type=flags.seed, default=0, help="random seed of every lab (default 0)")
+    v.add_argument("--public-url", metavar="URL",
+                   help="the address browsers use to reach the server (default http://HOST:PORT)")
+    v.set_defaults(func=cmd_serve)
 
     for command in (bench, walkthrough, campaign):  # subcommands that live in their own modules
         command.add_parser(sub)

@@ -30,7 +30,6 @@ from typing import Any
 
 import attrs
 from rich.markup import escape
-from rich.text import Text
 from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Container, Horizontal
@@ -74,7 +73,9 @@ from rcnlab.tui.screens.modal import Modal
 from rcnlab.tui.screens.walkthrough import WalkthroughPicker
 from rcnlab.tui.stage import Stage, watch
 from rcnlab.tui.walk import WALK_SPEED, WalkSession, catalogue, new_stage
+from rcnlab.tui.widgets.charts import Charts
 from rcnlab.tui.widgets.chrome import HintLine, KeyBar, StatusLine
+from rcnlab.tui.widgets.colours import theme_colour
 from rcnlab.tui.widgets.counters import Counters
 from rcnlab.tui.widgets.event_log import EventLog
 from rcnlab.tui.widgets.log_area import LOGGING, LogArea
@@ -84,9 +85,10 @@ from rcnlab.tui.widgets.sequence import SequenceChart
 from rcnlab.tui.widgets.topology import TopologyMap
 from rcnlab.tui.widgets.walk_views import StepChart, WalkTopologyMap
 from rcnlab.walkthrough.model import Walkthrough, WalkthroughError, load_walkthrough
+from rcnlab.world import PairView
 
 REFRESH_HZ = 12
-MAX_SPEED_HZ = 4
+MAX_SPEED_HZ = 2
 NARROW = 130  # columns below which the pair panel and counters move into tabs
 SHORT = 36  # rows below which the map is drawn smaller (two-row boxes)
 REFUSED = (LabError, IllegalCommand)
@@ -181,21 +183,24 @@ class RcnLabApp(App[None]):
         seq = (StepChart if walking else SequenceChart)(net, id="sequence")
         events = EventLog(net, self.stage.notable, id="events")
         counters = Counters(net, id="counters")
+        charts = TabPane("Charts", Charts(self.stage.history, id="charts"), id="tab-charts")
         if walking:  # the narration where the counters were (narrow: under the map); the step's chart first
             story = NarrationPanel(id="story")
             panes = [TabPane("This step's messages", seq, id="tab-sequence"),
                      TabPane("Log storage 413", log, id="tab-log"),
-                     TabPane("Counters 412", counters, id="tab-counters"), TabPane("Events", events, id="tab-events")]
+                     TabPane("Counters 412", counters, id="tab-counters"), charts,
+                     TabPane("Events", events, id="tab-events")]
             if narrow:
                 return [topo, story, _tabs([*panes[:1], TabPane("Pair", pair, id="tab-pair"), *panes[1:]])]
             return [Horizontal(topo, pair, id="top"), Horizontal(_tabs(panes), story, id="bottom")]
         if narrow:
             panes = [TabPane("Pair", pair, id="tab-pair"), TabPane("Log storage 413", log, id="tab-log"),
                      TabPane("Counters 412", counters, id="tab-counters"),
-                     TabPane("Sequence (Fig. 16)", seq, id="tab-sequence"), TabPane("Events", events, id="tab-events")]
+                     TabPane("Sequence (Fig. 16)", seq, id="tab-sequence"), charts,
+                     TabPane("Events", events, id="tab-events")]
             return [topo, _tabs(panes)]
         panes = [TabPane("Log storage 413", log, id="tab-log"), TabPane("Sequence (Fig. 16)", seq, id="tab-sequence"),
-                 TabPane("Events", events, id="tab-events")]
+                 charts, TabPane("Events", events, id="tab-events")]
         return [Horizontal(topo, pair, id="top"), Horizontal(_tabs(panes), counters, id="bottom")]
 
     async def _build_main(self, narrow: bool) -> None:
@@ -228,6 +233,16 @@ class RcnLabApp(App[None]):
             await self._build_main(narrow)
         self.query_one("#main").set_class(event.size.height < SHORT, "-short")
 
+    async def on_event(self, event: events.Event) -> None:
+        """A key or a click: the emulation at max speed stands back until the screen has
+        answered it (the next redraw after its action), at most QUIET wall seconds."""
+        if isinstance(event, (events.Key, events.MouseDown)):
+            self.bridge.hush()
+            await super().on_event(event)
+            self.call_after_refresh(self.bridge.hush, 0.0)
+            return
+        await super().on_event(event)
+
     async def on_unmount(self) -> None:
         await self.bridge.stop()
 
@@ -249,7 +264,7 @@ class RcnLabApp(App[None]):
         net, bridge = self.net, self.bridge
         wall = time.perf_counter()
         if not force and math.isinf(bridge.speed) and not bridge.paused and wall - self._drawn_at < 1 / MAX_SPEED_HZ:
-            return False  # at max speed the emulation gets the CPU; the screen redraws 4 times a second
+            return False  # at max speed the emulation gets the CPU; the screen redraws twice a second
         self._drawn_at = wall
         walk = self.walk
         # between two walkthrough steps virtual time is where the last step ended (the clock
@@ -257,18 +272,18 @@ class RcnLabApp(App[None]):
         now = net.kernel.now if walk is not None and not walk.running else bridge.virtual_time
         self._check_invariants()
         self._status(now)
+        self.stage.history.sample(net, now, self.suspends)
         # which panels are on screen: one that a tab brought on screen (once laid out) is drawn then
         shown = tuple(w.is_on_screen for w in (self.query_one(PairPanel), self.query_one(Counters),
                                                self.query_one(LogArea), self.query_one(SequenceChart),
-                                               self.query_one(EventLog)))
+                                               self.query_one(EventLog), self.query_one(Charts)))
         gen = (id(net), net.kernel.events_run, self.journal.count, self.selected, self.operator_names, self.frozen,
                bridge.paused, bridge.speed, self.size, self.query_one(TabbedContent).active,
                self.query_one(EventLog).filter, walk and (walk.index, walk.running, walk.busy), shown)
         if gen == self._generation and not force:
             return True
         self._generation = gen
-        self.query_one("#hint", HintLine).update(
-            Text(walk.hint() if walk else state.hint(net, bridge.paused, self.selected)))  # words, with [ ] keys
+        self.query_one("#hint", HintLine).say(walk.hint() if walk else state.hint(net, bridge.paused, self.selected))
         if walk is not None:
             self.query_one(WalkTopologyMap).highlight(*walk.involved())
             self.query_one(NarrationPanel).show(walk)
@@ -288,8 +303,16 @@ class RcnLabApp(App[None]):
                     widget.update_view(now)
                 else:
                     widget.update_view()
+        charts = self.query_one(Charts)
+        if charts.is_on_screen:  # (hidden, it is drawn when it comes on screen: see ``shown``)
+            charts.update_view(now, self._pair_view())
         self._report_answers()
         return True
+
+    def _pair_view(self) -> PairView | None:
+        """The pair the pair panel shows (its view), or None."""
+        source = self.current_pair()
+        return next((p for p in state.pairs(self.net) if p.source == source), None)
 
     def _check_invariants(self, force: bool = False) -> None:
         """The state checks (nothing lost, counters, isolation ...) about once a wall second;
@@ -305,21 +328,24 @@ class RcnLabApp(App[None]):
 
     def _status(self, now: float) -> None:
         bridge = self.bridge
+        line = self.query_one("#status", StatusLine)
+        red, yellow, green = (theme_colour(line, f"text-{role}", fallback)
+                              for role, fallback in (("error", "red"), ("warning", "yellow"), ("success", "green")))
         if bridge.error is not None:
-            run = f"[b red]STOPPED: {escape(repr(bridge.error))}[/]"
+            run = f"[b {red}]STOPPED: {escape(repr(bridge.error))}[/]"
         else:
-            run = "[b yellow]PAUSED[/]" if bridge.paused else "[b green]RUNNING[/]"
+            run = f"[b {yellow}]PAUSED[/]" if bridge.paused else f"[b {green}]RUNNING[/]"
         rate = state.workload_rate(self.net)
         rpo = state.rpo(self.net, now, self.suspends)
         inv, broken = invariant_state(self.checker)
         inv_text = f"[b white on red] invariants {escape(inv)} [/]" if broken else f"invariants {inv}"
-        lag = " [yellow](behind: CPU-bound)[/]" if bridge.lagging else ""
+        lag = f" [{yellow}](behind: CPU-bound)[/]" if bridge.lagging else ""
         fields = [(0, f"t=[b]{now:.6f}[/]s"), (0, f"{run} {speed_label(bridge.speed)}{lag}"), (4, f"seed {self.seed}"),
                   (2, f"workload {rate:g} w/s"), (1, f"RPO {rpo * 1000:.3f} ms"), (0, inv_text),
                   (5, f"events {self.net.kernel.events_run}")]
         if self.selected:
             fields.append((3, f"selected [b]{self.selected}[/]"))
-        self.query_one("#status", StatusLine).show(fields)
+        line.show(fields)
 
     def _report_answers(self) -> None:
         answers = self.lab.answers
@@ -735,8 +761,8 @@ class RcnLabApp(App[None]):
         self.operator_names = not self.operator_names
         panel = self.query_one(PairPanel)
         panel.operator_names = self.operator_names
-        panel.refresh()
-        self.refresh_views(force=True)
+        panel.update_view()  # only the names change: the pair panel and the map show them
+        self.query_one(TopologyMap).refresh()
 
     def action_next_tab(self) -> None:
         tabs = self.query_one(TabbedContent)

@@ -55,6 +55,11 @@ SPEEDS: tuple[float, ...] = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100
 #: screen costs the emulation about a quarter of its speed (``rcnlab bench``).
 MAX_CHUNK = 0.02
 MAX_GAP = 0.001
+#: After a key or a click the emulation at max speed stands back for QUIET wall seconds:
+#: the key's way through Textual (several turns of the host loop) and the redraw it asks
+#: for then take no chunk each, so the screen answers within a frame or two. The app
+#: ends the hush once the screen has been redrawn after the key's action.
+QUIET = 0.5
 #: At max, while nothing but housekeeping is scheduled, virtual time runs at the fastest
 #: paced speed (there is nothing to run faster than the clock).
 IDLE_RATE = SPEEDS[-2]
@@ -95,6 +100,7 @@ class Bridge:
         self._job: tuple[Any, asyncio.Future[Any]] | None = None  # (player, its step's future)
         self._hurry = False
         self._chunk_end = 0.0
+        self.quiet_until = 0.0  # wall time (perf_counter) until which max speed stands back
 
     # -- life cycle (asyncio side) ------------------------------------------------------------
     def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
@@ -161,6 +167,10 @@ class Bridge:
         self.start(self._loop)
         assert self.started is not None
         await self.started
+
+    def hush(self, seconds: float = QUIET) -> None:
+        """The user pressed or clicked: at max speed, leave the host loop alone for ``seconds``."""
+        self.quiet_until = time.perf_counter() + seconds
 
     # -- calls into trio --------------------------------------------------------------------------
     def call(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
@@ -358,8 +368,8 @@ class Bridge:
             await self._drive()
 
     async def _yield_to_host(self, changed: trio.Event) -> None:
-        """Sleep MAX_GAP wall seconds (the clock stands still at max speed, so this is the
-        host loop's timer, not trio's), or until the mode changes."""
+        """Sleep MAX_GAP wall seconds, or until the end of a hush (the clock stands still at
+        max speed, so this is the host loop's timer, not trio's), or until the mode changes."""
         token, loop = self.token, self._loop
         assert token is not None and loop is not None
 
@@ -369,7 +379,7 @@ class Bridge:
             except trio.RunFinishedError:
                 pass
 
-        handle = loop.call_later(MAX_GAP, resume)
+        handle = loop.call_later(max(MAX_GAP, self.quiet_until - time.perf_counter()), resume)
         try:
             await changed.wait()
         finally:
@@ -401,6 +411,9 @@ class Bridge:
                 await changed.wait()
             elif math.isinf(self.speed):
                 self.clock.rate = 0.0
+                if time.perf_counter() < self.quiet_until:  # the user is busy with the screen
+                    await self._yield_to_host(changed)
+                    continue
                 deadline = time.perf_counter() + MAX_CHUNK
                 idle = False
                 while not changed.is_set() and time.perf_counter() < deadline:

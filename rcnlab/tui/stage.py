@@ -15,6 +15,7 @@ import attrs
 from rcnlab.check.invariants import Checker
 from rcnlab.emu.journal import TraceEvent
 from rcnlab.run import Session
+from rcnlab.tui.history import History
 from rcnlab.tui.state import NOTABLE, SuspendTracker
 
 
@@ -30,6 +31,8 @@ class Stage:
     #: Failures and pair-state changes, kept apart from the event log (which scrolls
     #: past them within seconds under a workload): the event log's ``!`` filter shows them.
     notable: deque[TraceEvent] = attrs.field(factory=lambda: deque(maxlen=NOTABLE_KEEP))
+    #: What the charts show over time (bounded: memory stays flat however long the run).
+    history: History = attrs.field(factory=History)
 
     def note(self, ev: TraceEvent) -> None:
         """A journal sink: keep ``ev`` if it is a failure or a state change."""

@@ -51,8 +51,14 @@ class HintLine(Static):
     """What to do next, in words: wrapped at words on a narrow terminal, never cut."""
 
     DEFAULT_CSS = """
-    HintLine { height: auto; max-height: 3; color: $warning; padding: 0 1; text-style: bold; }
+    HintLine { height: auto; max-height: 3; color: $text-warning; padding: 0 1; text-style: bold; }
     """
+
+    def say(self, words: str) -> None:
+        """Show ``words`` (plain: ``[`` is a key, no markup); nothing to do if they are shown."""
+        if words != getattr(self, "words", None):
+            self.words = words
+            self.update(Text(words))
 
 
 class KeyBar(Widget):

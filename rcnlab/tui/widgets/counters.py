@@ -10,8 +10,9 @@ from typing import Any
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Label, Static
 
+
+from rcnlab.tui.widgets.shown import Shown
 from rcnlab.world import World
 
 SAMPLES = 60
@@ -27,7 +28,7 @@ def spark(data: list[float], width: int) -> str:
     return "".join(BARS[max(1, round(v / top * (len(BARS) - 1)))] if v > 0 else "▁" for v in data)
 
 
-class Spark(Static):
+class Spark(Shown):
     DEFAULT_CSS = """
     Spark { height: 1; color: $success; }
     """
@@ -38,7 +39,7 @@ class Counters(Vertical):
     Counters { width: 60; height: 1fr; border: round $primary 50%; padding: 0 1; }
     Counters > #groups { height: auto; }
     Counters Spark { margin-bottom: 1; }
-    Counters Label { color: $text-muted; }
+    Counters .label { height: 1; color: $text-muted; }
     """
 
     def __init__(self, net: World, **kwargs: Any) -> None:
@@ -52,12 +53,12 @@ class Counters(Vertical):
         self.rows: list[tuple[str, int, int, int, int, float]] = []
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="groups")
-        yield Label("reflection delay 735 (ms)", id="delay-label")
+        yield Shown("", id="groups")
+        yield Shown("reflection delay 735 (ms)", id="delay-label", classes="label")
         yield Spark("", id="delay")
-        yield Label("writes/s", id="writes-label")
+        yield Shown("writes/s", id="writes-label", classes="label")
         yield Spark("", id="writes")
-        yield Label("log occupancy (entries)", id="occ-label")
+        yield Shown("log occupancy (entries)", id="occ-label", classes="label")
         yield Spark("", id="occupancy")
 
     def sample(self, now: float) -> None:
@@ -88,11 +89,11 @@ class Counters(Vertical):
                               f"{g.reflection_delay * 1000:.3f}")
         if not self.rows:
             table.add_row("-", "-", "-", "-", "-", "-")
-        self.query_one("#groups", Static).update(table)
+        self.query_one("#groups", Shown).show(table, len(self.rows))
         for wid, data, label in (("delay", self.delay, "reflection delay 735 (ms)"),
                                  ("writes", self.writes, "writes/s"),
                                  ("occupancy", self.occupancy, "log occupancy (entries)")):
             bar = self.query_one(f"#{wid}", Spark)
-            bar.update(spark(list(data), max(1, bar.size.width or SAMPLES)))
-            self.query_one(f"#{wid}-label" if wid != "occupancy" else "#occ-label", Label).update(
+            bar.show(spark(list(data), max(1, bar.size.width or SAMPLES)))
+            self.query_one(f"#{wid}-label" if wid != "occupancy" else "#occ-label", Shown).show(
                 f"{label}: {data[-1]:,.1f}  (max {max(data):,.1f})")

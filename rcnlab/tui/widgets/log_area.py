@@ -14,6 +14,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from rcnlab.model.kinds import DeviceKind
+from rcnlab.tui.widgets.shown import Shown
 from rcnlab.tui.widgets.vlist import VirtualList
 from rcnlab.world import World
 
@@ -59,7 +60,7 @@ class LogArea(Vertical):
         self.device: str | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="log-info")
+        yield Shown("", id="log-info")
         yield Static(HEADER, id="log-header")
         yield LogRows(id="log-rows")
 
@@ -103,7 +104,8 @@ class LogArea(Vertical):
                 return
             self.device = edges[0].name
         info, rows = self.rows_of(self.device)
-        self.query_one("#log-info", Static).update(info)
+        shown = self.query_one("#log-info", Shown)
+        shown.show(info, len(info) // max(1, shown.size.width))  # the lines it wraps to, about
         table = self.query_one(LogRows)
         table.now = now
         table.set_rows(rows)

@@ -15,16 +15,14 @@ from rcnlab.lab import Lab
 from rcnlab.model.kinds import Party
 from rcnlab.model.pair_state import PairState, operator_name
 from rcnlab.tui.canvas import Canvas
+from rcnlab.tui.widgets.colours import PARTY_ROLES, theme_colour
 from rcnlab.world import PairView
 
 S = PairState
-#: Each party's tag and colour, in the order of `rcnlab.world.PARTIES`.
-PARTIES = (
-    (Party.SOURCE_STORAGE, "SS", "bright_cyan"),
-    (Party.SOURCE_EDGE, "SE", "bright_magenta"),
-    (Party.TARGET_EDGE, "TE", "bright_yellow"),
-    (Party.TARGET_STORAGE, "TS", "bright_green"),
-)
+#: Each party's tag and colour (a theme variable), in the order of `rcnlab.world.PARTIES`.
+PARTIES = tuple(zip((Party.SOURCE_STORAGE, Party.SOURCE_EDGE, Party.TARGET_EDGE, Party.TARGET_STORAGE),
+                    ("SS", "SE", "TE", "TS"), PARTY_ROLES))
+MUTED, FAINT = Style(dim=True), Style(dim=True, italic=True)
 #: Where each state sits in the diagram (column, row).
 NODES: dict[PairState, tuple[int, int]] = {
     S.SIMPLEX: (1, 0),
@@ -79,18 +77,21 @@ class PairPanel(Widget):
         self.no_pair = "Press c to create one."  # what to do when there is none
         self.border_title = "Pair (SPEC 2)"
         self._lines = 0  # lines of the last render: the panel's height follows them
+        self._text: Text | None = None
         #: On a small screen: the diagram without its legend row, no copy on a line of its own.
         self.compact = False
 
     def update_view(self) -> None:
         """Redraw; lay the screen out again only when the number of lines changed (a copy
         starts or ends), so a narrow screen's tab scrolls exactly when it must."""
-        lines = self.render().plain.count("\n")
+        self._text = text = self.text()
+        lines = text.plain.count("\n")
         self.refresh(layout=lines != self._lines)
         self._lines = lines
 
     def show_pair(self, source: str | None) -> None:
         self.pair = source
+        self._text = None
         self.refresh()
 
     def describe(self) -> PairView | None:
@@ -101,6 +102,11 @@ class PairPanel(Widget):
         return next((v for v in views if v.source == self.pair), views[0])
 
     def render(self) -> Text:
+        """The text ``update_view`` made for this redraw (used once), else made now."""
+        text, self._text = self._text, None
+        return text if text is not None else self.text()
+
+    def text(self) -> Text:
         try:
             info = self.describe()
         except Exception as exc:  # a view must never take the lab down
@@ -118,7 +124,7 @@ class PairPanel(Widget):
         out.append(f"  {info.mode}, order ID {info.order_id}\n")
         for i, ((party, tag, colour), device, state) in enumerate(zip(PARTIES, info.devices, info.states)):
             label = operator_name(state, party, info.takeover) if op else str(state)
-            out.append(f"{tag} ", style=Style(color=colour, bold=True))
+            out.append(f"{tag} ", style=Style(color=theme_colour(self, colour), bold=True))
             out.append(f"{(device or '?') + ':':<7}{label:<17}")
             if i % 2:
                 out.append("\n")
@@ -128,7 +134,7 @@ class PairPanel(Widget):
             width = 24
             filled = int(progress * width)
             out.append("copy ")
-            out.append("█" * filled, style="green")
+            out.append("█" * filled, style=theme_colour(self, "text-success", "green"))
             out.append("░" * (width - filled), style="dim")
             out.append(f" {progress:4.0%} {info.copy_done}/{info.copy_total} blocks\n")
         elif self.compact:
@@ -145,13 +151,13 @@ class PairPanel(Widget):
     def _diagram(self, states: dict[Party, PairState], operator: bool) -> Canvas:
         canvas = Canvas(DIAGRAM_W, DIAGRAM_H - 1 if self.compact else DIAGRAM_H)
         for x, y, text in ARROWS:
-            canvas.put(x, y, text, Style(color="grey70") if y < 9 else Style(color="grey50", italic=True))
+            canvas.put(x, y, text, MUTED if y < 9 else FAINT)
         for state, (x, y) in NODES.items():
             here = [(tag, colour) for party, tag, colour in PARTIES if states.get(party) is state]
-            style = Style(bold=True, reverse=True) if here else Style(color="grey85")
+            style = Style(bold=True, reverse=True) if here else Style()
             canvas.put(x, y, state_label(state, operator), style)
             cx = x
             for tag, colour in here:
-                canvas.put(cx, y + 1, tag, Style(color=colour, bold=True))
+                canvas.put(cx, y + 1, tag, Style(color=theme_colour(self, colour), bold=True))
                 cx += 3
         return canvas

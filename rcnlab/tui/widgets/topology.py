@@ -19,6 +19,7 @@ from textual.widget import Widget
 from rcnlab.model.kinds import DeviceKind, LinkKind, Site
 from rcnlab.model.pair_state import operator_name
 from rcnlab.tui.canvas import Canvas
+from rcnlab.tui.widgets.colours import theme_colour
 from rcnlab.world import World
 
 BOX_W = 10
@@ -28,11 +29,12 @@ LINK_CHARS = {  # kind -> (horizontal, vertical)
     LinkKind.GBE: ("─", "│"),
     LinkKind.IP: ("─", "│"),
 }
+#: A link's state: its colour (a theme variable, and a fallback) and boldness.
 STATE_STYLE = {
-    "up": Style(color="green"),
-    "degraded": Style(color="yellow"),
-    "one-way": Style(color="yellow", bold=True),
-    "down": Style(color="red", bold=True),
+    "up": ("text-success", "green", False),
+    "degraded": ("text-warning", "yellow", False),
+    "one-way": ("text-warning", "yellow", True),
+    "down": ("text-error", "red", True),
 }
 SITE_X = {Site.SOURCE: 4, Site.NETWORK: 50, Site.TARGET: 96}
 
@@ -149,7 +151,8 @@ class TopologyMap(Widget, can_focus=True):
             hch = vch = "x"
         elif state == "degraded":
             hch, vch = "~", "≀"
-        style = STATE_STYLE[state]
+        role, fallback, bold = STATE_STYLE[state]
+        style = Style(color=theme_colour(self, role, fallback), bold=bold)
         if selected:
             style = style + Style(reverse=True, bold=True)
         cells: list[tuple[int, int]] = []
@@ -206,8 +209,8 @@ class TopologyMap(Widget, can_focus=True):
 
     def _draw_box(self, canvas: Canvas, x: int, y: int, dev: Any, selected: bool) -> None:
         up = dev.up
-        style = Style(color="bright_white" if up else "red", bold=not up)
-        border = Style(color="cyan" if up else "red")
+        style = Style() if up else Style(color=theme_colour(self, "text-error", "red"), bold=True)
+        border = Style(color=theme_colour(self, "text-primary" if up else "text-error", "cyan" if up else "red"))
         if selected:
             style = style + Style(reverse=True)
             border = border + Style(reverse=True, bold=True)
