@@ -80,7 +80,6 @@ class ManagementServer(Device):
         self.emit("rcn-configured", "fig9:903", storages=len(self.connections), virtual_storages=len(self.virtual),
                   routes=[list(r.devices) for r in self.routes])
         self.net.kernel.timer(self.spec.collect_interval, self._collect, daemon=True)
-        self.net.kernel.timer(self.spec.collect_interval, self._watch, daemon=True)
 
     def _storage_pairs(self) -> Iterable[tuple[StorageSpec, StorageSpec]]:
         storages = sorted(self.net.topo.storages, key=lambda s: s.name)
@@ -163,14 +162,13 @@ class ManagementServer(Device):
         down |= {name for name, link in self.net.links.items() if link.kind is LinkKind.GBE and not link.up}
         return down
 
-    def _watch(self) -> None:
-        """Disaster-aware routing: every collection interval the server polls the edges and
-        cores over 150; what newly stopped answering (or a GbE link reported down) is routed
-        around at once, without waiting for an edge to run out of resends."""
+    def notice_failures(self) -> None:
+        """Disaster-aware routing, at each collection (502(B)): what newly stopped answering
+        over 150 (an edge or core), or a GbE link reported down, is routed around at once,
+        without waiting for an edge to run out of resends."""
         down = self.observed_down()
         if down - self.down:
             self.reroute(down, f"{', '.join(sorted(down - self.down))} stopped answering (150)")
-        self.net.kernel.timer(self.spec.collect_interval, self._watch, daemon=True)
 
     def route_around(self, edge: Device, order_id: int, reason: str) -> bool:
         """An edge is about to give up on a group (908): route around what is down now, pair
@@ -253,6 +251,7 @@ class ManagementServer(Device):
         self.pair_info[(edge.name, pair.source, pair.target)] = (str(pair.state), pair.order_id)
 
     def _collect(self) -> None:
+        self.notice_failures()
         for edge in self.edges:
             if not edge.up:
                 continue
