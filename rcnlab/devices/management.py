@@ -14,6 +14,7 @@ from rcnlab.devices.base import Device
 from rcnlab.model.ids import VolumeRef
 from rcnlab.model.kinds import DeviceKind, LinkKind, OrderMethod
 from rcnlab.model.log_entry import LogEntry
+from rcnlab.model.pair_state import PairState
 from rcnlab.model.rio import Rio
 from rcnlab.model.tables import AccessControl, PairInfo, Route, StorageConnection, VirtualStorage
 from rcnlab.topo.routing import plan_routes, route_ips
@@ -118,7 +119,8 @@ class ManagementServer(Device):
         storage = {s.wwn: s.name for s in topo.storages} | {
             v.virtual_wwn: s.name for v in self.virtual for s in topo.storages if s.wwn == v.corresponding_wwn}
         names = [(p.source.partition(":")[0], p.target.partition(":")[0]) for p in topo.pairs]
-        names += [(storage.get(src.wwn, ""), storage.get(dst.wwn, "")) for _, src, dst in self.pair_info]
+        names += [(storage.get(src.wwn, ""), storage.get(dst.wwn, "")) for (_, src, dst), (state, _) in
+                  self.pair_info.items() if state != str(PairState.SIMPLEX)]
         return {(min(a, b), max(a, b)) for a, b in names}
 
     def _distribute(self, initial: bool = False) -> None:
@@ -144,14 +146,19 @@ class ManagementServer(Device):
         return bool(self._apply(self._compute_routes(), reason))
 
     def _apply(self, routes: list[Route], reason: str) -> list[Route]:
-        """Take ``routes``; if any changed, say so ("rerouted") and distribute them. Returns the changed."""
-        old = {(r.source_wwn, r.target_wwn): r.devices for r in self.routes}
+        """Take ``routes``; if any changed (or a route went), say so ("rerouted", naming the
+        storage pairs) and distribute them. Returns the routes that are new."""
+        before = self.routes
+        old = {(r.source_wwn, r.target_wwn): r.devices for r in before}
         changed = [r for r in routes if old.get((r.source_wwn, r.target_wwn)) != r.devices]
-        if not changed and len(routes) == len(old):
+        gone = old.keys() - {(r.source_wwn, r.target_wwn) for r in routes}
+        if not changed and not gone:
             return []
         self.routes = routes
-        self.emit("rerouted", None, reason=reason, avoiding=sorted(self.down),
-                  pairs=[">".join(self._names(r)) for r in changed], routes=[list(r.devices) for r in routes])
+        pairs = sorted(">".join(self._names(r)) for r in changed) + sorted(
+            ">".join(self._names(r)) for r in before if (r.source_wwn, r.target_wwn) in gone)
+        self.emit("rerouted", None, reason=reason, avoiding=sorted(self.down), pairs=pairs,
+                  routes=[list(r.devices) for r in routes])
         self._distribute()
         return changed
 
