@@ -14,6 +14,7 @@ from rcnlab.devices.base import Device
 from rcnlab.model.ids import VolumeRef
 from rcnlab.model.kinds import DeviceKind, LinkKind, OrderMethod
 from rcnlab.model.log_entry import LogEntry
+from rcnlab.model.pair_state import PairState
 from rcnlab.model.rio import Rio
 from rcnlab.model.tables import AccessControl, PairInfo, Route, StorageConnection, VirtualStorage
 from rcnlab.topo.routing import plan_routes, route_ips
@@ -80,7 +81,6 @@ class ManagementServer(Device):
         self.emit("rcn-configured", "fig9:903", storages=len(self.connections), virtual_storages=len(self.virtual),
                   routes=[list(r.devices) for r in self.routes])
         self.net.kernel.timer(self.spec.collect_interval, self._collect, daemon=True)
-        self.net.kernel.timer(self.spec.collect_interval, self._watch, daemon=True)
 
     def _storage_pairs(self) -> Iterable[tuple[StorageSpec, StorageSpec]]:
         storages = sorted(self.net.topo.storages, key=lambda s: s.name)
@@ -119,7 +119,8 @@ class ManagementServer(Device):
         storage = {s.wwn: s.name for s in topo.storages} | {
             v.virtual_wwn: s.name for v in self.virtual for s in topo.storages if s.wwn == v.corresponding_wwn}
         names = [(p.source.partition(":")[0], p.target.partition(":")[0]) for p in topo.pairs]
-        names += [(storage.get(src.wwn, ""), storage.get(dst.wwn, "")) for _, src, dst in self.pair_info]
+        names += [(storage.get(src.wwn, ""), storage.get(dst.wwn, "")) for (_, src, dst), (state, _) in
+                  self.pair_info.items() if state != str(PairState.SIMPLEX)]
         return {(min(a, b), max(a, b)) for a, b in names}
 
     def _distribute(self, initial: bool = False) -> None:
@@ -145,14 +146,19 @@ class ManagementServer(Device):
         return bool(self._apply(self._compute_routes(), reason))
 
     def _apply(self, routes: list[Route], reason: str) -> list[Route]:
-        """Take ``routes``; if any changed, say so ("rerouted") and distribute them. Returns the changed."""
-        old = {(r.source_wwn, r.target_wwn): r.devices for r in self.routes}
+        """Take ``routes``; if any changed (or a route went), say so ("rerouted", naming the
+        storage pairs) and distribute them. Returns the routes that are new."""
+        before = self.routes
+        old = {(r.source_wwn, r.target_wwn): r.devices for r in before}
         changed = [r for r in routes if old.get((r.source_wwn, r.target_wwn)) != r.devices]
-        if not changed and len(routes) == len(old):
+        gone = old.keys() - {(r.source_wwn, r.target_wwn) for r in routes}
+        if not changed and not gone:
             return []
         self.routes = routes
-        self.emit("rerouted", None, reason=reason, avoiding=sorted(self.down),
-                  pairs=[">".join(self._names(r)) for r in changed], routes=[list(r.devices) for r in routes])
+        pairs = sorted(">".join(self._names(r)) for r in changed) + sorted(
+            ">".join(self._names(r)) for r in before if (r.source_wwn, r.target_wwn) in gone)
+        self.emit("rerouted", None, reason=reason, avoiding=sorted(self.down), pairs=pairs,
+                  routes=[list(r.devices) for r in routes])
         self._distribute()
         return changed
 
@@ -163,14 +169,13 @@ class ManagementServer(Device):
         down |= {name for name, link in self.net.links.items() if link.kind is LinkKind.GBE and not link.up}
         return down
 
-    def _watch(self) -> None:
-        """Disaster-aware routing: every collection interval the server polls the edges and
-        cores over 150; what newly stopped answering (or a GbE link reported down) is routed
-        around at once, without waiting for an edge to run out of resends."""
+    def notice_failures(self) -> None:
+        """Disaster-aware routing, at each collection (502(B)): what newly stopped answering
+        over 150 (an edge or core), or a GbE link reported down, is routed around at once,
+        without waiting for an edge to run out of resends."""
         down = self.observed_down()
         if down - self.down:
             self.reroute(down, f"{', '.join(sorted(down - self.down))} stopped answering (150)")
-        self.net.kernel.timer(self.spec.collect_interval, self._watch, daemon=True)
 
     def route_around(self, edge: Device, order_id: int, reason: str) -> bool:
         """An edge is about to give up on a group (908): route around what is down now, pair
@@ -253,6 +258,7 @@ class ManagementServer(Device):
         self.pair_info[(edge.name, pair.source, pair.target)] = (str(pair.state), pair.order_id)
 
     def _collect(self) -> None:
+        self.notice_failures()
         for edge in self.edges:
             if not edge.up:
                 continue

@@ -44,7 +44,8 @@ class FrontMixin(EdgeState):
     def _address(self, storage: str, wwn: str) -> int | str:
         """How frames from and to an attached storage name ``wwn``: its FC PortID, or over
         IP the address itself (the IP-attached storage's WWN is its IP address)."""
-        return port_id(wwn) if self.net.channels[(self.name, storage)].kind is LinkKind.FC else wwn
+        ch = self.net.channels.get((self.name, storage))
+        return wwn if ch is not None and ch.kind is LinkKind.IP else port_id(wwn)
 
     def set_routes(self, routes: list[Route]) -> None:
         self.routes = {(r.source_wwn, r.target_wwn): r for r in routes}
