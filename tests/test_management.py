@@ -21,7 +21,7 @@ from rcnlab.scenario.steps import ScenarioError, parse_scenario
 from rcnlab.summary import summarize
 from rcnlab.topo.load import TopologyError
 
-AUTO = {'storage = "ST122"\npos = [96, 8]': 'storage = "ST122"\nauto_failover = true\npos = [96, 8]'}
+AUTO = {"auto_failover = false ": "auto_failover = true "}
 SITE_FAILURE = pair_and_writes(rate=1000, count=2000) + '\n[[step]]\nat = 1.0\ndo = "site-failure"\nsite = "source"\n'
 
 
@@ -157,7 +157,7 @@ def test_the_operators_failover_without_a_detection_is_no_1301():
 
 def test_the_site_timeout_must_exceed_the_collection_interval():
     with pytest.raises(TopologyError, match=r"management.site_timeout_ms: 500 ms is not longer"):
-        topology("fig1", {"latency_ms = 1 ": "latency_ms = 1\nsite_timeout_ms = 500 "})
+        topology("fig1", {"site_timeout_ms = 1500 ": "site_timeout_ms = 500 "})
 
 
 # -- 903 and 411 over the management network 150 -------------------------------------------

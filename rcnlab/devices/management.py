@@ -43,7 +43,7 @@ class Collected:
     deleted: int
     reflection_delay: float
     entries: int
-    at: float = 0.0
+    at: float
 
 
 @attrs.frozen
@@ -255,7 +255,7 @@ class ManagementServer(Device):
         735, the WR entries it holds) and each storage that is up reports in, over 150;
         then the sites are checked (1301)."""
         now = self.now
-        for edge in self.edges:
+        for edge in self.edges if self.up else ():
             if edge.up:
                 groups = {oid: Collected(g.created, g.reflected, g.deleted, g.reflection_delay,
                                          len(edge.remaining_entries(oid)), now)
@@ -300,6 +300,8 @@ class ManagementServer(Device):
         pairs whose sources are there, over the WAN 102. A site heard from again is up
         again."""
         now, spec = self.now, self.spec
+        if not self.up:
+            return
         sites: dict[tuple[str, str], list[StorageSpec]] = {}
         for s in self.net.topo.storages:
             sites.setdefault((s.customer, s.site), []).append(s)
@@ -434,6 +436,11 @@ class ManagementServer(Device):
             "remaining_entries": sum(g["remaining"] for g in order_groups),
             "failed_sites": sorted(site for (cu, site) in self.failed_sites if cu == customer),
         }
+
+    def restart(self) -> None:
+        """Back from a crash: every device gets a whole ``site_timeout`` to be heard again."""
+        super().restart()
+        self.heard = dict.fromkeys(self.heard, self.now)
 
     def receive(self, src: str, message: object) -> None:
         self.malformed += 1  # the management server has no data-path links

@@ -408,7 +408,13 @@ def _spare(volume: str, topo: TopoParams) -> str:
     return f"{volume.split(':')[0]}:{topo.volumes}"
 
 
-def _refuse(t0: float, source: str, target: str, why: str, order_id: int = 0) -> list[Step]:
+#: The order assurance ID a creation that must be refused gives in a method B lab (which
+#: refuses a creation with none): one no generated pair has, so the refusal is the one meant.
+REFUSED_ORDER_ID = 999
+
+
+def _refuse(t: TopoParams, t0: float, source: str, target: str, why: str, order_id: int = 0) -> list[Step]:
+    order_id = order_id or (REFUSED_ORDER_ID if t.order_method == OrderMethod.B else 0)
     order = (("order_id", order_id),) if order_id else ()
     return [Step(at=t0, do="pair-create", args=(("source", source), ("target", target), ("mode", "sync"), *order,
                                                 ("host", _host(source))), refuse=why)]
@@ -496,16 +502,16 @@ FAULTS: dict[str, Draw] = {
         Step(at=t0, do="site-failure", args=(("devices", names := [_host(v := rng.choice((s, d))), v.split(":")[0]]),)),
         Step(at=t1, do="site-restore", args=(("devices", names),))],
     # a creation from a paired volume: refused, unless that pair's own creation failed (so no must)
-    "refuse-paired": lambda rng, t, t0, t1, s, d: _refuse(t0, s, _spare(d, t), ""),
+    "refuse-paired": lambda rng, t, t0, t1, s, d: _refuse(t, t0, s, _spare(d, t), ""),
     "refuse-customer": lambda rng, t, t0, t1, s, d: _refuse(
-        t0, _spare(s, t), _spare(d.replace("S1", "S2", 1) if d.startswith("S1") else d.replace("S2", "S1", 1), t),
+        t, t0, _spare(s, t), _spare(d.replace("S1", "S2", 1) if d.startswith("S1") else d.replace("S2", "S1", 1), t),
         "the volumes belong to different customers"),
-    "refuse-same-edge": lambda rng, t, t0, t1, s, d: _refuse(t0, _spare("S11", t), "S13:0",
+    "refuse-same-edge": lambda rng, t, t0, t1, s, d: _refuse(t, t0, _spare("S11", t), "S13:0",
                                                              "both storages hang off edge E1"),
-    "refuse-max-pairs": lambda rng, t, t0, t1, s, d: _refuse(t0, _spare(s, t), _spare(d, t),
+    "refuse-max-pairs": lambda rng, t, t0, t1, s, d: _refuse(t, t0, _spare(s, t), _spare(d, t),
                                                              f"the customer's max_pairs is {t.volumes}"),
     "refuse-order-id": lambda rng, t, t0, t1, s, d: _refuse(
-        t0, _spare(d, t), _spare(s, t), f"order ID {t.order_id(0)} belongs to pairs of edge pair E1>E2",
+        t, t0, _spare(d, t), _spare(s, t), f"order ID {t.order_id(0)} belongs to pairs of edge pair E1>E2",
         t.order_id(0)),
 }
 FAULT_KINDS = tuple(FAULTS)

@@ -525,12 +525,16 @@ def _recreate_half_pair(lab: Lab, pair: StoragePair) -> None:
     source = lab.net.storage_of(pair.remote)
     if source is None or not source.up or source.pairs.get(pair.remote.lun) is not None:
         return
-    names = lab.net.volume_name(pair.remote), lab.net.volume_name(pair.local)
+    net = lab.net
+    names = net.volume_name(pair.remote), net.volume_name(pair.local)
+    target = net.storage_of(pair.local)
+    info = net.edge_named[target.edge].pairs.get((net.real(pair.remote), pair.local)) if target else None
+    given = info.order_id if info is not None and net.topo.order_method is OrderMethod.B else 0
     delete_pair(lab, DeletePair(volume=names[1]))
 
     def create() -> None:
         try:
-            create_pair(lab, CreatePair(source=names[0], target=names[1], mode=pair.mode))
+            create_pair(lab, CreatePair(source=names[0], target=names[1], mode=pair.mode, order_id=given))
         except (LabError, IllegalCommand) as exc:
             lab.refused.append(f"resync-all: {exc}")
 
