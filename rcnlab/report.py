@@ -70,3 +70,44 @@ def print_summary(s: dict[str, Any], topo: Topology, scenario: Scenario | None, 
     sc = s.get("scenario", {})
     if sc.get("passed") or sc.get("failed"):
         console.print(f"expectations: {sc.get('passed', 0)} passed, {len(sc.get('failed', []))} failed")
+
+
+def print_customer_view(v: dict[str, Any], now: float, console: Console | None = None) -> None:
+    """What one customer sees through the RCN configuration interface 501 (its part of the
+    management server's collection, `ManagementServer.customer_view`), with its age."""
+    console = console or Console()
+    age = "nothing collected yet" if v["age_s"] is None else f"collected {v['age_s'] * 1000:.1f} ms ago"
+    console.print(f"[bold]customer {v['customer']}[/] as the management server 103 shows it at virtual time "
+                  f"{now:.6f} s ({age})")
+    if v["failed_sites"]:
+        console.print(f"[red]site failure detected (1301): {', '.join(v['failed_sites'])}[/]")
+    conn = Table(title="Storage connections 503 and access control 405", title_justify="left")
+    for col in ("edge", "storage", "WWN", "may reach virtual storage"):
+        conn.add_column(col)
+    for c in v["storage_connections"]:
+        reach = [a["virtual_wwn"] for a in v["access_control"] if a["permitted_wwn"] == c["wwn"]]
+        conn.add_row(c["edge"], c["storage"], c["wwn"], ", ".join(reach))
+    console.print(conn)
+    routes = Table(title="Routes 408", title_justify="left")
+    for col in ("source", "target", "route (713/714)"):
+        routes.add_column(col)
+    for r in v["routes"]:
+        routes.add_row(r["source"], r["target"], " > ".join(f"{d} {ip}" for d, ip in zip(r["devices"], r["ips"])))
+    console.print(routes)
+    pairs = Table(title="Pair information 411 (as the edges reported it)", title_justify="left")
+    for col in ("edge", "source", "target", "state 725", "order ID 726", "reported at"):
+        pairs.add_column(col)
+    for p in v["pairs"]:
+        pairs.add_row(p["edge"], p["source"], p["target"], p["state"], str(p["order_id"]), f"{p['reported_at']:.6f}")
+    console.print(pairs)
+    groups = Table(title="Order assurance 412, reflection delay 735, remaining log entries", title_justify="left")
+    for col in ("edge", "order ID", "created 732", "reflected 733", "deleted 734", "delay 735", "remaining",
+                "age"):
+        groups.add_column(col, justify="left" if col == "edge" else "right")
+    for g in v["order_groups"]:
+        groups.add_row(g["edge"], str(g["order_id"]), str(g["created"]), str(g["reflected"]), str(g["deleted"]),
+                       f"{g['reflection_delay'] * 1000:.3f} ms", str(g["remaining"]), f"{g['age_s'] * 1000:.1f} ms")
+    console.print(groups)
+    shared = v["shared_order_groups"]
+    console.print(f"log entries remaining in the network: {v['remaining_entries']}"
+                  + (f"; order groups shared with other customers (counters not shown): {shared}" if shared else ""))

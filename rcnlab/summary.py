@@ -13,7 +13,9 @@ def summarize(net: World, lab: Lab | None = None) -> dict[str, Any]:
     """The run summary; with the operator's ``lab``, also ``failed_commands``: every pair
     command answered with an error or never answered, in the order of their answers (the
     unanswered last), each ``t`` (of the answer; null if none), ``issued``, ``command``,
-    ``pair``, ``host``, ``reason`` and ``expected`` (an ``expect`` step said it would fail)."""
+    ``pair``, ``host``, ``reason`` and ``expected`` (an ``expect`` step said it would fail).
+    ``customers``: what each customer sees through the management server's interface 501,
+    from its collection, only its own, with ``age_s`` (`ManagementServer.customer_view`)."""
     views = net.pair_views()
     volumes = {}
     for s in net.storages:
@@ -53,6 +55,7 @@ def summarize(net: World, lab: Lab | None = None) -> dict[str, Any]:
         "resent": sum(e.resent for e in net.edges),
         "links": links,
         "invariants": check_all(net),
+        "customers": {c.id: net.management.customer_view(c.id) for c in net.topo.customers},
     }
     if lab is not None:
         summary["failed_commands"] = [h.record() for h in lab.failed_commands(final=True)]

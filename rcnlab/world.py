@@ -111,7 +111,12 @@ class World(Network):
         for core in self.cores:
             self.add(core, core.spec.ip)
         self.add(self.management)
+        # The RCN is configured (903) before the lab starts: the tables leave over the
+        # management network 150 one latency before t = 0 and are in place at t = 0.
+        self.kernel.advance_to(-topo.management.latency)
         self.management.configure(self.edges, self.cores)
+        while not self.management.configured:
+            self.kernel.step()
         self._by_wwn: dict[str, ExternalStorage] = {}
         for storage in self.storages:
             self._by_wwn.setdefault(storage.wwn, storage)

@@ -6,6 +6,10 @@ from __future__ import annotations
 import pytest
 
 from helpers import pair_and_writes, run, topology
+from rcnlab.lab import LabError
+from rcnlab.ops.commands import CreatePair
+from rcnlab.ops.registry import do
+from rcnlab.run import Session
 from rcnlab.summary import summarize
 
 MESH_PAIRS = """
@@ -88,14 +92,14 @@ def test_an_order_id_on_its_way_counts_too():
     assert instructed(trace) == ["ST21:0>ST22:0"]
 
 
-def test_an_assigned_order_id_skips_the_ones_given_at_run_time():
-    """Method B: a pair with no order_id gets one no pair on other edges has."""
+def test_method_b_refuses_a_pair_with_no_order_id_at_run_time():
+    """Method B: a pair with no order_id (none given, no [[pair]]) is refused, not numbered."""
     topo = topology("mesh", {MESH_PAIRS: ""})
-    net, runner, _ = run(topo, create(0.0, "ST21:0", "ST22:0", order_id=1) + create(0.2, "ST21:1", "ST23:0"))
+    net, runner, trace = run(topo, create(0.0, "ST21:0", "ST22:0", order_id=1))
     assert runner.refused == []
-    ids = {p["source"]: p["order_id"] for p in summarize(net)["pairs"]}
-    assert ids["ST21:0"] == 1 and ids["ST21:1"] not in (None, 1)
-    assert states(net) == {"ST21:0": {"Duplex"}, "ST21:1": {"Duplex"}}
+    session = Session.open(topo)
+    with pytest.raises(LabError, match='has no order assurance ID: with order_assurance = "B"'):
+        do(session.lab, CreatePair(source="ST21:1", target="ST23:0"))
 
 
 def test_an_order_id_is_refused_where_the_lab_assigns_them():

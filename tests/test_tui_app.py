@@ -227,7 +227,7 @@ def test_workload_start_rate_and_stop(tmp_path: Path) -> None:
         await refreshed(pilot)
         counters = app.query_one(Counters)
         e104 = [r for r in counters.rows if r[0] == "E104"][0]
-        assert e104[2] > 400  # created 732: the writes became log entries
+        assert e104[2] > 200  # created 732 as M103 collected it (every 0.5 s): the writes became log entries
         assert "500 w/s" in status(app)
         await pilot.press("W")
         (await dialog(pilot, WorkloadDialog)).query_one("#rate").value = "1000"

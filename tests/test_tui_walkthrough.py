@@ -121,7 +121,7 @@ def test_picker_opens_failover_and_every_step_plays_with_narration_and_highlight
         assert len(headings) == 5  # the counter and the heading change at every step
         assert w.player.done and all(r.ok for r in w.player.results)
         text = story(app).plain
-        assert "✓ trace has fig13:1301 .. fig13:1312" in text and "✗" not in text
+        assert "✓ trace has fig13:1302 .. fig13:1312" in text and "✗" not in text
         assert "The end: 5 of 5 steps passed" in text and "✓ 3 checks held" in story(app).border_subtitle
         assert "walk_next" not in keys(app)
         await act(pilot, "greater_than_sign")  # past the end: explained, nothing breaks

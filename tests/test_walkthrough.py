@@ -64,7 +64,7 @@ def test_each_step_s_patent_steps_are_in_its_own_events(played):
 
 def test_the_configuration_belongs_to_the_first_step(played):
     first = played["lifecycle"].events_of(0)
-    assert [e.step for e in first[:3]] == ["fig9:901", "fig9:902", "fig9:903"]
+    assert [e.step for e in first if e.step][:3] == ["fig9:901", "fig9:902", "fig9:903"]
 
 
 def test_listing(capsys):

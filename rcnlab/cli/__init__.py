@@ -27,7 +27,7 @@ from rcnlab.export import export_run
 from rcnlab.fuzz import campaign
 from rcnlab.ops.commands import Workload
 from rcnlab.ops.expect import unexpected_failures
-from rcnlab.report import print_summary
+from rcnlab.report import print_customer_view, print_summary
 from rcnlab.run import run_headless
 from rcnlab.scenario.steps import Scenario, ScenarioError, load_scenario
 from rcnlab.summary import summarize
@@ -77,6 +77,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     topo = _topology(args.topology)
     scenario = _scenario(args.scenario, topo)
+    customers = [c.id for c in topo.customers]
+    if args.customer is not None and args.customer not in customers:
+        raise BadInput(f"run --customer: no customer {args.customer!r} in {topo.path} "
+                       f"(customers: {', '.join(customers)})")
     with ExitStack() as stack:
         trace = None
         if args.trace:
@@ -99,7 +103,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     lab = session.lab
     summary = summarize(net, lab)
     summary["scenario"] = {"refused": runner.refused, "failed": runner.failed, "passed": runner.passed}
-    if args.json:
+    if args.customer is not None:
+        view = summary["customers"][args.customer]
+        print(json.dumps(view, indent=2)) if args.json else print_customer_view(view, net.kernel.now)
+    elif args.json:
         print(json.dumps(summary, indent=2))
     else:
         print_summary(summary, topo, scenario)
@@ -153,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--rate", type=flags.pace, default=0.0,
                    help="pace virtual time at this many virtual seconds per wall second (default: as fast as possible)")
     r.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    r.add_argument("--customer", metavar="ID", help="print only what customer ID sees through the management "
+                                                    "server (501): its collected view and its age")
     r.add_argument("--trace", metavar="FILE", type=flags.output,
                    help="write every trace event as a JSON line to FILE")
     r.add_argument("--mermaid", metavar="FILE", type=flags.output,

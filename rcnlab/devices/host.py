@@ -53,6 +53,11 @@ class Host(Device):
     latency_sum: float = attrs.field(default=0.0, init=False)
     latency_max: float = attrs.field(default=0.0, init=False)
     workloads: list[Workload] = attrs.field(factory=list, init=False)
+    #: Source sites the management server said failed (1301): site -> when the notice came.
+    notified: dict[str, float] = attrs.field(factory=dict, init=False)
+    #: The cluster software (911; rcnlab.ops.pairs installs it): takes over the target volumes
+    #: it is given. Used when the topology says ``auto_failover``; else the operator decides.
+    cluster: Callable[[list[str]], object] | None = attrs.field(default=None, init=False)
     _next_tag: int = attrs.field(default=0, init=False)
     _outstanding: dict[int, tuple[float, Rio, Callable[[ScsiCommand], object] | None]] = attrs.field(
         factory=dict, init=False)
@@ -148,6 +153,17 @@ class Host(Device):
     @property
     def mean_latency(self) -> float:
         return self.latency_sum / self.acknowledged if self.acknowledged else 0.0
+
+    def site_failure_notified(self, site: str, volumes: list[str]) -> None:
+        """The management server's notice over the WAN 102: the source site of ``volumes``
+        (target volumes on this host's storage) failed (1301). With ``auto_failover`` the
+        cluster software takes them over now; otherwise the operator decides."""
+        self.notified[site] = self.now
+        auto = self.spec.auto_failover and self.cluster is not None
+        self.emit("site-failure-notified", None, site=site, volumes=volumes,
+                  takeover="cluster software" if auto else "operator")
+        if auto and self.cluster is not None:
+            self.cluster(volumes)
 
     # -- workloads -----------------------------------------------------------
     def start_workload(self, volume: VolumeRef, rate: float, first: int = 0, last: int = 1024,

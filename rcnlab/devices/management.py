@@ -1,21 +1,29 @@
 """The management server 103: the RCN configuration interface 501 and the
-configuration program 502. It derives the tables (503, 404, 405, 408, 411),
-distributes copies to edges and cores over the management network 150, assigns
-order assurance IDs, and collects 411/412 and reflection delay 735."""
+configuration program 502. It derives the tables (503, 404, 405, 408), distributes
+copies to edges and cores over the management network 150 (903), and collects what
+they report over it (502(B)): the edges' pair information 411 as it changes, and every
+``collect_interval`` the order assurance information 412, reflection delay 735 and
+remaining log entries of each edge, and a report from each storage. A customer sees
+that collection, only its own part and with its age (`view`). A site whose storages
+all stop reporting for ``site_timeout`` has failed: the server says so (1301) and tells
+the target hosts over the wide-area network 102.
+
+The server does not number order groups: with methods A-1 and A-2 the source edge
+creates the order assurance ID with the pair information 411 (`OrderIds`, handed
+to each edge with its configuration); with method B the manager gives it (501)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
 from rcnlab.devices.base import Device
+from rcnlab.devices.order_ids import OrderIds
 from rcnlab.model.ids import VolumeRef
-from rcnlab.model.kinds import DeviceKind, LinkKind, OrderMethod
+from rcnlab.model.kinds import DeviceKind, LinkKind
 from rcnlab.model.log_entry import LogEntry
-from rcnlab.model.pair_state import PairState
-from rcnlab.model.rio import Rio
 from rcnlab.model.tables import AccessControl, PairInfo, Route, StorageConnection, VirtualStorage
 from rcnlab.topo.routing import plan_routes, route_ips
 from rcnlab.topo.schema import ManagementSpec, StorageSpec
@@ -27,13 +35,24 @@ if TYPE_CHECKING:
 
 @attrs.frozen
 class Collected:
-    """What the update collection function last heard from an edge about one order group."""
+    """What an edge last reported about one order group: 412 (732, 733, 734), 735, and
+    the group's WR log entries it held (413); ``at``: when the edge took the report."""
 
     created: int
     reflected: int
     deleted: int
     reflection_delay: float
     entries: int
+    at: float
+
+
+@attrs.frozen
+class Collected411:
+    """A pair's information 411 as an edge last reported it (721-726); ``at``: when."""
+
+    state: str
+    order_id: int
+    at: float
 
 
 @attrs.define(eq=False)
@@ -44,18 +63,22 @@ class ManagementServer(Device):
     virtual: list[VirtualStorage] = attrs.field(factory=list, init=False)  # 404
     access: list[AccessControl] = attrs.field(factory=list, init=False)  # 405
     routes: list[Route] = attrs.field(factory=list, init=False)  # 408
-    pair_info: dict[tuple[str, VolumeRef, VolumeRef], tuple[str, int]] = attrs.field(factory=dict, init=False)
+    #: 411 as the edges reported it: (edge, source, target) -> state and order ID (502(B)).
+    pair_info: dict[tuple[str, VolumeRef, VolumeRef], Collected411] = attrs.field(factory=dict, init=False)
+    #: 412, 735 and remaining entries as the edges last reported them: (edge, order ID) -> report.
     collected: dict[tuple[str, int], Collected] = attrs.field(factory=dict, init=False)
+    heard: dict[str, float] = attrs.field(factory=dict, init=False)  # device -> when its last report was taken
+    #: Sites found failed (1301): (customer, site) -> when.
+    failed_sites: dict[tuple[str, str], float] = attrs.field(factory=dict, init=False)
+    configured: bool = attrs.field(default=False, init=False)  # the first configuration reached the devices (903)
     down: set[str] = attrs.field(factory=set, init=False)  # devices and links the routing avoids
-    sites_down: set[str] = attrs.field(factory=set, init=False)  # sites it has seen go down (1301)
     edges: list[EdgeDevice] = attrs.field(factory=list, init=False, repr=False)  # what it configures
     cores: list[CoreDevice] = attrs.field(factory=list, init=False, repr=False)
-    _order_ids: dict[tuple[str, str, str], int] = attrs.field(factory=dict, init=False)
 
     # -- 901-903 -------------------------------------------------------------------
     def configure(self, edges: list[EdgeDevice], cores: list[CoreDevice]) -> None:
-        """Contract, customer IDs and the RCN configuration of ``edges`` and ``cores``,
-        before the lab starts."""
+        """Contract, customer IDs and the RCN configuration of ``edges`` and ``cores``:
+        derived here, sent over the management network 150; 903 is done when it arrives."""
         self.edges, self.cores = edges, cores
         topo = self.net.topo
         for customer in topo.customers:
@@ -78,9 +101,16 @@ class ManagementServer(Device):
                     self.access.append(ac)
         self.routes = self._compute_routes()
         self._distribute(initial=True)
+        self.net.kernel.call_later(self.spec.latency, self._configured)
+
+    def _configured(self) -> None:
+        """The configuration is in place at every edge and core (903); the collection starts."""
         self.emit("rcn-configured", "fig9:903", storages=len(self.connections), virtual_storages=len(self.virtual),
                   routes=[list(r.devices) for r in self.routes])
-        self.net.kernel.timer(self.spec.collect_interval, self._collect, daemon=True)
+        if not self.configured:
+            self.configured = True
+            self.heard.update(dict.fromkeys((s.name for s in self.net.topo.storages), self.now))
+            self._collect()
 
     def _storage_pairs(self) -> Iterable[tuple[StorageSpec, StorageSpec]]:
         storages = sorted(self.net.topo.storages, key=lambda s: s.name)
@@ -119,25 +149,30 @@ class ManagementServer(Device):
         storage = {s.wwn: s.name for s in topo.storages} | {
             v.virtual_wwn: s.name for v in self.virtual for s in topo.storages if s.wwn == v.corresponding_wwn}
         names = [(p.source.partition(":")[0], p.target.partition(":")[0]) for p in topo.pairs]
-        names += [(storage.get(src.wwn, ""), storage.get(dst.wwn, "")) for (_, src, dst), (state, _) in
-                  self.pair_info.items() if state != str(PairState.SIMPLEX)]
+        names += [(storage.get(src.wwn, ""), storage.get(dst.wwn, "")) for (_, src, dst) in self.pair_info]
         return {(min(a, b), max(a, b)) for a, b in names}
 
     def _distribute(self, initial: bool = False) -> None:
-        """Send each edge and core its copies (over 150; at start-up, already in place)."""
-        for edge in self.edges:
-            attached = {s.wwn: s.name for s in self.net.topo.storages if s.edge == edge.name}
-            args = (attached, [v for v in self.virtual if v.edge == edge.name],
-                    [a for a in self.access if a.edge == edge.name], self.routes)
+        """Send each edge and core its copies over 150: at first the whole configuration
+        (virtual storage 404, access control 405, routes 408 and how to number order
+        groups), later the routes."""
+        topo = self.net.topo
+        for i, edge in enumerate(self.edges):
             if initial:
-                edge.configure(*args)
+                attached = {s.wwn: s.name for s in topo.storages if s.edge == edge.name}
+                numbering = OrderIds(method=topo.order_method, first=i + 1, step=len(self.edges),
+                                     given={(self._ref(p.source), self._ref(p.target)): p.order_id
+                                            for p in topo.pairs},
+                                     edge_of={s.wwn: s.edge for s in topo.storages})
+                self.net.mgmt(self.name, edge.name, edge.configure, attached,
+                              [v for v in self.virtual if v.edge == edge.name],
+                              [a for a in self.access if a.edge == edge.name], self.routes, numbering,
+                              what="RCN configuration 903 (404, 405, 408)")
             else:
                 self.net.mgmt(self.name, edge.name, edge.set_routes, self.routes, what="routing 408")
         for core in self.cores:
-            if initial:
-                core.set_routes(self.routes)
-            else:
-                self.net.mgmt(self.name, core.name, core.set_routes, self.routes, what="routing 408")
+            self.net.mgmt(self.name, core.name, core.set_routes, self.routes,
+                          what="RCN configuration 903 (408)" if initial else "routing 408")
 
     def reroute(self, down: Iterable[str], reason: str) -> bool:
         """Route around ``down`` (failed devices or links), pair by pair: a pair whose route
@@ -219,53 +254,124 @@ class ManagementServer(Device):
                       what=f"{len(entries)} remaining log entries")
         return len(entries)
 
-    def site_down(self, site: str) -> None:
-        """The management network noticed that a site's hosts and storages stopped answering."""
-        self.sites_down.add(site)
-        self.emit("site-down", None, site=site)
-
-    def site_up(self, site: str) -> None:
-        self.sites_down.discard(site)
-        self.emit("site-up", None, site=site)
-
-    # -- order assurance IDs (method A-1, A-2, B) -----------------------------------------
-    def order_id_for(self, edge: Device, rio: Rio) -> int:
-        method = self.net.topo.order_method
-        if method is OrderMethod.B:
-            if rio.order_id:
-                return rio.order_id
-            for p in self.net.topo.pairs:
-                if (self._ref(p.source), self._ref(p.target)) == (rio.source, rio.target):
-                    return p.order_id
-        if method is OrderMethod.A2:
-            target_edge = next((v.corresponding_edge for v in self.virtual
-                                if v.edge == edge.name and v.corresponding_wwn == rio.target.wwn), "?")
-            key = (OrderMethod.A2, edge.name, target_edge)
-        else:
-            key = (OrderMethod.A1, rio.source.wwn, rio.target.wwn)
-        if key not in self._order_ids:
-            taken = set(self._order_ids.values()) | {p.order_id for p in self.net.topo.pairs}
-            taken |= {order_id for _, order_id in self.pair_info.values()}  # given at run time (method B)
-            self._order_ids[key] = next(i for i in range(1, len(taken) + 2) if i not in taken)
-        return self._order_ids[key]
-
     def _ref(self, name_lun: str) -> VolumeRef:
         name, _, lun = name_lun.partition(":")
         return VolumeRef(self.net.topo.storage(name).wwn, int(lun or 0))
 
-    # -- update collection ------------------------------------------------------------
+    # -- update collection 502(B) ---------------------------------------------------------
     def pair_updated(self, edge: Device, pair: PairInfo) -> None:
-        self.pair_info[(edge.name, pair.source, pair.target)] = (str(pair.state), pair.order_id)
+        """The edge reports a change of its pair information 411 over 150."""
+        self.net.mgmt(edge.name, self.name, self._pair_reported, edge.name, pair.source, pair.target,
+                      Collected411(state=str(pair.state), order_id=pair.order_id, at=self.now),
+                      what="pair information 411")
+
+    def _pair_reported(self, edge: str, source: VolumeRef, target: VolumeRef, info: Collected411) -> None:
+        if info.state == "Simplex":
+            self.pair_info.pop((edge, source, target), None)
+        else:
+            self.pair_info[(edge, source, target)] = info
 
     def _collect(self) -> None:
-        self.notice_failures()
-        for edge in self.edges:
-            if not edge.up:
-                continue
-            for oid, g in edge.groups.items():
-                self.collected[(edge.name, oid)] = Collected(g.created, g.reflected, g.deleted, g.reflection_delay,
-                                                             edge.log_entries)
+        """Every ``collect_interval``: each edge that is up reports its order groups (412,
+        735, the WR entries it holds) and each storage that is up reports in, over 150;
+        then the sites are checked (1301). What stopped answering is routed around first."""
+        now = self.now
+        if self.up:
+            self.notice_failures()
+        for edge in self.edges if self.up else ():
+            if edge.up:
+                groups = {oid: Collected(g.created, g.reflected, g.deleted, g.reflection_delay,
+                                         len(edge.remaining_entries(oid)), now)
+                          for oid, g in edge.groups.items()}
+                self._report(edge.name, self._edge_reported, edge.name, groups)
+        for spec in self.net.topo.storages:
+            if self.net.devices[spec.name].up:
+                self._report(spec.name, self._heard, spec.name, now)
+        self._detect()
         self.net.kernel.timer(self.spec.collect_interval, self._collect, daemon=True)
+
+    def _report(self, src: str, fn: Callable[..., object], *args: Any) -> None:
+        """A periodic report over 150: it arrives one latency later if ``src`` and the
+        server are still up (housekeeping: it does not keep the network from draining)."""
+        def arrive() -> None:
+            if self.up and self.net.devices[src].up:
+                fn(*args)
+
+        self.net.kernel.timer(self.spec.latency, arrive, daemon=True)
+
+    def _heard(self, device: str, at: float) -> None:
+        self.heard[device] = at
+
+    def _edge_reported(self, device: str, groups: dict[int, Collected]) -> None:
+        at = self.now - self.spec.latency
+        self.heard[device] = at
+        for key in [k for k in self.collected if k[0] == device and k[1] not in groups]:
+            del self.collected[key]
+        for oid, report in groups.items():
+            self.collected[(device, oid)] = report
+
+    # -- 1301: a source site that stopped reporting --------------------------------------
+    def watch(self) -> None:
+        """Devices went down: the run goes on (at least) until the silence of their reports
+        can be judged; the collection itself is housekeeping, which lets a run end."""
+        spec = self.spec
+        self.net.kernel.timer(spec.site_timeout + spec.collect_interval + spec.latency, self._detect)
+
+    def _detect(self) -> None:
+        """A customer's site whose storages have all been silent (no report arrived) for
+        ``site_timeout`` has failed (1301): tell the hosts of the target volumes of the
+        pairs whose sources are there, over the WAN 102. A site heard from again is up
+        again."""
+        now, spec = self.now, self.spec
+        if not self.up:
+            return
+        sites: dict[tuple[str, str], list[StorageSpec]] = {}
+        for s in self.net.topo.storages:
+            sites.setdefault((s.customer, s.site), []).append(s)
+        for key, storages in sites.items():
+            silence = min(now - self.heard.get(s.name, now) - spec.latency for s in storages)
+            if silence <= spec.collect_interval:
+                if self.failed_sites.pop(key, None) is not None:
+                    self.emit("site-reporting", None, customer=key[0], site=key[1])
+                continue
+            if key in self.failed_sites:
+                continue
+            if silence <= spec.site_timeout:
+                continue
+            self.failed_sites[key] = now
+            notices = self._targets_of({s.wwn for s in storages})
+            self.emit("site-failure-detected", "fig13:1301" if notices else None, customer=key[0], site=key[1],
+                      silent_s=round(silence, 9), storages=[s.name for s in storages], notify=sorted(notices))
+            for host, volumes in sorted(notices.items()):
+                self.wan(host, "site-failure notice (1301)", "site_failure_notified", key[1], volumes)
+
+    def _targets_of(self, wwns: set[str]) -> dict[str, list[str]]:
+        """Host -> the target volumes it holds of the pairs (as collected, 411) whose
+        sources are on storages ``wwns``."""
+        topo = self.net.topo
+        by_wwn = {s.wwn: s for s in topo.storages}
+        out: dict[str, list[str]] = {}
+        for (_, source, target), _info in sorted(self.pair_info.items(), key=lambda kv: str(kv[0])):
+            storage = by_wwn.get(target.wwn)
+            if source.wwn not in wwns or storage is None:
+                continue
+            host = next((h.name for h in topo.hosts if h.storage == storage.name), None)
+            volume = f"{storage.name}:{target.lun}"
+            if host is not None and volume not in out.get(host, []):
+                out.setdefault(host, []).append(volume)
+        return out
+
+    def wan(self, host: str, what: str, method: str, *args: Any) -> None:
+        """A message to a host over the wide-area network 102 (its latency is the
+        management network's): on arrival the host's ``method(*args)`` runs, if it is up."""
+        self.emit("wan-sent", None, to=host, what=what)
+
+        def arrive() -> None:
+            dev = self.net.devices[host]
+            if dev.up:
+                getattr(dev, method)(*args)
+
+        self.net.kernel.call_later(self.spec.latency, arrive)
 
     def report_failure(self, edge: Device, order_id: int, pairs: list[tuple[VolumeRef, VolumeRef]],
                        reason: str) -> None:
@@ -290,7 +396,9 @@ class ManagementServer(Device):
         return dst.wwn
 
     def view(self, customer: str) -> dict[str, Any]:
-        """What the RCN configuration interface 501 shows one customer: only its own."""
+        """What the RCN configuration interface 501 shows one customer: only its own
+        configuration (503, 404, 405, 408) and collected pair information 411 (the table
+        objects; `rcnlab.devices.customer_view` makes the JSON-able output)."""
         wwns = {c.storage_wwn for c in self.connections if c.customer == customer}
         return {
             "storage_connections": [c for c in self.connections if c.customer == customer],
@@ -299,6 +407,63 @@ class ManagementServer(Device):
             "routes": [r for r in self.routes if r.source_wwn in wwns],
             "pairs": {k: v for k, v in self.pair_info.items() if k[1].wwn in wwns},
         }
+
+    def customer_view(self, customer: str) -> dict[str, Any]:
+        """The output of 501 for one customer, JSON-able: its configuration (503, 404, 405,
+        408), and from the collection its pairs (411), order groups (412 counters,
+        reflection delay 735, remaining WR entries) and ``age_s``: how old the oldest
+        report behind it is (its storages' and their edges'; None before any). An order
+        group other customers' pairs share (method A-2 on shared edges) is named in
+        ``shared_order_groups`` without its counters, which are not this customer's alone."""
+        topo, now = self.net.topo, self.now
+        mine = {s.wwn: s.name for s in topo.storages if s.customer == customer}
+        owner = {s.wwn: s.customer for s in topo.storages}
+        view = self.view(customer)
+
+        def name(ref: VolumeRef) -> str:
+            return f"{mine.get(ref.wwn, ref.wwn)}:{ref.lun}"
+
+        groups: dict[tuple[str, int], bool] = {}  # (edge, order ID) -> only this customer's pairs
+        for (edge, source, _), info in self.pair_info.items():
+            key = (edge, info.order_id)
+            if source.wwn in mine:
+                groups[key] = groups.get(key, True)
+        for (edge, source, _), info in self.pair_info.items():
+            if (edge, info.order_id) in groups and owner.get(source.wwn) != customer:
+                groups[(edge, info.order_id)] = False
+        order_groups = []
+        for (edge, oid), c in sorted(self.collected.items()):
+            if groups.get((edge, oid)):
+                order_groups.append({"edge": edge, "order_id": oid, "created": c.created, "reflected": c.reflected,
+                                     "deleted": c.deleted, "reflection_delay": round(c.reflection_delay, 9),
+                                     "remaining": c.entries, "age_s": round(now - c.at, 9)})
+        sources = {s.name for s in topo.storages if s.customer == customer}
+        reporters = sources | {s.edge for s in topo.storages if s.customer == customer}
+        heard = [self.heard[d] for d in reporters if d in self.heard]
+        return {
+            "customer": customer,
+            "age_s": round(now - min(heard), 9) if heard else None,
+            "storage_connections": [{"edge": c.edge, "storage": mine[c.storage_wwn], "wwn": c.storage_wwn}
+                                    for c in view["storage_connections"]],
+            "virtual_storage": [{"edge": v.edge, "virtual_wwn": v.virtual_wwn, "stands_for": v.corresponding_wwn,
+                                 "at_edge": v.corresponding_edge} for v in view["virtual_storage"]],
+            "access_control": [{"edge": a.edge, "virtual_wwn": a.virtual_wwn, "permitted_wwn": a.permitted_wwn}
+                               for a in view["access_control"]],
+            "routes": [{"source": mine.get(r.source_wwn, r.source_wwn), "target": mine.get(r.target_wwn, r.target_wwn),
+                        "ips": list(r.ips), "devices": list(r.devices)} for r in view["routes"]],
+            "pairs": [{"edge": edge, "source": name(source), "target": name(target), "state": info.state,
+                       "order_id": info.order_id, "reported_at": round(info.at, 9)}
+                      for (edge, source, target), info in sorted(view["pairs"].items(), key=lambda kv: str(kv[0]))],
+            "order_groups": order_groups,
+            "shared_order_groups": sorted({oid for (_, oid), alone in groups.items() if not alone}),
+            "remaining_entries": sum(g["remaining"] for g in order_groups),
+            "failed_sites": sorted(site for (cu, site) in self.failed_sites if cu == customer),
+        }
+
+    def restart(self) -> None:
+        """Back from a crash: every device gets a whole ``site_timeout`` to be heard again."""
+        super().restart()
+        self.heard = dict.fromkeys(self.heard, self.now)
 
     def receive(self, src: str, message: object) -> None:
         self.malformed += 1  # the management server has no data-path links

@@ -66,6 +66,7 @@ class CustomerEntry:
 class ManagementEntry:
     name: Name = Name("M103")
     collect_interval_ms: float = attrs.field(default=500.0, validator=timer_rule)
+    site_timeout_ms: float = attrs.field(default=1500.0, validator=timer_rule)
     latency_ms: float = attrs.field(default=1.0, validator=delay_rule)
     pos: Pos | None = None
 
@@ -135,6 +136,7 @@ class HostEntry:
     customer: Name
     site: Site
     storage: Name  # the external storage it issues SCSI commands to
+    auto_failover: bool = False
     pos: Pos | None = None
 
 

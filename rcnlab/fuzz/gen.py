@@ -196,7 +196,8 @@ def topology_toml(p: TopoParams, name: str = "fuzz") -> str:
     for c, side, site, edge in storages + [(1, 3, "source", "E1")] * p.same_edge:
         name = f"S{c}{side}"
         if side != 3:
-            out += _table("host", {"name": f"H{c}{side}", "customer": f"C{c}", "site": site, "storage": name})
+            out += _table("host", {"name": f"H{c}{side}", "customer": f"C{c}", "site": site, "storage": name}
+                          | _knobs(p, f"H{c}{side}"))
         where = {"attach": "ip", "address": f"198.51.100.{16 * c + side}"} if p.attach == "ip" else \
             {"attach": "fc", "wwn": _wwn(c, side)}
         out += _table("storage", {"name": name} | where | {"customer": f"C{c}", "site": site, "edge": edge,
@@ -407,7 +408,13 @@ def _spare(volume: str, topo: TopoParams) -> str:
     return f"{volume.split(':')[0]}:{topo.volumes}"
 
 
-def _refuse(t0: float, source: str, target: str, why: str, order_id: int = 0) -> list[Step]:
+#: The order assurance ID a creation that must be refused gives in a method B lab (which
+#: refuses a creation with none): one no generated pair has, so the refusal is the one meant.
+REFUSED_ORDER_ID = 999
+
+
+def _refuse(t: TopoParams, t0: float, source: str, target: str, why: str, order_id: int = 0) -> list[Step]:
+    order_id = order_id or (REFUSED_ORDER_ID if t.order_method == OrderMethod.B else 0)
     order = (("order_id", order_id),) if order_id else ()
     return [Step(at=t0, do="pair-create", args=(("source", source), ("target", target), ("mode", "sync"), *order,
                                                 ("host", _host(source))), refuse=why)]
@@ -495,16 +502,16 @@ FAULTS: dict[str, Draw] = {
         Step(at=t0, do="site-failure", args=(("devices", names := [_host(v := rng.choice((s, d))), v.split(":")[0]]),)),
         Step(at=t1, do="site-restore", args=(("devices", names),))],
     # a creation from a paired volume: refused, unless that pair's own creation failed (so no must)
-    "refuse-paired": lambda rng, t, t0, t1, s, d: _refuse(t0, s, _spare(d, t), ""),
+    "refuse-paired": lambda rng, t, t0, t1, s, d: _refuse(t, t0, s, _spare(d, t), ""),
     "refuse-customer": lambda rng, t, t0, t1, s, d: _refuse(
-        t0, _spare(s, t), _spare(d.replace("S1", "S2", 1) if d.startswith("S1") else d.replace("S2", "S1", 1), t),
+        t, t0, _spare(s, t), _spare(d.replace("S1", "S2", 1) if d.startswith("S1") else d.replace("S2", "S1", 1), t),
         "the volumes belong to different customers"),
-    "refuse-same-edge": lambda rng, t, t0, t1, s, d: _refuse(t0, _spare("S11", t), "S13:0",
+    "refuse-same-edge": lambda rng, t, t0, t1, s, d: _refuse(t, t0, _spare("S11", t), "S13:0",
                                                              "both storages hang off edge E1"),
-    "refuse-max-pairs": lambda rng, t, t0, t1, s, d: _refuse(t0, _spare(s, t), _spare(d, t),
+    "refuse-max-pairs": lambda rng, t, t0, t1, s, d: _refuse(t, t0, _spare(s, t), _spare(d, t),
                                                              f"the customer's max_pairs is {t.volumes}"),
     "refuse-order-id": lambda rng, t, t0, t1, s, d: _refuse(
-        t0, _spare(d, t), _spare(s, t), f"order ID {t.order_id(0)} belongs to pairs of edge pair E1>E2",
+        t, t0, _spare(d, t), _spare(s, t), f"order ID {t.order_id(0)} belongs to pairs of edge pair E1>E2",
         t.order_id(0)),
 }
 FAULT_KINDS = tuple(FAULTS)
@@ -541,7 +548,10 @@ _WEIGHT = {"failover-group": 4, "failback-group": 2}
 #: A resend limit below 3 is left out: with a steady loss of 1 % a pair fails by design.
 KNOBS: dict[str, dict[str, tuple[Any, ...]]] = {
     "lab": {"block_size": (4096,)},
-    "management": {"name": ("M9",), "latency_ms": (0.1, 20.0), "collect_interval_ms": (50.0, 2000.0)},
+    # site_timeout_ms above every collect_interval_ms drawn (the file requires it)
+    "management": {"name": ("M9",), "latency_ms": (0.1, 20.0), "collect_interval_ms": (50.0, 2000.0),
+                   "site_timeout_ms": (2500.0, 6000.0)},
+    "host": {"auto_failover": (True, False)},
     "customer": {"edges": (["E1", "E2"],), "max_storages": (3,), "name": ('Customer "one"',)},
     "edge": {"log_durable": (True, False), "log_capacity": (1 << 16, 1 << 20), "resend_timeout_ms": (5.0, 200.0),
              "resend_limit": (3, 20), "suspend_timeout_ms": (100.0, 1500.0), "reorder_window": (4, 64),
@@ -584,6 +594,7 @@ def widen(rng: Rng, topo: TopoParams) -> TopoParams:
     tables += [("edge", "E1"), ("edge", "E2")] + [("storage", s) for s in topo.storage_names()]
     tables += [("core", k) for k in topo.core_names()] + [("gbe", link) for link in topo.gbe_links()]
     tables += [("storage-link", link) for link in topo.storage_links()]
+    tables += [("host", f"H{c}{side}") for c in range(1, topo.customers + 1) for side in (1, 2)]
     knobs = [(where, key, rng.choice(values)) for table, where in tables for key, values in KNOBS[table].items()
              if rng.random() < KNOB_CHANCE]
     return attrs.evolve(topo, knobs=tuple(knobs))

@@ -96,6 +96,7 @@ def crash(lab: Lab, c: Crash) -> None:
         raise LabError(f"{c.device} is already down")
     dev.crash()
     lab.net.management.emit("device-crashed", None, device=c.device)
+    lab.net.management.watch()
 
 
 def restart(lab: Lab, c: Restart) -> None:
@@ -124,7 +125,8 @@ def _site_devices(lab: Lab, site: str | None, devices: list[str] | None) -> list
 
 def site_failure(lab: Lab, c: SiteFailure) -> list[str]:
     """A site disaster: every host and storage of ``site`` (or the named ``devices``)
-    goes down together; the management server notices (it tells 1301). Returns the names."""
+    goes down together; the management server notices when their reports stop (1301,
+    after its ``site_timeout``). Returns the names."""
     net = lab.net
     down = [n for n in _site_devices(lab, c.site, c.devices) if net.devices[n].up]
     if not down:
@@ -132,8 +134,7 @@ def site_failure(lab: Lab, c: SiteFailure) -> list[str]:
     for name in down:
         net.devices[name].crash()
     net.management.emit("site-failed", None, site=c.site, devices=down)
-    if c.site is not None:
-        net.management.site_down(c.site)
+    net.management.watch()
     return down
 
 
@@ -146,8 +147,6 @@ def site_restore(lab: Lab, c: SiteRestore) -> list[str]:
     for name in up:
         net.devices[name].restart()
     net.management.emit("site-restored", None, site=c.site, devices=up)
-    if c.site is not None:
-        net.management.site_up(c.site)
     return up
 
 

@@ -27,8 +27,7 @@ from rcnlab.ops.commands import (
     Workload,
     Write,
 )
-from rcnlab.topo.rules import Claim, End, pair_problem
-from rcnlab.topo.schema import Topology
+from rcnlab.topo.rules import Claim, End, given_order_id, pair_problem
 
 
 def _send(lab: Lab, host: Host, rio: Rio, step: str | None = None,
@@ -76,12 +75,12 @@ def create_pair(lab: Lab, c: CreatePair) -> None:
     dst, dst_ref = lab.volume(c.target)
     source, target = (End(name=net.volume_name(ref), storage=s.spec, blocks=s.volumes[ref.lun].size)
                       for s, ref in ((src, src_ref), (dst, dst_ref)))
-    order_id = _order_id(topo, source.name, target.name, c.order_id)
+    order_id = given_order_id(topo, source.name, target.name, c.order_id)
     customer = next(cu for cu in topo.customers if cu.id == src.spec.customer)
     in_use = {net.volume_name(w.volume): f"host {h.name} runs a workload on it"
               for h in net.hosts for w in h.workloads if not w.done}
     problem = pair_problem(source, target, order_id, f"pair {source.name}>{target.name}", customer, _claims(lab),
-                           in_use)
+                           in_use, method=topo.order_method)
     if problem is not None and not problem.clash:
         raise LabError(problem.text)
     check_command(Command.CREATE, src.pair_state(src_ref.lun), f"{src.name} {c.source}")
@@ -98,15 +97,6 @@ def create_pair(lab: Lab, c: CreatePair) -> None:
                       order_id=c.order_id))
 
 
-def _order_id(topo: Topology, source: str, target: str, given: int) -> int | None:
-    """The order assurance ID a new pair will have, when the operator's choice fixes it
-    (method B: the one given, else the pair's ``[[pair]]``); None when the management
-    server assigns it."""
-    if topo.order_method is not OrderMethod.B:
-        return None
-    return given or next((p.order_id for p in topo.pairs if (p.source, p.target) == (source, target)), None)
-
-
 def _claims(lab: Lab) -> list[Claim]:
     """The pairs there are (as their source storages know them), the creations on their
     way (sent by a host, not answered yet), and the order assurance IDs the topology's
@@ -121,7 +111,7 @@ def _claims(lab: Lab) -> list[Claim]:
             source, target = net.volume_name(rio.source), net.volume_name(net.real(rio.target))
             claims[source] = Claim(source=source, target=target, customer=storages[0].spec.customer,
                                    edges=(storages[0].edge, storages[1].edge), where=f"pair {source}>{target}",
-                                   order_id=_order_id(topo, source, target, rio.order_id))
+                                   order_id=given_order_id(topo, source, target, rio.order_id))
     for view in net.pair_views():
         known = claims.get(view.source)
         storage = net.storage_of(view.source_ref)
@@ -285,10 +275,13 @@ def _group_not_under_way(lab: Lab, command: Command, volume: str | None,
     return members
 
 
-def failover(lab: Lab, c: Failover) -> list[str]:
-    """Failover (Fig. 13): the target host detects the source-site failure (1301) and
-    sends a Suspend instruction (1302) to the target storage; when the storage answers
-    (1311) it restarts the application on the target volume (1312, 911). Acts on the
+def failover(lab: Lab, c: Failover, by: str = "operator") -> list[str]:
+    """Failover (Fig. 13): the target host takes over: it sends a Suspend instruction
+    (1302) to the target storage; when the storage answers (1311) it restarts the
+    application on the target volume (1312, 911). The decision is the operator's (or the
+    cluster software's, ``by``), after the management server's notice of a source-site
+    failure (1301, trace event ``site-failure-notified`` at the host) or without one: the
+    trace event ``takeover-decided`` says which. Acts on the
     whole consistency group (`_group`, named by ``volume``, either end, or ``order_id``):
     each pair's target host sends its own instruction and gets its own answer; the target
     edge fails the group over once. ``prompt``: the variant that suspends at once
@@ -306,13 +299,35 @@ def failover(lab: Lab, c: Failover) -> list[str]:
         target = net.volume_name(pair.local)
         source_storage = net.storage_of(pair.remote)
         site = source_storage.spec.site if source_storage else Site.SOURCE
-        by = "management server 103" if site in net.management.sites_down else "operator"
-        h.emit("site-failure-detected", "fig13:1301", site=site, by=by,
-               pair=f"{net.volume_name(pair.remote)}>{target}")
+        notice = h.notified.get(site)
+        h.emit("takeover-decided", None, site=site, by=by, pair=f"{net.volume_name(pair.remote)}>{target}",
+               notified=None if notice is None else round(notice, 9))
         _send(lab, h, Rio(kind=RioKind.SUSPEND, source=pair.remote, target=pair.local, failure=True,
                           mode=FailoverMode.PROMPT if c.prompt else FailoverMode.WAIT), "fig13:1302",
               _restarted(h, target, c.prompt))
     return [net.volume_name(pair.local) for _, pair in members]
+
+
+def install_cluster_software(lab: Lab) -> None:
+    """Give every host the cluster software (911): a host whose topology entry says
+    ``auto_failover`` takes over the target volumes it is told of (1301) by itself, each
+    consistency group once; a refusal is a line of ``lab.refused``."""
+    for h in lab.net.hosts:
+        h.cluster = _cluster(lab, h)
+
+
+def _cluster(lab: Lab, h: Host) -> Callable[[list[str]], None]:
+    def take_over(volumes: list[str]) -> None:
+        done: set[str] = set()
+        for volume in volumes:
+            if volume in done:
+                continue
+            try:
+                done.update(failover(lab, Failover(volume=volume, host=h.name), by="cluster software"))
+            except (LabError, IllegalCommand) as exc:
+                lab.refused.append(f"{h.name} cluster software: failover of {volume}: {exc}")
+
+    return take_over
 
 
 def _restarted(h: Host, target: str, prompt: bool) -> Callable[[ScsiCommand], None]:
@@ -515,12 +530,16 @@ def _recreate_half_pair(lab: Lab, pair: StoragePair) -> None:
     source = lab.net.storage_of(pair.remote)
     if source is None or not source.up or source.pairs.get(pair.remote.lun) is not None:
         return
-    names = lab.net.volume_name(pair.remote), lab.net.volume_name(pair.local)
+    net = lab.net
+    names = net.volume_name(pair.remote), net.volume_name(pair.local)
+    target = net.storage_of(pair.local)
+    info = net.edge_named[target.edge].pairs.get((net.real(pair.remote), pair.local)) if target else None
+    given = info.order_id if info is not None and net.topo.order_method is OrderMethod.B else 0
     delete_pair(lab, DeletePair(volume=names[1]))
 
     def create() -> None:
         try:
-            create_pair(lab, CreatePair(source=names[0], target=names[1], mode=pair.mode))
+            create_pair(lab, CreatePair(source=names[0], target=names[1], mode=pair.mode, order_id=given))
         except (LabError, IllegalCommand) as exc:
             lab.refused.append(f"resync-all: {exc}")
 

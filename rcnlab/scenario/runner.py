@@ -7,6 +7,7 @@ import math
 from rcnlab.lab import Lab, LabError
 from rcnlab.model.pair_state import IllegalCommand
 from rcnlab.ops.commands import CreatePair
+from rcnlab.ops.pairs import install_cluster_software
 from rcnlab.ops.registry import do
 from rcnlab.scenario.steps import Scenario, Step
 from rcnlab.world import World
@@ -20,6 +21,7 @@ class Runner:
     def __init__(self, net: World, scenario: Scenario | None = None, lab: Lab | None = None) -> None:
         self.net = net
         self.lab = lab or Lab(net)
+        install_cluster_software(self.lab)
         self.scenario = scenario
         if scenario is not None:
             self.lab.planned = tuple(s.command for s in scenario.steps if isinstance(s.command, CreatePair))

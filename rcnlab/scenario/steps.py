@@ -25,7 +25,8 @@ import attrs
 
 from rcnlab.formats import FormatError, parse_toml, read_text, structure
 from rcnlab.formats.fields import bounded
-from rcnlab.ops.commands import COMMANDS, MAX_TIME, Command
+from rcnlab.ops.commands import COMMANDS, MAX_TIME, Command, CreatePair
+from rcnlab.topo.rules import given_order_id, no_order_id
 from rcnlab.topo.schema import Topology
 
 
@@ -110,6 +111,13 @@ def read_step(path: str, i: int, raw: dict[str, Any], topo: Topology | None) -> 
     command = structure(given, COMMANDS[do], path, where)
     if topo is not None:
         check_names(path, where, {k: _plain(getattr(command, k)) for k in given}, topo)
+        if isinstance(command, CreatePair):
+            source, target = (f"{v.partition(':')[0]}:{int(v.partition(':')[2] or 0)}"
+                              for v in (command.source, command.target))
+            missing = no_order_id(topo.order_method, given_order_id(topo, source, target, command.order_id),
+                                  f"pair {source}>{target}")
+            if missing is not None:
+                raise FormatError(path, f"{where}.order_id", missing.text)
     return Step(index=i, at=at, command=command)
 
 

@@ -140,9 +140,14 @@ class _Reader:
         block_size = file.lab.block_size
         customers = self.customers(file.customer)
         self.declare("management", file.management.name, "management server")
+        if file.management.site_timeout_ms <= file.management.collect_interval_ms:
+            raise self.fail("management.site_timeout_ms", (
+                f"{file.management.site_timeout_ms:g} ms is not longer than collect_interval_ms "
+                f"({file.management.collect_interval_ms:g} ms): every site would seem to fail between two reports"))
         management = ManagementSpec(
             name=file.management.name,
             collect_interval=file.management.collect_interval_ms / 1000,
+            site_timeout=file.management.site_timeout_ms / 1000,
             latency=file.management.latency_ms / 1000,
             pos=file.management.pos,
         )
@@ -292,7 +297,8 @@ class _Reader:
                     f"{key}.storage",
                     f"storage {h.storage} belongs to customer {owner[h.storage]}, not {h.customer}",
                 )
-            out.append((key, HostSpec(name=h.name, customer=h.customer, site=h.site, storage=h.storage, pos=h.pos)))
+            out.append((key, HostSpec(name=h.name, customer=h.customer, site=h.site, storage=h.storage,
+                                        auto_failover=h.auto_failover, pos=h.pos)))
         return out
 
     def unique_addresses(
@@ -430,7 +436,7 @@ class _Reader:
                 ends.append(End(name=f"{name}:{int(lun)}", storage=storage, blocks=blocks))
             source, target = ends
             ckey, customer = customers[source.storage.customer]
-            problem = pair_problem(source, target, p.order_id, key, customer, claims)
+            problem = pair_problem(source, target, p.order_id, key, customer, claims, method=file.lab.order_assurance)
             if problem is not None:
                 raise self.fail(f"{ckey}.max_pairs" if problem.key == "max_pairs" else f"{key}.{problem.key}",
                                 problem.text)

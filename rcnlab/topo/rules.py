@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping
 
 import attrs
 
-from rcnlab.model.kinds import Role
-from rcnlab.topo.schema import Customer, StorageSpec
+from rcnlab.model.kinds import OrderMethod, Role
+from rcnlab.topo.schema import Customer, StorageSpec, Topology
 
 
 @attrs.frozen(kw_only=True)
@@ -33,8 +33,8 @@ class End:
 
 @attrs.frozen(kw_only=True)
 class Claim:
-    """A pair already there, as the rules see it. ``order_id`` None: the management
-    server assigns it (methods A-1 and A-2). ``counts`` False: a ``[[pair]]`` not yet
+    """A pair already there, as the rules see it. ``order_id`` None: its source edge
+    creates it (methods A-1 and A-2). ``counts`` False: a ``[[pair]]`` not yet
     created at run time, which only reserves its order assurance ID for its edges."""
 
     source: str
@@ -57,6 +57,25 @@ class Problem:
     clash: bool = True
 
 
+def given_order_id(topo: Topology, source: str, target: str, given: int | None) -> int | None:
+    """The order assurance ID the manager gives the pair ``source``>``target`` ("NAME:LUN")
+    with method B: ``given`` (0 or None: none), else its ``[[pair]]``; None with methods
+    A-1 and A-2 (its source edge creates it) or when there is none."""
+    if topo.order_method is not OrderMethod.B:
+        return None
+    return given or next((p.order_id for p in topo.pairs if (p.source, p.target) == (source, target)), None)
+
+
+def no_order_id(method: OrderMethod, order_id: int | None, where: str) -> Problem | None:
+    """Method B without an order assurance ID: refused (the patent's method B has the
+    manager give every pair its ID before the pair is created)."""
+    if method is not OrderMethod.B or order_id is not None:
+        return None
+    return Problem(key="order_id", clash=False, text=(
+        f'{where} has no order assurance ID: with order_assurance = "B" the manager gives each pair one '
+        "(order_id in the pair creation, or a [[pair]] in the topology)"))
+
+
 def claim(source: End, target: End, order_id: int | None, where: str) -> Claim:
     """The claim of a pair that `pair_problem` accepted."""
     return Claim(source=source.name, target=target.name, customer=source.storage.customer,
@@ -64,10 +83,12 @@ def claim(source: End, target: End, order_id: int | None, where: str) -> Claim:
 
 
 def pair_problem(source: End, target: End, order_id: int | None, where: str, customer: Customer,
-                 others: Iterable[Claim], in_use: Mapping[str, str] | None = None) -> Problem | None:
+                 others: Iterable[Claim], in_use: Mapping[str, str] | None = None, *,
+                 method: OrderMethod) -> Problem | None:
     """What is wrong with pairing ``source`` to ``target`` (the pair ``where``) next to
     ``others``, or None. ``customer`` is the source storage's; ``in_use`` maps a volume
-    the run is using to who uses it (a host's workload), empty when reading a file."""
+    the run is using to who uses it (a host's workload), empty when reading a file;
+    ``method`` the lab's order assurance method."""
     others = list(others)
     s, t = source.storage, target.storage
     if s.name == t.name:
@@ -79,6 +100,9 @@ def pair_problem(source: End, target: End, order_id: int | None, where: str, cus
     if s.edge == t.edge:
         return Problem(key="target", clash=False, text=f"{s.name} and {t.name} are both attached to edge {s.edge}; "
                                                        "the RCN copies between storages on two different edges")
+    missing = no_order_id(method, order_id, where)
+    if missing is not None:
+        return missing
     if target.blocks < source.blocks:
         return Problem(key="target", clash=False, text=f"target {target.name} has {target.blocks} blocks, "
                                                        f"fewer than source {source.name} ({source.blocks})")

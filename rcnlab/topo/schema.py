@@ -47,6 +47,7 @@ class HostSpec:
     customer: str
     site: Site
     storage: str  # the external storage it issues SCSI commands to
+    auto_failover: bool = False  # cluster software: take over when told of a source-site failure (1301)
     pos: tuple[int, int] | None = None
 
 
@@ -107,6 +108,7 @@ class ManagementSpec:
 
     name: str = "M103"
     collect_interval: float = 0.5  # how often 411/412 and delay 735 are collected
+    site_timeout: float = 1.5  # a site whose storages are silent this long has failed (1301)
     latency: float = 0.001  # management network 150, one way
     pos: tuple[int, int] | None = None
 

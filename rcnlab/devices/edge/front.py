@@ -14,6 +14,7 @@ from __future__ import annotations
 import attrs
 
 from rcnlab.devices.edge.state import EdgeState
+from rcnlab.devices.order_ids import OrderIds
 from rcnlab.model.ids import VolumeRef, port_id
 from rcnlab.model.kinds import LinkKind
 from rcnlab.model.log_entry import LOG_ENTRY_HEADER_BYTES, LogEntry
@@ -28,8 +29,9 @@ class FrontMixin(EdgeState):
 
     # -- configuration from the management server (903) ----------------------------
     def configure(self, attached: dict[str, str], virtual: list[VirtualStorage], access: list[AccessControl],
-                  routes: list[Route]) -> None:
+                  routes: list[Route], order_ids: OrderIds) -> None:
         self.attached = dict(attached)
+        self.order_ids = order_ids
         self._wwn_of = {self._address(dev, wwn): wwn for wwn, dev in self.attached.items()}
         self._fc = {}
         self.virtual = {v.virtual_wwn: v for v in virtual}

@@ -107,7 +107,7 @@ class SourceMixin(EdgeState):
                 self.rebase.add(pair.order_id)
                 self.emit("pair-state", None, pair=f"{pair.source}>{pair.target}", party=Party.SOURCE_EDGE,
                           old=str(pair.state), new=str(S.SIMPLEX))
-            order_id = self.management.order_id_for(self, rio)
+            order_id = self.order_ids.assign(rio)
             pair = self.pairs[key] = PairInfo(source=rio.source, target=rio.target, order_id=order_id,
                                               mode=rio.mode)
             self.emit("pair-registered", Tag.SRC_CREATE_PAIR_REGISTERED, pair=f"{rio.source}>{rio.target}",

@@ -17,6 +17,7 @@ import attrs
 
 from rcnlab.devices.base import Device
 from rcnlab.devices.edge.log import HeldLog, Inbound
+from rcnlab.devices.order_ids import OrderIds
 from rcnlab.emu.kernel import Timer
 from rcnlab.emu.link import Channel
 from rcnlab.model.ids import VolumeRef
@@ -37,7 +38,6 @@ ANSWER_EVENT = {K.ICOK: Event.CREATE, K.DOK: Event.DUPLEX, K.DPOK: Event.RESYNC,
 class Management(Protocol):
     """What an edge asks of the management server 103 (`rcnlab.devices.management`)."""
 
-    def order_id_for(self, edge: Device, rio: Rio) -> int: ...
     def route_around(self, edge: Device, order_id: int, reason: str) -> bool: ...
     def report_failure(self, edge: Device, order_id: int, pairs: list[PairKey], reason: str) -> None: ...
     def pair_updated(self, edge: Device, pair: PairInfo) -> None: ...
@@ -85,6 +85,7 @@ class EdgeState(Device):
     _fc: dict[str, Channel] = attrs.field(factory=dict, init=False)  # attached storage device -> our channel to it
     # -- pairs and their order (411, 412) --
     pairs: dict[PairKey, PairInfo] = attrs.field(factory=dict, init=False)  # 411
+    order_ids: OrderIds = attrs.field(factory=OrderIds, init=False)  # numbering 726 (from the configuration)
     groups: dict[int, OrderAssurance] = attrs.field(factory=dict, init=False)  # 412
     rebase: set[int] = attrs.field(factory=set, init=False)  # groups whose next entry restarts the sequence
     # -- the log storage area 413 --

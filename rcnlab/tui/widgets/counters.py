@@ -1,6 +1,7 @@
 """Counters: the order assurance information 412 of every group at every edge
-(731 ID, 732 creation, 733 reflection, 734 deletion, 735 reflection delay), with
-sparklines of the reflection delay, writes per second and log occupancy."""
+(731 ID, 732 creation, 733 reflection, 734 deletion, 735 reflection delay) as the
+management server last collected it (502(B)), with its age, and sparklines of the
+reflection delay, writes per second and log occupancy."""
 
 from __future__ import annotations
 
@@ -72,7 +73,7 @@ class Counters(Vertical):
             return
         self._last = (now, issued)
         self.writes.append((issued - n0) / (now - t0))
-        delays = [g.reflection_delay for e in self.net.edges for g in e.groups.values() if g.reflected]
+        delays = [c.reflection_delay for c in self.net.management.collected.values() if c.reflected]
         self.delay.append(max(delays, default=0.0) * 1000)
         self.occupancy.append(float(sum(e.log_entries for e in self.net.edges)))
 
@@ -82,11 +83,13 @@ class Counters(Vertical):
         for col in ("edge", "ID", "created", "reflected", "deleted", "delay ms"):
             table.add_column(col, justify="right" if col != "edge" else "left", no_wrap=True)
         self.rows = []
-        for edge in self.net.edges:
-            for oid, g in sorted(edge.groups.items()):
-                self.rows.append((edge.name, oid, g.created, g.reflected, g.deleted, g.reflection_delay))
-                table.add_row(edge.name, str(oid), str(g.created), str(g.reflected), str(g.deleted),
-                              f"{g.reflection_delay * 1000:.3f}")
+        collected = self.net.management.collected
+        for (edge, oid), g in sorted(collected.items()):
+            self.rows.append((edge, oid, g.created, g.reflected, g.deleted, g.reflection_delay))
+            table.add_row(edge, str(oid), str(g.created), str(g.reflected), str(g.deleted),
+                          f"{g.reflection_delay * 1000:.3f}")
+        age = max((now - g.at for g in collected.values()), default=None)
+        self.border_subtitle = "" if age is None else f"collected by M103 {age * 1000:.0f} ms ago"
         if not self.rows:
             table.add_row("-", "-", "-", "-", "-", "-")
         self.query_one("#groups", Shown).show(table, len(self.rows))
