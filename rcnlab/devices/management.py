@@ -12,12 +12,12 @@ import attrs
 
 from rcnlab.devices.base import Device
 from rcnlab.model.ids import VolumeRef
-from rcnlab.model.kinds import DeviceKind, LinkKind, OrderMethod
+from rcnlab.model.kinds import ContractTime, DeviceKind, LinkKind, OrderMethod
 from rcnlab.model.log_entry import LogEntry
 from rcnlab.model.rio import Rio
 from rcnlab.model.tables import AccessControl, PairInfo, Route, StorageConnection, VirtualStorage
 from rcnlab.topo.routing import find_route, route_ips
-from rcnlab.topo.schema import ManagementSpec, StorageSpec
+from rcnlab.topo.schema import Customer, ManagementSpec, StorageSpec
 
 if TYPE_CHECKING:
     from rcnlab.devices.core import CoreDevice
@@ -49,18 +49,21 @@ class ManagementServer(Device):
     sites_down: set[str] = attrs.field(factory=set, init=False)  # sites it has seen go down (1301)
     edges: list[EdgeDevice] = attrs.field(factory=list, init=False, repr=False)  # what it configures
     cores: list[CoreDevice] = attrs.field(factory=list, init=False, repr=False)
+    contracts: dict[str, Customer] = attrs.field(factory=dict, init=False)  # 901: customer ID -> its limits
+    configured: set[str] = attrs.field(factory=set, init=False)  # 902: the customers configured
     _order_ids: dict[tuple[str, str, str], int] = attrs.field(factory=dict, init=False)
 
     # -- 901-903 -------------------------------------------------------------------
     def configure(self, edges: list[EdgeDevice], cores: list[CoreDevice]) -> None:
-        """Contract, customer IDs and the RCN configuration of ``edges`` and ``cores``,
-        before the lab starts."""
+        """Contract and customer configuration of the customers whose contract is
+        concluded at start, and the RCN configuration of ``edges`` and ``cores``, before
+        the lab starts."""
         self.edges, self.cores = edges, cores
         topo = self.net.topo
         for customer in topo.customers:
-            self.emit("contract-concluded", "fig9:901", customer=customer.id, name=customer.name,
-                      max_storages=customer.max_storages, max_pairs=customer.max_pairs)
-            self.emit("customer-configured", "fig9:902", customer=customer.id)
+            if customer.contract is ContractTime.AT_START:
+                self.conclude_contract(customer)
+                self.configure_customer(customer.id)
         self.connections = [StorageConnection(edge=s.edge, customer=s.customer, storage_wwn=s.wwn)
                             for s in topo.storages]
         self.virtual, self.access = [], []
@@ -80,6 +83,19 @@ class ManagementServer(Device):
         self.emit("rcn-configured", "fig9:903", storages=len(self.connections), virtual_storages=len(self.virtual),
                   routes=[list(r.devices) for r in self.routes])
         self.net.kernel.timer(self.spec.collect_interval, self._collect, daemon=True)
+
+    def conclude_contract(self, customer: Customer) -> None:
+        """901: the customer and the RCN provider conclude a contract with these limits
+        (storages, pairs, edges), which 501 holds the customer to from now on."""
+        self.contracts[customer.id] = customer
+        self.emit("contract-concluded", "fig9:901", customer=customer.id, name=customer.name,
+                  max_storages=customer.max_storages, max_pairs=customer.max_pairs, edges=list(customer.edges))
+
+    def configure_customer(self, customer_id: str) -> None:
+        """902: the provider enters the customer's ID and its contract's conditions into
+        the management server; from now on the customer may configure pairs (904)."""
+        self.configured.add(customer_id)
+        self.emit("customer-configured", "fig9:902", customer=customer_id)
 
     def _storage_pairs(self) -> Iterable[tuple[StorageSpec, StorageSpec]]:
         storages = sorted(self.net.topo.storages, key=lambda s: s.name)

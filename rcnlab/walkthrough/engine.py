@@ -31,7 +31,7 @@ from rcnlab.ops.expect import problems as unmet
 from rcnlab.ops.registry import do
 from rcnlab.run import Session
 from rcnlab.summary import summarize
-from rcnlab.walkthrough.model import Checkpoint, Condition, Walkthrough, WalkStep
+from rcnlab.walkthrough.model import Checkpoint, Condition, WalkStep, Walkthrough
 
 #: How long "drain" and "until" may run at most, in virtual seconds, before the step fails.
 DRAIN_LIMIT = 600.0
