@@ -4,6 +4,7 @@ step catalogue in order, and broken or diverging walkthroughs fail loudly."""
 from __future__ import annotations
 
 import io
+import json
 import os
 from pathlib import Path
 
@@ -237,3 +238,20 @@ def test_shipped_files_name_their_topology_relative_to_themselves():
     for path in WALKTHROUGHS:
         wt = load_walkthrough(path)
         assert Path(os.path.normpath(wt.topology_path)).parent == ROOT / "topologies"
+
+
+def test_walkthrough_trace_writes_every_event_as_run_does(played, tmp_path, capsys):
+    """``rcnlab walkthrough NAME --trace FILE``: every trace event as a JSON line, the same
+    events the player journals, byte for byte again on a second play; a folder that is
+    not there is one line of bad input."""
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    assert main(["walkthrough", "write", "--auto", "--trace", str(first)]) == 0
+    assert main(["walkthrough", "write", "--auto", "--trace", str(second)]) == 0
+    lines = first.read_text().splitlines()
+    assert lines == [e.to_json() for e in played["write"].events]
+    assert first.read_bytes() == second.read_bytes()
+    assert {"t", "device", "event", "step"} <= set(json.loads(lines[0]))
+    capsys.readouterr()
+    assert main(["walkthrough", "write", "--auto", "--trace", "/no/such/dir/t.jsonl"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "rcnlab: walkthrough --trace: /no/such/dir/t.jsonl: no folder '/no/such/dir' to write in")

@@ -77,6 +77,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     topo = _topology(args.topology)
     scenario = _scenario(args.scenario, topo)
+    window = walkthrough.window_of(args)
     with ExitStack() as stack:
         trace = None
         if args.trace:
@@ -93,7 +94,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for path in (args.mermaid, args.svg):
         if path:
             try:
-                export_run(messages, path, topo)
+                export_run(messages, path, topo, window=window)
             except OSError as exc:
                 raise BadInput(f"{path}: cannot write the export ({exc.strerror})") from None
     lab = session.lab
@@ -152,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write the message sequence as a Mermaid sequence diagram")
     r.add_argument("--svg", metavar="FILE", type=flags.output,
                    help="write the message sequence as an SVG swimlane chart")
+    walkthrough.add_window(r)
     r.set_defaults(func=cmd_run)
 
     t = sub.add_parser("tui", help="open the lab on a topology")
