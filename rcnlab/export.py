@@ -16,14 +16,13 @@ a ``Window`` of virtual time (``--from``/``--to``) chooses which part of a long 
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
-
-import math
 
 import attrs
 

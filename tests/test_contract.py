@@ -13,7 +13,7 @@ from rcnlab.ops.registry import do
 from rcnlab.run import Session
 from tests.helpers import ROOT, run, steps_of, topology
 
-LATER = {'id = "C1"                    # required': 'id = "C1"\ncontract = "later"'}
+LATER = {'contract = "at-start"': 'contract = "later"   '}
 
 
 def _session() -> Session:
@@ -40,7 +40,7 @@ def test_before_contract_and_configuration_a_pair_is_refused_naming_the_missing_
     do(s.lab, ConfigureCustomer(customer="C1"))
     do(s.lab, CreatePair(source="ST112:0", target="ST122:0"))
     s.drain()
-    assert [v.states for v in s.world.pair_views()][0][0].value == "Duplex"
+    assert [str(state) for state in s.world.pair_views()[0].states] == ["Duplex"] * 4
     assert tags.index("fig9:901") < tags.index("fig9:902") < tags.index("fig9:904")
 
 

@@ -105,7 +105,7 @@ def cmd_walkthrough(args: argparse.Namespace) -> int:
             raise _bad("--tui needs a walkthrough NAME (rcnlab walkthrough lists them)")
         return list_walkthroughs(console)
     wt = load(args.name)
-    window = window_of(args)
+    window_of(args)  # bad input before the run, not after it
     if args.steps is not None and args.steps[1] > len(wt.steps):
         raise _bad(f"walkthrough --steps: {wt.name} has {len(wt.steps)} steps, got {args.steps[1]}")
     if args.tui:
