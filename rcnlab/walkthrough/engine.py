@@ -222,7 +222,7 @@ class Player:
         for fig in step.figures:
             tags = [t for t in step.tags if t.startswith(f"fig{fig}:")]
             if tags:
-                problem = _in_order(events, tags, f"fig{fig}")
+                problem = in_one_instance(events, tags, f"fig{fig}")
                 if problem:
                     result.problems.append(problem)
                 else:
@@ -274,7 +274,7 @@ class Player:
         if cp.invariants:
             problems += unmet(self.lab, Expect(invariants=True))
         if cp.trace:
-            problem = _in_order(events, cp.trace)
+            problem = in_one_instance(events, cp.trace)
             if problem:
                 problems.append(problem)
         for tag in cp.absent or ():
@@ -327,7 +327,7 @@ class Player:
                 k for k, v in attrs.asdict(cp).items() if v is not None and k != "index"))
 
 
-def _in_order(events: list[TraceEvent], tags: list[str], figure: str | None = None) -> str | None:
+def in_one_instance(events: list[TraceEvent], tags: list[str], figure: str | None = None) -> str | None:
     """None if one instance in ``events`` (a write, or one run of a pair command's flow:
     rcnlab.catalogue) shows ``tags``: in its figure's order when ``figure`` is given, else
     in the order listed; else what is wrong (one line)."""
