@@ -183,3 +183,37 @@ def test_a_walkthrough_step_fails_when_its_steps_are_only_pieced_together():
         "expected fig19:1902 .. fig19:1907 in the patent's order in one write of this step's trace; "
         "the closest has no fig19:1903")
     assert in_one_instance(events, ["fig19:1902", "fig19:1907"], "fig19") is None
+
+
+# -- rcnlab's choices where the patent is loose, said in the trace where they act -------------------
+def test_a_prompt_failover_says_what_happens_to_entries_that_arrive_later():
+    prompt = FAILOVER + 'prompt = true\n'
+    _, _, events = run(topology("fig1"), prompt, seed=1)
+    (note,) = [e for e in events if e["event"] == "failover-prompt"]
+    assert note["choice"].startswith("rcnlab's choice: the failover completes at once")
+    assert _tagged(events, "fig13:1306") == []  # no loop: it does not wait for the SOK
+
+
+def test_a_path_failure_says_synchronous_writes_are_acknowledged():
+    cut = """
+[[step]]
+at = 0.0
+do = "pair-create"
+source = "ST112:0"
+target = "ST122:0"
+mode = "sync"
+[[step]]
+at = 0.2
+do = "fail"
+link = "ST112-E104"
+[[step]]
+at = 0.21
+do = "write"
+volume = "ST112:0"
+block = 7
+"""
+    _, _, events = run(topology("fig1"), cut, seed=1)
+    (failed,) = [e for e in events if e["event"] == "path-failed"]
+    assert "fence level never" in failed["choice"]
+    acknowledged = [e for e in events if e["event"] == "write-acknowledged"]
+    assert acknowledged and acknowledged[-1]["t"] >= failed["t"]

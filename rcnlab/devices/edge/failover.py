@@ -36,6 +36,10 @@ from rcnlab.model.tables import PairInfo
 
 S = PairState
 K = RioKind
+#: What the patent leaves open about the prompt variant, as the trace says it.
+PROMPT_CHOICE = ("rcnlab's choice: the failover completes at once; entries that arrive after it wait "
+                 "unreflected in 413 until fetch-remaining (501) reflects them or failback drops them "
+                 "(their blocks are in 727)")
 
 
 class FailoverMixin(EdgeState):
@@ -88,6 +92,8 @@ class FailoverMixin(EdgeState):
             # reflects nothing more, so there is no SOK to wait for. The source edge (if
             # alive) still hears of it and goes to failure Suspend; what it holds stays there
             # for the fetch through 501 (or becomes 727 when it gives up).
+            if prompt:
+                self.emit("failover-prompt", None, order_id=order_id, choice=PROMPT_CHOICE)
             self._complete_failover(key)
             self._transmit(instruction)
             return
