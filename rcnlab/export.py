@@ -8,14 +8,19 @@ target hosts and the management server 103.
 
     export_run(journal_events, "run.mmd")           # Mermaid (any suffix but .svg)
     export_run(journal_events, "run.svg", topo)     # SVG; the topology fixes the lanes' order
+    export_run(journal_events, "run.svg", topo, window=Window(start=0.2, end=0.25))
+
+A diagram draws at most ``LIMIT`` messages (the rest are counted in a closing note):
+a ``Window`` of virtual time (``--from``/``--to``) chooses which part of a long run.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -61,6 +66,30 @@ class Message:
         if self.step and with_step:
             text += f" [{self.step}]"
         return text
+
+
+@attrs.frozen(kw_only=True)
+class Window:
+    """The part of a run a diagram shows: messages sent from ``start`` to ``end`` (virtual
+    seconds, both included)."""
+
+    start: float = 0.0
+    end: float = math.inf
+
+    def __contains__(self, t: float) -> bool:
+        return self.start <= t <= self.end
+
+    @property
+    def whole(self) -> bool:
+        return self.start <= 0 and self.end == math.inf
+
+    def describe(self) -> str:
+        """'t = 0.2 .. 0.25 s' ('' for the whole run)."""
+        end = "end" if self.end == math.inf else f"{self.end:g}"
+        return "" if self.whole else f"t = {self.start:g} .. {end} s"
+
+
+WHOLE = Window()
 
 
 @attrs.frozen(kw_only=True)
@@ -257,10 +286,13 @@ def write(path: str | os.PathLike[str], msgs: Sequence[Message], parts: Sequence
 
 
 def export_run(journal_events: Iterable[Event], path: str | os.PathLike[str], topo: Topology | None = None,
-               limit: int | None = LIMIT) -> int:
-    """Write a run's message sequence to ``path`` (.svg: SVG, else Mermaid); return the
-    number of messages. ``journal_events``: TraceEvents or their dicts (a JSON trace)."""
-    msgs = messages(journal_events)
+               limit: int | None = LIMIT, window: Window = WHOLE) -> int:
+    """Write a run's message sequence, the messages sent within ``window``, to ``path``
+    (.svg: SVG, else Mermaid); return the number of messages in the window.
+    ``journal_events``: TraceEvents or their dicts (a JSON trace)."""
+    msgs = [m for m in messages(journal_events) if m.t in window]
     title = f"rcnlab run: {topo.name}".rstrip(": ") if topo is not None else "rcnlab run"
+    if not window.whole:
+        title += f" ({window.describe()})"
     write(path, msgs, participants(msgs, topo), (), title, limit)
     return len(msgs)

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from rcnlab.export import Message, Note, export_run, messages, participants, to_mermaid, to_svg
+from rcnlab.export import Message, Note, Window, export_run, messages, participants, to_mermaid, to_svg
 from rcnlab.run import run_headless
 from rcnlab.scenario.steps import parse_scenario
 from rcnlab.walkthrough.engine import Player
@@ -220,3 +220,46 @@ def test_export_run_from_a_json_trace(tmp_path):
     assert export_run(events, tmp_path / "run.svg", topo) == n
     root = ET.parse(tmp_path / "run.svg").getroot()
     assert sum(1 for e in root.iter(f"{SVG}line") if (e.get("class") or "").startswith("msg")) == n
+
+
+# -- choosing the window: --from/--to, and a walkthrough's steps -------------------------------------
+def test_run_exports_the_window_asked_for_not_the_first_thousand(tmp_path, capsys):
+    from rcnlab.cli import main
+
+    whole, part = tmp_path / "whole.mmd", tmp_path / "part.mmd"
+    trace = tmp_path / "t.jsonl"
+    assert main(["run", "fig1", "--scenario", "fig1-basic", "--json", "--mermaid", str(whole),
+                 "--trace", str(trace)]) == 0
+    assert main(["run", "fig1", "--scenario", "fig1-basic", "--json", "--from", "4.00001", "--to", "4.01",
+                 "--mermaid", str(part)]) == 0
+    capsys.readouterr()
+    times = [e["t"] for e in map(json.loads, trace.read_text().splitlines()) if e["event"] == "sent"]
+    late = [t for t in times if 4.00001 <= t <= 4.01]
+    assert len(times) > 1000 and times.index(late[0]) > 1000  # beyond what the whole run's export draws
+    parsed = parse_mermaid(part.read_text())
+    assert len(parsed["messages"]) == len(late) and parsed["notes"] == []
+    assert "%% rcnlab run: fig1 (t = 4.00001 .. 4.01 s)" in part.read_text()
+    assert parse_mermaid(whole.read_text())["notes"] == [f"{len(times) - 1000} more messages not shown"]
+
+
+def test_a_window_that_ends_before_it_starts_is_bad_input(capsys):
+    from rcnlab.cli import main
+
+    assert main(["run", "fig1", "--from", "0.3", "--to", "0.2", "--svg", "x.svg"]) == 2
+    assert capsys.readouterr().err.strip() == "rcnlab: run --from: 0.3 is after --to 0.2"
+
+
+def test_a_walkthrough_exports_the_steps_and_window_asked_for(write_walkthrough, tmp_path, capsys):
+    from rcnlab.cli import main
+
+    p = write_walkthrough
+    path = tmp_path / "step3.mmd"
+    assert main(["walkthrough", "write", "--auto", "--steps", "3", "--mermaid", str(path)]) == 0
+    parsed = parse_mermaid(path.read_text())
+    assert parsed["notes"][0].startswith("Step 3: ")
+    assert len(parsed["messages"]) == len(p.messages_of(2))
+    t0 = p.messages_of(2)[0].t
+    msgs, notes = walkthrough_sequence(p, None, Window(start=t0, end=t0))
+    assert msgs and all(m.t == t0 for m in msgs) and notes[0].text.startswith("Step 3: ")
+    assert main(["walkthrough", "write", "--auto", "--steps", "2-9", "--mermaid", str(path)]) == 2
+    assert capsys.readouterr().err.strip().endswith("walkthrough --steps: write has 4 steps, got 9")

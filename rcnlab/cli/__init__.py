@@ -81,6 +81,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.customer is not None and args.customer not in customers:
         raise BadInput(f"run --customer: no customer {args.customer!r} in {topo.path} "
                        f"(customers: {', '.join(customers)})")
+    window = walkthrough.window_of(args)
     with ExitStack() as stack:
         trace = None
         if args.trace:
@@ -97,7 +98,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for path in (args.mermaid, args.svg):
         if path:
             try:
-                export_run(messages, path, topo)
+                export_run(messages, path, topo, window=window)
             except OSError as exc:
                 raise BadInput(f"{path}: cannot write the export ({exc.strerror})") from None
     lab = session.lab
@@ -168,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write the message sequence as a Mermaid sequence diagram")
     r.add_argument("--svg", metavar="FILE", type=flags.output,
                    help="write the message sequence as an SVG swimlane chart")
+    walkthrough.add_window(r)
     r.set_defaults(func=cmd_run)
 
     t = sub.add_parser("tui", help="open the lab on a topology")

@@ -11,6 +11,7 @@ naming the step, what was expected and what was found), or a pair command failed
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from rich.text import Text
 
 from rcnlab import flags
 from rcnlab.errors import BadInput
+from rcnlab.export import Window
 from rcnlab.lab import CommandHandle
 from rcnlab.walkthrough.engine import Player, StepResult
 from rcnlab.walkthrough.export import export_walkthrough
@@ -47,8 +49,38 @@ def add_parser(subparsers: Any) -> None:
     w.add_argument("--svg", metavar="FILE", type=flags.output,
                    help="write the message sequence as an SVG swimlane diagram")
     w.add_argument("--trace", metavar="FILE", type=flags.output, help="write every trace event as a JSON line to FILE")
+    add_window(w)
+    w.add_argument("--steps", metavar="N[-M]", type=step_span,
+                   help="export only these steps (1-based: 3, or 2-4), every message of them up to 1000")
     w.add_argument("--tui", action="store_true", help="play it in the lab (TUI), in walkthrough mode")
     w.set_defaults(func=cmd_walkthrough)
+
+
+def add_window(parser: Any) -> None:
+    """``--from`` and ``--to``: the part of the run the Mermaid and SVG exports draw."""
+    parser.add_argument("--from", dest="start", metavar="T", type=flags.non_negative, default=0.0,
+                        help="export the messages sent from virtual time T on (default 0)")
+    parser.add_argument("--to", dest="end", metavar="T", type=flags.non_negative, default=math.inf,
+                        help="export the messages sent up to virtual time T (default: the end)")
+
+
+def window_of(args: argparse.Namespace) -> Window:
+    """The export window the flags give (bad input if ``--from`` is after ``--to``)."""
+    if args.start > args.end:
+        raise BadInput(f"{args.command} --from: {args.start:g} is after --to {args.end:g}")
+    return Window(start=args.start, end=args.end)
+
+
+def step_span(text: str) -> tuple[int, int]:
+    """'3' or '2-4' (1-based, inclusive)."""
+    first, _, last = text.partition("-")
+    try:
+        span = (int(first), int(last or first))
+    except ValueError:
+        span = (0, 0)
+    if not 1 <= span[0] <= span[1]:
+        raise argparse.ArgumentTypeError(f"expected a step number or a range like 2-4, got {text!r}")
+    return span
 
 
 def _bad(line: str) -> Exception:
@@ -73,6 +105,9 @@ def cmd_walkthrough(args: argparse.Namespace) -> int:
             raise _bad("--tui needs a walkthrough NAME (rcnlab walkthrough lists them)")
         return list_walkthroughs(console)
     wt = load(args.name)
+    window_of(args)  # bad input before the run, not after it
+    if args.steps is not None and args.steps[1] > len(wt.steps):
+        raise _bad(f"walkthrough --steps: {wt.name} has {len(wt.steps)} steps, got {args.steps[1]}")
     if args.tui:
         from rcnlab.tui.launch import open_tui  # Textual loads only when the lab opens
 
@@ -155,9 +190,10 @@ def _export(args: argparse.Namespace, player: Player) -> None:
     if args.trace:
         with open(args.trace, "w", encoding="utf-8") as f:
             f.writelines(ev.to_json() + "\n" for ev in player.events)
+    steps = None if args.steps is None else range(args.steps[0] - 1, args.steps[1])
     for target in (args.mermaid, args.svg):
         if target:
-            n = export_walkthrough(player, target)
+            n = export_walkthrough(player, target, window=window_of(args), steps=steps)
             print(f"wrote {target} ({n} messages)", file=sys.stderr)
 
 

@@ -89,7 +89,8 @@ class Host(Device):
             data = self._rng.randbytes(self.net.topo.block_size)
         rio = Rio(kind=RioKind.WR, source=volume, target=volume, block=block, data=data)
         if self.net.journal.active:
-            self.emit("write-issued", None, volume=str(volume), block=block, data_digest=short_digest(data))
+            self.emit("write-issued", None, tag=self._next_tag + 1, volume=str(volume), block=block,
+                      data_digest=short_digest(data))
         return self.command(rio, on_reply)
 
     def read(self, volume: VolumeRef, block: int, on_reply: Callable[[ScsiCommand], object] | None = None) -> int:
@@ -119,7 +120,7 @@ class Host(Device):
                 self.latency_sum += latency
                 self.latency_max = max(self.latency_max, latency)
                 if self.net.journal.active:
-                    self.emit("write-acknowledged", None, volume=str(rio.source), block=rio.block,
+                    self.emit("write-acknowledged", None, tag=message.tag, volume=str(rio.source), block=rio.block,
                               latency=round(latency, 9))
             else:
                 self.failed += 1

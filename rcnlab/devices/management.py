@@ -22,11 +22,11 @@ import attrs
 from rcnlab.devices.base import Device
 from rcnlab.devices.order_ids import OrderIds
 from rcnlab.model.ids import VolumeRef
-from rcnlab.model.kinds import DeviceKind, LinkKind
+from rcnlab.model.kinds import ContractTime, DeviceKind, LinkKind
 from rcnlab.model.log_entry import LogEntry
 from rcnlab.model.tables import AccessControl, PairInfo, Route, StorageConnection, VirtualStorage
 from rcnlab.topo.routing import plan_routes, route_ips
-from rcnlab.topo.schema import ManagementSpec, StorageSpec
+from rcnlab.topo.schema import Customer, ManagementSpec, StorageSpec
 
 if TYPE_CHECKING:
     from rcnlab.devices.core import CoreDevice
@@ -74,17 +74,20 @@ class ManagementServer(Device):
     down: set[str] = attrs.field(factory=set, init=False)  # devices and links the routing avoids
     edges: list[EdgeDevice] = attrs.field(factory=list, init=False, repr=False)  # what it configures
     cores: list[CoreDevice] = attrs.field(factory=list, init=False, repr=False)
+    contracts: dict[str, Customer] = attrs.field(factory=dict, init=False)  # 901: customer ID -> its limits
+    configured_customers: set[str] = attrs.field(factory=set, init=False)  # 902: the customers configured
 
     # -- 901-903 -------------------------------------------------------------------
     def configure(self, edges: list[EdgeDevice], cores: list[CoreDevice]) -> None:
-        """Contract, customer IDs and the RCN configuration of ``edges`` and ``cores``:
+        """Contract and customer configuration of the customers whose contract is
+        concluded at start, and the RCN configuration of ``edges`` and ``cores``:
         derived here, sent over the management network 150; 903 is done when it arrives."""
         self.edges, self.cores = edges, cores
         topo = self.net.topo
         for customer in topo.customers:
-            self.emit("contract-concluded", "fig9:901", customer=customer.id, name=customer.name,
-                      max_storages=customer.max_storages, max_pairs=customer.max_pairs)
-            self.emit("customer-configured", "fig9:902", customer=customer.id)
+            if customer.contract is ContractTime.AT_START:
+                self.conclude_contract(customer)
+                self.configure_customer(customer.id)
         self.connections = [StorageConnection(edge=s.edge, customer=s.customer, storage_wwn=s.wwn)
                             for s in topo.storages]
         self.virtual, self.access = [], []
@@ -111,6 +114,19 @@ class ManagementServer(Device):
             self.configured = True
             self.heard.update(dict.fromkeys((s.name for s in self.net.topo.storages), self.now))
             self._collect()
+
+    def conclude_contract(self, customer: Customer) -> None:
+        """901: the customer and the RCN provider conclude a contract with these limits
+        (storages, pairs, edges), which 501 holds the customer to from now on."""
+        self.contracts[customer.id] = customer
+        self.emit("contract-concluded", "fig9:901", customer=customer.id, name=customer.name,
+                  max_storages=customer.max_storages, max_pairs=customer.max_pairs, edges=list(customer.edges))
+
+    def configure_customer(self, customer_id: str) -> None:
+        """902: the provider enters the customer's ID and its contract's conditions into
+        the management server; from now on the customer may configure pairs (904)."""
+        self.configured_customers.add(customer_id)
+        self.emit("customer-configured", "fig9:902", customer=customer_id)
 
     def _storage_pairs(self) -> Iterable[tuple[StorageSpec, StorageSpec]]:
         storages = sorted(self.net.topo.storages, key=lambda s: s.name)

@@ -13,7 +13,7 @@ from typing import Any
 import attrs
 
 from rcnlab.formats.fields import Bad, Ipv4, Name, Pos, Wwn, bounded, non_empty, power_of_two
-from rcnlab.model.kinds import Attach, LinkKind, LogPolicy, OrderMethod, Site
+from rcnlab.model.kinds import Attach, ContractTime, LinkKind, LogPolicy, OrderMethod, Site
 
 #: Delays (latency, jitter, batch wait): at most one hour.
 MAX_DELAY_MS = 3_600_000.0
@@ -60,6 +60,7 @@ class CustomerEntry:
     max_storages: int = attrs.field(default=16, validator=bounded(0))
     max_pairs: int = attrs.field(default=64, validator=bounded(0))
     edges: tuple[Name, ...] = ()
+    contract: ContractTime = ContractTime.AT_START
 
 
 @attrs.frozen(kw_only=True)

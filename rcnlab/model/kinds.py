@@ -97,6 +97,16 @@ class FailoverMode(StrEnum):
     PROMPT = "prompt"
 
 
+class ContractTime(StrEnum):
+    """When a customer's contract is concluded and the customer configured (Fig. 9, 901-902):
+    ``at-start``, before the lab starts (as every topology did before contracts were
+    operations), or ``later``, by an operator's command (the scenario steps ``contract``
+    and ``configure-customer``); until then nothing can be configured for the customer."""
+
+    AT_START = "at-start"
+    LATER = "later"
+
+
 class LogPolicy(StrEnum):
     """What an edge does as its log storage area 413 fills (flow control, not in the patent).
 

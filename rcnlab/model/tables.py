@@ -73,6 +73,7 @@ class PairInfo:
     state: PairState = PairState.SIMPLEX
     bitmap: set[int] = attrs.field(factory=set)
     mode: str = "async"
+    copying: bool = False  # this edge has handled the first block of the initial copy (1801, 2201)
 
 
 @attrs.define(eq=False)

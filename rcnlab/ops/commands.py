@@ -86,6 +86,27 @@ class CreatePair(Command):
 
 
 @attrs.frozen(kw_only=True)
+class Contract(Command):
+    """Contract conclusion (Fig. 9, 901) with ``customer``, through the configuration
+    interface 501: its limits are the topology's ``[[customer]]`` unless given here."""
+
+    kind: ClassVar[str] = "contract"
+    customer: Text
+    max_storages: int | None = attrs.field(default=None, validator=bounded(0))
+    max_pairs: int | None = attrs.field(default=None, validator=bounded(0))
+    edges: list[Text] | None = None  # edges the contract allows; [] means any
+
+
+@attrs.frozen(kw_only=True)
+class ConfigureCustomer(Command):
+    """Customer configuration (Fig. 9, 902): the provider enters the customer's ID and
+    its contract's conditions into the management server; pairs may be created after."""
+
+    kind: ClassVar[str] = "configure-customer"
+    customer: Text
+
+
+@attrs.frozen(kw_only=True)
 class Write(Command):
     """One host write of ``block`` (``data``: its first bytes, the rest zeros)."""
 
@@ -355,7 +376,7 @@ class ForgeWrite(Command):
 
 
 COMMANDS: dict[str, type[Command]] = {cls.kind: cls for cls in (
-    CreatePair, Suspend, Resync, Failover, FetchRemaining, Failback, DeletePair, Write, Workload, StopWorkload,
+    Contract, ConfigureCustomer, CreatePair, Suspend, Resync, Failover, FetchRemaining, Failback, DeletePair, Write, Workload, StopWorkload,
     FailLink, RestoreLink, SetLink, Crash, Restart, SiteFailure, SiteRestore, Partition, Heal, Expect, Note,
     HealAll, ResyncAll, BreakRule, ForgeWrite,
 )}

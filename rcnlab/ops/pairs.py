@@ -12,7 +12,13 @@ from rcnlab.devices.storage import ExternalStorage, StoragePair
 from rcnlab.lab import CommandHandle, Lab, LabError
 from rcnlab.model.ids import VolumeRef
 from rcnlab.model.kinds import FailoverMode, OrderMethod, Party, Role, ScsiStatus, Site
-from rcnlab.model.pair_state import LEGAL, Command, IllegalCommand, PairState, check_command
+from rcnlab.model.pair_state import (
+    LEGAL,
+    Command,
+    IllegalCommand,
+    PairState,
+    check_command,
+)
 from rcnlab.model.rio import Rio, RioKind, ScsiCommand
 from rcnlab.ops.commands import (
     CreatePair,
@@ -27,6 +33,7 @@ from rcnlab.ops.commands import (
     Workload,
     Write,
 )
+from rcnlab.ops.contract import require_configured
 from rcnlab.topo.rules import Claim, End, given_order_id, pair_problem
 
 
@@ -76,7 +83,7 @@ def create_pair(lab: Lab, c: CreatePair) -> None:
     source, target = (End(name=net.volume_name(ref), storage=s.spec, blocks=s.volumes[ref.lun].size)
                       for s, ref in ((src, src_ref), (dst, dst_ref)))
     order_id = given_order_id(topo, source.name, target.name, c.order_id)
-    customer = next(cu for cu in topo.customers if cu.id == src.spec.customer)
+    customer = require_configured(lab, src.spec.customer, f"pair {source.name}>{target.name}")
     in_use = {net.volume_name(w.volume): f"host {h.name} runs a workload on it"
               for h in net.hosts for w in h.workloads if not w.done}
     problem = pair_problem(source, target, order_id, f"pair {source.name}>{target.name}", customer, _claims(lab),

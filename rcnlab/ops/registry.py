@@ -17,11 +17,13 @@ from typing import Any
 
 from rcnlab.lab import Lab
 from rcnlab.ops import commands as c
-from rcnlab.ops import expect, faults, pairs
+from rcnlab.ops import contract, expect, faults, pairs
 
 Handler = Callable[[Lab, Any], Any]
 
 HANDLERS: dict[type[c.Command], Handler] = {
+    c.Contract: contract.contract,
+    c.ConfigureCustomer: contract.configure_customer,
     c.CreatePair: pairs.create_pair,
     c.Suspend: pairs.suspend,
     c.Resync: pairs.resync,

@@ -164,5 +164,12 @@ def check_names(path: str, where: str, args: dict[str, Any], topo: Topology) -> 
         raise fail("site", f"no host or storage at site {args['site']!r}")
     if args.get("site") is not None and args.get("devices") is not None:
         raise fail("devices", "give site or devices, not both")
+    customers = [c.id for c in topo.customers]
+    if "customer" in args and args["customer"] not in customers:
+        raise fail("customer", f"unknown customer {args['customer']!r} (known: {', '.join(customers)})")
+    edges = {e.name for e in topo.edges}
+    for name in args.get("edges") or ():
+        if name not in edges:
+            raise fail("edges", f"unknown edge {name!r}")
     for name in args.get("equal") or ():
         check_names(path, where, {"volume": name}, topo)

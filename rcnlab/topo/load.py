@@ -187,7 +187,7 @@ class _Reader:
             if c.id in out:
                 raise self.fail(f"{key}.id", f"duplicate customer id {c.id!r} (also {out[c.id][0]})")
             out[c.id] = (key, Customer(id=c.id, name=c.name, max_storages=c.max_storages, max_pairs=c.max_pairs,
-                                       edges=c.edges))
+                                       edges=c.edges, contract=c.contract))
         return out
 
     def edges(self, entries: tuple[EdgeEntry, ...]) -> list[tuple[str, EdgeSpec]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import attrs
 
-from rcnlab.model.kinds import Attach, LinkKind, LogPolicy, OrderMethod, Site
+from rcnlab.model.kinds import Attach, ContractTime, LinkKind, LogPolicy, OrderMethod, Site
 
 #: Light in fibre: about 5 microseconds per kilometre, one way.
 SECONDS_PER_KM = 5e-6
@@ -29,6 +29,7 @@ class Customer:
     max_storages: int = 16
     max_pairs: int = 64
     edges: tuple[str, ...] = ()  # edges the contract allows; empty means any
+    contract: ContractTime = ContractTime.AT_START  # 901-902 before the lab starts, or by command later
 
 
 @attrs.frozen(kw_only=True)

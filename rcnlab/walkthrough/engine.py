@@ -21,6 +21,7 @@ from typing import Any
 import attrs
 import trio.testing
 
+from rcnlab.catalogue import WRITE_FIGURES, not_in_order, segments, write_instances
 from rcnlab.emu.journal import Journal, TraceEvent
 from rcnlab.export import Message, messages
 from rcnlab.lab import LabError
@@ -30,7 +31,7 @@ from rcnlab.ops.expect import problems as unmet
 from rcnlab.ops.registry import do
 from rcnlab.run import Session
 from rcnlab.summary import summarize
-from rcnlab.walkthrough.model import Checkpoint, Condition, Walkthrough, WalkStep
+from rcnlab.walkthrough.model import Checkpoint, Condition, WalkStep, Walkthrough
 
 #: How long "drain" and "until" may run at most, in virtual seconds, before the step fails.
 DRAIN_LIMIT = 600.0
@@ -221,7 +222,7 @@ class Player:
         for fig in step.figures:
             tags = [t for t in step.tags if t.startswith(f"fig{fig}:")]
             if tags:
-                problem = _in_order(events, tags)
+                problem = in_one_instance(events, tags, f"fig{fig}")
                 if problem:
                     result.problems.append(problem)
                 else:
@@ -273,7 +274,7 @@ class Player:
         if cp.invariants:
             problems += unmet(self.lab, Expect(invariants=True))
         if cp.trace:
-            problem = _in_order(events, cp.trace)
+            problem = in_one_instance(events, cp.trace)
             if problem:
                 problems.append(problem)
         for tag in cp.absent or ():
@@ -326,18 +327,40 @@ class Player:
                 k for k, v in attrs.asdict(cp).items() if v is not None and k != "index"))
 
 
-def _in_order(events: list[TraceEvent], tags: list[str]) -> str | None:
-    """None if ``tags`` occur in ``events`` as a subsequence, else what is wrong (one line)."""
-    i = 0
-    for e in events:
-        if i < len(tags) and e.step == tags[i]:
-            i += 1
-    if i == len(tags):
-        return None
-    want = tags[i]
-    if not any(e.step == want for e in events):
-        return f"expected {want} in this step's trace; found none"
-    return f"expected {want} after {tags[i - 1]} in this step's trace; found it only before"
+def in_one_instance(events: list[TraceEvent], tags: list[str], figure: str | None = None) -> str | None:
+    """None if one instance in ``events`` (a write, or one run of a pair command's flow:
+    rcnlab.catalogue) shows ``tags``: in its figure's order when ``figure`` is given, else
+    in the order listed; else what is wrong (one line)."""
+    seen = {e.step for e in events if e.step}
+    for tag in tags:
+        if tag not in seen:
+            return f"expected {tag} in this step's trace; found none"
+    figures = {t.split(":")[0] for t in tags}
+    what = "write" if figures <= WRITE_FIGURES else "instance"
+    if figure is not None:
+        problem = not_in_order(events, figure, tags)
+        return None if problem is None else (
+            f"expected {tags[0]} .. {tags[-1]} in the patent's order in one {what} of this step's trace; "
+            f"the closest has {problem}")
+    if figures <= WRITE_FIGURES:
+        groups = write_instances(events)
+    elif len(figures) == 1:
+        groups = segments(events, figures.pop())
+    else:
+        groups = [[e.step for e in events if e.step]]
+    best = (0, tags[0])
+    for group in groups:
+        i = 0
+        for t in group:
+            if i < len(tags) and t == tags[i]:
+                i += 1
+        if i == len(tags):
+            return None
+        best = max(best, (i, tags[i]))
+    i, want = best
+    if i == 0:
+        return f"expected {want} in one {what} of this step's trace; found none"
+    return f"expected {want} after {tags[i - 1]} in one {what} of this step's trace; found it only before"
 
 
 def step_lag(events: list[TraceEvent]) -> float | None:

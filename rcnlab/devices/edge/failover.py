@@ -36,6 +36,10 @@ from rcnlab.model.tables import PairInfo
 
 S = PairState
 K = RioKind
+#: What the patent leaves open about the prompt variant, as the trace says it.
+PROMPT_CHOICE = ("rcnlab's choice: the failover completes at once; entries that arrive after it wait "
+                 "unreflected in 413 until fetch-remaining (501) reflects them or failback drops them "
+                 "(their blocks are in 727)")
 
 
 class FailoverMixin(EdgeState):
@@ -88,6 +92,8 @@ class FailoverMixin(EdgeState):
             # reflects nothing more, so there is no SOK to wait for. The source edge (if
             # alive) still hears of it and goes to failure Suspend; what it holds stays there
             # for the fetch through 501 (or becomes 727 when it gives up).
+            if prompt:
+                self.emit("failover-prompt", None, order_id=order_id, choice=PROMPT_CHOICE)
             self._complete_failover(key)
             self._transmit(instruction)
             return
@@ -95,13 +101,28 @@ class FailoverMixin(EdgeState):
         timer = self.net.kernel.timer(self.spec.suspend_timeout, self._failover_timeout, key)
         self.failovers[key] = Failover(timer)
         self.emit("timer-reset", Tag.FAILOVER_TIMER_RESET, timeout=self.spec.suspend_timeout)
-        self.emit("waiting-for-sok", Tag.FAILOVER_WAITING_FOR_SOK, order_id=order_id)
-        self.emit("receiving", Tag.FAILOVER_RECEIVING, order_id=order_id)
 
     def _failover_timeout(self, key: GroupKey) -> None:
+        """1306 when the timer runs out: on to 1310 without the SOK."""
         if key in self.failovers:
-            self.emit("failover-timeout", Tag.FAILOVER_WAITING_FOR_SOK, order_id=key[0])
+            self.emit("failover-timeout", Tag.FAILOVER_WAITING_FOR_SOK, order_id=key[0],
+                      timeout=self.spec.suspend_timeout)
             self._complete_failover(key)
+
+    def _failover_turn(self, entry: LogEntry) -> None:
+        """One turn of the loop 1306-1309 for the next entry of a group failing over, taken
+        in order: the timer has not run out (1306: else ``_failover_timeout`` would have
+        ended the failover), the entry is received (1307) and checked for the SOK (1308);
+        1309 (reflect it) or 1310 (the SOK) follows."""
+        order_id, seq = entry.order_id, entry.seq
+        fo = self.failovers[(order_id, self.customer_of(entry.target.wwn))]
+        self.emit("timer-checked", Tag.FAILOVER_WAITING_FOR_SOK, order_id=order_id,
+                  left=round(fo.timer.when - self.now, 9))
+        self.emit("entry-received", Tag.FAILOVER_RECEIVING, order_id=order_id, seq=seq, kind=str(entry.kind))
+        sok = entry.kind is K.SOK
+        self.emit("sok-checked", Tag.FAILOVER_SOK_CHECKED, order_id=order_id, seq=seq, sok=sok)
+        if not sok:
+            self.emit("reflecting", Tag.FAILOVER_REFLECTING, order_id=order_id, seq=seq)
 
     def _complete_failover(self, key: GroupKey) -> None:
         """1310 for every pair of the group: failure Suspend here, SOK to its storage."""

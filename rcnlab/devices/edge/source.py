@@ -93,8 +93,14 @@ class SourceMixin(EdgeState):
             if pair.state is S.SUSPEND or pair.state is S.FAILURE_SUSPEND:
                 self._mark_for_copy(pair, rio)
                 return
-            if "rio-received" in self.net.journal.heard:
-                self.emit("rio-received", Tag.SRC_WR_RECEIVED, kind="WR", source=str(rio.source), block=rio.block)
+            if rio.copy and not pair.copying and pair.state is S.INITIAL_COPYING:
+                pair.copying = True  # 1801 once, with the first block the initial copy sends
+                self.emit("initial-copy-started", Tag.SRC_DUPLEX_INITIAL_COPY_STARTED,
+                          pair=f"{pair.source}>{pair.target}", block=rio.block)
+            if "rio-received" in self.net.journal.heard:  # the storage's exchange and the number its entry gets (1902)
+                group = self.groups.get(pair.order_id)
+                self.emit("rio-received", Tag.SRC_WR_RECEIVED, kind="WR", source=str(rio.source), block=rio.block,
+                          xid=rio.xid, order_id=pair.order_id, seq=(group.created if group else 0) + 1)
             self._sequence(pair, rio)
             return
         if kind is K.PAIR_CREATE:
@@ -271,9 +277,6 @@ class SourceMixin(EdgeState):
             self._to_storage(rio, steps.arrow)
             if steps.rio_sent:
                 self.emit("rio-sent", steps.rio_sent, kind=str(kind))
-            if kind is K.ICOK and not rio.error:
-                self.emit("initial-copy-started", Tag.SRC_DUPLEX_INITIAL_COPY_STARTED,
-                          pair=f"{pair.source}>{pair.target}")
         if "log-deleted" in heard:
             self.emit("log-deleted", steps.deleted, kind=str(request.kind), order_id=entry.order_id, seq=entry.seq)
         if "counter-incremented" in heard:

@@ -193,10 +193,12 @@ class TargetMixin(EdgeState):
         if kind is K.RESYNC and entry.rio.swap:
             pair = self._swap_at_new_target(entry)
         del box.pending[entry.seq]
+        if self.failovers and self._failing_over(entry):
+            self._failover_turn(entry)  # 1306-1309
         if kind is K.SOK:  # 1308: the source edge's SOK, in order: nothing is missing
             self.log_bytes -= entry.size
             group.reflected += 1
-            self.emit("sok-received", Tag.FAILOVER_SOK_CHECKED, order_id=order_id, seq=entry.seq)
+            self.emit("sok-received", None, order_id=order_id, seq=entry.seq)
             self._sok_arrived(entry)
             self._reflect_next(order_id)
             return
@@ -205,13 +207,14 @@ class TargetMixin(EdgeState):
         steps = RECEIVE_STEPS[kind]
         heard = self.net.journal.heard
         if kind is K.WR:
+            if entry.rio.copy and pair is not None and not pair.copying and pair.state is S.INITIAL_COPYING:
+                pair.copying = True  # 2201 once, with the first block the initial copy sends
+                self.emit("initial-copy-started", Tag.TGT_DUPLEX_INITIAL_COPY_STARTED,
+                          pair=f"{pair.source}>{pair.target}", block=entry.rio.block)
             if "entry-selected" in heard:
                 self.emit("entry-selected", Tag.TGT_WR_ENTRY_SELECTED, order_id=order_id, seq=entry.seq)
             if "rio-converted" in heard:
                 self.emit("rio-converted", steps.converted, order_id=order_id, seq=entry.seq)
-            if self.failovers and self._failing_over(entry):  # 1307-1309: not the SOK, reflect it in order
-                self.emit("sok-checked", Tag.FAILOVER_SOK_CHECKED, order_id=order_id, seq=entry.seq, sok=False)
-                self.emit("reflecting", Tag.FAILOVER_REFLECTING, order_id=order_id, seq=entry.seq)
         elif kind is K.PAIR_CREATE:
             if pair is None or pair.state is S.SIMPLEX:
                 pair = self.pairs[(entry.source, entry.target)] = PairInfo(
@@ -281,8 +284,6 @@ class TargetMixin(EdgeState):
         self._transmit(answer, steps.hop, steps.sent, steps.arrow)
         if "log-deleted" in heard:
             self.emit("log-deleted", steps.deleted, kind=str(entry.kind), order_id=order_id, seq=entry.seq)
-        if kind is K.ICOK and not rio.error:
-            self.emit("initial-copy-started", Tag.TGT_DUPLEX_INITIAL_COPY_STARTED, pair=f"{pair.source}>{pair.target}")
         self._reflect_next(order_id)
         if order_id in self._fetching:
             self._fetch_done(order_id)

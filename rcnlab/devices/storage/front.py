@@ -87,16 +87,16 @@ class FrontMixin(StorageState):
             raise self._target_refused("write", pair)
         volume.blocks[rio.block] = rio.data  # volume.write, inlined
         volume.writes += 1
-        if self.net.journal.active:
+        local = pair is None or pair.state in (S.SIMPLEX, S.SUSPEND, S.FAILURE_SUSPEND, S.SUSPENDING)
+        if self.net.journal.active:  # xid: the FC exchange the WR goes to the edge in (0: it does not)
             self.emit("write-applied", None, host=host, tag=tag, volume=str(rio.target), block=rio.block,
-                      data_digest=short_digest(rio.data))
-        if pair is None or pair.state is S.SIMPLEX:
+                      data_digest=short_digest(rio.data), xid=0 if local else self._next_xid + 1)
+        if local:
+            if pair is not None and pair.state is not S.SIMPLEX:
+                pair.bitmap.add(rio.block)  # 1211 / 1213
             self._answer(host, tag, Rio(kind=RioKind.WROK, source=rio.source, target=rio.target))
             return
-        if pair.state in (S.SUSPEND, S.FAILURE_SUSPEND, S.SUSPENDING):
-            pair.bitmap.add(rio.block)  # 1211 / 1213
-            self._answer(host, tag, Rio(kind=RioKind.WROK, source=rio.source, target=rio.target))
-            return
+        assert pair is not None
         xid = self._next_xid = self._next_xid + 1
         out = Rio(kind=RioKind.WR, source=pair.local, target=pair.remote, block=rio.block, data=rio.data, xid=xid)
         sync = pair.mode == CopyMode.SYNC

@@ -99,7 +99,9 @@ class PathMixin(StorageState):
         pair.bitmap.update(blocks)
         if pair.state in (S.SIMPLEX, S.FAILURE_SUSPEND):
             return
-        self.emit("path-failed", None, pair=f"{pair.source}>{pair.target}", edge=self.edge, blocks=len(blocks))
+        self.emit("path-failed", None, pair=f"{pair.source}>{pair.target}", edge=self.edge, blocks=len(blocks),
+                  choice="rcnlab's choice: fence level never: synchronous writes waiting are acknowledged, "
+                         "their blocks kept in 1211 for the resync")
         self._stop_copy(pair)
         self._set_state(pair, Event.FAIL, Tag.LIFE_REMOTE_COPY_FAILED)
         self._notify_edge(lun)
