@@ -160,6 +160,12 @@ def test_the_site_timeout_must_exceed_the_collection_interval():
         topology("fig1", {"site_timeout_ms = 1500 ": "site_timeout_ms = 500 "})
 
 
+def test_the_site_timeout_follows_the_collection_interval_unless_given():
+    """A file that sets only a slower collection gets three collections of silence, not an error."""
+    topo = topology("fig1", {"site_timeout_ms = 1500 ": "", "collect_interval_ms = 500 ": "collect_interval_ms = 2000 "})
+    assert topo.management.site_timeout == pytest.approx(6.0)
+
+
 # -- 903 and 411 over the management network 150 -------------------------------------------
 def test_the_configuration_arrives_after_the_management_latency():
     topo = topology("fig1", {"latency_ms = 1 ": "latency_ms = 7 "})

@@ -67,7 +67,7 @@ class CustomerEntry:
 class ManagementEntry:
     name: Name = Name("M103")
     collect_interval_ms: float = attrs.field(default=500.0, validator=timer_rule)
-    site_timeout_ms: float = attrs.field(default=1500.0, validator=timer_rule)
+    site_timeout_ms: float | None = attrs.field(default=None, validator=timer_rule)  # None: 3 collections
     latency_ms: float = attrs.field(default=1.0, validator=delay_rule)
     pos: Pos | None = None
 

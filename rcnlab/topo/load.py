@@ -140,14 +140,18 @@ class _Reader:
         block_size = file.lab.block_size
         customers = self.customers(file.customer)
         self.declare("management", file.management.name, "management server")
-        if file.management.site_timeout_ms <= file.management.collect_interval_ms:
+        collect = file.management.collect_interval_ms
+        site_timeout = file.management.site_timeout_ms
+        if site_timeout is None:
+            site_timeout = 3 * collect
+        elif site_timeout <= collect:
             raise self.fail("management.site_timeout_ms", (
-                f"{file.management.site_timeout_ms:g} ms is not longer than collect_interval_ms "
-                f"({file.management.collect_interval_ms:g} ms): every site would seem to fail between two reports"))
+                f"{site_timeout:g} ms is not longer than collect_interval_ms "
+                f"({collect:g} ms): every site would seem to fail between two reports"))
         management = ManagementSpec(
             name=file.management.name,
             collect_interval=file.management.collect_interval_ms / 1000,
-            site_timeout=file.management.site_timeout_ms / 1000,
+            site_timeout=site_timeout / 1000,
             latency=file.management.latency_ms / 1000,
             pos=file.management.pos,
         )
