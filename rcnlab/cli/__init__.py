@@ -20,7 +20,7 @@ from importlib import metadata
 from typing import Any
 
 from rcnlab import bench, flags
-from rcnlab.cli import walkthrough
+from rcnlab.cli import app, walkthrough
 from rcnlab.emu.journal import Journal
 from rcnlab.errors import BadInput
 from rcnlab.export import export_run
@@ -163,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="open straight in walkthrough mode (a name in topologies/walkthroughs, or a path)")
     t.set_defaults(func=cmd_tui)
 
-    for command in (bench, walkthrough, campaign):  # subcommands that live in their own modules
+    for command in (bench, walkthrough, campaign, app):  # subcommands that live in their own modules
         command.add_parser(sub)
     return p
 
