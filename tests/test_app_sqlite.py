@@ -8,13 +8,13 @@ import pytest
 
 apsw = pytest.importorskip("apsw")
 
-from rcnlab.apps.bank import check_database  # noqa: E402
-from rcnlab.apps.files import Region, read_files, scan  # noqa: E402
-from rcnlab.apps.run import Fault, JournalMode, Layout, Options, Rule, run_app  # noqa: E402
-from rcnlab.apps.vfs import BlockStore, BlockVFS  # noqa: E402
-from rcnlab.cli import main  # noqa: E402
-from rcnlab.shipped import find  # noqa: E402
-from rcnlab.topo.load import load_topology  # noqa: E402
+from rcnlab.apps.bank import check_database
+from rcnlab.apps.files import Region, read_files, scan
+from rcnlab.apps.run import Fault, JournalMode, Layout, Options, Rule, run_app
+from rcnlab.apps.vfs import BlockStore, BlockVFS
+from rcnlab.cli import main
+from rcnlab.shipped import find
+from rcnlab.topo.load import load_topology
 
 AT = 0.05  # virtual seconds of workload before the fault: ~180 rollback or ~380 WAL transactions
 
