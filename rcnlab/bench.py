@@ -34,6 +34,7 @@ from typing import Any
 import trio
 import trio.testing
 
+from rcnlab.apps import bench as app_bench
 from rcnlab.devices.storage import Volume
 from rcnlab.lab import Lab
 from rcnlab.model.log_entry import LOG_ENTRY_HEADER_BYTES
@@ -498,6 +499,7 @@ def run_bench(quick: bool = False, log: Callable[[str], None] = lambda s: None) 
         "scaling": scaling,
         "memory": mem,
         "tui": tui,
+        "app": app_bench.measure(quick),  # SQLite transactions per CPU second (rcnlab.apps.bench)
         "targets": targets,
         "seconds": time.perf_counter() - began,
     }
@@ -533,6 +535,7 @@ def print_report(result: dict[str, Any]) -> None:
     else:
         print(f"TUI overhead: {tui['ratio']:.2f}x the same emulation headless ({ok[tui.get('met')]}, target <= 1.3x);"
               f" {tui['ratio_to_bare']:.2f}x the bare emulator (no journal, no checker)")
+    print(app_bench.line(result["app"]))
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

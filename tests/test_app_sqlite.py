@@ -165,3 +165,11 @@ def test_bad_input_is_one_line_and_exit_2(capsys, argv, words):
     assert main(["app", "sqlite", *argv]) == 2
     err = capsys.readouterr().err
     assert words in err and err.count("\n") == 1
+
+
+def test_bench_reports_transactions_per_cpu_second_and_the_emulations_share():
+    from rcnlab.apps.bench import line, measure
+
+    r = measure(quick=True)
+    assert r["transactions"] > 0 and r["transactions_per_cpu_s"] > 0 and 0 < r["emulation_share"] < 1
+    assert "transactions per CPU second" in line(r) and "in the emulation" in line(r)

@@ -21,7 +21,7 @@ import apsw
 import attrs
 
 from rcnlab.apps.bank import Bank, Check, check_database
-from rcnlab.apps.device import open_device
+from rcnlab.apps.device import BlockDevice, open_device
 from rcnlab.apps.files import Region, image_reader, read_files
 from rcnlab.apps.vfs import BlockStore, BlockVFS, reseed
 from rcnlab.formats.fields import Text
@@ -271,8 +271,10 @@ def open_session(topo: Topology, options: Options) -> tuple[Session, Plan]:
     return Session.open(prepare(topo, p, options.loss), seed=options.seed), p
 
 
-def start(session: Session, p: Plan, options: Options) -> App:
-    """Pair the volumes (Duplex), lay out the files, create the bank, let it reach the target."""
+def start(session: Session, p: Plan, options: Options,
+          wrap: Callable[[BlockDevice], BlockDevice] = lambda device: device) -> App:
+    """Pair the volumes (Duplex), lay out the files, create the bank, let it reach the target.
+    ``wrap`` may stand in front of each block device (bench times them)."""
     lab = session.lab
     if options.break_rule is not None:
         do(lab, BreakRule(rule=options.break_rule))
@@ -288,7 +290,7 @@ def start(session: Session, p: Plan, options: Options) -> App:
     if not session.run_until(paired, SETUP_TIMEOUT):
         raise AppError("the pairs did not reach Duplex within "
                        f"{SETUP_TIMEOUT:g} virtual seconds: {[v.record()['states'] for v in session.world.pair_views()]}")
-    db_dev, log_dev = open_device(session, pairs[0][0]), open_device(session, pairs[1][0])
+    db_dev, log_dev = wrap(open_device(session, pairs[0][0])), wrap(open_device(session, pairs[1][0]))
     files = ((DB, pairs[0][0], db_dev, 0), (DB + "-journal", pairs[1][0], log_dev, 0),
              (DB + "-wal", pairs[1][0], log_dev, REGION_BLOCKS))
     stores = {name: BlockStore(name=name, region=Region(volume=volume, first=first, blocks=REGION_BLOCKS), device=dev)
