@@ -27,8 +27,11 @@ class Ticket(Protocol):
 
 
 class BlockDevice(Protocol):
-    block_size: int
-    blocks: int
+    @property
+    def block_size(self) -> int: ...
+
+    @property
+    def blocks(self) -> int: ...
 
     def write(self, block: int, data: bytes) -> Any: ...
 
