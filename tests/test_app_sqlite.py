@@ -173,3 +173,68 @@ def test_bench_reports_transactions_per_cpu_second_and_the_emulations_share():
     r = measure(quick=True)
     assert r["transactions"] > 0 and r["transactions_per_cpu_s"] > 0 and 0 < r["emulation_share"] < 1
     assert "transactions per CPU second" in line(r) and "in the emulation" in line(r)
+
+
+# -- the lab's application panel ----------------------------------------------------------------
+def test_the_status_follows_the_run_and_the_failover(fig1, tmp_path):
+    from rcnlab.apps.run import open_session, start
+    from rcnlab.apps.status import rate, status
+
+    options = Options(seed=1, at=AT)
+    session, plan = open_session(fig1, options)
+    app = start(session, plan, options)
+    try:
+        seen = [status(app)]
+        for _ in range(150):
+            app.step()
+            seen.append(status(app))
+        looked = status(app, look=True)
+        app.inject()
+        app.fail_over()
+        after = status(app, app.outcome(tmp_path))
+    finally:
+        app.close()
+    assert [s.committed for s in seen] == list(range(151)) and seen[-1].rate > 0
+    assert seen[-1].target_last is None and looked.target_last is not None and 0 <= looked.target_last <= 150
+    assert after.integrity == "ok" and after.consistent and after.lost == 150 - after.target_last
+    assert rate([1.0, 2.0, 2.5, 3.0], now=3.0, window=1.0) == 2.0
+
+
+def test_the_app_panel_shows_rate_committed_target_and_after_failover_the_check():
+    import asyncio
+
+    from textual.app import App
+
+    from rcnlab.apps.status import AppStatus
+    from rcnlab.tui.widgets.app_panel import AppPanel
+
+    class Host(App):
+        def compose(self):
+            yield AppPanel()
+
+    async def main():
+        app = Host()
+        async with app.run_test(size=(60, 14)) as pilot:
+            panel = app.query_one(AppPanel)
+            assert "no application running" in _plain(panel)
+            panel.show(AppStatus(journal="wal", layout="two-groups", committed=1234, rate=3600.0, target_last=1100))
+            await pilot.pause()
+            text = _plain(panel)
+            assert "3,600" in text and "1,234" in text and "1,100" in text and "integrity_check" not in text
+            assert panel.border_subtitle == "wal, two-groups"
+            panel.show(AppStatus(journal="wal", layout="two-groups", committed=1234, rate=0.0, target_last=0,
+                                 integrity="database disk image is malformed", lost=1234, rpo_ms=49.7,
+                                 consistent=False))
+            await pilot.pause()
+            text = _plain(panel)
+            assert "malformed" in text and "1,234 transactions (RPO 49.7 ms)" in text and "NOT consistent" in text
+
+    asyncio.run(main())
+
+
+def _plain(widget):
+    from rich.console import Console
+
+    console = Console(width=60, record=True)
+    console.print(widget.content)
+    return console.export_text()

@@ -204,14 +204,18 @@ class App:
         handles = [h for h in lab.commands if str(h.command) == "failover"]
         self.session.run_until(lambda: all(h.done for h in handles), FAILOVER_TIMEOUT)
 
-    def outcome(self, directory: Path, cpu: float = 0.0) -> Outcome:
-        """Export the target volumes, rebuild the files, check them."""
+    def target_check(self, directory: Path) -> Check:
+        """Export the target volumes into ``directory``, rebuild the files, check them."""
         for _, target, _ in self.plan.pairs(self.options.layout):
             path = directory / f"{target.replace(':', '-')}.img"
             export_image(self.session, target, path)
             for name, data in read_files(image_reader(str(path), BLOCK_SIZE), target, BLOCK_SIZE).items():
                 (directory / name).write_bytes(data)
-        check = check_database(directory / DB, self.options.accounts)
+        return check_database(directory / DB, self.options.accounts)
+
+    def outcome(self, directory: Path, cpu: float = 0.0) -> Outcome:
+        """The target checked (`target_check`), against what the source committed."""
+        check = self.target_check(directory)
         committed = self.bank.committed
         fault_at = self.fault_at if self.fault_at is not None else self.session.kernel.now
         have = min(check.last, len(committed)) if check.exact else 0
