@@ -27,7 +27,10 @@ def import_graph() -> dict[str, set[str]]:
     for name, path in mods.items():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module:
-                targets = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+                # ``from rcnlab import shipped`` imports the module rcnlab.shipped (the package's
+                # own text only runs first, as for every import below it: not counted)
+                subs = [f"{node.module}.{a.name}" for a in node.names]
+                targets = subs if all(t in mods for t in subs) else [node.module, *subs]
             elif isinstance(node, ast.Import):
                 targets = [a.name for a in node.names]
             else:

@@ -77,14 +77,27 @@ class Host(Device):
                       step or COMMAND_STEPS.get(rio.kind))
         return tag
 
-    def write(self, volume: VolumeRef, block: int, data: bytes | None = None) -> int:
+    def write(self, volume: VolumeRef, block: int, data: bytes | None = None,
+              on_reply: Callable[[ScsiCommand], object] | None = None) -> int:
         """One SCSI WR (arrow 1601); data derived from the seed unless given."""
         if data is None:
             data = self._rng.randbytes(self.net.topo.block_size)
         rio = Rio(kind=RioKind.WR, source=volume, target=volume, block=block, data=data)
         if self.net.journal.active:
             self.emit("write-issued", None, volume=str(volume), block=block, data_digest=short_digest(data))
-        return self.command(rio)
+        return self.command(rio, on_reply)
+
+    def read(self, volume: VolumeRef, block: int, on_reply: Callable[[ScsiCommand], object] | None = None) -> int:
+        """One SCSI READ of ``block`` (beyond the patent); the storage's answer carries its data."""
+        self.emit("read-issued", None, volume=str(volume), block=block)
+        return self.command(Rio(kind=RioKind.READ, source=volume, target=volume, block=block), on_reply)
+
+    def abort(self, tag: int, reason: str) -> None:
+        """Stop waiting for the command tagged ``tag`` (a SCSI command timeout): it fails
+        with ``reason`` as if the storage had answered so; a late answer is ignored."""
+        entry = self._outstanding.get(tag)
+        if entry is not None:
+            self.receive(self.spec.storage, ScsiCommand(tag=tag, rio=entry[1], status=ScsiStatus.ERROR, detail=reason))
 
     def receive(self, src: str, message: object) -> None:
         if not isinstance(message, ScsiCommand):
@@ -99,14 +112,16 @@ class Host(Device):
                 self.acknowledged += 1
                 latency = self.net.kernel.now - sent_at
                 self.latency_sum += latency
-                if latency > self.latency_max:
-                    self.latency_max = latency
+                self.latency_max = max(self.latency_max, latency)
                 if self.net.journal.active:
                     self.emit("write-acknowledged", None, volume=str(rio.source), block=rio.block,
                               latency=round(latency, 9))
             else:
                 self.failed += 1
                 self.emit("write-failed", None, volume=str(rio.source), block=rio.block, detail=message.detail)
+        elif rio.kind is RioKind.READ:
+            if message.status != ScsiStatus.OK:
+                self.emit("read-failed", None, volume=str(rio.source), block=rio.block, detail=message.detail)
         else:
             self.emit("command-answered", None, command=str(rio.kind), status=message.status,
                       detail=message.detail)

@@ -30,6 +30,7 @@ class RioKind(enum.Enum):
     SOK = "SOK"  # Suspend transition complete (1304 C, 1310)
     DELETE = "delete"  # pair delete (back to Simplex)
     DELOK = "DELOK"  # pair delete complete
+    READ = "READ"  # SCSI READ from a host (beyond the patent); its answer carries the block's data
 
     def __str__(self) -> str:
         return self._value_  # (.value is a Python-level descriptor; this is a plain attribute)

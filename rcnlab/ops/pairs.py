@@ -235,6 +235,11 @@ def _group(lab: Lab, command: Command, volume: str | None, order_id: int | None)
     return members
 
 
+def group_targets(lab: Lab, command: Command, volume: str | None, order_id: int | None) -> list[str]:
+    """The target volumes of the consistency group ``command`` (failover, failback) acts on."""
+    return [lab.net.volume_name(pair.local) for _, pair in _group(lab, command, volume, order_id)]
+
+
 @contextmanager
 def _as_one(lab: Lab, members: list[tuple[ExternalStorage, StoragePair]]) -> Iterator[None]:
     """A refusal of one member refuses the group; the line names the group."""

@@ -15,6 +15,7 @@ import os
 import re
 from itertools import combinations
 from pathlib import Path
+from typing import Any
 
 from rcnlab import shipped
 from rcnlab.formats import FormatError, parse_toml, read_text, structure
@@ -91,7 +92,16 @@ def load_topology(path: str | os.PathLike[str]) -> Topology:
 def parse_topology(text: str, path: str) -> Topology:
     """Validate TOML ``text`` read from ``path`` (used only in messages and `Topology.path`)."""
     try:
-        file = structure(parse_toml(text, path), TopologyFile, path)
+        data = parse_toml(text, path)
+    except FormatError as exc:
+        raise TopologyError(exc.path, exc.key, exc.problem) from None
+    return topology_from_data(data, path)
+
+
+def topology_from_data(data: dict[str, Any], path: str) -> Topology:
+    """Validate a topology given as parsed TOML (the tables a file would hold)."""
+    try:
+        file = structure(data, TopologyFile, path)
     except FormatError as exc:
         raise TopologyError(exc.path, exc.key, exc.problem) from None
     return _Reader(path).topology(file)

@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 
 from rcnlab.devices.storage.commands import CommandsMixin
+from rcnlab.devices.storage.pair import StoragePair
 from rcnlab.devices.storage.state import StorageState
 from rcnlab.devices.storage.volume import Volume
 from rcnlab.emu.journal import short_digest
@@ -29,6 +30,8 @@ from rcnlab.model.rio import REPLY, Rio, RioKind, ScsiCommand
 from rcnlab.model.steps import Tag
 
 S = PairState
+#: The states in which a host may write or read the target volume of a pair.
+OPEN_TARGET = (S.SUSPEND, S.FAILURE_SUSPEND)
 
 
 class FrontMixin(StorageState):
@@ -68,13 +71,20 @@ class FrontMixin(StorageState):
             raise IllegalCommand(f"{self.name} has no volume {ref}")
         return volume
 
+    @staticmethod
+    def _target_refused(what: str, pair: StoragePair) -> IllegalCommand:
+        """A host may write or read a pair's target volume only in Suspend or failure Suspend
+        (after a failover), as arrays refuse I/O to a secondary volume in Duplex."""
+        done = {"write": "written", "read": "read"}[what]
+        return IllegalCommand(f"{what} refused: {pair.local} is the target of a pair in state {pair.state}; "
+                              f"the target volume may be {done} only in Suspend or failure Suspend")
+
     # SCSI WR (1601)
     def _scsi_write(self, host: str, tag: int, rio: Rio) -> None:
         volume = self._volume(rio.target)
         pair = self.pairs.get(volume.lun)
-        if pair is not None and pair.role is Role.TARGET and pair.state not in (S.SUSPEND, S.FAILURE_SUSPEND):
-            raise IllegalCommand(f"write refused: {pair.local} is the target of a pair in state {pair.state}; "
-                                 "the target volume may be written only in Suspend or failure Suspend")
+        if pair is not None and pair.role is Role.TARGET and pair.state not in OPEN_TARGET:
+            raise self._target_refused("write", pair)
         volume.blocks[rio.block] = rio.data  # volume.write, inlined
         volume.writes += 1
         if self.net.journal.active:
@@ -97,6 +107,18 @@ class FrontMixin(StorageState):
         if not sync:
             self._answer(host, tag, Rio(kind=RioKind.WROK, source=rio.source, target=rio.target),
                          step=Tag.WRITE_HOST_ANSWERED)
+
+    # SCSI READ (beyond the patent: a host reads a block back)
+    def _scsi_read(self, host: str, tag: int, rio: Rio) -> None:
+        volume = self._volume(rio.target)
+        pair = self.pairs.get(volume.lun)
+        if pair is not None and pair.role is Role.TARGET and pair.state not in OPEN_TARGET:
+            raise self._target_refused("read", pair)
+        data = volume.read(rio.block)
+        self.emit("read-answered", None, host=host, tag=tag, volume=str(rio.target), block=rio.block,
+                  data_digest=short_digest(data))
+        self._answer(host, tag, Rio(kind=RioKind.READ, source=rio.source, target=rio.target, block=rio.block,
+                                    data=data))
 
     # -- FC side: RIOs from the edge ---------------------------------------------------------
     def _on_rio(self, rio: Rio) -> None:
@@ -148,6 +170,7 @@ class FrontMixin(StorageState):
 #: The handler of each SCSI command a host may give.
 SCSI_HANDLERS: dict[RioKind, Callable[[Any, str, int, Rio], None]] = {
     RioKind.WR: FrontMixin._scsi_write,
+    RioKind.READ: FrontMixin._scsi_read,
     RioKind.PAIR_CREATE: CommandsMixin._scsi_pair_create,
     RioKind.SUSPEND: CommandsMixin._scsi_suspend_any,
     RioKind.RESYNC: CommandsMixin._scsi_resync,
