@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 
-from rcnlab.apps.device import BlockDevice
+from rcnlab.apps.vfs import BlockDevice
 
 TRANSACTIONS = {True: 60, False: 1500}  # quick, full
 
@@ -38,9 +38,6 @@ class Timed:
 
     def write(self, block: int, data: bytes) -> Any:
         return self._timed(self.device.write, block, data)
-
-    def write_sync(self, block: int, data: bytes) -> None:
-        self._timed(self.device.write_sync, block, data)
 
     def flush(self) -> None:
         self._timed(self.device.flush)

@@ -21,22 +21,18 @@ import apsw
 import attrs
 
 from rcnlab.apps.bank import Bank, Check, check_database
-from rcnlab.apps.device import BlockDevice, open_device
 from rcnlab.apps.files import Region, image_reader, read_files
-from rcnlab.apps.vfs import BlockStore, BlockVFS, reseed
+from rcnlab.apps.vfs import BlockDevice, BlockStore, BlockVFS, reseed
 from rcnlab.formats.fields import Text
 from rcnlab.model.kinds import LinkKind, OrderMethod, Site
 from rcnlab.model.pair_state import PairState
 from rcnlab.ops.commands import (
     BreakRule,
-    CreatePair,
     FailLink,
-    Failover,
     Partition,
     Rule,
     SiteFailure,
 )
-from rcnlab.ops.registry import do
 from rcnlab.run import Session
 from rcnlab.topo.schema import Topology, VolumeSpec
 
@@ -188,27 +184,24 @@ class App:
         self.fault_at, self.stopped = self.session.kernel.now, True
         fault = self.options.fault
         if fault is Fault.SITE:
-            do(lab, SiteFailure(site=Site.SOURCE))
+            self.session.do(SiteFailure(site=Site.SOURCE))
         elif fault is Fault.PARTITION:
             storage = lab.storage(p.source)
-            do(lab, Partition(devices=[Text(p.host), Text(p.source), Text(storage.edge)]))
+            self.session.do(Partition(devices=[Text(p.host), Text(p.source), Text(storage.edge)]))
         else:
-            do(lab, FailLink(link=Text(_uplink(self.session, p))))
+            self.session.do(FailLink(link=Text(_uplink(self.session, p))))
 
     def fail_over(self) -> None:
         """Fail every order group over from the target host; wait for the answers."""
-        lab = self.session.lab
-        ids = sorted({oid for _, _, oid in self.plan.pairs(self.options.layout)})
-        for oid in ids:
-            do(lab, Failover(order_id=oid, host=Text(self.plan.target_host)))
-        handles = [h for h in lab.commands if str(h.command) == "failover"]
+        handles = [h for oid in sorted({oid for _, _, oid in self.plan.pairs(self.options.layout)})
+                   for h in self.session.failover(order_id=oid, host=self.plan.target_host)]
         self.session.run_until(lambda: all(h.done for h in handles), FAILOVER_TIMEOUT)
 
     def target_check(self, directory: Path) -> Check:
         """Export the target volumes into ``directory``, rebuild the files, check them."""
         for _, target, _ in self.plan.pairs(self.options.layout):
             path = directory / f"{target.replace(':', '-')}.img"
-            export_image(self.session, target, path)
+            self.session.export_image(target, path)
             for name, data in read_files(image_reader(str(path), BLOCK_SIZE), target, BLOCK_SIZE).items():
                 (directory / name).write_bytes(data)
         return check_database(directory / DB, self.options.accounts)
@@ -249,27 +242,6 @@ def _uplink(session: Session, p: Plan) -> str:
     raise AppError(f"no route from {src_edge} to {dst_edge}")
 
 
-def export_image(session: Session, volume: str, path: Path) -> None:
-    exporter = getattr(session, "export_image", None)
-    if exporter is not None:
-        exporter(volume, path)
-        return
-    storage, ref = session.lab.volume(volume)
-    vol = storage.volumes[ref.lun]
-    with open(path, "wb") as fh:
-        for block in sorted(vol.blocks):
-            fh.seek(block * vol.block_size)
-            fh.write(vol.blocks[block])
-
-
-def at(session: Session, when: float, fn: Callable[[], Any]) -> None:
-    scheduler = getattr(session, "at", None)
-    if scheduler is not None:
-        scheduler(when, fn)
-    else:
-        session.kernel.call_at(when, fn)
-
-
 def open_session(topo: Topology, options: Options) -> tuple[Session, Plan]:
     p = plan(topo)
     return Session.open(prepare(topo, p, options.loss), seed=options.seed), p
@@ -279,12 +251,11 @@ def start(session: Session, p: Plan, options: Options,
           wrap: Callable[[BlockDevice], BlockDevice] = lambda device: device) -> App:
     """Pair the volumes (Duplex), lay out the files, create the bank, let it reach the target.
     ``wrap`` may stand in front of each block device (bench times them)."""
-    lab = session.lab
     if options.break_rule is not None:
-        do(lab, BreakRule(rule=options.break_rule))
+        session.do(BreakRule(rule=options.break_rule))
     pairs = p.pairs(options.layout)
     for source, target, oid in pairs:
-        do(lab, CreatePair(source=Text(source), target=Text(target), order_id=oid))
+        session.create_pair(source, target, order_id=oid)
     duplex = [PairState.DUPLEX] * 4
 
     def paired() -> bool:
@@ -294,7 +265,7 @@ def start(session: Session, p: Plan, options: Options,
     if not session.run_until(paired, SETUP_TIMEOUT):
         raise AppError("the pairs did not reach Duplex within "
                        f"{SETUP_TIMEOUT:g} virtual seconds: {[v.record()['states'] for v in session.world.pair_views()]}")
-    db_dev, log_dev = wrap(open_device(session, pairs[0][0])), wrap(open_device(session, pairs[1][0]))
+    db_dev, log_dev = (wrap(session.block_device(volume)) for volume in (pairs[0][0], pairs[1][0]))
     files = ((DB, pairs[0][0], db_dev, 0), (DB + "-journal", pairs[1][0], log_dev, 0),
              (DB + "-wal", pairs[1][0], log_dev, REGION_BLOCKS))
     stores = {name: BlockStore(name=name, region=Region(volume=volume, first=first, blocks=REGION_BLOCKS), device=dev)
@@ -324,7 +295,7 @@ def run_app(topo: Topology, options: Options, on_step: Callable[[App], Any] | No
     session, p = open_session(topo, options)
     app = start(session, p, options)
     try:
-        at(session, app.started + options.at, app.inject)
+        session.at(app.started + options.at, app.inject)
         while app.step():
             if on_step is not None:
                 on_step(app)

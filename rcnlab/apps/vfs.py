@@ -12,13 +12,29 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import apsw
 import attrs
 
-from rcnlab.apps.device import BlockDevice, IOFailed
 from rcnlab.apps.files import Region, header
+from rcnlab.errors import IOFailed
+
+
+class BlockDevice(Protocol):
+    """What the VFS needs of a block device (``session.block_device(volume)`` has it)."""
+
+    @property
+    def block_size(self) -> int: ...
+
+    @property
+    def blocks(self) -> int: ...
+
+    def write(self, block: int, data: bytes) -> object: ...
+
+    def flush(self) -> None: ...
+
+    def read(self, block: int) -> bytes: ...
 
 
 @attrs.define(eq=False)
@@ -109,8 +125,6 @@ class _Gone:
 
     def write(self, block: int, data: bytes) -> None:
         raise IOFailed("the application has stopped")
-
-    write_sync = write
 
     def flush(self) -> None:
         raise IOFailed("the application has stopped")
