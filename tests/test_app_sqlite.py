@@ -150,7 +150,10 @@ def test_the_command_json_and_exit_1_when_the_target_is_corrupt(capsys):
     code = main(["app", "sqlite", "--at", str(AT), "--seed", "2", "--loss", "0.01", "--layout", "two-groups",
                  "--json"])
     r = json.loads(capsys.readouterr().out)
-    assert code == 1 and r["consistent"] is False
+    assert code == 1 and r["consistent"] is False and "malformed" in r["integrity_check"]
+    assert main(["app", "sqlite", "--at", str(AT), "--seed", "2", "--loss", "0.01", "--layout", "two-groups"]) == 1
+    out = capsys.readouterr().out
+    assert "the database does not open" in out and "the target is NOT a consistent database" in out
     assert {"committed", "target_last", "exactly_1_to_k", "integrity_check", "invariant", "lost_transactions",
             "rpo_ms", "layout", "journal", "fault"} <= set(r)
 
@@ -238,3 +241,17 @@ def _plain(widget):
     console = Console(width=60, record=True)
     console.print(widget.content)
     return console.export_text()
+
+
+def test_without_apsw_the_command_says_how_to_install_it(capsys, monkeypatch):
+    import sys
+
+    import rcnlab.apps
+
+    monkeypatch.setitem(sys.modules, "apsw", None)  # import apsw raises ImportError
+    for name in ("run", "vfs"):
+        monkeypatch.delitem(sys.modules, f"rcnlab.apps.{name}", raising=False)
+        monkeypatch.delattr(rcnlab.apps, name, raising=False)
+    assert main(["app", "sqlite"]) == 2
+    err = capsys.readouterr().err
+    assert err == "rcnlab: app sqlite: needs apsw (apsw is not installed): pip install 'rcnlab[apps]'\n"

@@ -82,9 +82,13 @@ def cmd_sqlite(args: argparse.Namespace) -> int:
 def report(name: str, r: dict[str, Any]) -> str:
     """The lines ``rcnlab app sqlite`` prints."""
     rule = f", rule broken: {r['break_rule']}" if r["break_rule"] else ""
+    opened = r["balance_total"] is not None
     held = "holds" if r["invariant"] else "BROKEN"
     span = (f"exactly 1..{r['target_last']}" if r["exactly_1_to_k"]
             else f"NOT 1..k ({r['target_transactions']} rows, highest {r['target_last']})")
+    target = f"{r['target_transactions']} transactions, {span}" if opened else "the database does not open"
+    total = (f"sum of balances {r['balance_total']} (expected {r['balance_expected']}): {held}" if opened
+             else "cannot be checked")
     verdict = ("the target is a consistent database" if r["consistent"]
                else "the target is NOT a consistent database")
     return "\n".join([
@@ -93,9 +97,9 @@ def report(name: str, r: dict[str, Any]) -> str:
         f"  fault            {r['fault']} at t={r['fault_time']:.6f} ({r['at']:g} s into the workload)",
         f"  source           {r['committed']} transactions committed"
         + (f", {r['committed'] + 1} in doubt (its commit failed with the fault)" if r["in_doubt"] else ""),
-        f"  target           {r['target_transactions']} transactions, {span}",
+        f"  target           {target}",
         f"  integrity_check  {r['integrity_check']}",
-        f"  invariant        sum of balances {r['balance_total']} (expected {r['balance_expected']}): {held}",
+        f"  invariant        {total}",
         f"  loss             {r['lost_transactions']} transactions, RPO {r['rpo_ms']:.3f} ms",
         verdict,
     ])
