@@ -133,7 +133,6 @@ class Outcome:
     check: Check
     lost: int  # committed transactions missing on the target
     rpo: float  # seconds: the fault's time minus the first lost transaction's commit time (0: none lost)
-    cpu: float = 0.0  # process seconds the whole run took
     layout: str = ""  # volumes and order assurance IDs, for the report
 
     @property
@@ -206,7 +205,7 @@ class App:
                 (directory / name).write_bytes(data)
         return check_database(directory / DB, self.options.accounts)
 
-    def outcome(self, directory: Path, cpu: float = 0.0) -> Outcome:
+    def outcome(self, directory: Path) -> Outcome:
         """The target checked (`target_check`), against what the source committed."""
         check = self.target_check(directory)
         committed = self.bank.committed
@@ -216,7 +215,7 @@ class App:
         rpo = fault_at - committed[have] if lost else 0.0
         volumes = ", ".join(f"{s}>{t} (order ID {o})" for s, t, o in self.plan.pairs(self.options.layout))
         return Outcome(options=self.options, committed=len(committed), in_doubt=self.bank.in_doubt, fault_at=fault_at, check=check, lost=lost,
-                       rpo=rpo, cpu=cpu, layout=volumes)
+                       rpo=rpo, layout=volumes)
 
     def close(self) -> None:
         """Leave the database as a crash would: no more I/O reaches the volumes."""
@@ -289,9 +288,6 @@ def start(session: Session, p: Plan, options: Options,
 
 def run_app(topo: Topology, options: Options, on_step: Callable[[App], Any] | None = None) -> Outcome:
     """The whole run (see the module docstring)."""
-    import time
-
-    cpu = time.process_time()
     session, p = open_session(topo, options)
     app = start(session, p, options)
     try:
@@ -301,6 +297,6 @@ def run_app(topo: Topology, options: Options, on_step: Callable[[App], Any] | No
                 on_step(app)
         app.fail_over()
         with tempfile.TemporaryDirectory(prefix="rcnlab-app-") as tmp:
-            return app.outcome(Path(tmp), time.process_time() - cpu)
+            return app.outcome(Path(tmp))
     finally:
         app.close()
