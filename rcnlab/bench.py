@@ -46,6 +46,7 @@ from typing import Any
 import trio
 import trio.testing
 
+from rcnlab.apps import bench as app_bench
 from rcnlab.check.invariants import Checker
 from rcnlab.devices.storage import Volume
 from rcnlab.emu.journal import Journal
@@ -609,6 +610,7 @@ def run_bench(quick: bool = False, log: Callable[[str], None] = lambda s: None) 
         "scaling": scaling,
         "memory": mem,
         "tui": tui,
+        "app": app_bench.measure(quick),  # SQLite transactions per CPU second (rcnlab.apps.bench)
         "targets": targets,
         "seconds": time.perf_counter() - began,
     }
@@ -656,6 +658,7 @@ def print_report(result: dict[str, Any]) -> None:
         print(f"TUI overhead: {tui['status']}")
     else:
         print("\n".join(tui["lines"]))
+    print(app_bench.line(result["app"]))
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -29,7 +29,7 @@ BAD = {
     "missing-argument": (["run"], "run: the following arguments are required: topology"),
     "unknown-flag": (["bench", "--quick", "--fast"], "unrecognized arguments: --fast"),
     "unknown-command": (["frobnicate"], "COMMAND: invalid choice: 'frobnicate'"),
-    "unknown-topology": (["run", "fig9"], "run topology: no topology 'fig9' (known: fig1, fig2, ip, mesh, nocore; "
+    "unknown-topology": (["run", "fig9"], "run topology: no topology 'fig9' (known: consistency-groups, fig1, fig2, ip, mesh, nocore; "
                          "or give a path to a .toml file)"),
     "unknown-scenario": (["check", "fig1", "--scenario", "fig1-basics"],
                          "check --scenario: no scenario 'fig1-basics' (known: core-crash, failback, fig1-basic, "),

@@ -20,7 +20,7 @@ from importlib import metadata
 from typing import Any
 
 from rcnlab import bench, flags
-from rcnlab.cli import walkthrough
+from rcnlab.cli import app, walkthrough
 from rcnlab.emu.journal import Journal
 from rcnlab.errors import BadInput
 from rcnlab.export import export_run
@@ -191,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the address browsers use to reach the server (default http://HOST:PORT)")
     v.set_defaults(func=cmd_serve)
 
-    for command in (bench, walkthrough, campaign):  # subcommands that live in their own modules
+    for command in (bench, walkthrough, campaign, app):  # subcommands that live in their own modules
         command.add_parser(sub)
     return p
 

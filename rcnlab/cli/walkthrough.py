@@ -200,7 +200,7 @@ def _export(args: argparse.Namespace, player: Player) -> None:
 def list_walkthroughs(console: Console) -> int:
     table = Table(title="Walkthroughs (topologies/walkthroughs)", title_justify="left")
     for col in ("name", "title", "steps", "figures", "topology"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col in ("name", "topology"))  # names are typed: never cut
     for path in available():
         try:
             wt = load_walkthrough(path)
