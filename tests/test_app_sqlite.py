@@ -255,3 +255,15 @@ def test_without_apsw_the_command_says_how_to_install_it(capsys, monkeypatch):
     assert main(["app", "sqlite"]) == 2
     err = capsys.readouterr().err
     assert err == "rcnlab: app sqlite: needs apsw (apsw is not installed): pip install 'rcnlab[apps]'\n"
+
+
+def test_without_apsw_the_bench_says_so_and_goes_on(monkeypatch):
+    """`rcnlab bench` on the plain install (no apps extra) reports the app as not measured."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['apsw'] = None\n"
+            "from rcnlab.apps import bench\n"
+            "print(bench.line(bench.measure(quick=True)))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out == "SQLite app: not measured: apsw is not installed (pip install 'rcnlab[apps]')\n"

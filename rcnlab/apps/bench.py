@@ -5,11 +5,12 @@ device: SCSI commands, the RCN, the barrier's wait) rather than in SQLite and th
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from rcnlab.apps.vfs import BlockDevice
+if TYPE_CHECKING:  # the VFS needs apsw, an optional extra; the bench runs without it
+    from rcnlab.apps.vfs import BlockDevice
 
 TRANSACTIONS = {True: 60, False: 1500}  # quick, full
 
