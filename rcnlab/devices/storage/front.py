@@ -142,11 +142,22 @@ class FrontMixin(StorageState):
             self.emit("rio-refused", None, reason=f"neither {rio.source} nor {rio.target} is on {self.name}")
 
     def _reflect_write(self, volume: Volume, rio: Rio) -> None:
-        """A WR reflected here as the target (1607), answered with WROK (1608)."""
-        volume.blocks[rio.block] = rio.data  # volume.write, inlined
-        volume.writes += 1
+        """A WR reflected here as the target (1607), answered with WROK (1608). The same WR
+        again (the target edge reissued it while the first answer was on its way) is answered
+        again and not applied: writes to other storages of its order ID may have been
+        reflected since, and applying it twice would put it after them."""
         more = rio.more
         seq, order_id, copy = (0, 0, False) if more is None else (more.seq, more.order_id, more.copy)
+        if seq:
+            last = (seq, rio.block, rio.data)
+            if self.last_reflected.get(order_id) == last:
+                self.emit("reflected-again", None, order_id=order_id, seq=seq, volume=str(rio.target))
+                self._to_edge(Rio(kind=RioKind.WROK, source=rio.source, target=rio.target, block=rio.block,
+                                  seq=seq, order_id=order_id), Tag.WRITE_WROK_FROM_TARGET)
+                return
+            self.last_reflected[order_id] = last
+        volume.blocks[rio.block] = rio.data  # volume.write, inlined
+        volume.writes += 1
         if not copy:
             self.reflected_writes += 1
         if self.net.journal.active:

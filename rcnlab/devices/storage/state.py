@@ -34,6 +34,9 @@ class StorageState(Device):
     pairs: dict[int, StoragePair] = attrs.field(factory=dict, init=False)  # by local LUN
     refused: int = attrs.field(default=0, init=False)
     reflected_writes: int = attrs.field(default=0, init=False)  # host writes reflected here as a target
+    #: The last WR reflected here per order assurance ID: (seq, block, data). A target edge
+    #: that reissues a WR whose answer is late sends exactly this again; it is answered, not applied.
+    last_reflected: dict[int, tuple[int, int, bytes]] = attrs.field(factory=dict, init=False)
     _next_xid: int = attrs.field(default=0, init=False)
     _sync_waiting: dict[int, tuple[str, int]] = attrs.field(factory=dict, init=False)  # xid -> (host, tag)
     # WRs sent to the edge and not yet answered (1603): xid -> (LUN, block, sent at, the WR).
