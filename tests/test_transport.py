@@ -114,3 +114,24 @@ def test_a_write_lost_on_the_source_fc_stops_the_group_before_a_later_one_is_num
     assert any("lost on its FC link" in r for r in reasons)
     assert {str(s) for v in net.pair_views() for s in v.states} == {"Duplex"}
     assert len(_digests(net)) == 1
+
+
+def test_a_reissued_wr_is_answered_again_not_applied_twice():
+    """The target edge reissues a WR whose answer is overdue (after its resend_timeout_ms),
+    which can be shorter than the round trip to its storage: the storage then gets the WR
+    it has just reflected once more. It answers it again and does not apply it a second time
+    (a second apply would land after writes the order ID reflected since, elsewhere)."""
+    from collections import Counter
+
+    from helpers import pair_and_writes, run, topology
+
+    slow = topology("fig1", {
+        "resend_timeout_ms = 50 ": "resend_timeout_ms = 5 ", "resend_limit = 5 ": "resend_limit = 100 ",
+        'name = "E105"\n': 'name = "E105"\nresend_timeout_ms = 5\n',
+        'a = "E105"\nb = "ST122"\nkind = "fc"\n': 'a = "E105"\nb = "ST122"\nkind = "fc"\nlatency_ms = 12.5\n'})
+    world, runner, trace = run(slow, pair_and_writes(rate=200, count=20))
+    again = [e for e in trace if e["event"] == "reflected-again"]
+    assert again, "the scenario no longer makes the target edge reissue"
+    applied = Counter((e["order_id"], e["seq"]) for e in trace if e["event"] == "reflected" and not e["copy"])
+    assert max(applied.values()) == 1 and len(applied) == 20
+    assert not runner.failed
