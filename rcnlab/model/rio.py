@@ -30,6 +30,10 @@ class RioKind(enum.Enum):
     SOK = "SOK"  # Suspend transition complete (1304 C, 1310)
     DELETE = "delete"  # pair delete (back to Simplex)
     DELOK = "DELOK"  # pair delete complete
+    # Not in the patent: the target edge tells the source edge that a resent entry is
+    # kept in its 413, queued behind others (``seq`` 0), or refused for now as beyond its
+    # reorder window (``seq`` = that window): it is not lost (flow control).
+    RECEIPT = "receipt"
 
     def __str__(self) -> str:
         return self._value_  # (.value is a Python-level descriptor; this is a plain attribute)

@@ -23,6 +23,11 @@ import attrs
 from rcnlab.model.log_entry import LogEntry
 
 Key = tuple[int, int]
+#: What ``HeldLog.resends`` says of an entry the target edge has receipted (RioKind.RECEIPT):
+#: kept there, queued behind others (not lost: it is not sent again while one before it
+#: is unanswered); or refused for now as beyond its reorder window (it waits until the
+#: entry a window before it is answered).
+QUEUED, WAITING = -1, -2
 
 
 @attrs.define(eq=False)
