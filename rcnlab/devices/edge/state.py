@@ -39,7 +39,8 @@ class Management(Protocol):
 
     def order_id_for(self, edge: Device, rio: Rio) -> int: ...
     def route_around(self, edge: Device, order_id: int, reason: str) -> bool: ...
-    def report_failure(self, edge: Device, order_id: int, pairs: list[PairKey], reason: str) -> None: ...
+    def report_failure(self, edge: Device, order_id: int, pairs: list[PairKey], reason: str,
+                       created: int = 0) -> None: ...
     def pair_updated(self, edge: Device, pair: PairInfo) -> None: ...
 
 
@@ -114,6 +115,7 @@ class EdgeState(Device):
     # -- crash --
     _lost: dict[int, int] = attrs.field(factory=dict, init=False)  # order ID -> entries lost in a crash
     _told_full: set[PairKey] = attrs.field(factory=set, init=False)  # failure Suspend told with a full copy
+    _stale: dict[int, int] = attrs.field(factory=dict, init=False)  # order ID -> last entry before its 908
     _last_xid: dict[str, int] = attrs.field(factory=dict, init=False)  # storage WWN -> last WR number seen (-1: unknown)
 
     @property

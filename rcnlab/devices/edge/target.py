@@ -115,6 +115,13 @@ class TargetMixin(EdgeState):
             self.malformed += 1
             self.emit("entry-refused", None, reason=bogus, order_id=entry.order_id, seq=entry.seq)
             return
+        if self._stale and entry.order_id in self._stale:
+            if entry.seq <= self._stale[entry.order_id]:
+                self.emit("entry-refused", None, reason="made before the source edge gave up (908)",
+                          order_id=entry.order_id, seq=entry.seq)
+                return
+            if entry.rebase:
+                del self._stale[entry.order_id]
         window = self.spec.reorder_window
         group = self.groups.get(entry.order_id)
         reflected = group.reflected if group else 0
