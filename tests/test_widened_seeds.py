@@ -29,3 +29,14 @@ def test_a_late_resync_made_before_the_source_edge_gave_up_is_void_at_the_target
     group's creation counter; the target edge refuses older entries."""
     for seed in (747, 828):
         assert run_case(random_case(seed)).problems == ()
+
+
+def test_a_pair_whose_entries_are_given_up_before_any_answer_is_not_demanded_duplex() -> None:
+    """Seed 1380: E1 resends every 5 ms and gives up after 5 resends (30 ms), but an entry's
+    answer takes over 45 ms (a core batching 10 ms each way, a target storage 12.5 ms away):
+    no pair can be created (``rcnlab check`` warns), so none is expected Duplex."""
+    knobs = (("K1", "batch_wait_ms", 10.0), ("E2-S12", "latency_ms", 12.5))
+    case = Case(topo=TopoParams(cores=1, knobs=(("E1", "resend_timeout_ms", 5.0), *knobs)),
+                workloads=(Workload(volume="S11:0", rate=200.0, count=20),), faults=())
+    assert slow_copies(case) == {0}
+    assert slow_copies(attrs.evolve(case, topo=TopoParams(cores=1, knobs=knobs))) == set()

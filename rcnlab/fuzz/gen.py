@@ -285,16 +285,34 @@ def _step_toml(at: float | str, do: str, args: Any = ()) -> list[str]:
     return out + [""]
 
 
-def _routed_gbe_links(topo: TopoParams) -> list[str]:
-    """The GbE links of the routes the management server gives E1's storages to E2's: a mesh
-    does not route round a slow link, it takes the fewest cores (fuzz seeds 419 and 928: a
-    1 Mbit/s link K2-E2 on the one-core route E1-K2-E2 of a three-core mesh)."""
+def _routes(topo: TopoParams) -> tuple[list[str], bool]:
+    """The GbE links of the routes the management server gives E1's storages to E2's, and
+    whether E1 gives up on an entry (908) before its answer can come back on one of them.
+
+    A mesh does not route round a slow link, it takes the fewest cores (fuzz seeds 419 and
+    928: a 1 Mbit/s link K2-E2 on the one-core route E1-K2-E2 of a three-core mesh). With no
+    answer yet the resends do not back off: ``resend_limit`` + 1 times ``resend_timeout`` after
+    it left, an entry is given up; when that is shorter than the round trip (the route and
+    the target storage's link both ways, a batching core's wait each way) no pair can ever
+    be created (seed 1380: 5 ms x 6 against a core batching 10 ms and a target storage
+    12.5 ms away), as ``rcnlab check`` warns."""
+    parsed = parse_topology(topology_toml(topo), "<gen>")
+    links = {frozenset((ls.a, ls.b)): ls for ls in parsed.links}
+    batch = {c.name: c.batch_wait for c in parsed.cores}
+    edge = next(e for e in parsed.edges if e.name == "E1")
     names = set(topo.gbe_links())
     out: set[str] = set()
-    for route in World(parse_topology(topology_toml(topo), "<gen>")).management.routes:
-        if route.devices[0] == "E1" and route.devices[-1] == "E2":
-            out.update(f"{a}-{b}" if f"{a}-{b}" in names else f"{b}-{a}" for a, b in zip(route.devices, route.devices[1:]))
-    return sorted(out)
+    gives_up = False
+    for route in World(parsed).management.routes:
+        if route.devices[0] != "E1" or route.devices[-1] != "E2":
+            continue
+        hops = list(zip(route.devices, route.devices[1:]))
+        out.update(f"{a}-{b}" if f"{a}-{b}" in names else f"{b}-{a}" for a, b in hops)
+        target = next(s for s in parsed.storages if s.wwn == route.target_wwn)
+        trip = [links[frozenset(hop)] for hop in hops] + [links[frozenset((target.name, target.edge))]]
+        round_trip = 2 * sum(ls.latency + ls.jitter for ls in trip) + 2 * sum(batch.get(d, 0.0) for d in route.devices)
+        gives_up |= edge.resend_timeout * (edge.resend_limit + 1) < round_trip
+    return sorted(out), gives_up
 
 
 def slow_copies(case: Case) -> set[int]:
@@ -313,7 +331,9 @@ def slow_copies(case: Case) -> set[int]:
             for s in case.faults if s.do == "workload" for a in [dict(s.args)]]:
         written[volume] = written.get(volume, 0.0) + count
     entry_bits = 8 * (_knobs(topo, "lab").get("block_size", 512) + LOG_ENTRY_HEADER_BYTES)
-    gbe = _routed_gbe_links(topo)
+    gbe, gives_up = _routes(topo)
+    if gives_up:
+        return set(range(len(topo.pairs)))
     out: set[int] = set()
     for group in topo.groups():
         storages = [(src.split(":")[0], dst.split(":")[0], src) for src, dst, _ in (topo.pairs[i] for i in group)]
