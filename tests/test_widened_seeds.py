@@ -40,3 +40,11 @@ def test_a_pair_whose_entries_are_given_up_before_any_answer_is_not_demanded_dup
                 workloads=(Workload(volume="S11:0", rate=200.0, count=20),), faults=())
     assert slow_copies(case) == {0}
     assert slow_copies(attrs.evolve(case, topo=TopoParams(cores=1, knobs=knobs))) == set()
+
+
+def test_a_resync_whose_dpok_is_lost_on_the_fc_link_does_not_go_on_at_the_edges() -> None:
+    """Seed 1569: the DPOK of a resync was lost on a lossy FC link between the source edge
+    and its storage; the storage timed out (still failure Suspend) while both edges and the
+    target storage went on Duplex-Pending: ``agreement`` failed. The storage now tells its
+    edge the pair failed, and the RCN stops the resync."""
+    assert run_case(random_case(1569)).problems == ()
