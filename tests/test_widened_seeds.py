@@ -48,3 +48,12 @@ def test_a_resync_whose_dpok_is_lost_on_the_fc_link_does_not_go_on_at_the_edges(
     target storage went on Duplex-Pending: ``agreement`` failed. The storage now tells its
     edge the pair failed, and the RCN stops the resync."""
     assert run_case(random_case(1569)).problems == ()
+
+
+def test_a_failover_is_not_demanded_when_the_target_storage_gives_up_before_the_edge() -> None:
+    """Seed 1484: S22's command timeout (500 ms) is shorter than E2's failover timer 1306
+    (1 s); the SOK, late behind a backlog on a 1 Mbit/s link, came after the storage had
+    ended the failover in failure Suspend. The generator must not say it must complete."""
+    case = random_case(1484)
+    assert not [s for s in case.faults if s.do == "failover" and s.succeed]
+    assert run_case(case).problems == ()
