@@ -27,7 +27,7 @@ def test_a_late_resync_made_before_the_source_edge_gave_up_is_void_at_the_target
     source edge had given up on its group (908), and started a resync there (Duplex-Pending)
     that the source side never would: ``agreement`` failed. The failure report carries the
     group's creation counter; the target edge refuses older entries."""
-    for seed in (747, 828):
+    for seed in (747, 828, 1937):  # 1937: the RESYNC was at the target storage already; its DPOK came after
         assert run_case(random_case(seed)).problems == ()
 
 

@@ -275,7 +275,9 @@ class TargetMixin(EdgeState):
                       reflection_delay=round(group.reflection_delay, 9))
         if kind is K.DELOK:
             self._forget(pair, Party.TARGET_EDGE)
-        elif kind is not K.WROK and not rio.error:
+        elif kind is not K.WROK and not rio.error and not (self._stale and entry.seq <= self._stale.get(order_id, 0)):
+            # (an answer to an entry made before the source edge gave up changes no state here:
+            # the pair stays failure Suspend, fuzz seed 1937)
             event: Event | None = ANSWER_EVENT[kind]
             if kind is K.SOK:
                 event = Event.SUSPEND
