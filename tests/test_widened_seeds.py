@@ -57,3 +57,15 @@ def test_a_failover_is_not_demanded_when_the_target_storage_gives_up_before_the_
     case = random_case(1484)
     assert not [s for s in case.faults if s.do == "failover" and s.succeed]
     assert run_case(case).problems == ()
+
+
+def test_copies_that_share_a_slow_route_are_judged_together() -> None:
+    """Seed 1586: customer 1 copies 20 blocks of 4 KiB, customer 2 256, both over one
+    1 Mbit/s link; alone the first copy takes 0.7 s, behind the other it outlasts the 2 s
+    command timeout. Neither is expected Duplex."""
+    topo = TopoParams(cores=1, customers=2, modes=("sync",), blocks=256,
+                      knobs=(("lab", "block_size", 4096), ("E1-K1", "bandwidth_mbps", 1.0)))
+    case = Case(topo=topo, workloads=(Workload(volume="S11:0", rate=1000.0, count=20),
+                                      Workload(volume="S21:0", rate=1000.0, count=400)), faults=())
+    assert slow_copies(case) == {0, 1}
+    assert slow_copies(attrs.evolve(case, workloads=case.workloads[:1])) == set()
