@@ -6,7 +6,14 @@ from __future__ import annotations
 
 import attrs
 
-from rcnlab.fuzz.gen import Case, TopoParams, Workload, random_case, run_case, slow_copies
+from rcnlab.fuzz.gen import (
+    Case,
+    TopoParams,
+    Workload,
+    random_case,
+    run_case,
+    slow_copies,
+)
 
 
 def test_a_mesh_copy_over_the_slow_link_of_its_route_is_not_demanded_duplex() -> None:
