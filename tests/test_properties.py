@@ -283,10 +283,11 @@ def test_every_checker_holds_after_any_schedule(case: Case) -> None:
 #: E1, E2 and the host and cut FC links: failure Suspend at the end), 2368 (a group
 #: failover that must complete does not), 2383 (a creation that must be refused leaves
 #: its target Duplex when E1's 5 ms resends give up before any answer), 2438 (write_order:
-#: a copy entry reflected after a later one, with a 20 ms management network). The
+#: a copy entry reflected after a later one, with a 20 ms management network), 2959
+#: (failure Suspend at the end where Duplex is expected; not yet looked at). The
 #: hypothesis draws find such cases too; issue 12 stays open until a 10,000-seed campaign
 #: over the widened envelope runs clean.
-KNOWN_FAILURES = pytest.mark.xfail(reason="issue 12: widened seeds 663, 2352, 2368, 2383, 2438", strict=False)
+KNOWN_FAILURES = pytest.mark.xfail(reason="issue 12: widened seeds 663, 2352, 2368, 2383, 2438, 2959", strict=False)
 
 
 @KNOWN_FAILURES
