@@ -156,7 +156,10 @@ class TargetMixin(EdgeState):
             return
         if entry.seq in box.pending:
             self.duplicates += 1
-            self._receipt(entry)  # resent while it waits its turn here: it is not lost
+            pair = self.pairs.get((entry.source, entry.target))
+            if pair is not None and pair.state not in (S.SUSPEND, S.FAILURE_SUSPEND):
+                self._receipt(entry)  # resent while it waits its turn here: it is not lost
+            # (while suspended here reflection halts: it waits for nothing that will come)
             return
         if box.in_progress is not None and box.in_progress.seq == entry.seq:
             self.duplicates += 1
