@@ -73,8 +73,9 @@ class FailureMixin(EdgeState):
         if created:
             self._stale[order_id] = created
             box = self.inbound.get(order_id)
-            for seq in [s for s in box.pending if s <= created] if box else ():
-                self.log_bytes -= box.pending.pop(seq).size
+            if box is not None:
+                for seq in [s for s in box.pending if s <= created]:
+                    self.log_bytes -= box.pending.pop(seq).size
         for key in keys:
             pair = self.pairs.get(key)
             if pair is None or pair.state is S.SIMPLEX:
