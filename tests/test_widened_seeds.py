@@ -76,10 +76,3 @@ def test_copies_that_share_a_slow_route_are_judged_together() -> None:
                                       Workload(volume="S21:0", rate=1000.0, count=400)), faults=())
     assert slow_copies(case) == {0, 1}
     assert slow_copies(attrs.evolve(case, workloads=case.workloads[:1])) == set()
-
-
-def test_blocks_handed_over_in_a_lost_dpok_are_not_lost() -> None:
-    """Seed 2406 (nothing_lost): the source edge handed its differential bitmap 727 to the
-    source storage in a DPOK, which a lossy FC link lost; the blocks were in no bitmap any
-    more. The edge keeps them until the Duplex transition is answered (DOK)."""
-    assert run_case(random_case(2406)).problems == ()

@@ -11,6 +11,7 @@ import attrs
 from rcnlab.devices.edge.log import QUEUED, WAITING
 from rcnlab.devices.edge.state import ANSWER_EVENT, EdgeState
 from rcnlab.emu.journal import short_digest
+from rcnlab.model.bitmaps import hand_over
 from rcnlab.model.kinds import CopyMode, Party
 from rcnlab.model.log_entry import LOG_ENTRY_HEADER_BYTES, LogEntry
 from rcnlab.model.pair_state import Event, IllegalTransition, PairState
@@ -290,11 +291,7 @@ class SourceMixin(EdgeState):
                     del self.pairs[(request.source, request.target)]
             elif kind is K.DPOK:  # 1209: merge the target's 1213 with our 727
                 own = len(pair.bitmap)
-                merged = frozenset(pair.bitmap | rio.bitmap)
-                # 727 keeps them until the Duplex transition is answered (DOK): the DPOK may be
-                # lost on the FC link, and its blocks with it (fuzz seed 2406, nothing_lost)
-                pair.bitmap.update(merged)
-                self._handed[(pair.source, pair.target)] = merged
+                merged = hand_over(pair.bitmap, rio.bitmap)
                 self.emit("bitmap-merged", Tag.RESYNC_EDGE_MERGE, pair=f"{pair.source}>{pair.target}", own=own,
                           received=len(rio.bitmap), merged=len(merged))
                 rio = attrs.evolve(rio, bitmap=merged)
@@ -306,8 +303,6 @@ class SourceMixin(EdgeState):
                 self._forget(pair, Party.SOURCE_EDGE)
             else:
                 self._set_state(pair, ANSWER_EVENT[kind], steps.state, Party.SOURCE_EDGE)
-                if kind is K.DOK and self._handed:
-                    pair.bitmap -= self._handed.pop((pair.source, pair.target), frozenset())
                 if steps.info_updated:
                     self.emit("pair-info-updated", steps.info_updated, pair=f"{pair.source}>{pair.target}",
                               state=str(pair.state))

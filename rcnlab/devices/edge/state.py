@@ -115,7 +115,6 @@ class EdgeState(Device):
     # -- crash --
     _lost: dict[int, int] = attrs.field(factory=dict, init=False)  # order ID -> entries lost in a crash
     _told_full: set[PairKey] = attrs.field(factory=set, init=False)  # failure Suspend told with a full copy
-    _handed: dict[PairKey, frozenset[int]] = attrs.field(factory=dict, init=False)  # 727 sent in a DPOK, until DOK
     _stale: dict[int, int] = attrs.field(factory=dict, init=False)  # order ID -> last entry before its 908
     _last_xid: dict[str, int] = attrs.field(factory=dict, init=False)  # storage WWN -> last WR number seen (-1: unknown)
 
