@@ -286,10 +286,13 @@ def test_every_checker_holds_after_any_schedule(case: Case) -> None:
 #: failover that must complete does not), 2383 (a creation that must be refused leaves
 #: its target Duplex when E1's 5 ms resends give up before any answer), 2438 (write_order:
 #: a copy entry reflected after a later one, with a 20 ms management network), 2959
-#: (failure Suspend at the end where Duplex is expected; not yet looked at). The
+#: (failure Suspend at the end where Duplex is expected; not yet looked at), 2406
+#: (nothing_lost: the source edge hands its 727 to the source storage in a DPOK that a
+#: lossy FC link loses, and the blocks with it; keeping them until DOK, tried and
+#: reverted, lost later blocks instead). The
 #: hypothesis draws find such cases too; issue 12 stays open until a 10,000-seed campaign
 #: over the widened envelope runs clean.
-KNOWN_FAILURES = pytest.mark.xfail(reason="issue 12: widened seeds 89, 663, 2352, 2368, 2383, 2438, 2959", strict=False)
+KNOWN_FAILURES = pytest.mark.xfail(reason="issue 12: widened seeds 89, 663, 2352, 2368, 2383, 2438, 2959, 2406", strict=False)
 
 
 @KNOWN_FAILURES
