@@ -7,7 +7,13 @@ window too: neither counts as lost, and the pair stays Duplex."""
 
 from __future__ import annotations
 
+from collections import Counter
+
+from rcnlab.emu.journal import Journal
 from rcnlab.fuzz.gen import run_texts
+from rcnlab.run import Session
+from rcnlab.scenario.steps import parse_scenario
+from rcnlab.topo.load import parse_topology
 
 TOPOLOGY = """
 [lab]
@@ -134,3 +140,38 @@ def test_entries_beyond_the_target_reorder_window_wait_at_the_source_edge() -> N
     ``reorder_window``; the source edge learns the window from the receipt and holds the
     entries beyond it until the one a window before is answered."""
     assert _run(edge="reorder_window = 4", rate=20000.0) == ()
+
+
+CRASH = """
+[[step]]
+at = 0.6
+do = "crash"
+device = "E2"
+
+[[step]]
+at = 0.61
+do = "restart"
+device = "E2"
+"""
+
+
+def test_entries_receipted_before_the_target_edge_lost_its_queue_are_resent_together() -> None:
+    """Widened fuzz seed 439 (2.3 million events, 150 s, against 300,000 and 5 s before the
+    receipts): the target edge, its log volatile, crashed after it had receipted queued
+    entries. The source edge woke its resend timer once per receipted entry per round (their
+    send times were spread), and resent them one a round, each only once the one before it
+    was answered. Now they wake one round together, an entry's answer is due a resend
+    wait after its turn came, and one found lost voids the receipts after it: the stall
+    lasts as long as the slow target storage needs, with fewer resends than without receipts."""
+    topo = parse_topology(TOPOLOGY.format(edge="log_durable = false", fc="latency_ms = 12.5"), "<queue>")
+    scenario = parse_scenario(SCENARIO.format(mode="async", rate=1000.0) + CRASH, "<queue>", topo)
+    journal = Journal()
+    seen: Counter[str] = Counter()
+    journal.subscribe(lambda ev: seen.update((ev.event,)))
+    session = Session.open(topo, scenario, 127, journal=journal)
+    session.play()
+    assert session.runner.failed == []
+    writes, stall = seen["log-created"] / 2, session.kernel.now - 0.6
+    assert stall < 400 / 40 + 2  # the target storage reflects 40 entries a second
+    assert (seen["resent"] + seen["receipt"]) / stall < 200  # without receipts: 1,400 resends a second, then 908
+    assert session.kernel.events_run / writes < 20  # (one timer per receipted entry: over 100)

@@ -103,6 +103,14 @@ class HeldLog(MutableMapping[Key, Held]):
         else:
             self._sent[(entry.order_id, entry.seq)] = (now, resends)
 
+    def turn_comes(self, order_id: int, seq: int, now: float) -> None:
+        """The entry before ``seq`` is answered: if ``seq`` is receipted as queued, the target
+        edge reflects it next, and its answer is due counting from ``now``."""
+        key = (order_id, seq)
+        got = self._sent.get(key) if self._sent else None
+        if got is not None and got[1] == QUEUED:
+            self._sent[key] = (now, QUEUED)
+
     def group(self, order_id: int) -> list[LogEntry]:
         """The group's entries, in send order."""
         group = self._groups.get(order_id)

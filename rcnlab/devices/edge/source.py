@@ -270,6 +270,7 @@ class SourceMixin(EdgeState):
             self.duplicates += 1
             self.emit("duplicate-answer", None, kind=str(entry.kind), order_id=entry.order_id, seq=entry.seq)
             return
+        held.turn_comes(entry.order_id, entry.seq + 1, self.now)
         if self._windows and entry.order_id in self._windows:
             self._release(entry.order_id, entry.seq)
         kind = entry.kind
@@ -345,16 +346,18 @@ class SourceMixin(EdgeState):
         answered = sum(g.deleted for g in self.groups.values())
         tried_reroute = False
         held = self.held
+        void: set[int] = set()  # groups whose receipts proved void this round
         while held:
             entry = held.oldest()
             if held.sent_at(entry) > deadline + 1e-12:
                 break
             resends = held.resends(entry)
             if resends < 0:  # receipted: not lost while it waits its turn at the target edge
-                before = entry.seq - 1 if resends == QUEUED else entry.seq - self._windows.get(entry.order_id, 1)
-                if (entry.order_id, before) in held:
-                    held.sent_again(entry, self.now, resends)
+                if (resends == WAITING or entry.order_id not in void) and self._excused(entry, resends):
+                    self._excuse_group(entry.order_id)
                     continue
+                if resends == QUEUED:  # unanswered a resend wait after its turn came: the target edge
+                    void.add(entry.order_id)  # no longer keeps it (a crash lost its 413), nor those after it
                 resends = 0
             if resends >= self.spec.resend_limit:
                 reason = f"no answer after {resends} resends"
@@ -377,6 +380,21 @@ class SourceMixin(EdgeState):
                 self._backoff = min(2 * self._backoff, RESEND_BACKOFF_MAX)
             self._answered = answered
         self._arm_resend()
+
+    def _excused(self, entry: LogEntry, resends: int) -> bool:
+        """A receipted entry waits its turn while the one before it (QUEUED), or the one a
+        reorder window before it (WAITING), is unanswered."""
+        before = entry.seq - 1 if resends == QUEUED else entry.seq - self._windows.get(entry.order_id, 1)
+        return (entry.order_id, before) in self.held
+
+    def _excuse_group(self, order_id: int) -> None:
+        """Every receipted entry of the group that waits its turn is due again from now, all
+        together: one resend round wakes for them, not one per entry."""
+        held, now = self.held, self.now
+        for entry in held.group(order_id):
+            resends = held.resends(entry)
+            if resends < 0 and self._excused(entry, resends):
+                held.sent_again(entry, now, resends)
 
     def _restart_resends(self) -> None:
         """After a new route arrived: every held entry gets a fresh set of resends."""
