@@ -276,9 +276,23 @@ def test_every_checker_holds_after_any_schedule(case: Case) -> None:
     _every_checker_holds(case)
 
 
-#: The widened envelope still finds failures (about 3.6 % of seeds: a lossy or slow storage
-#: link, shared groups; issue 12 stays open until a 10,000-seed campaign over it runs clean).
-KNOWN_FAILURES = pytest.mark.xfail(reason="issue 12: the widened envelope's open failures", strict=False)
+#: The widened envelope still finds failures, fewer than 0.5 % of seeds (of seeds 0-2,999,
+#: with the fixes of issue 12 so far): `rcnlab fuzz --envelope wide --first N --seeds 1` for
+#: 89 (its shrunk form, a slow target storage, is fixed; the whole seed adds a prompt
+#: failover that halts reflection at the target, and the source edge's 908 that the
+#: resync needs comes only after the last resync-all), 663 (an order group whose backlog drains over a 1 Mbit/s path gives up during a
+#: failover and resync: no answer after 5 resends), 2352 (a failback with crashes of
+#: E1, E2 and the host and cut FC links: failure Suspend at the end), 2368 (a group
+#: failover that must complete does not), 2383 (a creation that must be refused leaves
+#: its target Duplex when E1's 5 ms resends give up before any answer), 2438 (write_order:
+#: a copy entry reflected after a later one, with a 20 ms management network), 2959
+#: (failure Suspend at the end where Duplex is expected; not yet looked at), 2406
+#: (nothing_lost: the source edge hands its 727 to the source storage in a DPOK that a
+#: lossy FC link loses, and the blocks with it; keeping them until DOK, tried and
+#: reverted, lost later blocks instead). The
+#: hypothesis draws find such cases too; issue 12 stays open until a 10,000-seed campaign
+#: over the widened envelope runs clean.
+KNOWN_FAILURES = pytest.mark.xfail(reason="issue 12: widened seeds 89, 663, 2352, 2368, 2383, 2438, 2959, 2406", strict=False)
 
 
 @KNOWN_FAILURES

@@ -390,8 +390,9 @@ class ManagementServer(Device):
         self.net.kernel.call_later(self.spec.latency, arrive)
 
     def report_failure(self, edge: Device, order_id: int, pairs: list[tuple[VolumeRef, VolumeRef]],
-                       reason: str) -> None:
-        """908: an edge gave up; tell the edges at the other ends of the pairs."""
+                       reason: str, created: int = 0) -> None:
+        """908: an edge gave up; tell the edges at the other ends of the pairs (and the
+        group's creation counter 732 then: the entries it had made until then are void)."""
         targets: dict[EdgeDevice, list[tuple[VolumeRef, VolumeRef]]] = {}
         for source, target in pairs:
             for other in self.edges:
@@ -399,7 +400,8 @@ class ManagementServer(Device):
                     targets.setdefault(other, []).append((source, target))
         for other, keys in targets.items():
             self.net.mgmt(edge.name, self.name, None, what=f"failure of order group {order_id}")
-            self.net.mgmt(self.name, other.name, other.fail_pairs, keys, reason, what="failure Suspend")
+            self.net.mgmt(self.name, other.name, other.fail_pairs, keys, reason, order_id, created,
+                          what="failure Suspend")
 
     def addressed_wwn(self, source_storage: str, target_storage: str) -> str:
         """The WWN the source storage must address for the target (the virtual

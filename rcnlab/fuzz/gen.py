@@ -32,6 +32,7 @@ from rcnlab.ops.commands import Note
 from rcnlab.run import Session
 from rcnlab.scenario.steps import Scenario, parse_scenario
 from rcnlab.topo.load import LINK_DEFAULTS, parse_topology
+from rcnlab.world import World
 
 FAULT_WINDOW = (0.02, 1.5)  # faults happen in this span of virtual seconds
 HEAL_AT = 2.0
@@ -285,6 +286,36 @@ def _step_toml(at: float | str, do: str, args: Any = ()) -> list[str]:
     return out + [""]
 
 
+def _routes(topo: TopoParams) -> tuple[list[str], bool]:
+    """The GbE links of the routes the management server gives E1's storages to E2's, and
+    whether E1 gives up on an entry (908) before its answer can come back on one of them.
+
+    A mesh does not route round a slow link, it takes the fewest cores (fuzz seeds 419 and
+    928: a 1 Mbit/s link K2-E2 on the one-core route E1-K2-E2 of a three-core mesh). With no
+    answer yet the resends do not back off: ``resend_limit`` + 1 times ``resend_timeout`` after
+    it left, an entry is given up; when that is shorter than the round trip (the route and
+    the target storage's link both ways, a batching core's wait each way) no pair can ever
+    be created (seed 1380: 5 ms x 6 against a core batching 10 ms and a target storage
+    12.5 ms away), as ``rcnlab check`` warns."""
+    parsed = parse_topology(topology_toml(topo), "<gen>")
+    links = {frozenset((ls.a, ls.b)): ls for ls in parsed.links}
+    batch = {c.name: c.batch_wait for c in parsed.cores}
+    edge = next(e for e in parsed.edges if e.name == "E1")
+    names = set(topo.gbe_links())
+    out: set[str] = set()
+    gives_up = False
+    for route in World(parsed).management.routes:
+        if route.devices[0] != "E1" or route.devices[-1] != "E2":
+            continue
+        hops = list(zip(route.devices, route.devices[1:]))
+        out.update(f"{a}-{b}" if f"{a}-{b}" in names else f"{b}-{a}" for a, b in hops)
+        target = next(s for s in parsed.storages if s.wwn == route.target_wwn)
+        trip = [links[frozenset(hop)] for hop in hops] + [links[frozenset((target.name, target.edge))]]
+        round_trip = 2 * sum(ls.latency + ls.jitter for ls in trip) + 2 * sum(batch.get(d, 0.0) for d in route.devices)
+        gives_up |= edge.resend_timeout * (edge.resend_limit + 1) < round_trip
+    return sorted(out), gives_up
+
+
 def slow_copies(case: Case) -> set[int]:
     """The pairs (indices of ``case.topo.pairs``) that cannot be demanded Duplex at the end: the
     target edge hands an order group's entries to the target storages strictly one after the
@@ -301,16 +332,25 @@ def slow_copies(case: Case) -> set[int]:
             for s in case.faults if s.do == "workload" for a in [dict(s.args)]]:
         written[volume] = written.get(volume, 0.0) + count
     entry_bits = 8 * (_knobs(topo, "lab").get("block_size", 512) + LOG_ENTRY_HEADER_BYTES)
-    gbe = topo.gbe_links() if topo.shape == "chain" or topo.cores < 2 else []  # a mesh may route round a link
+    gbe, gives_up = _routes(topo)
+    if gives_up:
+        return set(range(len(topo.pairs)))
+    # every copy crosses the GbE links of the route together: one group's copy waits for the
+    # others' there (seed 1586: 20 blocks behind another customer's 256 over 1 Mbit/s)
+    shared_s = sum(min(topo.blocks, written.get(src, 0.0)) for src, _, _ in topo.pairs) * entry_bits / (
+        1e6 * min((topo.link_value(link, "bandwidth_mbps") for link in gbe), default=float("inf")))
     out: set[int] = set()
     for group in topo.groups():
         storages = [(src.split(":")[0], dst.split(":")[0], src) for src, dst, _ in (topo.pairs[i] for i in group)]
-        reflect_s = carry_s = 0.0
+        reflect_s = 0.0
+        carried: dict[str, float] = {}  # storage link -> blocks copied over it
         for src, dst, volume in storages:
             copied = min(topo.blocks, written.get(volume, 0.0))
             reflect_s += copied * 2 * topo.link_value(f"E2-{dst}", "latency_ms") / 1000
-            route = [link for link in topo.storage_links() if link in (f"{src}-E1", f"E2-{dst}")] + gbe
-            carry_s += copied * entry_bits / (1e6 * min(topo.link_value(link, "bandwidth_mbps") for link in route))
+            for link in (f"{src}-E1", f"E2-{dst}"):
+                carried[link] = carried.get(link, 0.0) + copied
+        carry_s = max([shared_s] + [blocks * entry_bits / (1e6 * topo.link_value(link, "bandwidth_mbps"))
+                                    for link, blocks in carried.items()])
         timeout_s = min(_knobs(topo, src).get("command_timeout_ms", 2000.0) for src, _, _ in storages) / 1000
         if max(reflect_s, carry_s) >= timeout_s:
             out.update(group)
@@ -654,6 +694,15 @@ def _quiet(steps: list[Step], others: list[Step], topo: TopoParams) -> list[Step
         return steps
     first = steps[0]
     if first.do == "crash" and not _knobs(topo, dict(first.args)["device"]).get("log_durable", topo.durable):
+        return steps
+    # A target storage waits for the failover's answer only its command timeout: when that is
+    # shorter than the target edge's failover timer 1306, a SOK late behind a backlog ends
+    # the failover there in failure Suspend before the edge takes over (seed 1484: 500 ms
+    # against 1 s). It must complete only when the edge's timer ends it first.
+    timer_ms = _knobs(topo, "E2").get("suspend_timeout_ms", 1000.0)
+    if first.do == "failover" and any(
+            _knobs(topo, dict(s.args)["volume"].split(":")[0]).get("command_timeout_ms", 2000.0) < timer_ms
+            for s in steps):
         return steps
     why = _MUST_SUCCEED[first.do]
     return [attrs.evolve(s, succeed=why) if s.do == first.do else s for s in steps]

@@ -31,6 +31,10 @@ class RioKind(enum.Enum):
     DELETE = "delete"  # pair delete (back to Simplex)
     DELOK = "DELOK"  # pair delete complete
     READ = "READ"  # SCSI READ from a host (beyond the patent); its answer carries the block's data
+    # Not in the patent: the target edge tells the source edge that a resent entry is
+    # kept in its 413, queued behind others (``seq`` 0), or refused for now as beyond its
+    # reorder window (``seq`` = that window): it is not lost (flow control).
+    RECEIPT = "receipt"
 
     def __str__(self) -> str:
         return self._value_  # (.value is a Python-level descriptor; this is a plain attribute)

@@ -62,10 +62,20 @@ class FailureMixin(EdgeState):
                 continue
             self._set_state(pair, Event.FAIL, None, Party.SOURCE_EDGE)
             self._tell_failed(pair, full)
-        self.management.report_failure(self, order_id, [(p.source, p.target) for p in pairs], reason)
+        self.management.report_failure(self, order_id, [(p.source, p.target) for p in pairs], reason,
+                                       self.order_group(order_id).created)
 
-    def fail_pairs(self, keys: list[PairKey], reason: str) -> None:
-        """Told by the management server (908): the pairs' remote copy has failed."""
+    def fail_pairs(self, keys: list[PairKey], reason: str, order_id: int = 0, created: int = 0) -> None:
+        """Told by the management server (908): the pairs' remote copy has failed. The
+        source edge had created ``created`` entries of the group then: any of them still
+        on its way (or waiting here) is void, or a late RESYNC would start a resync the
+        source edge gave up on (fuzz seeds 747 and 828); its next resync comes rebased."""
+        if created:
+            self._stale[order_id] = created
+            box = self.inbound.get(order_id)
+            if box is not None:
+                for seq in [s for s in box.pending if s <= created]:
+                    self.log_bytes -= box.pending.pop(seq).size
         for key in keys:
             pair = self.pairs.get(key)
             if pair is None or pair.state is S.SIMPLEX:

@@ -131,6 +131,8 @@ class FrontMixin(EdgeState):
             self._on_answer(entry)
         elif kind is K.SUSPEND and entry.rio.failure:
             self._on_suspend_instruction(entry)
+        elif kind is K.RECEIPT:
+            self._on_receipt(entry)
         else:
             self._accept(entry)
 

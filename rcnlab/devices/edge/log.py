@@ -23,6 +23,11 @@ import attrs
 from rcnlab.model.log_entry import LogEntry
 
 Key = tuple[int, int]
+#: What ``HeldLog.resends`` says of an entry the target edge has receipted (RioKind.RECEIPT):
+#: kept there, queued behind others (not lost: it is not sent again while one before it
+#: is unanswered); or refused for now as beyond its reorder window (it waits until the
+#: entry a window before it is answered).
+QUEUED, WAITING = -1, -2
 
 
 @attrs.define(eq=False)
@@ -97,6 +102,14 @@ class HeldLog(MutableMapping[Key, Held]):
             self._sent.pop((entry.order_id, entry.seq), None)
         else:
             self._sent[(entry.order_id, entry.seq)] = (now, resends)
+
+    def turn_comes(self, order_id: int, seq: int, now: float) -> None:
+        """The entry before ``seq`` is answered: if ``seq`` is receipted as queued, the target
+        edge reflects it next, and its answer is due counting from ``now``."""
+        key = (order_id, seq)
+        got = self._sent.get(key) if self._sent else None
+        if got is not None and got[1] == QUEUED:
+            self._sent[key] = (now, QUEUED)
 
     def group(self, order_id: int) -> list[LogEntry]:
         """The group's entries, in send order."""

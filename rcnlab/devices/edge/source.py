@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import attrs
 
+from rcnlab.devices.edge.log import QUEUED, WAITING
 from rcnlab.devices.edge.state import ANSWER_EVENT, EdgeState
 from rcnlab.emu.journal import short_digest
 from rcnlab.model.bitmaps import hand_over
@@ -220,14 +221,50 @@ class SourceMixin(EdgeState):
                              Tag.WRITE_WROK_FROM_EDGE)
             if "wrok-returned" in heard:
                 self.emit("wrok-returned", Tag.SRC_WR_WROK_RETURNED, order_id=entry.order_id, seq=entry.seq)
-        departs = self._leaves(entry, self._transmit(entry, steps.hop, steps.sent, steps.arrow))
-        if departs > now:  # it waits for the bandwidth: its answer is due counting from then
-            self.held.sent_again(entry, departs, 0, move=False)
+        window = self._windows.get(order_id) if self._windows else None
+        if window is not None and (order_id, entry.seq - window) in self.held:
+            self.held.sent_again(entry, now, WAITING, move=False)  # beyond the target's reorder window
+        else:
+            self._send_first(entry)
         if self._resend_timer is None:
             self._arm_resend()
         if self.log_bytes >= self._flow_up:
             self._flow_check()
         return entry
+
+    def _send_first(self, entry: LogEntry) -> None:
+        """Send a new entry on (1905-1906, 1705-1706, 1805-1806)."""
+        steps = SEQUENCE_STEPS[entry.kind]
+        departs = self._leaves(entry, self._transmit(entry, steps.hop, steps.sent, steps.arrow))
+        if departs > self.now:  # it waits for the bandwidth: its answer is due counting from then
+            self.held.sent_again(entry, departs, 0, move=False)
+
+    def _on_receipt(self, receipt: LogEntry) -> None:
+        """The target edge has a resent entry queued in its 413, or refuses it for now as
+        beyond its reorder window (RioKind.RECEIPT): while one before it is unanswered (or
+        the one a window before it) it is not lost, and its resends start again from
+        nothing once it is due. The first unanswered entry of its group is not excused:
+        it waits for the target storage, or for nothing that will come (908 as before)."""
+        held = self.held
+        key = receipt.key
+        if key not in held:
+            return
+        window = receipt.rio.seq
+        if window:
+            self._windows[receipt.order_id] = window
+        elif (receipt.order_id, receipt.seq - 1) not in held:
+            return
+        held.sent_again(held[key].entry, self.now, WAITING if window else QUEUED, move=False)
+        self.emit("receipt", None, order_id=receipt.order_id, seq=receipt.seq, window=window or None)
+
+    def _release(self, order_id: int, seq: int) -> None:
+        """Entry ``seq`` is answered: the one a reorder window after it may go now."""
+        window = self._windows[order_id]
+        key = (order_id, seq + window)
+        held = self.held
+        if key in held and held.resends(entry := held[key].entry) == WAITING:
+            held.sent_again(entry, self.now, 0)
+            self._send_first(entry)
 
     def _on_answer(self, entry: LogEntry) -> None:
         """An answer came back along the route (1907, 1707, 1807, 1208)."""
@@ -240,6 +277,9 @@ class SourceMixin(EdgeState):
             self.duplicates += 1
             self.emit("duplicate-answer", None, kind=str(entry.kind), order_id=entry.order_id, seq=entry.seq)
             return
+        held.turn_comes(entry.order_id, entry.seq + 1, self.now)
+        if self._windows and entry.order_id in self._windows:
+            self._release(entry.order_id, entry.seq)
         kind = entry.kind
         steps = ANSWER_STEPS[kind]
         self.log_bytes -= LOG_ENTRY_HEADER_BYTES + request.rio.size
@@ -311,11 +351,19 @@ class SourceMixin(EdgeState):
         answered = sum(g.deleted for g in self.groups.values())
         tried_reroute = False
         held = self.held
+        void: set[int] = set()  # groups whose receipts proved void this round
         while held:
             entry = held.oldest()
             if held.sent_at(entry) > deadline + 1e-12:
                 break
             resends = held.resends(entry)
+            if resends < 0:  # receipted: not lost while it waits its turn at the target edge
+                if (resends == WAITING or entry.order_id not in void) and self._excused(entry, resends):
+                    self._excuse_group(entry.order_id)
+                    continue
+                if resends == QUEUED:  # unanswered a resend wait after its turn came: the target edge
+                    void.add(entry.order_id)  # no longer keeps it (a crash lost its 413), nor those after it
+                resends = 0
             if resends >= self.spec.resend_limit:
                 reason = f"no answer after {resends} resends"
                 # 502 may route around a failed core or link first (SPEC: disaster-aware routing)
@@ -337,6 +385,21 @@ class SourceMixin(EdgeState):
                 self._backoff = min(2 * self._backoff, RESEND_BACKOFF_MAX)
             self._answered = answered
         self._arm_resend()
+
+    def _excused(self, entry: LogEntry, resends: int) -> bool:
+        """A receipted entry waits its turn while the one before it (QUEUED), or the one a
+        reorder window before it (WAITING), is unanswered."""
+        before = entry.seq - 1 if resends == QUEUED else entry.seq - self._windows.get(entry.order_id, 1)
+        return (entry.order_id, before) in self.held
+
+    def _excuse_group(self, order_id: int) -> None:
+        """Every receipted entry of the group that waits its turn is due again from now, all
+        together: one resend round wakes for them, not one per entry."""
+        held, now = self.held, self.now
+        for entry in held.group(order_id):
+            resends = held.resends(entry)
+            if resends < 0 and self._excused(entry, resends):
+                held.sent_again(entry, now, resends)
 
     def _restart_resends(self) -> None:
         """After a new route arrived: every held entry gets a fresh set of resends."""

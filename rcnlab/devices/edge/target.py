@@ -100,16 +100,12 @@ class TargetMixin(EdgeState):
     def _bogus(self, entry: LogEntry) -> str | None:
         """Why an arriving request entry cannot be genuine, or None: it must belong to a
         pair this edge holds with that order assurance ID (pair creation and failback
-        introduce a pair), and be numbered within the reorder window."""
+        introduce a pair)."""
         kind = entry.kind
         if not (kind is K.PAIR_CREATE or (kind is K.RESYNC and entry.rio.swap)):
             pair = self.pairs.get((entry.source, entry.target))
             if pair is None or pair.order_id != entry.order_id:
                 return f"no pair {entry.source}>{entry.target} with order assurance ID {entry.order_id} here"
-        group = self.groups.get(entry.order_id)
-        reflected = group.reflected if group else 0
-        if not entry.rebase and entry.seq > reflected + self.spec.reorder_window:
-            return f"sequence number {entry.seq} is beyond the reorder window ({reflected} + {self.spec.reorder_window})"
         return None
 
     def _accept(self, entry: LogEntry) -> None:
@@ -118,6 +114,23 @@ class TargetMixin(EdgeState):
         if bogus is not None:
             self.malformed += 1
             self.emit("entry-refused", None, reason=bogus, order_id=entry.order_id, seq=entry.seq)
+            return
+        if self._stale and entry.order_id in self._stale:
+            if entry.seq <= self._stale[entry.order_id]:
+                self.emit("entry-refused", None, reason="made before the source edge gave up (908)",
+                          order_id=entry.order_id, seq=entry.seq)
+                return
+            if entry.rebase:
+                del self._stale[entry.order_id]
+        window = self.spec.reorder_window
+        group = self.groups.get(entry.order_id)
+        reflected = group.reflected if group else 0
+        if not entry.rebase and entry.seq > reflected + window:
+            self.malformed += 1
+            self.emit("entry-refused", None, reason=f"sequence number {entry.seq} is beyond the reorder window "
+                                                    f"({reflected} + {window})", order_id=entry.order_id,
+                      seq=entry.seq)
+            self._receipt(entry, window)  # not now: the source edge holds it back until the window moves
             return
         group = self.order_group(entry.order_id)
         box = self.inbound.get(entry.order_id)
@@ -143,6 +156,10 @@ class TargetMixin(EdgeState):
             return
         if entry.seq in box.pending:
             self.duplicates += 1
+            pair = self.pairs.get((entry.source, entry.target))
+            if pair is not None and pair.state not in (S.SUSPEND, S.FAILURE_SUSPEND):
+                self._receipt(entry)  # resent while it waits its turn here: it is not lost
+            # (while suspended here reflection halts: it waits for nothing that will come)
             return
         if box.in_progress is not None and box.in_progress.seq == entry.seq:
             self.duplicates += 1
@@ -162,6 +179,14 @@ class TargetMixin(EdgeState):
             self.emit("log-stored", RECEIVE_STEPS[entry.kind].stored, kind=str(entry.kind), order_id=entry.order_id,
                       seq=entry.seq)
         self._reflect_next(entry.order_id)
+
+    def _receipt(self, entry: LogEntry, window: int = 0) -> None:
+        """Tell the source edge that ``entry`` is kept here, queued behind others (or, with
+        ``window``, refused for now as beyond the reorder window): RioKind.RECEIPT."""
+        self._transmit(LogEntry(target=entry.source, source=entry.target, order_id=entry.order_id,
+                                io_time=entry.io_time, seq=entry.seq,
+                                rio=Rio(kind=K.RECEIPT, source=entry.rio.source, target=entry.rio.target,
+                                        seq=window)))
 
     def _answer_again(self, entry: LogEntry) -> None:
         answer = self._answers.get(entry.key)
@@ -262,7 +287,9 @@ class TargetMixin(EdgeState):
                       reflection_delay=round(group.reflection_delay, 9))
         if kind is K.DELOK:
             self._forget(pair, Party.TARGET_EDGE)
-        elif kind is not K.WROK and not rio.error:
+        elif kind is not K.WROK and not rio.error and not (self._stale and entry.seq <= self._stale.get(order_id, 0)):
+            # (an answer to an entry made before the source edge gave up changes no state here:
+            # the pair stays failure Suspend, fuzz seed 1937)
             event: Event | None = ANSWER_EVENT[kind]
             if kind is K.SOK:
                 event = Event.SUSPEND

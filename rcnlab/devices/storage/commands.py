@@ -47,6 +47,12 @@ class CommandsMixin(StorageState):
         self.emit("command-timed-out", None, pair=f"{pair.source}>{pair.target}", waiting_for=str(answer))
         if answer is RioKind.ICOK:
             self._forget(lun, pair, Party.SOURCE_STORAGE)
+        elif answer is RioKind.DPOK and pair.role is Role.SOURCE and pair.state in (S.SUSPEND, S.FAILURE_SUSPEND):
+            # the RCN may have started the resync and lost only its DPOK on the way back
+            # (fuzz seed 1569): it must not go on while this storage stays suspended
+            if pair.state is S.SUSPEND:
+                self._set_state(pair, Event.FAIL, None)
+            self._notify_edge(lun)
         elif answer is not RioKind.DPOK and pair.state is not S.FAILURE_SUSPEND:
             self._stop_copy(pair)
             self._set_state(pair, Event.FAIL, None)
