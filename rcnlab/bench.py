@@ -104,7 +104,7 @@ def generate_topology(*, cores: int = 1, luns: int = 1, edge_pairs: int = 1, gbe
     gbe = f"latency_ms = {gbe_latency_ms}"
     volumes = "[" + ", ".join(f"{{ lun = {n}, blocks = 1048576 }}" for n in range(luns)) + "]"
     for c in range(edge_pairs):
-        out.append(f'[[customer]]\nid = "C{c}"\nmax_pairs = 64\nmax_storages = 16\n')
+        out.append(f'[[customer]]\nid = "C{c}"\nmax_pairs = {max(64, luns)}\nmax_storages = 16\n')
         for side, n in (("S", 2 * c), ("T", 2 * c + 1)):
             out.append(f'[[edge]]\nname = "E{n}"\nip = "{_ip(1000 + n)}"\nsite = "{"source" if side == "S" else "target"}"\n'
                        f"resend_timeout_ms = {resend_timeout_ms}\nlog_capacity = {1 << 34}\n")
