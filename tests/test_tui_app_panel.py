@@ -70,6 +70,11 @@ def test_the_bank_follows_the_paced_clock(tmp_path):
                     and len(app.bank.app.bank.committed) > 5)
         commits = app.bank.app.bank.committed
         assert commits == sorted(commits) and commits[-1] <= app.bridge.clock.current_time()
+        await act(pilot, "space", "full_stop", "full_stop", "full_stop")  # paused, single steps: the app waits on
+        before = len(commits)
+        await act(pilot, *["full_stop"] * 200)
+        assert app.bank.error is None and app.errors == 0
+        assert len(app.bank.app.bank.committed) > before  # ... and commits between steps
 
     run_app(app, body)
 

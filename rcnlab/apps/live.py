@@ -3,7 +3,7 @@ kernel (`Lockstep`), and after the operator's failover its target checked once.
 
 Everything here runs between two kernel events: `LiveApp.begin` from inside the
 emulation's loop, `LiveApp.update` from the screen's timer (the same thread; the
-program's own thread runs only while the kernel's side waits for it)."""
+program's greenlet runs only inside `Lockstep`'s turns)."""
 
 from __future__ import annotations
 

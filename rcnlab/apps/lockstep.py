@@ -2,19 +2,20 @@
 
 A SQLite commit waits for its writes (``flush``): headless, the session runs the kernel
 until they are answered (``Session.run_until``). The lab's kernel is driven by the
-screen's paced loop instead, so there the program runs in a thread of its own, in
-strict turns with the kernel: `Lockstep.start` runs it until it first waits, and while
-it waits the kernel goes on as its driver paces it; a poll (a housekeeping timer every
-POLL virtual seconds) sees the wait over and lets the program run again until its next
-wait. Exactly one side runs at any moment, so the kernel stays single-threaded and
-virtual time follows the driver's clock."""
+screen's paced loop instead, so there the program runs in a greenlet (a stack of its
+own, in the same thread), in strict turns with the kernel: `Lockstep.start` runs it until
+it first waits, and while it waits the kernel goes on as its driver paces it; a poll (a
+housekeeping timer every POLL virtual seconds) sees the wait over and lets the program
+run again, inside that kernel event, until its next wait. One thread, one side at a
+time: the kernel stays single-threaded and virtual time follows the driver's clock."""
 
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Callable
 from typing import Any
+
+import greenlet
 
 from rcnlab.emu.kernel import Kernel
 from rcnlab.errors import IOFailed
@@ -27,7 +28,7 @@ Driver = Callable[[Predicate, float], bool]
 
 
 class Lockstep:
-    """``body(drive)`` in its own thread; ``drive`` is the `Session.run_until` it gets."""
+    """``body(drive)`` on a stack of its own; ``drive`` is the `Session.run_until` it gets."""
 
     def __init__(self, kernel: Kernel, body: Callable[[Driver], Any], poll: float = POLL) -> None:
         self.kernel, self.body, self.poll = kernel, body, poll
@@ -35,14 +36,11 @@ class Lockstep:
         self.error: BaseException | None = None
         self._cancelled = False
         self._waiting: object = None  # the poll of the program's wait, while it waits
-        self._run = threading.Semaphore(0)  # the program's turn
-        self._back = threading.Semaphore(0)  # the driver's turn
-        self._thread = threading.Thread(target=self._main, name="rcnlab-app", daemon=True)
+        self._program = greenlet.greenlet(self._main)
 
     def start(self) -> None:
         """Driver side: run the program until its first wait (or its end)."""
-        self._thread.start()
-        self._back.acquire()
+        self._program.switch()
 
     def cancel(self) -> None:
         """Driver side: the program's waits fail from now on (an I/O error); let it end."""
@@ -69,8 +67,7 @@ class Lockstep:
 
         kernel.timer(min(self.poll, timeout), look, daemon=True)
         self._waiting = look
-        self._back.release()
-        self._run.acquire()
+        self._program.parent.switch()  # the driver's turn, until `_turn`
         if self._cancelled:
             raise IOFailed("the lab stopped the application")
         return predicate()
@@ -78,8 +75,7 @@ class Lockstep:
     def _turn(self) -> None:
         """Driver side: the program runs until it waits again or ends."""
         self._waiting = None
-        self._run.release()
-        self._back.acquire()
+        self._program.switch()
 
     def _main(self) -> None:
         try:
@@ -88,4 +84,3 @@ class Lockstep:
             self.error = exc
         finally:
             self.done = True
-            self._back.release()
