@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import greenlet
+import greenlet  # type: ignore[import-untyped]
 
 from rcnlab.emu.kernel import Kernel
 from rcnlab.errors import IOFailed

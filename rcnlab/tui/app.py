@@ -714,7 +714,7 @@ class RcnLabApp(App[None]):
             from rcnlab.apps.live import LiveApp
             from rcnlab.apps.run import AppError, Options
         except ImportError as exc:
-            self.notify(f"the bank app needs apsw ({exc.name} is not installed): pip install 'rcnlab[apps]'",
+            self.notify(f"the bank app needs the apps extra ({exc.name} is not installed): pip install 'rcnlab[apps]'",
                         title="bank app: refused", severity="warning")
             return
         try:

@@ -41,7 +41,7 @@ def bank_topology(topo: Topology) -> Topology:
     try:
         from rcnlab.apps.run import AppError, plan, prepare
     except ImportError as exc:
-        raise BadInput(f"--app sqlite: needs apsw ({exc.name} is not installed): pip install 'rcnlab[apps]'") from None
+        raise BadInput(f"--app sqlite: needs the apps extra ({exc.name} is not installed): pip install 'rcnlab[apps]'") from None
     try:
         return prepare(topo, plan(topo), loss=None)
     except AppError as exc:
