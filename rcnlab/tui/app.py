@@ -708,7 +708,7 @@ class RcnLabApp(App[None]):
 
     async def action_app_sqlite(self) -> None:
         if self.bank is not None:
-            self.notify("the bank app already runs (one a lab)", title="bank app", severity="warning")
+            self.notify("the bank app already runs (one per lab)", title="bank app", severity="warning")
             return
         try:
             from rcnlab.apps.live import LiveApp
