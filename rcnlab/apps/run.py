@@ -34,6 +34,7 @@ from rcnlab.ops.commands import (
     SiteFailure,
 )
 from rcnlab.run import Session
+from rcnlab.run.blockdev import Driver
 from rcnlab.topo.schema import Topology, VolumeSpec
 
 BLOCK_SIZE = 4096  # bytes: SQLite's page size
@@ -109,6 +110,18 @@ def plan(topo: Topology) -> Plan:
                 return Plan(host=host.name, source=src.name, target=dst.name, target_host=th.name)
     raise AppError(f"{topo.path}: no source-site host whose storage has a target-site storage of its customer "
                    "behind another edge (with a host) to copy to")
+
+
+def misfit(topo: Topology, p: Plan) -> str | None:
+    """Why the topology cannot hold the app as it stands (without `prepare`), or None."""
+    if topo.block_size != BLOCK_SIZE:
+        return f"its blocks are {topo.block_size} bytes, the app needs {BLOCK_SIZE} (SQLite's page size)"
+    storages = {s.name: s for s in topo.storages}
+    for name in (p.source, p.target):
+        luns = {v.lun: v.blocks for v in storages[name].volumes}
+        if any(luns.get(lun, 0) < VOLUME_BLOCKS for lun in (0, 1)):
+            return f"the app needs LUNs 0 and 1 of {VOLUME_BLOCKS} blocks on {name}"
+    return None
 
 
 def prepare(topo: Topology, p: Plan, loss: float | None) -> Topology:
@@ -247,9 +260,11 @@ def open_session(topo: Topology, options: Options) -> tuple[Session, Plan]:
 
 
 def start(session: Session, p: Plan, options: Options,
-          wrap: Callable[[BlockDevice], BlockDevice] = lambda device: device) -> App:
+          wrap: Callable[[BlockDevice], BlockDevice] = lambda device: device, drive: Driver | None = None) -> App:
     """Pair the volumes (Duplex), lay out the files, create the bank, let it reach the target.
-    ``wrap`` may stand in front of each block device (bench times them)."""
+    ``wrap`` may stand in front of each block device (bench times them); ``drive`` waits
+    on the emulation in place of ``session.run_until`` (the lab's `Lockstep`)."""
+    run = drive or session.run_until
     if options.break_rule is not None:
         session.do(BreakRule(rule=options.break_rule))
     pairs = p.pairs(options.layout)
@@ -261,10 +276,11 @@ def start(session: Session, p: Plan, options: Options,
         views = session.world.pair_views()
         return len(views) == len(pairs) and all(list(v.states) == duplex for v in views)
 
-    if not session.run_until(paired, SETUP_TIMEOUT):
+    if not run(paired, SETUP_TIMEOUT):
         raise AppError("the pairs did not reach Duplex within "
                        f"{SETUP_TIMEOUT:g} virtual seconds: {[v.record()['states'] for v in session.world.pair_views()]}")
-    db_dev, log_dev = (wrap(session.block_device(volume)) for volume in (pairs[0][0], pairs[1][0]))
+    db_dev, log_dev = (wrap(attrs.evolve(session.block_device(volume), drive=run))
+                       for volume in (pairs[0][0], pairs[1][0]))
     files = ((DB, pairs[0][0], db_dev, 0), (DB + "-journal", pairs[1][0], log_dev, 0),
              (DB + "-wal", pairs[1][0], log_dev, REGION_BLOCKS))
     stores = {name: BlockStore(name=name, region=Region(volume=volume, first=first, blocks=REGION_BLOCKS), device=dev)
@@ -282,7 +298,7 @@ def start(session: Session, p: Plan, options: Options,
         conn.execute(f"PRAGMA {pragma}")
     bank = Bank(conn=conn, accounts=options.accounts, rng=random.Random(options.seed))
     bank.open_accounts()
-    session.drain(SETUP_TIMEOUT)
+    run(session.kernel.drained, SETUP_TIMEOUT)
     return App(session=session, plan=p, options=options, bank=bank, vfs=vfs, started=session.kernel.now)
 
 

@@ -122,7 +122,8 @@ def cmd_tui(args: argparse.Namespace) -> int:
     from rcnlab.tui.launch import open_tui  # Textual loads only when the lab opens
 
     topo = _topology(getattr(args, "topology", None))
-    return open_tui(topo, _scenario(getattr(args, "scenario", None), topo), getattr(args, "seed", 0), walk)
+    return open_tui(topo, _scenario(getattr(args, "scenario", None), topo), getattr(args, "seed", 0), walk,
+                    app=getattr(args, "app", None))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -179,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=flags.seed, default=0, help="random seed (default 0)")
     t.add_argument("--walkthrough", metavar="NAME",
                    help="open straight in walkthrough mode (a name in topologies/walkthroughs, or a path)")
+    t.add_argument("--app", choices=["sqlite"],
+                   help="run an application in the lab: the SQLite bank on the source volumes (the topology gets "
+                        "4 KiB blocks and LUNs 0 and 1 on the paired storages), its panel live (key A on a fitting topology)")
     t.set_defaults(func=cmd_tui)
 
     v = sub.add_parser("serve", help="serve the lab to web browsers (a classroom: each browser tab its own lab)")

@@ -39,6 +39,9 @@ OFFERED: dict[str, type[Command]] = {action_id(cls): cls for cls in COMMANDS.val
 OWN: tuple[LabAction, ...] = (
     _a("workload_rate", "W", "W", "write rate", "Workload: set rate",
        "Change the workload's rate (restarts the workloads at the new rate)", "workload"),
+    _a("app_sqlite", "A", "A", "bank app", "App: start the SQLite bank",
+       "Start a SQLite bank on the source volumes (LUNs 0 and 1, 4 KiB blocks: rcnlab tui --app sqlite); "
+       "its panel shows transactions, and after a failover (o) the target's integrity check and loss", "workload"),
     _a("toggle_pause", "space", "space", "pause/run", "Time: pause or resume",
        "Pause virtual time exactly, or resume where it stood", "time"),
     _a("step", "full_stop", ".", "step", "Time: single step", "Pause and run the next event time", "time"),

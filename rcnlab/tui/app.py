@@ -88,6 +88,9 @@ from rcnlab.walkthrough.model import Walkthrough, WalkthroughError, load_walkthr
 from rcnlab.world import PairView
 
 REFRESH_HZ = 12
+#: Wall seconds between two looks at the last transaction on the bank app's target (an
+#: export of its volumes and a sqlite3 open).
+LOOK_EVERY = 1.0
 MAX_SPEED_HZ = 2
 NARROW = 130  # columns below which the pair panel and counters move into tabs
 SHORT = 36  # rows below which the map is drawn smaller (two-row boxes)
@@ -124,7 +127,8 @@ class RcnLabApp(App[None]):
 
     def __init__(self, topo: Topology, scenario: Scenario | None = None, seed: int = 0, *,
                  speed: float = 1.0, paused: bool = False, keep: int = 5000, out_dir: str | Path = ".",
-                 preload: int = 0, walkthrough: Walkthrough | None = None, walk_seed: int | None = None) -> None:
+                 preload: int = 0, walkthrough: Walkthrough | None = None, walk_seed: int | None = None,
+                 bank: bool = False) -> None:
         super().__init__()
         session = Session.open(topo, scenario, seed, clock=new_clock(), journal=Journal(keep=keep))
         self.preloaded = state.preload(session.world, preload)
@@ -151,6 +155,10 @@ class RcnLabApp(App[None]):
         self.actions_run = 0
         self.errors = 0  # unexpected errors survived (each notified and logged)
         self.ticks = 0  # calls of refresh_views (the timer's and forced ones)
+        #: The SQLite bank app (rcnlab.apps.live.LiveApp) once started (A; ``bank``: at once).
+        self.bank: Any = None
+        self._start_bank = bank
+        self._looked_at = 0.0
 
     def _use(self, stage: Stage) -> None:
         """Show and command ``stage``'s network (the bridge is swapped separately)."""
@@ -193,15 +201,19 @@ class RcnLabApp(App[None]):
             if narrow:
                 return [topo, story, _tabs([*panes[:1], TabPane("Pair", pair, id="tab-pair"), *panes[1:]])]
             return [Horizontal(topo, pair, id="top"), Horizontal(_tabs(panes), story, id="bottom")]
+        if self.bank is not None:  # the application panel, loaded with the app (apsw)
+            from rcnlab.tui.widgets.app_panel import AppPanel
         if narrow:
             panes = [TabPane("Pair", pair, id="tab-pair"), TabPane("Log storage 413", log, id="tab-log"),
                      TabPane("Counters 412", counters, id="tab-counters"),
                      TabPane("Sequence (Fig. 16)", seq, id="tab-sequence"), charts,
                      TabPane("Events", events, id="tab-events")]
-            return [topo, _tabs(panes)]
+            return [topo, *([AppPanel(id="app")] if self.bank is not None else []), _tabs(panes)]
         panes = [TabPane("Log storage 413", log, id="tab-log"), TabPane("Sequence (Fig. 16)", seq, id="tab-sequence"),
                  charts, TabPane("Events", events, id="tab-events")]
-        return [Horizontal(topo, pair, id="top"), Horizontal(_tabs(panes), counters, id="bottom")]
+        return [Horizontal(topo, pair, id="top"),
+                Horizontal(_tabs(panes), counters, *([AppPanel(id="app")] if self.bank is not None else []),
+                           id="bottom")]
 
     async def _build_main(self, narrow: bool) -> None:
         main = self.query_one("#main", Container)
@@ -222,6 +234,9 @@ class RcnLabApp(App[None]):
         if self._first_walk is not None:
             await self.bridge.started
             await self.open_walkthrough(*self._first_walk)
+        elif self._start_bank:
+            await self.bridge.started
+            await self.action_app_sqlite()
 
     async def on_resize(self, event: events.Resize) -> None:
         """Lay the screen out for the new size (the event's: the app's own may still be the old)."""
@@ -245,6 +260,8 @@ class RcnLabApp(App[None]):
 
     async def on_unmount(self) -> None:
         await self.bridge.stop()
+        if self.bank is not None:
+            self.bank.stop()
 
     # -- the throttled redraw ------------------------------------------------------------------
     def refresh_views(self, force: bool = False) -> None:
@@ -272,6 +289,8 @@ class RcnLabApp(App[None]):
         now = net.kernel.now if walk is not None and not walk.running else bridge.virtual_time
         self._check_invariants()
         self._status(now)
+        if self.bank is not None and walk is None:
+            self._show_bank(wall)
         self.stage.history.sample(net, now, self.suspends)
         # which panels are on screen: one that a tab brought on screen (once laid out) is drawn then
         shown = tuple(w.is_on_screen for w in (self.query_one(PairPanel), self.query_one(Counters),
@@ -308,6 +327,20 @@ class RcnLabApp(App[None]):
             charts.update_view(now, self._pair_view())
         self._report_answers()
         return True
+
+    def _show_bank(self, wall: float) -> None:
+        """The application panel, from the bank app now (between two kernel events)."""
+        bank = self.bank
+        if (error := bank.error) is not None:
+            self.bank = None
+            self.notify(error, title="bank app: stopped", severity="error")
+            self.call_later(self._build_main, self.size.width < NARROW)
+            return
+        look = wall - self._looked_at >= LOOK_EVERY
+        if look:
+            self._looked_at = wall
+        if (status := bank.update(look)) is not None:
+            self.query_one("#app").show(status)
 
     def _pair_view(self) -> PairView | None:
         """The pair the pair panel shows (its view), or None."""
@@ -437,6 +470,10 @@ class RcnLabApp(App[None]):
                 return True
             return await super().run_action(action, default_namespace, namespaces)
         except Exception as exc:  # a bug behind one key must not take the lab down
+            if isinstance(exc, (KeyError, IndexError)) and str(action).startswith("command_list("):
+                # Textual's palette list paged before it had laid out its lines (a burst of keys): no move
+                self.log.warning(f"command palette: {action} ignored ({exc!r})")
+                return True
             self.report_error(f"action {action}", exc)
             return True
         finally:
@@ -668,6 +705,31 @@ class RcnLabApp(App[None]):
                     await self.start_workload(Workload(volume=v, rate=c.rate))
 
         self.ask(WorkloadDialog(volumes, volumes[0], self.last_rate, title="Change the workload's rate"), done)
+
+    async def action_app_sqlite(self) -> None:
+        if self.bank is not None:
+            self.notify("the bank app already runs (one per lab)", title="bank app", severity="warning")
+            return
+        try:
+            from rcnlab.apps.live import LiveApp
+            from rcnlab.apps.run import AppError, Options
+        except ImportError as exc:
+            self.notify(f"the bank app needs the apps extra ({exc.name} is not installed): pip install 'rcnlab[apps]'",
+                        title="bank app: refused", severity="warning")
+            return
+        try:
+            bank = await self.bridge.call(LiveApp.begin, self.stage.session, Options(seed=self.seed))
+        except AppError as exc:
+            self.notify(str(exc), title="bank app: refused", severity="warning")
+            return
+        if (error := bank.error) is not None:
+            self.notify(error, title="bank app: refused", severity="warning")
+            return
+        self.bank = bank
+        await self._build_main(self.size.width < NARROW)
+        db, journal = bank.plan.pairs(bank.options.layout)
+        self.notify(f"pairing {db[0]}>{db[1]} (database) and {journal[0]}>{journal[1]} (journal), then transfers "
+                    "back to back; after a failover (o) the panel checks the target", title="bank app")
 
     # -- faults ---------------------------------------------------------------------------------
     async def action_fail(self) -> None:

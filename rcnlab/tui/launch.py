@@ -16,17 +16,33 @@ TUI_PRELOAD_BLOCKS = 40_000
 
 
 def open_tui(topo: Topology | None, scenario: Scenario | None = None, seed: int = 0,
-             walkthrough: Walkthrough | None = None, walk_seed: int | None = None) -> int:
+             walkthrough: Walkthrough | None = None, walk_seed: int | None = None, app: str | None = None) -> int:
     """Run the lab on ``topo`` (None: the built-in Fig. 1); with ``walkthrough``, straight
-    in walkthrough mode. Returns the exit status: 0, or 1 after an error the screen could not
+    in walkthrough mode; with ``app`` ("sqlite"), on the topology as the bank app needs it
+    (`rcnlab.apps.run.prepare`), the app started at once. Returns the exit status: 0, or 1 after an error the screen could not
     survive (its traceback is printed and appended to the error log)."""
     if topo is None:
         try:
             topo = load_topology(builtin_topology_path())
         except TopologyError as exc:
             raise BadInput(str(exc)) from None
-    preload = 0 if scenario is not None else TUI_PRELOAD_BLOCKS
-    app = RcnLabApp(topo, scenario=scenario, seed=seed, preload=preload, walkthrough=walkthrough,
-                    walk_seed=walk_seed)
-    app.run()
-    return app.return_code or 0
+    if app is not None:
+        topo = bank_topology(topo)
+    preload = 0 if scenario is not None or app is not None else TUI_PRELOAD_BLOCKS
+    lab = RcnLabApp(topo, scenario=scenario, seed=seed, preload=preload, walkthrough=walkthrough,
+                    walk_seed=walk_seed, bank=app is not None)
+    lab.run()
+    return lab.return_code or 0
+
+
+def bank_topology(topo: Topology) -> Topology:
+    """``topo`` with the bank app's overrides (4 KiB blocks, LUNs 0 and 1 on its storages,
+    order assurance method B), its links as they are."""
+    try:
+        from rcnlab.apps.run import AppError, plan, prepare
+    except ImportError as exc:
+        raise BadInput(f"--app sqlite: needs the apps extra ({exc.name} is not installed): pip install 'rcnlab[apps]'") from None
+    try:
+        return prepare(topo, plan(topo), loss=None)
+    except AppError as exc:
+        raise BadInput(f"--app sqlite: {exc}") from None
