@@ -89,7 +89,9 @@ class Counters(Vertical):
             table.add_row(edge, str(oid), str(g.created), str(g.reflected), str(g.deleted),
                           f"{g.reflection_delay * 1000:.3f}")
         age = max((now - g.at for g in collected.values()), default=None)
-        self.border_subtitle = "" if age is None else f"collected by M103 {age * 1000:.0f} ms ago"
+        mgmt = self.net.management
+        self.border_subtitle = (f"no report at {mgmt.name} yet (it collects every {mgmt.spec.collect_interval:g} s)"
+                                if age is None else f"collected by {mgmt.name} {age * 1000:.0f} ms ago")
         if not self.rows:
             table.add_row("-", "-", "-", "-", "-", "-")
         self.query_one("#groups", Shown).show(table, len(self.rows))
