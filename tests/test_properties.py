@@ -292,7 +292,9 @@ def test_every_checker_holds_after_any_schedule(case: Case) -> None:
 #: reverted, lost later blocks instead). The
 #: hypothesis draws find such cases too; issue 12 stays open until a 10,000-seed campaign
 #: over the widened envelope runs clean.
-KNOWN_FAILURES = pytest.mark.xfail(reason="issue 12: widened seeds 89, 663, 2352, 2368, 2383, 2438, 2959, 2406", strict=False)
+KNOWN_FAILURES = pytest.mark.xfail(reason=(
+    "issue 12: widened seeds 89, 663, 2352, 2368, 2383, 2438, 2959, 2406 failed before the management "
+    "knobs joined the draws (which renumbers the labs); not yet re-run"), strict=False)
 
 
 @KNOWN_FAILURES
