@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
+import importlib.util
 import json
 import math
 import platform
@@ -50,6 +51,7 @@ from rcnlab.apps import bench as app_bench
 from rcnlab.check.invariants import Checker
 from rcnlab.devices.storage import Volume
 from rcnlab.emu.journal import Journal
+from rcnlab.errors import BadInput
 from rcnlab.fuzz.campaign import BUDGET_EVENTS
 from rcnlab.fuzz.gen import FAULT_KINDS
 from rcnlab.fuzz.records import Params
@@ -662,6 +664,8 @@ def print_report(result: dict[str, Any]) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if importlib.util.find_spec("simpy") is None:
+        raise BadInput("bench: needs SimPy for its reference model: pip install 'rcnlab[bench]'")
     log = (lambda s: print(s, file=sys.stderr, flush=True)) if args.verbose else (lambda s: None)
     result = run_bench(quick=args.quick, log=log)
     if args.json:

@@ -123,3 +123,14 @@ def test_generated_topologies_route_every_pair(kw, edges, cores, hops):
     assert len(routes) == kw.get("edge_pairs", 1)
     assert all(len(r.devices) == hops for r in routes)
     assert all(len(s.volumes) == kw.get("luns", 1) for s in net.storages)
+
+
+def test_without_simpy_the_bench_says_how_to_install_it():
+    """The plain install has no SimPy (the bench extra): one line and exit status 2, no traceback."""
+    import subprocess
+    import sys
+
+    code = "import sys; sys.modules['simpy'] = None\nfrom rcnlab.cli import main\nraise SystemExit(main(['bench', '--quick']))\n"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == "rcnlab: bench: needs SimPy for its reference model: pip install 'rcnlab[bench]'\n"
