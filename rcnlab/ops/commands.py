@@ -91,6 +91,8 @@ class Contract(Command):
     interface 501: its limits are the topology's ``[[customer]]`` unless given here."""
 
     kind: ClassVar[str] = "contract"
+    key = Key(key="C", label="contract", title="Customer: conclude the contract (901)", group="pair",
+              help="Conclude the contract (901) of the selected device's customer, on its [[customer]] limits")
     customer: Text
     max_storages: int | None = attrs.field(default=None, validator=bounded(0))
     max_pairs: int | None = attrs.field(default=None, validator=bounded(0))
@@ -103,6 +105,8 @@ class ConfigureCustomer(Command):
     its contract's conditions into the management server; pairs may be created after."""
 
     kind: ClassVar[str] = "configure-customer"
+    key = Key(key="Y", label="configure", title="Customer: configure (902)", group="pair",
+              help="Configure the selected device's customer (902) after its contract; then its pairs may be created")
     customer: Text
 
 

@@ -43,6 +43,8 @@ from rcnlab.model.kinds import DeviceKind, ScsiStatus, Site
 from rcnlab.model.pair_state import IllegalCommand
 from rcnlab.ops.commands import (
     Command,
+    ConfigureCustomer,
+    Contract,
     Crash,
     CreatePair,
     DeletePair,
@@ -786,6 +788,25 @@ class RcnLabApp(App[None]):
         if site is None:
             self.notify(f"{dev} belongs to no site", title=f"{what}: refused", severity="warning")
         return site
+
+    async def action_contract(self) -> None:
+        if (customer := self._customer("contract")) is not None:
+            await self.command("contract", Contract(customer=customer), done=f"contract with {customer} concluded (901)")
+
+    async def action_configure_customer(self) -> None:
+        if (customer := self._customer("configure")) is not None:
+            await self.command("configure", ConfigureCustomer(customer=customer), done=f"{customer} configured (902)")
+
+    def _customer(self, what: str) -> str | None:
+        """The selected host's or storage's customer, or a notification."""
+        if (dev := self._need(what, "device")) is None:
+            return None
+        spec = next((s for s in (*self.net.topo.hosts, *self.net.topo.storages) if s.name == dev), None)
+        if spec is None:
+            self.notify(f"{dev} belongs to no customer: select a host or a storage", title=f"{what}: refused",
+                        severity="warning")
+            return None
+        return spec.customer
 
     async def action_partition(self) -> None:
         if (dev := self._need("partition", "device")) is not None:
