@@ -49,6 +49,7 @@ class Inbound:
     pending: dict[int, LogEntry] = attrs.field(factory=dict)
     in_progress: LogEntry | None = None
     since: float = 0.0  # when the entry in progress went to the storage
+    parked: LogEntry | None = None  # a rebasing entry waiting for the storage's answer to the one in progress
 
 
 class HeldLog(MutableMapping[Key, Held]):

@@ -1,0 +1,53 @@
+"""Write order and nothing lost around a give-up (908) and its resync, found by the widened
+fuzzer envelope with the rules kept (issue 12)."""
+
+from __future__ import annotations
+
+from helpers import pair_and_writes, run, topology
+from rcnlab.summary import summarize
+
+# fuzz seeds 481 and 665: the target edge hands an entry to its storage over a long FC link;
+# the source edge gives up (908, here a WR lost on the source storage's FC link) and the
+# resync's entry, which restarts the sequence, reaches the target edge before the storage
+# has answered.
+GIVE_UP_WHILE_A_WRITE_GOES_TO_A_FAR_TARGET_STORAGE = """
+[[step]]
+at = 0.0
+do = "set-link"
+link = "E105-ST122"
+distance_km = 2500
+
+[[step]]
+at = 0.252
+do = "fail"
+link = "ST112-E104"
+
+[[step]]
+at = 0.2525
+do = "restore"
+link = "ST112-E104"
+
+[[step]]
+at = 0.257
+do = "resync"
+volume = "ST112:0"
+
+[[step]]
+at = 2.0
+do = "resync-all"
+"""
+
+
+def test_a_rebase_waits_for_the_write_the_target_storage_is_applying():
+    """The target edge took the restarted sequence at once and forgot the entry whose RIO was
+    on its way: the storage applied that write after the edge had moved past it (write_order),
+    and would have applied it after whatever the edge sent next. The edge waits for the
+    storage's answer, then rebases."""
+    text = pair_and_writes(mode="async", count=200, rate=1000) + GIVE_UP_WHILE_A_WRITE_GOES_TO_A_FAR_TARGET_STORAGE
+    net, _, trace = run(topology("fig1"), text, seed=1)
+    s = summarize(net)
+    assert all(s["invariants"].values()), s["invariants"]
+    rebased = [e for e in trace if e["event"] == "sequence-rebased"]
+    assert rebased and rebased[0]["dropped"] == 0, rebased
+    applied = [e["t"] for e in trace if e["event"] == "reflected" and e["seq"] == rebased[0]["reflected"]]
+    assert applied and applied[0] < rebased[0]["t"], (applied, rebased[0])
