@@ -51,3 +51,54 @@ def test_a_rebase_waits_for_the_write_the_target_storage_is_applying():
     assert rebased and rebased[0]["dropped"] == 0, rebased
     applied = [e["t"] for e in trace if e["event"] == "reflected" and e["seq"] == rebased[0]["reflected"]]
     assert applied and applied[0] < rebased[0]["t"], (applied, rebased[0])
+
+
+# fuzz seeds 561 and 958: the DPOK that carries the merged bitmap 1209 to the source storage
+# is lost on its FC (or IP) link; the storage gives up waiting and reports a path failure.
+DPOK_LOST_ON_THE_STORAGE_LINK = """
+[[step]]
+at = 0.25
+do = "fail"
+link = "C202-E105"
+
+[[step]]
+at = 1.0
+do = "restore"
+link = "C202-E105"
+
+[[step]]
+at = 1.1
+do = "fail"
+link = "ST112-E104"
+direction = "E104>ST112"
+
+[[step]]
+at = 1.2
+do = "resync"
+volume = "ST112:0"
+
+[[step]]
+at = 1.5
+do = "restore"
+link = "ST112-E104"
+direction = "E104>ST112"
+
+[[step]]
+at = 4.0
+do = "resync"
+volume = "ST112:0"
+"""
+
+
+def test_blocks_of_a_lost_dpok_stay_in_the_edge_bitmap_for_the_next_resync():
+    """The source edge emptied 727 into the DPOK; the DPOK never arrived, so the blocks were in
+    no bitmap and the next resync copied nothing: the pair went Duplex with different volumes.
+    727 keeps them until the copy they ask for is done."""
+    text = pair_and_writes(mode="async", count=200, rate=1000) + DPOK_LOST_ON_THE_STORAGE_LINK
+    net, _, trace = run(topology("fig1"), text, seed=1)
+    s = summarize(net)
+    assert all(s["invariants"].values()), s["invariants"]
+    merged = [e["merged"] for e in trace if e["event"] == "bitmap-merged" and e["device"] == "E104"]
+    assert len(merged) == 2 and merged[1] == merged[0] > 0, merged
+    assert any(e["event"] == "command-timed-out" and e["waiting_for"] == "DPOK" for e in trace)
+    assert net.edge_named["E104"].pairs and not any(p.bitmap for p in net.edge_named["E104"].pairs.values())

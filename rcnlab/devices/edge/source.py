@@ -11,7 +11,6 @@ import attrs
 from rcnlab.devices.edge.log import QUEUED, WAITING
 from rcnlab.devices.edge.state import ANSWER_EVENT, EdgeState
 from rcnlab.emu.journal import short_digest
-from rcnlab.model.bitmaps import hand_over
 from rcnlab.model.kinds import CopyMode, Party
 from rcnlab.model.log_entry import LOG_ENTRY_HEADER_BYTES, LogEntry
 from rcnlab.model.pair_state import Event, IllegalTransition, PairState
@@ -298,8 +297,12 @@ class SourceMixin(EdgeState):
                 if kind is K.ICOK:
                     del self.pairs[(request.source, request.target)]
             elif kind is K.DPOK:  # 1209: merge the target's 1213 with our 727
+                # 727 keeps the merged blocks until the copy they ask for is done (DOK): the
+                # DPOK may be lost on the storage's link, and the storage's next resync needs
+                # them again (fuzz seeds 561 and 958)
                 own = len(pair.bitmap)
-                merged = hand_over(pair.bitmap, rio.bitmap)
+                pair.bitmap.update(rio.bitmap)
+                merged = frozenset(pair.bitmap)
                 self.emit("bitmap-merged", Tag.RESYNC_EDGE_MERGE, pair=f"{pair.source}>{pair.target}", own=own,
                           received=len(rio.bitmap), merged=len(merged))
                 rio = attrs.evolve(rio, bitmap=merged)
@@ -322,6 +325,7 @@ class SourceMixin(EdgeState):
         if "counter-incremented" in heard:
             self.emit("counter-incremented", steps.counted, order_id=entry.order_id, deleted=group.deleted)
         if kind is K.DOK and pair is not None and pair.state is S.DUPLEX:
+            pair.bitmap.clear()  # every block the last DPOK asked for is on the target now
             self.emit("initial-copy-done", None, pair=f"{pair.source}>{pair.target}")
 
     # -- resend (908) --------------------------------------------------------------------
