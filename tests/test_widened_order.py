@@ -102,3 +102,55 @@ def test_blocks_of_a_lost_dpok_stay_in_the_edge_bitmap_for_the_next_resync():
     assert len(merged) == 2 and merged[1] == merged[0] > 0, merged
     assert any(e["event"] == "command-timed-out" and e["waiting_for"] == "DPOK" for e in trace)
     assert net.edge_named["E104"].pairs and not any(p.bitmap for p in net.edge_named["E104"].pairs.values())
+
+
+# fuzz seed 4234: the target host wrote on the suspended target volume (1213); the resync's
+# DPOK carrying 1213 never reached the source storage (here its answer entry is cut off and
+# the source edge gives the resync up, 908).
+RESYNC_GIVEN_UP_AFTER_THE_TARGET_HANDED_1213 = pair_and_writes(mode="async", count=50, rate=1000) + """
+[[step]]
+at = 0.5
+do = "suspend"
+volume = "ST112:0"
+
+[[step]]
+at = 0.6
+do = "write"
+volume = "ST122:0"
+block = 7
+
+[[step]]
+at = 0.7
+do = "fail"
+link = "C202-E104"
+direction = "C202>E104"
+
+[[step]]
+at = 0.8
+do = "resync"
+volume = "ST112:0"
+
+[[step]]
+at = 1.5
+do = "restore"
+link = "C202-E104"
+direction = "C202>E104"
+
+[[step]]
+at = 3.0
+do = "resync"
+volume = "ST112:0"
+"""
+
+
+def test_the_target_storage_keeps_1213_until_the_copy_is_done():
+    """The target storage emptied 1213 into a DPOK that never arrived: the next resync did not
+    copy the block its host had written, and the pair went Duplex with different volumes
+    (convergence). 1213 stays marked until the pair is Duplex."""
+    net, _, trace = run(topology("fig1"), RESYNC_GIVEN_UP_AFTER_THE_TARGET_HANDED_1213, seed=1)
+    s = summarize(net)
+    assert all(s["invariants"].values()), s["invariants"]
+    assert any(e["event"] == "remote-copy-failed" for e in trace)
+    received = [e["received"] for e in trace if e["event"] == "bitmap-merged" and e["device"] == "E104"]
+    assert received == [1], received
+    assert set(s["pairs"][0]["states"].values()) == {"Duplex"}, s["pairs"]
