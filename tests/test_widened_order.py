@@ -154,3 +154,84 @@ def test_the_target_storage_keeps_1213_until_the_copy_is_done():
     received = [e["received"] for e in trace if e["event"] == "bitmap-merged" and e["device"] == "E104"]
     assert received == [1], received
     assert set(s["pairs"][0]["states"].values()) == {"Duplex"}, s["pairs"]
+
+
+# fuzz seed 1123: two pairs share an order assurance ID (here method B); one is deleted (its
+# DELETE lost on the cut FC link) and created again while the other's entries are still on
+# their way to a far target storage.
+CREATED_AGAIN_WHILE_THE_OTHER_PAIR_HAS_ENTRIES_ON_THE_WAY = """
+[[step]]
+at = 0.0
+do = "set-link"
+link = "E105-ST122"
+distance_km = 2500
+
+[[step]]
+at = 0.0
+do = "pair-create"
+source = "ST112:0"
+target = "ST122:0"
+mode = "async"
+
+[[step]]
+at = 0.0
+do = "pair-create"
+source = "ST112:1"
+target = "ST122:1"
+mode = "async"
+
+[[step]]
+at = 0.2
+do = "workload"
+volume = "ST112:0"
+rate = 1000
+count = 100
+blocks = [0, 512]
+
+[[step]]
+at = 0.35
+do = "fail"
+link = "ST112-E104"
+direction = "ST112>E104"
+
+[[step]]
+at = 0.36
+do = "delete-pair"
+volume = "ST112:1"
+
+[[step]]
+at = 0.37
+do = "restore"
+link = "ST112-E104"
+direction = "ST112>E104"
+
+[[step]]
+at = 0.4
+do = "resync-all"
+
+[[step]]
+at = 1.0
+do = "set-link"
+link = "E105-ST122"
+distance_km = 1
+
+[[step]]
+at = 6.0
+do = "resync-all"
+"""
+
+
+def test_a_pair_created_again_fails_the_pairs_whose_entries_its_rebase_drops():
+    """Created again, the pair restarted its order group's sequence: the target edge dropped
+    the other pair's entries still on their way and the source edge put their blocks in that
+    pair's 727, but the pair stayed Duplex and no resync ever copied them (convergence). It
+    falls to failure Suspend (908) and the next resync copies them."""
+    net, _, trace = run(topology("consistency-groups"), CREATED_AGAIN_WHILE_THE_OTHER_PAIR_HAS_ENTRIES_ON_THE_WAY,
+                        seed=1)
+    s = summarize(net)
+    assert all(s["invariants"].values()), s["invariants"]
+    failed = [e for e in trace if e["event"] == "remote-copy-failed"]
+    assert failed and "created again" in failed[0]["reason"], failed
+    copied = [e["blocks"] for e in trace if e["event"] == "copy-started" and e["copy"] == "differential"]
+    assert copied and copied[0] > 0, copied
+    assert {state for p in s["pairs"] for state in p["states"].values()} == {"Duplex"}, s["pairs"]

@@ -46,13 +46,16 @@ class FailureMixin(EdgeState):
                 converted += 1
         return converted
 
-    def remote_copy_failed(self, order_id: int, reason: str, full: bool = False) -> None:
+    def remote_copy_failed(self, order_id: int, reason: str, full: bool = False,
+                           spare: PairKey | None = None) -> None:
         """Step 908: give up on an order group. Its pairs go to failure Suspend; the
         WR entries still held become the differential bitmap 727; both storages are
         told (the target's through the management server). ``full``: the entries
         were lost with a volatile log storage area 413, so nobody knows their blocks;
-        the source storage marks every written block in 1211 (a full copy at resync)."""
-        pairs = [p for p in self.pairs.values() if p.order_id == order_id and p.source.wwn in self.attached]
+        the source storage marks every written block in 1211 (a full copy at resync).
+        ``spare``: a pair of the group that starts afresh instead (created again)."""
+        pairs = [p for p in self.pairs.values() if p.order_id == order_id and p.source.wwn in self.attached
+                 and (p.source, p.target) != spare]
         converted = self._absorb_held(order_id)
         self.rebase.add(order_id)
         self.emit("remote-copy-failed", Tag.LIFE_REMOTE_COPY_FAILED, order_id=order_id, reason=reason,

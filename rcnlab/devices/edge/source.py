@@ -108,9 +108,16 @@ class SourceMixin(EdgeState):
                       target=str(rio.target))
             if pair is not None and pair.state is not S.SIMPLEX:
                 # The storage, Simplex, asks again: the creation that left this record failed
-                # there (its ICOK never came back). The storage is right; start afresh.
-                self._absorb_held(pair.order_id)
-                self.rebase.add(pair.order_id)
+                # there (its ICOK never came back). The storage is right; start afresh. The
+                # restarted sequence drops at the target edge what other pairs of the order
+                # group (methods A-2, B) still have on the way: they fail too (908), so that
+                # their resync copies those blocks (fuzz seed 1123).
+                oid = pair.order_id
+                if any((e.source, e.target) != key for e in self.held.group(oid)):
+                    self.remote_copy_failed(oid, f"pair {pair.source}>{pair.target} is created again", spare=key)
+                else:
+                    self._absorb_held(oid)
+                    self.rebase.add(oid)
                 self.emit("pair-state", None, pair=f"{pair.source}>{pair.target}", party=Party.SOURCE_EDGE,
                           old=str(pair.state), new=str(S.SIMPLEX))
             order_id = self.order_ids.assign(rio)
