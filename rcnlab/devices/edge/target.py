@@ -136,17 +136,19 @@ class TargetMixin(EdgeState):
         box = self.inbound.get(entry.order_id)
         if box is None:
             box = self.inbound[entry.order_id] = Inbound()
-        if entry.rebase and self.failovers:
-            self._sequence_restarted(entry, group.reflected)
-        if entry.rebase and entry.seq > group.reflected + 1:
-            stuck = box.in_progress
+        stuck = box.in_progress
+        if entry.rebase:
             if stuck is not None and stuck.seq < entry.seq and self.now - box.since < self.spec.resend_timeout:
                 # Its RIO is on its way to the storage, which will apply it whatever this edge
-                # now thinks: rebase once the storage has answered, or the write lands after
-                # the entries the rebase lets through (fuzz seeds 481 and 665).
+                # now thinks: rebase (or let a failover complete) once the storage has answered,
+                # or the write lands after the entries the rebase lets through (fuzz seeds 481
+                # and 665).
                 box.parked = entry
                 return
             box.parked = None
+        if entry.rebase and self.failovers:
+            self._sequence_restarted(entry, group.reflected)
+        if entry.rebase and entry.seq > group.reflected + 1:
             dropped = [s for s in box.pending if s < entry.seq]
             for s in dropped:
                 self.log_bytes -= box.pending.pop(s).size
