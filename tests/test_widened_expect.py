@@ -7,6 +7,7 @@ in failure Suspend as the README says."""
 from __future__ import annotations
 
 import attrs
+from helpers import pair_and_writes, run, topology
 
 from rcnlab.fuzz.gen import (
     Case,
@@ -18,6 +19,7 @@ from rcnlab.fuzz.gen import (
     scenario_toml,
     slow_copies,
 )
+from rcnlab.summary import summarize
 
 SLOW = (("E2-S12", "latency_ms", 12.5),)  # a 2,500 km FC attachment of the target storage: 25 ms a round trip
 
@@ -107,3 +109,33 @@ def test_seeds_125_217_and_520_end_as_documented() -> None:
     # at a time, a copy turned back to a target 12.5 ms away): the fuzzer demanded Duplex.
     for seed in (125, 217, 520):
         assert run_case(random_case(seed)).problems == (), seed
+
+
+# fuzz seed 2569: a 64 KiB log storage area with its high-water mark at 95 %; a resync copies
+# hundreds of blocks. The copy mark sat at the high-water mark, 3 KiB under full, while the
+# storage may have a window of 14 WRs (8.7 KiB of entries) on its way when the notice comes.
+SUSPEND_WRITE_RESYNC = """
+[[step]]
+at = 0.05
+do = "set-link"
+link = "C202-E105"
+distance_km = 2000.0
+
+[[step]]
+at = 0.1
+do = "suspend"
+volume = "ST112:0"
+
+[[step]]
+at = 1.0
+do = "resync"
+volume = "ST112:0"
+"""
+
+
+def test_a_copy_into_a_small_log_storage_area_waits_instead_of_filling_it() -> None:
+    topo = topology("fig1", {"log_capacity = 1073741824": "log_capacity = 65536", "log_high_water_pct = 80": "log_high_water_pct = 95"})
+    net, _, trace = run(topo, pair_and_writes(count=400, blocks=4096) + SUSPEND_WRITE_RESYNC, seed=2569)
+    assert not [e for e in trace if e["event"] in ("log-full", "remote-copy-failed")]
+    assert [e for e in trace if e["event"] == "copy-started" and e["blocks"] > 300]
+    assert summarize(net)["pairs"][0]["states"]["source_storage"] == "Duplex"
