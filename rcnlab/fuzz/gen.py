@@ -24,10 +24,14 @@ from typing import Any, Protocol
 
 import attrs
 
+from rcnlab.devices.edge.flow import PIPE_FLOOR
+from rcnlab.devices.edge.source import RESEND_BACKOFF_MAX
 from rcnlab.emu.journal import Journal, TraceDigest
 from rcnlab.fuzz.limits import NO_LIMITS, Limits, Stopped
 from rcnlab.model.kinds import LinkKind, OrderMethod
 from rcnlab.model.log_entry import LOG_ENTRY_HEADER_BYTES
+from rcnlab.model.pace import WINDOW_BYTES
+from rcnlab.model.rio import RIO_HEADER_BYTES
 from rcnlab.ops.commands import Note
 from rcnlab.run import Session
 from rcnlab.scenario.steps import Scenario, parse_scenario
@@ -286,9 +290,10 @@ def _step_toml(at: float | str, do: str, args: Any = ()) -> list[str]:
     return out + [""]
 
 
-def _routes(topo: TopoParams) -> tuple[list[str], bool]:
-    """The GbE links of the routes the management server gives E1's storages to E2's, and
-    whether E1 gives up on an entry (908) before its answer can come back on one of them.
+def _routes(topo: TopoParams) -> tuple[list[str], bool, float]:
+    """The GbE links of the routes the management server gives E1's storages to E2's,
+    whether E1 gives up on an entry (908) before its answer can come back on one of them,
+    and the longest round trip of an entry and its answer between the edges.
 
     A mesh does not route round a slow link, it takes the fewest cores (fuzz seeds 419 and
     928: a 1 Mbit/s link K2-E2 on the one-core route E1-K2-E2 of a three-core mesh). With no
@@ -303,17 +308,19 @@ def _routes(topo: TopoParams) -> tuple[list[str], bool]:
     edge = next(e for e in parsed.edges if e.name == "E1")
     names = set(topo.gbe_links())
     out: set[str] = set()
-    gives_up = False
+    gives_up, longest = False, 0.0
     for route in World(parsed).management.routes:
         if route.devices[0] != "E1" or route.devices[-1] != "E2":
             continue
         hops = list(zip(route.devices, route.devices[1:]))
         out.update(f"{a}-{b}" if f"{a}-{b}" in names else f"{b}-{a}" for a, b in hops)
         target = next(s for s in parsed.storages if s.wwn == route.target_wwn)
-        trip = [links[frozenset(hop)] for hop in hops] + [links[frozenset((target.name, target.edge))]]
-        round_trip = 2 * sum(ls.latency + ls.jitter for ls in trip) + 2 * sum(batch.get(d, 0.0) for d in route.devices)
-        gives_up |= edge.resend_timeout * (edge.resend_limit + 1) < round_trip
-    return sorted(out), gives_up
+        gbe = 2 * sum(ls.latency + ls.jitter for ls in (links[frozenset(hop)] for hop in hops)) + 2 * sum(
+            batch.get(d, 0.0) for d in route.devices)
+        far = links[frozenset((target.name, target.edge))]
+        gives_up |= edge.resend_timeout * (edge.resend_limit + 1) < gbe + 2 * (far.latency + far.jitter)
+        longest = max(longest, gbe)
+    return sorted(out), gives_up, longest
 
 
 def slow_copies(case: Case) -> set[int]:
@@ -321,39 +328,110 @@ def slow_copies(case: Case) -> set[int]:
     target edge hands an order group's entries to the target storages strictly one after the
     other, each when the last one's answer is back (2003-2005), so a copy of the blocks written
     takes at least their number times the round trip of each target storage's link (and their
-    bytes over the slowest link of the route, a mesh's cores aside); the Duplex
+    bytes, header and RIO included, over the slowest link of the route, a mesh's cores aside;
+    and a round trip of the route for each ``reorder_window`` of them the target edge takes);
+    over a route that loses entries (each fragment of one may be lost) every reorder window of
+    them waits for a resend, backed off while answers come (`_loss_stall`); the Duplex
     transition's answer (DOK) comes after them, and when that is longer than a source storage's
     command timeout the transition times out and the pair goes to failure Suspend, as the README
-    says (say, a target storage 2,500 km away over FC, or a 500 ms command timeout)."""
+    says (say, a target storage 2,500 km away over FC, or a 500 ms command timeout). A group a
+    failback may have turned round is judged both ways: its copy then goes to the old source
+    storages, timed by the old targets' command timeouts (`_failed_back`)."""
     topo = case.topo
     written: dict[str, float] = {}
     for volume, count in [(w.volume, w.count) for w in case.workloads] + [
             (a["volume"], a.get("count", a.get("rate", 0.0) * a.get("duration", 0.0)))
             for s in case.faults if s.do == "workload" for a in [dict(s.args)]]:
         written[volume] = written.get(volume, 0.0) + count
-    entry_bits = 8 * (_knobs(topo, "lab").get("block_size", 512) + LOG_ENTRY_HEADER_BYTES)
-    gbe, gives_up = _routes(topo)
+    entry_bytes = LOG_ENTRY_HEADER_BYTES + RIO_HEADER_BYTES + _knobs(topo, "lab").get("block_size", 512)
+    gbe, gives_up, round_trip = _routes(topo)
     if gives_up:
         return set(range(len(topo.pairs)))
     # every copy crosses the GbE links of the route together: one group's copy waits for the
     # others' there (seed 1586: 20 blocks behind another customer's 256 over 1 Mbit/s)
-    shared_s = sum(min(topo.blocks, written.get(src, 0.0)) for src, _, _ in topo.pairs) * entry_bits / (
-        1e6 * min((topo.link_value(link, "bandwidth_mbps") for link in gbe), default=float("inf")))
+    narrowest = min((topo.link_value(link, "bandwidth_mbps") for link in gbe), default=float("inf")) * 1e6 / 8
+    shared_s = sum(min(topo.blocks, written.get(src, 0.0)) for src, _, _ in topo.pairs) * entry_bytes / narrowest
+    kept = 1.0  # the share of entries that cross the route whole
+    for link in gbe:
+        kept *= (1.0 - topo.link_value(link, "loss")) ** -(-entry_bytes // topo.link_value(link, "mtu"))
+    turned = _failed_back(case)
     out: set[int] = set()
     for group in topo.groups():
-        storages = [(src.split(":")[0], dst.split(":")[0], src) for src, dst, _ in (topo.pairs[i] for i in group)]
-        reflect_s = 0.0
-        carried: dict[str, float] = {}  # storage link -> blocks copied over it
-        for src, dst, volume in storages:
-            copied = min(topo.blocks, written.get(volume, 0.0))
-            reflect_s += copied * 2 * topo.link_value(f"E2-{dst}", "latency_ms") / 1000
-            for link in (f"{src}-E1", f"E2-{dst}"):
-                carried[link] = carried.get(link, 0.0) + copied
-        carry_s = max([shared_s] + [blocks * entry_bits / (1e6 * topo.link_value(link, "bandwidth_mbps"))
-                                    for link, blocks in carried.items()])
-        timeout_s = min(_knobs(topo, src).get("command_timeout_ms", 2000.0) for src, _, _ in storages) / 1000
-        if max(reflect_s, carry_s) >= timeout_s:
-            out.update(group)
+        pairs = [(src.split(":")[0], dst.split(":")[0], src) for src, dst, _ in (topo.pairs[i] for i in group)]
+        copied = [min(topo.blocks, written.get(volume, 0.0)) for _, _, volume in pairs]
+        ways = [("E1", "E2", pairs)] + [("E2", "E1", [(dst, src, v) for src, dst, v in pairs])] * bool(
+            turned & set(group))
+        for source_edge, target_edge, storages in ways:
+            reflect_s, far_s = 0.0, 0.0  # far_s: the longest round trip of a target storage's link
+            carried: dict[str, float] = {}  # storage link -> blocks copied over it
+            for (src, dst, _), blocks in zip(storages, copied):
+                far = _storage_link(dst, target_edge)
+                reflect_s += blocks * 2 * topo.link_value(far, "latency_ms") / 1000
+                far_s = max(far_s, 2 * (topo.link_value(far, "latency_ms") + topo.link_value(far, "jitter_ms")) / 1000)
+                for link in (_storage_link(src, source_edge), far):
+                    carried[link] = carried.get(link, 0.0) + blocks
+            carry_s = max([shared_s] + [blocks * 8 * entry_bytes / (1e6 * topo.link_value(link, "bandwidth_mbps"))
+                                        for link, blocks in carried.items()])
+            # what the DOK waits behind: the copy engines wait above the source edge's copy mark
+            backlog = min(sum(copied), _copy_mark(_knobs(topo, source_edge), narrowest * round_trip) / entry_bytes)
+            window = min(backlog, float(_knobs(topo, target_edge).get("reorder_window", 1 << 20)))
+            window_s = -(-backlog // window) * (round_trip + far_s) if window else 0.0  # a window a round trip
+            stall_s = _loss_stall(window, backlog, 1.0 - kept, _knobs(topo, source_edge))
+            timeout_s = min(_knobs(topo, src).get("command_timeout_ms", 2000.0) for src, _, _ in storages) / 1000
+            if max(reflect_s, carry_s, window_s) + stall_s >= timeout_s:
+                out.update(group)
+    return out
+
+
+def _storage_link(storage: str, edge: str) -> str:
+    """The name of a storage's link to its edge, as `_links` writes it (S11-E1, E2-S12)."""
+    return f"{storage}-{edge}" if edge == "E1" else f"{edge}-{storage}"
+
+
+def _copy_mark(edge: dict[str, Any], pipe: float) -> float:
+    """At most the bytes a source edge with ``edge``'s knobs holds in 413 when a copy ends (the
+    copy engines wait above its copy mark, ``rcnlab.devices.edge.flow``, with a pipe of at most
+    ``pipe`` bytes), and a storage's window of WRs beyond it."""
+    capacity: int = edge.get("log_capacity", 1 << 30)
+    high_water = capacity * float(edge.get("log_high_water_pct", 80)) / 100
+    return min(capacity, min(high_water, max(PIPE_FLOOR, 2 * pipe)) + min(WINDOW_BYTES, capacity // 8))
+
+
+def _loss_stall(window: float, entries: float, lost: float, source_edge: dict[str, Any]) -> float:
+    """Seconds a copy of ``entries`` waits for resends over a route that loses a share ``lost``
+    of them. The target edge takes at most its ``reorder_window`` of entries beyond the last
+    one reflected, so each ``window`` that loses one waits for a resend: the first after the
+    source edge's resend timeout (its knobs ``source_edge``), the later ones after that
+    timeout backed off (answers keep coming) to `RESEND_BACKOFF_MAX` times (seed 217: 4 KiB blocks in 256-byte frames at 1 %
+    loss lose 16 % of the entries; a window of 64 drained some 300 entries a second, and a
+    1,000-block copy outlasted the 2 s command timeout; with the default window it did not)."""
+    if not lost or not entries:
+        return 0.0
+    whole: float = (1.0 - lost) ** window  # a window that loses none
+    stalls = -(-entries // window) * (1.0 - whole)  # windows that lose an entry
+    resend_s = float(source_edge.get("resend_timeout_ms", 50.0)) / 1000
+    return resend_s * (min(1.0, stalls) + max(0.0, stalls - 1.0) * RESEND_BACKOFF_MAX)
+
+
+def _failed_back(case: Case) -> set[int]:
+    """The pairs (indices of ``case.topo.pairs``) of the groups a failback step names (by
+    either volume, or by order ID) after a failover that may have taken them over (one
+    naming the group, or a site failure with a host that takes over by itself): the copies
+    of the last resync may go the other way (seed 520)."""
+    topo = case.topo
+    auto = any(key == "auto_failover" and value for _, key, value in topo.knobs)
+
+    def named(step: Step, group: list[int]) -> bool:
+        args = dict(step.args)
+        return any(args.get("volume") in topo.pairs[i][:2] or args.get("order_id") == topo.order_id(i)
+                   for i in group)
+
+    out: set[int] = set()
+    for group in topo.groups():
+        for back in (s for s in case.faults if s.do == "failback" and named(s, group)):
+            if any(s.at <= back.at and (s.do == "failover" and named(s, group) or auto and s.do == "site-failure")
+                   for s in case.faults):
+                out.update(group)
     return out
 
 

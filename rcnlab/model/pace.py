@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import attrs
 
+from rcnlab.model.log_entry import LOG_ENTRY_HEADER_BYTES
+
 #: Bytes a notice takes on the FC link.
 PACE_BYTES = 32
 #: A storage holds back for this long after the last notice; the edge repeats a notice
@@ -26,3 +28,14 @@ class Pace:
 
 
 GO = Pace()
+
+
+#: At most this many bytes of WRs on their way from a storage to its edge (a copy, or writes
+#: let go after a wait).
+WINDOW_BYTES = 1 << 20
+
+
+def write_window(log_capacity: int, block_size: int) -> int:
+    """WRs a storage may have on their way to an edge with ``log_capacity`` bytes of 413 (sent,
+    no WROK yet, 1603), whatever the notice: an eighth of 413, `WINDOW_BYTES` at most."""
+    return max(1, min(WINDOW_BYTES, log_capacity // 8) // (LOG_ENTRY_HEADER_BYTES + block_size))

@@ -4,7 +4,9 @@ wait (``rcnlab.model.pace``).
 
 Two marks on the bytes in 413. Above the copy mark the copy engines wait: a copy
 never puts more into the RCN than its routes carry (twice the bandwidth times the
-round trip of the widest, at least ``PIPE_FLOOR``, at most the high-water mark).
+round trip of the widest, at least ``PIPE_FLOOR``, at most the high-water mark), and
+413 keeps room above it for what the storages have on their way when they hear
+(each its window of WRs): a copy waits, it never fills 413 (908).
 Above the high-water mark (``log_high_water`` of ``log_capacity``) an edge whose
 ``log_policy`` is ``throttle`` holds its hosts' writes too; with ``suspend`` they go on
 until 413 is full and the group goes to failure Suspend (908). What waits goes again
@@ -21,8 +23,9 @@ import math
 
 from rcnlab.devices.edge.state import EdgeState, Lane
 from rcnlab.model.kinds import LogPolicy
-from rcnlab.model.log_entry import LogEntry
-from rcnlab.model.pace import GO, PACE_BYTES, PACE_RENEW, Pace
+from rcnlab.model.log_entry import LOG_ENTRY_HEADER_BYTES, LogEntry
+from rcnlab.model.pace import GO, PACE_BYTES, PACE_RENEW, Pace, write_window
+from rcnlab.model.rio import RIO_HEADER_BYTES
 
 #: What waits goes again once 413 holds less than this share of its mark.
 RESUME = 0.75
@@ -51,7 +54,14 @@ class FlowMixin(EdgeState):
             bandwidth = min(channels[h].bandwidth for h in hops)
             round_trip = 2 * sum(channels[h].latency + channels[h].jitter for h in hops)
             pipe = max(pipe, bandwidth * round_trip)
-        return min(self.high_water, max(PIPE_FLOOR, int(2 * pipe)))
+        return min(self.high_water, self.spec.log_capacity - self._inflow_room(), max(PIPE_FLOOR, int(2 * pipe)))
+
+    def _inflow_room(self) -> int:
+        """Bytes of 413 the WRs the attached storages may have on their way take (each storage
+        its window, ``rcnlab.model.pace``), at most half of 413."""
+        capacity, block = self.spec.log_capacity, self.net.topo.block_size
+        entry = LOG_ENTRY_HEADER_BYTES + RIO_HEADER_BYTES + block
+        return min(capacity // 2, len(self.attached) * write_window(capacity, block) * entry)
 
     def _flow_check(self, renew: bool = False) -> None:
         """413 crossed a mark (or the notice is due again): work out what waits, and tell

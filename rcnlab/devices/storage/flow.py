@@ -13,14 +13,11 @@ from __future__ import annotations
 
 from rcnlab.devices.storage.state import StorageState
 from rcnlab.model.kinds import Role
-from rcnlab.model.log_entry import LOG_ENTRY_HEADER_BYTES
-from rcnlab.model.pace import GO, PACE_LEASE, Pace
+from rcnlab.model.pace import GO, PACE_LEASE, WINDOW_BYTES, Pace, write_window
 from rcnlab.model.pair_state import PairState
 from rcnlab.model.rio import Rio
 
 S = PairState
-#: At most this many bytes of WRs on their way to the edge from a copy or a release.
-WINDOW_BYTES = 1 << 20
 #: The pair states in which a host write goes on to the edge.
 _SENDING = frozenset({S.INITIAL_COPYING, S.DUPLEX_PENDING, S.DUPLEX})
 
@@ -31,7 +28,7 @@ class FlowMixin(StorageState):
     def window(self) -> int:
         """WRs that may be on their way to the edge (copies; writes let go after a wait)."""
         capacity = next((e.log_capacity for e in self.net.topo.edges if e.name == self.edge), WINDOW_BYTES * 8)
-        return max(1, min(WINDOW_BYTES, capacity // 8) // (LOG_ENTRY_HEADER_BYTES + self.block_size))
+        return write_window(capacity, self.block_size)
 
     def _on_pace(self, pace: Pace) -> None:
         pacing = self.pacing
