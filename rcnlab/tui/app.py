@@ -26,7 +26,7 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import attrs
 from rich.markup import escape
@@ -37,7 +37,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import TabbedContent, TabPane
 
 from rcnlab.check.invariants import Checker
-from rcnlab.emu.journal import Journal
+from rcnlab.emu.journal import Journal, JsonLinesSink
 from rcnlab.lab import LabError
 from rcnlab.model.kinds import DeviceKind, ScsiStatus, Site
 from rcnlab.model.pair_state import IllegalCommand
@@ -130,9 +130,12 @@ class RcnLabApp(App[None]):
     def __init__(self, topo: Topology, scenario: Scenario | None = None, seed: int = 0, *,
                  speed: float = 1.0, paused: bool = False, keep: int = 5000, out_dir: str | Path = ".",
                  preload: int = 0, walkthrough: Walkthrough | None = None, walk_seed: int | None = None,
-                 bank: bool = False) -> None:
+                 bank: bool = False, trace: IO[str] | None = None) -> None:
         super().__init__()
-        session = Session.open(topo, scenario, seed, clock=new_clock(), journal=Journal(keep=keep))
+        journal = Journal(keep=keep)
+        if trace is not None:  # the lab's whole trace, as ``rcnlab run --trace`` writes it, line by line
+            journal.subscribe(JsonLinesSink(trace))
+        session = Session.open(topo, scenario, seed, clock=new_clock(), journal=journal)
         self.preloaded = state.preload(session.world, preload)
         self._use(watch(session))
         self.bridge = Bridge(self.net, self.runner, speed=speed, paused=paused)
