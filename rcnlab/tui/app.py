@@ -230,6 +230,15 @@ class RcnLabApp(App[None]):
         self.query_one(SequenceChart).set_frozen(self.frozen)
         self._generation = ()
 
+    async def _relayout(self, narrow: bool) -> None:
+        """Build the panels again (another layout, the app panel in or out), the tab that was
+        on still on if the new layout has it."""
+        tabs = self.query(TabbedContent)
+        tab = tabs.first().active if tabs else None
+        await self._build_main(narrow)
+        if tab and tab in [pane.id for pane in self.query(TabPane)]:
+            self.show_tab(tab)
+
     async def on_mount(self) -> None:
         await self._build_main(self.size.width < NARROW)
         self.set_class(self.narrow is True, "-narrow")
@@ -250,7 +259,7 @@ class RcnLabApp(App[None]):
         if self.narrow is None:  # not built yet, or being rebuilt (for the size it will then have)
             return
         if narrow != self.narrow:
-            await self._build_main(narrow)
+            await self._relayout(narrow)
         self.query_one("#main").set_class(event.size.height < SHORT, "-short")
 
     async def on_event(self, event: events.Event) -> None:
@@ -339,7 +348,7 @@ class RcnLabApp(App[None]):
         if (error := bank.error) is not None:
             self.bank = None
             self.notify(error, title="bank app: stopped", severity="error")
-            self.call_later(self._build_main, self.size.width < NARROW)
+            self.call_later(self._relayout, self.size.width < NARROW)
             return
         look = wall - self._looked_at >= LOOK_EVERY
         if look:
@@ -731,7 +740,7 @@ class RcnLabApp(App[None]):
             self.notify(error, title="bank app: refused", severity="warning")
             return
         self.bank = bank
-        await self._build_main(self.size.width < NARROW)
+        await self._relayout(self.size.width < NARROW)
         db, journal = bank.plan.pairs(bank.options.layout)
         self.notify(f"pairing {db[0]}>{db[1]} (database) and {journal[0]}>{journal[1]} (journal), then transfers "
                     "back to back; after a failover (o) the panel checks the target", title="bank app")
