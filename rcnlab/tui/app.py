@@ -630,8 +630,9 @@ class RcnLabApp(App[None]):
         if (kind == "link" and got == "link") or (kind == "device" and got not in (None, "link")):
             return self.selected
         where = "a link" if kind == "link" else "a device"
+        chosen = "nothing selected" if got is None else f"{self.selected} is a {'link' if got == 'link' else 'device'}"
         self.notify(f"{what} needs {where}: select one with ] / [ or the mouse on the map.",
-                    title=f"{what}: nothing selected", severity="warning")
+                    title=f"{what}: {chosen}", severity="warning")
         return None
 
     # -- pair actions -------------------------------------------------------------------------
