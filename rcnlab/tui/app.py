@@ -232,9 +232,11 @@ class RcnLabApp(App[None]):
 
     async def _relayout(self, narrow: bool) -> None:
         """Build the panels again (another layout, the app panel in or out), the tab that was
-        on still on if the new layout has it."""
+        on still on if the user chose it (not the layout's first) and the new layout has it."""
+        panes = [pane.id for pane in self.query(TabPane)]
         tabs = self.query(TabbedContent)
-        tab = tabs.first().active if tabs else None
+        tab = tabs.first().active if tabs and panes else None
+        tab = tab if panes and tab != panes[0] else None
         await self._build_main(narrow)
         if tab and tab in [pane.id for pane in self.query(TabPane)]:
             self.show_tab(tab)
