@@ -30,3 +30,17 @@ def test_contract_and_configuration_keys_open_the_customer_to_pairs(tmp_path: Pa
         assert "C1" in mgmt.configured_customers
 
     run_app(app, body)
+
+
+def test_a_device_key_with_a_link_selected_says_a_link_is_selected(tmp_path: Path) -> None:
+    """With a link selected, C used to say "nothing selected"."""
+    app = RcnLabApp(topology("fig1"), out_dir=tmp_path, seed=7, paused=True)
+    app.NOTIFICATION_TIMEOUT = 3600
+
+    async def body(pilot) -> None:
+        app.select("H111-ST112")
+        await act(pilot, "C")
+        assert any("H111-ST112 is a link" in n and "needs a device" in n for n in notes(app)), notes(app)
+        assert not any("nothing selected" in n for n in notes(app))
+
+    run_app(app, body)

@@ -123,7 +123,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
     topo = _topology(getattr(args, "topology", None))
     return open_tui(topo, _scenario(getattr(args, "scenario", None), topo), getattr(args, "seed", 0), walk,
-                    app=getattr(args, "app", None))
+                    app=getattr(args, "app", None), trace=getattr(args, "trace", None))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -183,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--app", choices=["sqlite"],
                    help="run an application in the lab: the SQLite bank on the source volumes (the topology gets "
                         "4 KiB blocks and LUNs 0 and 1 on the paired storages), its panel live (key A on a fitting topology)")
+    t.add_argument("--trace", metavar="FILE", type=flags.output,
+                   help="write every trace event of the lab's network as a JSON line to FILE, as it happens "
+                        "(the format of run --trace; the screen keeps only the last 5,000)")
     t.set_defaults(func=cmd_tui)
 
     v = sub.add_parser("serve", help="serve the lab to web browsers (a classroom: each browser tab its own lab)")

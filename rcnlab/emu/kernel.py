@@ -142,6 +142,22 @@ class Kernel:
         finally:
             self.events_run += ran
 
+    def run_steps(self, steps: int) -> bool:
+        """Run the events of up to ``steps`` event times while there is work (more than
+        housekeeping), the clock brought to now once at the end, not at each step (a
+        driver that looks at the wall clock between batches: the TUI at max speed).
+        False when it stopped because only housekeeping (or nothing) is left."""
+        heap = self._heap
+        try:
+            for _ in range(steps):
+                if self.live <= 0 or not heap:
+                    return False
+                t = self.now = heap[0][0]
+                self._run_due(t)
+            return True
+        finally:
+            self._sync_clock()
+
     def advance_to(self, t: float) -> None:
         """Let virtual time pass to ``t`` (no event runs; a driver that stops early)."""
         self.now = t

@@ -26,7 +26,7 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import attrs
 from rich.markup import escape
@@ -37,7 +37,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import TabbedContent, TabPane
 
 from rcnlab.check.invariants import Checker
-from rcnlab.emu.journal import Journal
+from rcnlab.emu.journal import Journal, JsonLinesSink
 from rcnlab.lab import LabError
 from rcnlab.model.kinds import DeviceKind, ScsiStatus, Site
 from rcnlab.model.pair_state import IllegalCommand
@@ -130,9 +130,12 @@ class RcnLabApp(App[None]):
     def __init__(self, topo: Topology, scenario: Scenario | None = None, seed: int = 0, *,
                  speed: float = 1.0, paused: bool = False, keep: int = 5000, out_dir: str | Path = ".",
                  preload: int = 0, walkthrough: Walkthrough | None = None, walk_seed: int | None = None,
-                 bank: bool = False) -> None:
+                 bank: bool = False, trace: IO[str] | None = None) -> None:
         super().__init__()
-        session = Session.open(topo, scenario, seed, clock=new_clock(), journal=Journal(keep=keep))
+        journal = Journal(keep=keep)
+        if trace is not None:  # the lab's whole trace, as ``rcnlab run --trace`` writes it, line by line
+            journal.subscribe(JsonLinesSink(trace))
+        session = Session.open(topo, scenario, seed, clock=new_clock(), journal=journal)
         self.preloaded = state.preload(session.world, preload)
         self._use(watch(session))
         self.bridge = Bridge(self.net, self.runner, speed=speed, paused=paused)
@@ -227,6 +230,17 @@ class RcnLabApp(App[None]):
         self.query_one(SequenceChart).set_frozen(self.frozen)
         self._generation = ()
 
+    async def _relayout(self, narrow: bool) -> None:
+        """Build the panels again (another layout, the app panel in or out), the tab that was
+        on still on if the user chose it (not the layout's first) and the new layout has it."""
+        panes = [pane.id for pane in self.query(TabPane)]
+        tabs = self.query(TabbedContent)
+        tab = tabs.first().active if tabs and panes else None
+        tab = tab if panes and tab != panes[0] else None
+        await self._build_main(narrow)
+        if tab and tab in [pane.id for pane in self.query(TabPane)]:
+            self.show_tab(tab)
+
     async def on_mount(self) -> None:
         await self._build_main(self.size.width < NARROW)
         self.set_class(self.narrow is True, "-narrow")
@@ -247,7 +261,7 @@ class RcnLabApp(App[None]):
         if self.narrow is None:  # not built yet, or being rebuilt (for the size it will then have)
             return
         if narrow != self.narrow:
-            await self._build_main(narrow)
+            await self._relayout(narrow)
         self.query_one("#main").set_class(event.size.height < SHORT, "-short")
 
     async def on_event(self, event: events.Event) -> None:
@@ -336,7 +350,7 @@ class RcnLabApp(App[None]):
         if (error := bank.error) is not None:
             self.bank = None
             self.notify(error, title="bank app: stopped", severity="error")
-            self.call_later(self._build_main, self.size.width < NARROW)
+            self.call_later(self._relayout, self.size.width < NARROW)
             return
         look = wall - self._looked_at >= LOOK_EVERY
         if look:
@@ -618,8 +632,9 @@ class RcnLabApp(App[None]):
         if (kind == "link" and got == "link") or (kind == "device" and got not in (None, "link")):
             return self.selected
         where = "a link" if kind == "link" else "a device"
+        chosen = "nothing selected" if got is None else f"{self.selected} is a {'link' if got == 'link' else 'device'}"
         self.notify(f"{what} needs {where}: select one with ] / [ or the mouse on the map.",
-                    title=f"{what}: nothing selected", severity="warning")
+                    title=f"{what}: {chosen}", severity="warning")
         return None
 
     # -- pair actions -------------------------------------------------------------------------
@@ -728,7 +743,7 @@ class RcnLabApp(App[None]):
             self.notify(error, title="bank app: refused", severity="warning")
             return
         self.bank = bank
-        await self._build_main(self.size.width < NARROW)
+        await self._relayout(self.size.width < NARROW)
         db, journal = bank.plan.pairs(bank.options.layout)
         self.notify(f"pairing {db[0]}>{db[1]} (database) and {journal[0]}>{journal[1]} (journal), then transfers "
                     "back to back; after a failover (o) the panel checks the target", title="bank app")

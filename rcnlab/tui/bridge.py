@@ -417,12 +417,9 @@ class Bridge:
                 deadline = time.perf_counter() + MAX_CHUNK
                 idle = False
                 while not changed.is_set() and time.perf_counter() < deadline:
-                    for _ in range(64):
-                        # only housekeeping left (drained, as headless runs stop): wait for work
-                        if kernel.live <= 0 or not kernel.step():
-                            idle = True
-                            break
-                    if idle:
+                    # only housekeeping left (drained, as headless runs stop): wait for work
+                    if not kernel.run_steps(64):
+                        idle = True
                         break
                 if idle:
                     await self._idle_at_max(changed)

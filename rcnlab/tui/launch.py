@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from rcnlab.errors import BadInput
 from rcnlab.scenario.steps import Scenario
 from rcnlab.topo.load import TopologyError, builtin_topology_path, load_topology
@@ -16,10 +18,14 @@ TUI_PRELOAD_BLOCKS = 40_000
 
 
 def open_tui(topo: Topology | None, scenario: Scenario | None = None, seed: int = 0,
-             walkthrough: Walkthrough | None = None, walk_seed: int | None = None, app: str | None = None) -> int:
+             walkthrough: Walkthrough | None = None, walk_seed: int | None = None, app: str | None = None,
+             trace: str | None = None) -> int:
     """Run the lab on ``topo`` (None: the built-in Fig. 1); with ``walkthrough``, straight
     in walkthrough mode; with ``app`` ("sqlite"), on the topology as the bank app needs it
-    (`rcnlab.apps.run.prepare`), the app started at once. Returns the exit status: 0, or 1 after an error the screen could not
+    (`rcnlab.apps.run.prepare`), the app started at once; with ``trace`` (a file name),
+    every trace event of the lab's network goes to that file as a JSON line as it happens
+    (what ``rcnlab run --trace`` writes; a walkthrough's own network is not in it).
+    Returns the exit status: 0, or 1 after an error the screen could not
     survive (its traceback is printed and appended to the error log)."""
     if topo is None:
         try:
@@ -29,9 +35,16 @@ def open_tui(topo: Topology | None, scenario: Scenario | None = None, seed: int 
     if app is not None:
         topo = bank_topology(topo)
     preload = 0 if scenario is not None or app is not None else TUI_PRELOAD_BLOCKS
-    lab = RcnLabApp(topo, scenario=scenario, seed=seed, preload=preload, walkthrough=walkthrough,
-                    walk_seed=walk_seed, bank=app is not None)
-    lab.run()
+    with contextlib.ExitStack() as stack:
+        out = None
+        if trace is not None:
+            try:
+                out = stack.enter_context(open(trace, "w", encoding="utf-8"))
+            except OSError as exc:
+                raise BadInput(f"{trace}: cannot write the trace ({exc.strerror})") from None
+        lab = RcnLabApp(topo, scenario=scenario, seed=seed, preload=preload, walkthrough=walkthrough,
+                        walk_seed=walk_seed, bank=app is not None, trace=out)
+        lab.run()
     return lab.return_code or 0
 
 

@@ -35,16 +35,15 @@ class Stage:
     history: History = attrs.field(factory=History)
 
     def note(self, ev: TraceEvent) -> None:
-        """A journal sink: keep ``ev`` if it is a failure or a state change."""
-        if ev.event in NOTABLE:
-            self.notable.append(ev)
+        """A journal sink of the NOTABLE events (failures and state changes): keep ``ev``."""
+        self.notable.append(ev)
 
 
 def watch(session: Session) -> Stage:
     """The stage of ``session``, its suspend tracker and invariant checker subscribed to
     its journal before the network runs, so that they see everything."""
     suspends = SuspendTracker()
-    session.journal.subscribe(suspends)
+    session.journal.subscribe(suspends, SuspendTracker.EVENTS)
     stage = Stage(session=session, checker=session.checker or Checker.attach(session.world), suspends=suspends)
-    session.journal.subscribe(stage.note)
+    session.journal.subscribe(stage.note, NOTABLE)
     return stage

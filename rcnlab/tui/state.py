@@ -49,7 +49,9 @@ SUSPENDED = (str(S.SUSPEND), str(S.FAILURE_SUSPEND), str(S.SUSPENDING))
 
 
 class SuspendTracker:
-    """A journal sink: when each pair's source side left Duplex for a suspended state."""
+    """A journal sink (of EVENTS): when each pair's source side left Duplex for a suspended state."""
+
+    EVENTS = frozenset({"pair-state"})
 
     def __init__(self) -> None:
         self.since: dict[str, float] = {}

@@ -24,6 +24,7 @@ class StatusLine(Widget):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.set_reactive(Widget.auto_links, False)  # no links in it: Textual need not look for any in each line
         self.fields: list[tuple[int, Text]] = []
 
     def show(self, fields: list[tuple[int, str]]) -> None:

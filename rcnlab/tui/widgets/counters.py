@@ -79,22 +79,23 @@ class Counters(Vertical):
 
     def update_view(self, now: float) -> None:
         self.sample(now)
-        table = Table(box=None, padding=(0, 1), show_edge=False)
-        for col in ("edge", "ID", "created", "reflected", "deleted", "delay ms"):
-            table.add_column(col, justify="right" if col != "edge" else "left", no_wrap=True)
-        self.rows = []
         collected = self.net.management.collected
-        for (edge, oid), g in sorted(collected.items()):
-            self.rows.append((edge, oid, g.created, g.reflected, g.deleted, g.reflection_delay))
-            table.add_row(edge, str(oid), str(g.created), str(g.reflected), str(g.deleted),
-                          f"{g.reflection_delay * 1000:.3f}")
+        rows = [(edge, oid, g.created, g.reflected, g.deleted, g.reflection_delay)
+                for (edge, oid), g in sorted(collected.items())]
+        if rows != self.rows or self.query_one("#groups", Shown).shape is None:  # a new collection (502(B))
+            self.rows = rows
+            table = Table(box=None, padding=(0, 1), show_edge=False)
+            for col in ("edge", "ID", "created", "reflected", "deleted", "delay ms"):
+                table.add_column(col, justify="right" if col != "edge" else "left", no_wrap=True)
+            for edge, oid, created, reflected, deleted, delay in rows:
+                table.add_row(edge, str(oid), str(created), str(reflected), str(deleted), f"{delay * 1000:.3f}")
+            if not rows:
+                table.add_row("-", "-", "-", "-", "-", "-")
+            self.query_one("#groups", Shown).show(table, len(rows))
         age = max((now - g.at for g in collected.values()), default=None)
         mgmt = self.net.management
         self.border_subtitle = (f"no report at {mgmt.name} yet (it collects every {mgmt.spec.collect_interval:g} s)"
                                 if age is None else f"collected by {mgmt.name} {age * 1000:.0f} ms ago")
-        if not self.rows:
-            table.add_row("-", "-", "-", "-", "-", "-")
-        self.query_one("#groups", Shown).show(table, len(self.rows))
         for wid, data, label in (("delay", self.delay, "reflection delay 735 (ms)"),
                                  ("writes", self.writes, "writes/s"),
                                  ("occupancy", self.occupancy, "log occupancy (entries)")):

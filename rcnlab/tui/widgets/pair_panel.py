@@ -71,6 +71,7 @@ class PairPanel(Widget):
 
     def __init__(self, lab: Lab, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.set_reactive(Widget.auto_links, False)  # no links in it: Textual need not look for any in each line
         self.lab = lab
         self.pair: str | None = None  # the pair's source volume, "ST112:0"
         self.operator_names = False
@@ -78,20 +79,25 @@ class PairPanel(Widget):
         self.border_title = "Pair (SPEC 2)"
         self._lines = 0  # lines of the last render: the panel's height follows them
         self._text: Text | None = None
+        self._shown: Text | None = None  # what update_view last drew
         #: On a small screen: the diagram without its legend row, no copy on a line of its own.
         self.compact = False
 
     def update_view(self) -> None:
-        """Redraw; lay the screen out again only when the number of lines changed (a copy
+        """Redraw if what the panel shows changed (a Duplex pair under writes stays the
+        same); lay the screen out again only when the number of lines changed (a copy
         starts or ends), so a narrow screen's tab scrolls exactly when it must."""
-        self._text = text = self.text()
+        text = self.text()
+        if text == self._shown:
+            return
+        self._text = self._shown = text
         lines = text.plain.count("\n")
         self.refresh(layout=lines != self._lines)
         self._lines = lines
 
     def show_pair(self, source: str | None) -> None:
         self.pair = source
-        self._text = None
+        self._text = self._shown = None
         self.refresh()
 
     def describe(self) -> PairView | None:

@@ -18,6 +18,7 @@ class Shown(Widget):
 
     def __init__(self, content: RenderableType = "", **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.set_reactive(Widget.auto_links, False)  # no links in it: Textual need not look for any in each line
         self.content = content
         self.shape: object = None
 

@@ -95,6 +95,7 @@ class TopologyMap(Widget, can_focus=True):
 
     def __init__(self, net: World, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.set_reactive(Widget.auto_links, False)  # no links in it: Textual need not look for any in each line
         self.net = net
         self.selected: str | None = None
         self.positions = default_positions(net)

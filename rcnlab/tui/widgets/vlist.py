@@ -11,6 +11,7 @@ from rich.style import Style
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 
 
 #: A list that does not follow its newest row changes its virtual height in these steps.
@@ -27,6 +28,7 @@ class VirtualList(ScrollView, can_focus=True):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.set_reactive(Widget.auto_links, False)  # no links in it: Textual need not look for any in each line
         self.rows: Sequence[Any] = ()
         self.follow = True
         self.row_width = 160
