@@ -124,7 +124,7 @@ def hint(net: World, paused: bool, selected: str | None) -> str:
     if S.SUSPEND in states:
         return prefix + "Pair suspended: r resyncs, o fails over to the target site, d deletes the pair."
     if S.SUSPENDING in states:
-        return prefix + "Suspending: the source edge drains what it holds, then Suspend."
+        return prefix + "Suspending: what is still held for the pair is reflected on the target, then Suspend."
     return prefix + "Press ? for help, ctrl+p for every command."
 
 
