@@ -137,7 +137,7 @@ def test_a_customer_contracted_later_has_its_creations_before_the_configuration_
     """A drawn lab sometimes has a customer with ``contract = "later"``: the steps contract
     (901) and configure-customer (902) come before its pairs are created, between, or after;
     each creation before both must be refused (the note says so), and is given again after
-    them, so the pairs still end Duplex. The first envelope never draws one."""
+    them and after the heal, so the pairs still end Duplex. The first envelope never draws one."""
     seen: dict[str, int] = {}
     for seed in SEEDS:
         case = random_case(seed)
@@ -160,7 +160,7 @@ def test_a_customer_contracted_later_has_its_creations_before_the_configuration_
             outcome = run_case(case)
             assert outcome.problems == () and outcome.refused >= len(early), (seed, outcome.problems)
             text = scenario_toml(case)
-            assert text.count('do = "pair-create"') == len(case.topo.pairs) + len(early)
+            assert text.count('do = "pair-create"') == len(case.topo.pairs) + 2 * len(early)
     assert set(seen) == {"before", "between", "after"}, seen
 
 
