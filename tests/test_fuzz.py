@@ -14,11 +14,12 @@ from rcnlab.formats.topology import (CoreEntry, CustomerEntry, EdgeEntry, HostEn
                                      ManagementEntry, PairEntry, StorageEntry)
 from rcnlab.fuzz.gen import (FAULTS, Case, Step, TopoParams, Workload, random_case, run_case, scenario_toml,
                              shrink, topology_toml)
-from rcnlab.model.kinds import Attach, LinkKind, OrderMethod, Site
+from rcnlab.model.kinds import Attach, ContractTime, LinkKind, OrderMethod, Site
 from rcnlab.ops.commands import COMMANDS
 
 #: The topology keys whose value is a choice, and the choices.
-CHOICES = {"LinkKind": LinkKind, "OrderMethod": OrderMethod, "Attach": Attach, "Site": Site}
+CHOICES = {"LinkKind": LinkKind, "OrderMethod": OrderMethod, "Attach": Attach, "Site": Site,
+           "ContractTime": ContractTime}
 
 
 def test_clean_seeds_report_zero_violations(tmp_path, capsys):
@@ -65,17 +66,13 @@ TABLES = {"lab": LabEntry, "management": ManagementEntry, "customer": CustomerEn
           "storage": StorageEntry, "edge": EdgeEntry, "core": CoreEntry, "link": LinkEntry, "pair": PairEntry}
 #: Keys and values the fuzzer leaves alone, and why.
 NOT_DRAWN = {("*", "pos"): "the TUI's map only",
-             # issue 13: contracts as operations; to be wired into rcnlab.fuzz.gen by its owner
-             ("customer", "contract"): "not wired yet", ("host", "site=network"): "generated hosts sit at a site's storage",
+             ("host", "site=network"): "generated hosts sit at a site's storage",
              ("storage", "site=network"): "generated storages sit at the source or the target site",
              ("edge", "site=network"): "generated edges sit at the source or the target site"}
 #: Scenario keys the fuzzer leaves alone: the checkers stand in for what an expectation could say.
 NOT_STEPPED = {("expect", "party"), ("expect", "equal"), ("expect", "remaining"), ("expect", "writes_acknowledged"),
                ("expect", "command_failed"),  # an assertion on the run, no knob of the network
-               ("break-rule", "rule"),  # --break-rule
-               # issue 13: contracts as operations; to be wired into rcnlab.fuzz.gen by its owner
-               ("contract", ""), ("contract", "customer"), ("contract", "max_storages"), ("contract", "max_pairs"),
-               ("contract", "edges"), ("configure-customer", ""), ("configure-customer", "customer")}
+               ("break-rule", "rule")}  # --break-rule
 SEEDS = range(600)
 FIRST_FIELDS = attrs.fields(TopoParams)[:11]  # cores .. blocks: the first envelope's
 
@@ -134,6 +131,37 @@ def test_a_seed_stands_for_one_lab_and_the_first_envelope_keeps_its_draws():
         assert [getattr(case.topo, f.name) for f in FIRST_FIELDS] == [getattr(plain.topo, f.name) for f in FIRST_FIELDS]
     widened = [s for s in range(200) if random_case(s) != random_case(s, widened=False)]
     assert 60 < len(widened) < 140, len(widened)
+
+
+def test_a_customer_contracted_later_has_its_creations_before_the_configuration_refused_then_given_again():
+    """A drawn lab sometimes has a customer with ``contract = "later"``: the steps contract
+    (901) and configure-customer (902) come before its pairs are created, between, or after;
+    each creation before both must be refused (the note says so), and is given again after
+    them and after the heal, so the pairs still end Duplex. The first envelope never draws one."""
+    seen: dict[str, int] = {}
+    for seed in SEEDS:
+        case = random_case(seed)
+        late = [where for where, key, value in case.topo.knobs if key == "contract" and value == "later"]
+        if not late:
+            continue
+        assert random_case(seed, widened=False).topo.knobs == ()
+        steps = sorted(case.faults, key=lambda s: s.at)
+        configured = next(i for i, s in enumerate(steps) if s.do == "configure-customer")
+        contract = next(i for i, s in enumerate(steps) if s.do == "contract")
+        assert dict(steps[contract].args)["customer"] == dict(steps[configured].args)["customer"] == late[0]
+        mine = {src for src, _, _ in case.topo.pairs if src[1] == late[0][1]}
+        early = [s for s in steps[:configured] if s.do == "pair-create" and dict(s.args)["source"] in mine]
+        assert all(s.refuse.startswith(f"customer {late[0]} ") for s in early)
+        again = {dict(s.args)["source"] for s in steps[configured:] if s.do == "pair-create" and not s.refuse}
+        assert mine <= again and {dict(s.args)["source"] for s in early} in (set(), mine)
+        when = "before" if not early else "between" if contract < steps.index(early[0]) else "after"
+        if when not in seen:
+            seen[when] = seed
+            outcome = run_case(case)
+            assert outcome.problems == () and outcome.refused >= len(early), (seed, outcome.problems)
+            text = scenario_toml(case)
+            assert text.count('do = "pair-create"') == len(case.topo.pairs) + 2 * len(early)
+    assert set(seen) == {"before", "between", "after"}, seen
 
 
 def test_a_creation_that_must_be_refused_passes_when_refused_and_fails_when_carried_out():

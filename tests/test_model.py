@@ -76,5 +76,7 @@ def test_operator_names():
     assert operator_name(PairState.DUPLEX, Party.SOURCE_STORAGE) == "PAIR"
     assert operator_name(PairState.SUSPEND, Party.SOURCE_STORAGE) == "PSUS"
     assert operator_name(PairState.SUSPEND, Party.TARGET_STORAGE) == "SSUS"
+    assert operator_name(PairState.SUSPENDING, Party.SOURCE_EDGE) == "PSUS*"
+    assert operator_name(PairState.SUSPENDING, Party.TARGET_STORAGE) == "SSUS*"
     assert operator_name(PairState.FAILURE_SUSPEND, Party.TARGET_STORAGE, takeover=True) == "SSWS"
     assert operator_name(PairState.INITIAL_COPYING, Party.TARGET_EDGE) == "COPY"

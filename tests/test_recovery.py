@@ -123,6 +123,32 @@ def test_planned_suspend_of_an_async_pair_goes_through_suspending(planned):
     assert in_flight <= reflected
 
 
+def test_async_suspend_takes_the_target_parties_through_suspending_while_held_entries_reflect():
+    """The patent has both storages pass through Suspending and reflect the entries held
+    for the pair: the target edge and target storage go Suspending when the Suspend entry
+    reaches the target edge with writes still ahead of it, and Suspend only once those
+    writes are reflected."""
+    slow = 'a = "E105"\nb = "ST122"\nkind = "fc"\n'  # a slow last hop: writes queue at the target edge
+    net, runner, trace = run(topology("fig1", {slow: slow + "latency_ms = 0.4\n"}), pair_and_writes(
+        "async", rate=2000, count=1000, blocks=4096) + '[[step]]\nat = 0.3\ndo = "suspend"\nvolume = "ST112:0"\n'
+        '[[step]]\nat = "end"\ndo = "expect"\npair = "ST112:0"\nstate = "Suspend"\nremaining = 0\n', seed=7)
+    assert runner.failed == [] and runner.refused == []
+    changes = [(e["party"], e["old"], e["new"]) for e in events(trace, "pair-state")]
+    for party in ("target_edge", "target_storage"):
+        assert (party, "Duplex", "Suspending") in changes
+        assert (party, "Suspending", "Suspend") in changes
+    at = {(e["party"], e["new"]): e["t"] for e in events(trace, "pair-state")}
+    began, ended = at[("target_storage", "Suspending")], at[("target_storage", "Suspend")]
+    assert at[("target_edge", "Suspending")] <= began and at[("target_edge", "Suspend")] >= ended
+    # entries were held for the pair when the target began Suspending, and were reflected before Suspend
+    assert [e for e in events(trace, "reflected") if began < e["t"] <= ended]
+    source_began = at[("source_storage", "Suspending")]
+    in_flight = {e["seq"] for e in events(trace, "log-created") if e["kind"] == "WR" and e["t"] <= source_began}
+    assert in_flight <= {e["seq"] for e in events(trace, "reflected") if e["t"] <= ended}
+    assert not [e for e in events(trace, "reflected") if e["t"] > ended]
+    assert_prefix_consistent(trace)
+
+
 def test_resync_after_writes_on_both_sides_copies_exactly_the_union(planned):
     net, runner, trace = planned
     suspended = [e["t"] for e in events(trace, "pair-state") if e["new"] == "Suspend"][0]

@@ -16,6 +16,7 @@ from rcnlab.model.pair_state import PairState
 from rcnlab.ops.commands import CreatePair, Failover, Workload
 from rcnlab.tui.app import RcnLabApp
 from rcnlab.tui.screens.dialogs import HELP_TEXT, HelpScreen, reflow
+from rcnlab.tui.state import hint as hint_of
 from rcnlab.tui.widgets.pair_panel import PairPanel
 
 make_app = functools.partial(helpers.make_app, paused=True)
@@ -92,3 +93,20 @@ def test_writes_to_the_old_source_after_a_failover_are_flagged_and_refused(tmp_p
         assert await app.start_workload(Workload(volume="ST122:0", rate=50.0))  # the new source is fine
 
     run(app, body)
+
+
+def test_while_any_party_is_suspending_the_hint_says_so_not_resync() -> None:
+    """An asynchronous Suspend: the target parties reach Suspend while the source still waits
+    for the SOK in Suspending (resync is refused there), so the hint speaks of Suspending
+    until all four are in Suspend."""
+    slow = 'a = "E105"\nb = "ST122"\nkind = "fc"\n'  # a slow last hop: writes queue at the target edge
+    scenario = helpers.pair_and_writes("async", rate=2000, count=1000, blocks=4096) + (
+        '[[step]]\nat = 0.3\ndo = "suspend"\nvolume = "ST112:0"\n')
+    topo = helpers.topology("fig1", {slow: slow + "latency_ms = 0.4\n"})
+    said = {}
+    for t in (0.33, 0.365, 0.4):
+        net, _, _ = helpers.run(topo, scenario, seed=7, until=t, trace=False)
+        said[tuple(str(s) for s in net.pair_views()[0].states)] = hint_of(net, False, None)
+    assert list(said) == [("Suspending",) * 4, ("Suspending", "Suspending", "Suspend", "Suspend"), ("Suspend",) * 4]
+    texts = list(said.values())
+    assert "Suspending" in texts[0] and "Suspending" in texts[1] and "r resyncs" in texts[2]

@@ -446,9 +446,10 @@ def scenario_toml(case: Case, note: str = "") -> str:
     out.append("")
     if case.break_rule:
         out += _step_toml(0.0, "break-rule", [("rule", case.break_rule)])
-    for i, (src, dst, mode) in enumerate(topo.pairs):
-        order = [("order_id", topo.order_id(i))] if topo.runtime_order and topo.order_method == OrderMethod.B else []
-        out += _step_toml(0.0, "pair-create", [("source", src), ("target", dst), ("mode", mode), *order])
+    late = _late_customers(topo)  # their pairs are created by the steps of `_late_contract`
+    for i, (src, _, _) in enumerate(topo.pairs):
+        if _customer(src) not in late:
+            out += _step_toml(0.0, "pair-create", _create_args(topo, i))
     for w in case.workloads:
         out += _step_toml(w.at, "workload", [("volume", w.volume), ("rate", float(w.rate)), ("count", w.count),
                                               ("blocks", [0, topo.blocks])])
@@ -467,8 +468,9 @@ def scenario_toml(case: Case, note: str = "") -> str:
         for i, (src, _, _) in enumerate(topo.pairs):
             if i not in slow:
                 out += _step_toml("end", "expect", [("pair", src), ("state", "Duplex")])
+    created = {dict(s.args)["target"] for s in case.faults if s.do == "pair-create" and not s.refuse}
     for s in case.faults:
-        if s.refuse:
+        if s.refuse and dict(s.args)["target"] not in created:  # (not created again once it may be)
             out += _step_toml("end", "expect", [("pair", dict(s.args)["target"]), ("state", "Simplex")])
     out += _step_toml("end", "expect", [("invariants", True)])
     return "\n".join(out)
@@ -520,6 +522,62 @@ def _group(topo: TopoParams, dst: str) -> list[tuple[str, str, str]]:
 def _host(volume: str) -> str:
     """The host of a volume's storage (S11:0 -> H11)."""
     return "H" + volume[1:3]
+
+
+def _customer(volume: str) -> str:
+    """The customer of a volume's storage (S21:0 -> C2)."""
+    return "C" + volume[1]
+
+
+def _create_args(topo: TopoParams, index: int) -> tuple[tuple[str, Any], ...]:
+    """The pair-create of pair ``index`` (of `pairs`), with its order ID in a method B lab
+    that gives them at run time."""
+    src, dst, mode = topo.pairs[index]
+    order = (("order_id", topo.order_id(index)),) if topo.runtime_order and topo.order_method == OrderMethod.B else ()
+    return (("source", src), ("target", dst), ("mode", mode), *order)
+
+
+def _late_customers(topo: TopoParams) -> set[str]:
+    """The customers whose contract comes later (901-902 by steps, `_late_contract`)."""
+    return {where for where, key, value in topo.knobs if key == "contract" and value == "later"}
+
+
+#: Of the widened labs, the share with a customer whose contract comes later, and the share
+#: that says ``contract = "at-start"`` (the default) in so many words.
+LATE_CONTRACT, AT_START = 0.15, 0.05
+
+
+def _late_contract(rng: Rng, topo: TopoParams) -> tuple[TopoParams, list[Step]]:
+    """A customer whose contract comes later (``contract = "later"``): the contract (901) and
+    the customer configuration (902) are steps, both before its pairs are created at 0
+    ("before"), or only the contract ("between"), or neither ("after": the contract comes at
+    a time of the fault window). A creation before both must be refused, in one line; it is
+    given again once the customer is configured, and after the heal. The contract's terms, when given, keep what
+    the lab connects and creates (a tight contract keeps its max_pairs, and comes "before")."""
+    c = rng.randrange(1, topo.customers + 1)
+    customer = f"C{c}"
+    topo = attrs.evolve(topo, knobs=(*topo.knobs, (customer, "contract", "later")))
+    when = "before" if topo.tight_contract else rng.choice(("before", "between", "after"))
+    t0 = round(rng.uniform(*FAULT_WINDOW), 3)
+    contract_at = t0 if when == "after" else 0.0
+    configured_at = 0.0 if when == "before" else round(t0 + rng.choice((0.0, 0.05)), 3)
+    terms: list[tuple[str, Any]] = [("customer", customer)]
+    storages = sum(1 for s in topo.storage_names() if s[1] == str(c))
+    for key, value in (("max_storages", rng.choice((storages, 16))), ("edges", rng.choice(([], ["E1", "E2"]))),
+                       ("max_pairs", topo.volumes if topo.tight_contract else rng.choice((topo.volumes + 1, 64)))):
+        if rng.random() < 0.5:
+            terms.append((key, value))
+    mine = [i for i, (src, _, _) in enumerate(topo.pairs) if _customer(src) == customer]
+    missing = "has no contract yet (901)" if when == "after" else "is not configured yet (902)"
+    early = [Step(at=0.0, do="pair-create", args=_create_args(topo, i), refuse=f"customer {customer} {missing}")
+             for i in mine] if when != "before" else []
+    steps = [Step(at=contract_at, do="contract", args=tuple(terms))]
+    steps = early + steps if when == "after" else steps + early
+    steps.append(Step(at=configured_at, do="configure-customer", args=(("customer", customer),)))
+    # given in the fault window, a creation may be refused for a fault (its host down, seed 820): after
+    # the heal it is given once more (refused in one line if the pair is there)
+    again = [configured_at] + [round(HEAL_AT + 0.1, 3)] * bool(early)
+    return topo, steps + [Step(at=at, do="pair-create", args=_create_args(topo, i)) for at in again for i in mine]
 
 
 def _spare(volume: str, topo: TopoParams) -> str:
@@ -761,6 +819,13 @@ def draw_case(rng: Rng, wide: Rng | None, seed: int = 0, break_rule: str | None 
     every = faults + [s for _, some in steps for s in some]
     for kind, some in steps:
         faults += _quiet(some, [s for s in every if s not in some], topo) if kind in _QUIET_KINDS else some
+    contract = wide.random()  # drawn last: the draws above are what they were before contracts came
+    if contract < LATE_CONTRACT:
+        topo, late = _late_contract(wide, topo)
+        faults += late
+    elif contract < LATE_CONTRACT + AT_START:
+        topo = attrs.evolve(topo, knobs=(*topo.knobs, (f"C{wide.randrange(1, topo.customers + 1)}", "contract",
+                                                       "at-start")))
     return Case(topo=topo, workloads=workloads, faults=tuple(faults), seed=seed, break_rule=break_rule)
 
 

@@ -139,5 +139,5 @@ def operator_name(state: PairState, party: Party, takeover: bool = False) -> str
     if state is S.SUSPEND:
         return "SSUS" if target else "PSUS"
     if state is S.SUSPENDING:
-        return "PSUS*"  # suspending: still draining what is in flight
+        return "SSUS*" if target else "PSUS*"  # suspending: what is in flight is still reflected
     return _OPERATOR[state]

@@ -123,10 +123,10 @@ def hint(net: World, paused: bool, selected: str | None) -> str:
         if down:
             return prefix + f"failure Suspend (908): select {down[0]}, press u to restore it, then r to resync."
         return prefix + "failure Suspend: the network is whole again. Press r to resync (Fig. 12) to Duplex."
+    if S.SUSPENDING in states:  # (a party already in Suspend waits for the others: no resync yet)
+        return prefix + "Suspending: what is still held for the pair is reflected on the target, then Suspend."
     if S.SUSPEND in states:
         return prefix + "Pair suspended: r resyncs, o fails over to the target site, d deletes the pair."
-    if S.SUSPENDING in states:
-        return prefix + "Suspending: the source edge drains what it holds, then Suspend."
     return prefix + "Press ? for help, ctrl+p for every command."
 
 

@@ -13,9 +13,9 @@ import attrs
 from rcnlab.devices.edge.log import Inbound
 from rcnlab.devices.edge.state import ANSWER_EVENT, EdgeState
 from rcnlab.model.bitmaps import hand_over
-from rcnlab.model.kinds import Party
+from rcnlab.model.kinds import CopyMode, Party
 from rcnlab.model.log_entry import LOG_ENTRY_HEADER_BYTES, LogEntry
-from rcnlab.model.pair_state import Event, PairState
+from rcnlab.model.pair_state import TRANSITIONS, Event, PairState
 from rcnlab.model.rio import NO_BLOCKS, REPLY, Rio, RioKind, RioMore
 from rcnlab.model.steps import Tag
 from rcnlab.model.tables import PairInfo
@@ -180,6 +180,8 @@ class TargetMixin(EdgeState):
             return
         box.pending[entry.seq] = entry
         self.log_bytes += entry.size
+        if entry.kind is K.SUSPEND and not entry.rio.failure:
+            self._suspending(entry)
         heard = self.net.journal.heard
         if "log-received" in heard:
             self.emit("log-received", RECEIVE_STEPS[entry.kind].received, kind=str(entry.kind),
@@ -188,6 +190,16 @@ class TargetMixin(EdgeState):
             self.emit("log-stored", RECEIVE_STEPS[entry.kind].stored, kind=str(entry.kind), order_id=entry.order_id,
                       seq=entry.seq)
         self._reflect_next(entry.order_id)
+
+    def _suspending(self, entry: LogEntry) -> None:
+        """A planned Suspend of an asynchronous pair reached us: this edge and the target
+        storage go Suspending and go on reflecting what is held for the pair, here and
+        still in the network, until the Suspend entry's turn comes (SPEC 2)."""
+        pair = self.pairs.get((entry.source, entry.target))
+        if pair is None or pair.mode != CopyMode.ASYNC or (pair.state, Event.SUSPEND_ASYNC) not in TRANSITIONS:
+            return
+        self._set_state(pair, Event.SUSPEND_ASYNC, None, Party.TARGET_EDGE)
+        self._to_storage(Rio(kind=K.SUSPEND, source=entry.rio.source, target=entry.rio.target, mode=CopyMode.ASYNC))
 
     def _receipt(self, entry: LogEntry, window: int = 0) -> None:
         """Tell the source edge that ``entry`` is kept here, queued behind others (or, with
