@@ -45,6 +45,7 @@ class TransitionsMixin(StorageState):
             return
         if kind is RioKind.DUPLEX:
             self._set_state(pair, Event.DUPLEX, Tag.DUPLEX_TARGET_STATE)
+            pair.bitmap.clear()  # the copy that ends here carried 1213
             self._to_edge(Rio(kind=RioKind.DOK, source=rio.source, target=rio.target), Tag.DUPLEX_DOK_FROM_TARGET)
         elif kind is RioKind.RESYNC and rio.swap:  # failback: the old source becomes the target
             self._stop_copy(pair)
@@ -66,9 +67,10 @@ class TransitionsMixin(StorageState):
                               bitmap=hand_over(pair.bitmap, stray)), Tag.RESYNC_DPOK_FROM_TARGET)
         elif kind is RioKind.RESYNC:
             self._set_state(pair, Event.RESYNC, Tag.RESYNC_DPOK_FROM_TARGET)
-            bitmap = hand_over(pair.bitmap)  # 1213
             pair.takeover = False
-            self._to_edge(Rio(kind=RioKind.DPOK, source=rio.source, target=rio.target, bitmap=bitmap),
+            # 1213 goes with DPOK and stays marked here until Duplex: a DPOK lost on the way
+            # (the pair failing again) must not lose the blocks written here (fuzz seed 4234)
+            self._to_edge(Rio(kind=RioKind.DPOK, source=rio.source, target=rio.target, bitmap=frozenset(pair.bitmap)),
                           Tag.RESYNC_DPOK_FROM_TARGET)
         elif kind is RioKind.SUSPEND:
             self._set_state(pair, Event.FAIL if rio.failure else Event.SUSPEND,
