@@ -3,7 +3,9 @@ each a small scenario on a shipped topology, from the seed's cause."""
 
 from __future__ import annotations
 
+import pytest
 from helpers import pair_and_writes, run, topology
+from rcnlab.fuzz.gen import random_case, run_case
 from rcnlab.summary import summarize
 
 # fuzz seed 4234: the target host writes its volume while the pair stands in failure
@@ -123,3 +125,13 @@ def test_a_creation_asked_again_keeps_the_other_pairs_writes_of_its_group():
     assert all(s["invariants"].values()), s["invariants"]
     assert not any(e["event"] == "sequence-rebased" for e in trace)
     assert not runner.failed, runner.failed
+
+
+# The fuzzer's expectations: a creation refused for max_pairs after a pair was deleted, or
+# after a creation failed, is owed no refusal (seeds 5280, 6421, 9910); a group failover
+# owes completion neither when a creation failed first (4138) nor over a lossy target
+# storage link that loses the host's instruction (3440).
+@pytest.mark.parametrize("seed", [5280, 6421, 9910, 4138, 3440])
+def test_the_fuzzer_demands_only_what_the_lab_owes(seed):
+    case = random_case(seed)
+    assert run_case(case).problems == ()
