@@ -68,11 +68,10 @@ class TransitionsMixin(StorageState):
                               bitmap=hand_over(pair.bitmap, stray)), Tag.RESYNC_DPOK_FROM_TARGET)
         elif kind is RioKind.RESYNC:
             self._set_state(pair, Event.RESYNC, Tag.RESYNC_DPOK_FROM_TARGET)
+            pair.takeover = False
             # 1213 goes with the DPOK but stays marked until Duplex: the DPOK may be lost, or
             # come back after the source edge gave the resync up (fuzz seeds 1123 and 4234)
-            bitmap = frozenset(pair.bitmap)
-            pair.takeover = False
-            self._to_edge(Rio(kind=RioKind.DPOK, source=rio.source, target=rio.target, bitmap=bitmap),
+            self._to_edge(Rio(kind=RioKind.DPOK, source=rio.source, target=rio.target, bitmap=frozenset(pair.bitmap)),
                           Tag.RESYNC_DPOK_FROM_TARGET)
         elif kind is RioKind.SUSPEND and rio.mode == CopyMode.ASYNC:  # Suspending: the held entries still come
             if pair.state in (S.INITIAL_COPYING, S.DUPLEX, S.DUPLEX_PENDING):
