@@ -76,7 +76,7 @@ class PairPanel(Widget):
         self.pair: str | None = None  # the pair's source volume, "ST112:0"
         self.operator_names = False
         self.no_pair = "Press c to create one."  # what to do when there is none
-        self.border_title = "Pair (SPEC 2)"
+        self.border_title = "Pair"
         self._lines = 0  # lines of the last render: the panel's height follows them
         self._text: Text | None = None
         self._shown: Text | None = None  # what update_view last drew
