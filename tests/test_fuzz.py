@@ -223,3 +223,15 @@ def test_a_crash_that_must_lose_nothing_fails_the_outcome_when_a_copy_fails():
     problems = run_case(case).problems
     assert any(p.startswith("failed: step[3] (crash at 0.3s) was followed by remote-copy-failed (908)")
                for p in problems), problems
+
+
+def test_every_path_timeout_drawn_is_longer_than_any_storage_link_round_trip_drawn():
+    """The loader refuses a path timeout not longer than a WR's round trip to the edge; the
+    fuzzer must not draw one (the deep profile drew 30 ms against a 30.3 ms round trip)."""
+    from rcnlab.fuzz.gen import KNOBS
+    from rcnlab.topo.schema import round_trip
+
+    link = KNOBS["storage-link"]
+    longest = round_trip(max(link["latency_ms"]) / 1000, max(link["jitter_ms"]) / 1000,
+                         min(link["bandwidth_mbps"]) * 1e6 / 8, max(KNOBS["lab"]["block_size"]))
+    assert min(KNOBS["storage"]["path_timeout_ms"]) / 1000 > longest
