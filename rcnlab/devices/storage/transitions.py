@@ -12,7 +12,7 @@ from rcnlab.devices.storage.state import StorageState
 from rcnlab.devices.storage.volume import Volume
 from rcnlab.model.bitmaps import hand_over
 from rcnlab.model.kinds import CopyKind, CopyMode, Party, Role, ScsiStatus
-from rcnlab.model.pair_state import Event, PairState
+from rcnlab.model.pair_state import TRANSITIONS, Event, PairState
 from rcnlab.model.rio import REPLY, Rio, RioKind
 from rcnlab.model.steps import Tag
 
@@ -74,7 +74,7 @@ class TransitionsMixin(StorageState):
             self._to_edge(Rio(kind=RioKind.DPOK, source=rio.source, target=rio.target, bitmap=frozenset(pair.bitmap)),
                           Tag.RESYNC_DPOK_FROM_TARGET)
         elif kind is RioKind.SUSPEND and rio.mode == CopyMode.ASYNC:  # Suspending: the held entries still come
-            if pair.state in (S.INITIAL_COPYING, S.DUPLEX, S.DUPLEX_PENDING):
+            if (pair.state, Event.SUSPEND_ASYNC) in TRANSITIONS:
                 self._set_state(pair, Event.SUSPEND_ASYNC, None)
         elif kind is RioKind.SUSPEND:
             self._set_state(pair, Event.FAIL if rio.failure else Event.SUSPEND,
