@@ -9,6 +9,7 @@ from helpers import settled, until
 from rcnlab.ops.commands import CreatePair, Workload
 from rcnlab.topo.load import builtin_topology_path, load_topology
 from rcnlab.tui.app import RcnLabApp
+from rcnlab.tui.screens.dialogs import PairCreateDialog
 from rcnlab.tui.widgets.counters import Counters
 from rcnlab.walkthrough.model import resolve
 
@@ -79,6 +80,22 @@ def test_small_walkthrough_snapshot(snap_compare: Any) -> None:
         app.clear_notifications()
         app.refresh_views(force=True)
         await settled(pilot)
+
+    app = RcnLabApp(load_topology(builtin_topology_path()), seed=7, paused=True)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_small_create_dialog_snapshot(snap_compare: Any) -> None:
+    """80x24: the create-pair dialog whole, every field, its buttons and its border."""
+
+    async def run_before(pilot: Any) -> None:
+        app: RcnLabApp = pilot.app
+        await app.bridge.started
+        await until(pilot, lambda: app.refreshes > 0)
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, PairCreateDialog)
+                    and any(b.region.area for b in app.screen.query("#cancel")))
+        await pilot.pause()  # (under a dialog the lab is not redrawn: the dialog's own layout is all)
 
     app = RcnLabApp(load_topology(builtin_topology_path()), seed=7, paused=True)
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -381,19 +381,23 @@ class RcnLabApp(App[None]):
         red, yellow, green = (theme_colour(line, f"text-{role}", fallback)
                               for role, fallback in (("error", "red"), ("warning", "yellow"), ("success", "green")))
         if bridge.error is not None:
-            run = f"[b {red}]STOPPED: {escape(repr(bridge.error))}[/]"
+            run, why = f"[b {red}]STOPPED[/]", f": [{red}]{escape(repr(bridge.error))}[/]"
         else:
             run = f"[b {yellow}]PAUSED[/]" if bridge.paused else f"[b {green}]RUNNING[/]"
+            why = f" [{yellow}](behind: CPU-bound)[/]" if bridge.lagging else ""
+        run = f"{run} {speed_label(bridge.speed)}"
         rate = state.workload_rate(self.net)
         rpo = state.rpo(self.net, now, self.suspends)
         inv, broken = invariant_state(self.checker)
-        inv_text = f"[b white on red] invariants {escape(inv)} [/]" if broken else f"invariants {inv}"
-        lag = f" [{yellow}](behind: CPU-bound)[/]" if bridge.lagging else ""
-        fields = [(0, f"t=[b]{now:.6f}[/]s"), (0, f"{run} {speed_label(bridge.speed)}{lag}"), (4, f"seed {self.seed}"),
-                  (2, f"workload {rate:g} w/s"), (1, f"RPO {rpo * 1000:.3f} ms"), (0, inv_text),
-                  (5, f"events {self.net.kernel.events_run}")]
-        if self.selected:
-            fields.append((3, f"selected [b]{self.selected}[/]"))
+        inv_text, inv_short = f"invariants {escape(inv)}", f"inv {inv.partition(':')[0]}"
+        if broken:
+            inv_text, inv_short = f"[b white on red] {inv_text} [/]", f"[b white on red] {inv_short} [/]"
+        fields: list[tuple[int, str, str | None]] = [
+            (0, f"t=[b]{now:.6f}[/]s", None), (0, run + why, run if why else None), (4, f"seed {self.seed}", None),
+            (2, f"workload {rate:g} w/s", f"{rate:g} w/s"), (1, f"RPO {rpo * 1000:.3f} ms", None),
+            (0, inv_text, inv_short), (5, f"events {self.net.kernel.events_run}", None)]
+        if self.selected:  # (what the fault keys act on: it stays at 80 columns)
+            fields.append((1, f"selected [b]{self.selected}[/]", None))
         line.show(fields)
 
     def _report_answers(self) -> None:

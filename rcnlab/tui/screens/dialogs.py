@@ -19,10 +19,14 @@ from rcnlab.ops.commands import Command, CreatePair, SetLink, Workload
 from rcnlab.tui.actions import ACTIONS
 from rcnlab.tui.screens.modal import Modal
 
+#: Rows below which a dialog drops the blank rows between its fields (80x24 holds it whole).
+SHORT_ROWS = 30
 DIALOG_CSS = """
 {name} {{ align: center middle; }}
-{name} > Vertical {{ width: 64; height: auto; border: thick $accent; background: $surface; padding: 1 2; }}
+{name} > Vertical {{ width: 70; max-width: 100%; height: auto; max-height: 100%; overflow-y: auto;
+                    border: thick $accent; background: $surface; padding: 1 2; }}
 {name} .row {{ height: auto; margin-bottom: 1; }}
+{name}.-short .row {{ margin-bottom: 0; }}
 {name} .error {{ color: $error; height: auto; }}
 {name} Horizontal {{ height: auto; align-horizontal: right; }}
 {name} Button {{ margin-left: 1; }}
@@ -43,7 +47,11 @@ def chosen(select: Select[str]) -> str | None:
 
 
 class Dialog(Modal[Any]):
+    """A dialog, whole at 80x24 and up (on a short screen without blank rows between fields;
+    on a smaller one it scrolls rather than lose its buttons)."""
+
     BINDINGS = [Binding("escape", "cancel", "cancel")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (SHORT_ROWS, "-tall")]
 
     def action_cancel(self) -> None:
         self.close(None)

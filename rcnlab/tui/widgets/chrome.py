@@ -16,31 +16,44 @@ from rcnlab.tui.actions import BY_ID, LabAction
 class StatusLine(Widget):
     """One line of fields (virtual time, run state, seed, workload, RPO, invariants ...).
     Each field is whole or not there: when the terminal is too narrow for all of them,
-    the least important go first (``show``'s priorities: 0 stays longest)."""
+    the spare ones go (priority SPARE and up), then fields take their short form, then
+    the least important go (``show``'s priorities: 0 stays longest)."""
 
     DEFAULT_CSS = """
     StatusLine { height: 1; background: $panel; color: $text; padding: 0 1; }
     """
+    SPARE = 3
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.set_reactive(Widget.auto_links, False)  # no links in it: Textual need not look for any in each line
-        self.fields: list[tuple[int, Text]] = []
+        self.fields: list[tuple[int, Text, Text | None]] = []
 
-    def show(self, fields: list[tuple[int, str]]) -> None:
-        """``fields``: (priority, markup) in the order they are shown."""
-        new = [(p, Text.from_markup(m)) for p, m in fields]
+    def show(self, fields: list[tuple[int, str, str | None]]) -> None:
+        """``fields``: (priority, markup, short markup or None) in the order they are shown."""
+        new = [(p, Text.from_markup(m), None if short is None else Text.from_markup(short)) for p, m, short in fields]
         if new != self.fields:
             self.fields = new
             self.refresh()
 
     def fitted(self, width: int) -> Text:
         """The fields that fit ``width`` cells, two spaces apart."""
-        fields = list(self.fields)
-        while len(fields) > 1 and sum(t.cell_len for _, t in fields) + 2 * (len(fields) - 1) > width:
-            drop = max(range(len(fields)), key=lambda i: (fields[i][0], i))
-            fields.pop(drop)
-        out = Text("  ").join(t for _, t in fields)
+        shown = {i: text for i, (_, text, _) in enumerate(self.fields)}  # (in the order shown)
+        order = sorted(shown, key=lambda i: (-self.fields[i][0], -i))  # the least important first
+
+        def wide() -> bool:
+            return len(shown) > 1 and sum(t.cell_len for t in shown.values()) + 2 * (len(shown) - 1) > width
+
+        for i in order:  # the spare fields go
+            if wide() and self.fields[i][0] >= self.SPARE:
+                del shown[i]
+        for i in order:  # the others take their short forms
+            if wide() and i in shown and (short := self.fields[i][2]) is not None:
+                shown[i] = short
+        for i in order:  # then go, the least important first
+            if wide() and i in shown:
+                del shown[i]
+        out = Text("  ").join(shown.values())
         out.no_wrap, out.overflow = True, "ellipsis"
         return out
 
