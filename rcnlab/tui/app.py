@@ -33,6 +33,7 @@ from rich.markup import escape
 from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Container, Horizontal
+from textual.geometry import Size
 from textual.screen import ModalScreen, Screen
 from textual.widgets import TabbedContent, TabPane
 
@@ -94,6 +95,9 @@ REFRESH_HZ = 12
 #: export of its volumes and a sqlite3 open).
 LOOK_EVERY = 1.0
 MAX_SPEED_HZ = 2
+#: Wall seconds the emulation stands back at most after a resize (it goes on as soon as the
+#: screen is drawn at its new size).
+RESIZE_QUIET = 2.0
 NARROW = 130  # columns below which the pair panel and counters move into tabs
 SHORT = 36  # rows below which the map is drawn smaller (two-row boxes)
 REFUSED = (LabError, IllegalCommand)
@@ -255,14 +259,28 @@ class RcnLabApp(App[None]):
             await self.action_app_sqlite()
 
     async def on_resize(self, event: events.Resize) -> None:
-        """Lay the screen out for the new size (the event's: the app's own may still be the old)."""
+        """Lay the screen out for the new size (the event's: the app's own may still be the old).
+        Meanwhile the emulation stands back, at any speed (its clock standing): the screen,
+        laid out anew, is drawn in a few turns of the loop instead of one turn in two."""
         narrow = event.size.width < NARROW
         self.set_class(narrow, "-narrow")
         if self.narrow is None:  # not built yet, or being rebuilt (for the size it will then have)
             return
+        self.bridge.hush(RESIZE_QUIET, paced=True)
         if narrow != self.narrow:
             await self._relayout(narrow)
         self.query_one("#main").set_class(event.size.height < SHORT, "-short")
+        self.call_after_refresh(self._end_hush, event.size)
+
+    def _end_hush(self, size: Size) -> None:
+        """Let the emulation go on once the screen is drawn at ``size`` (the app and then the
+        screen take the new size after this app's resize handler), unless a newer resize came."""
+        if self.size != size:
+            return  # (that resize ends the hush)
+        if self.screen.region.size != size:
+            self.call_after_refresh(self._end_hush, size)
+        else:
+            self.screen.call_after_refresh(self.bridge.hush, 0.0)
 
     async def on_event(self, event: events.Event) -> None:
         """A key or a click: the emulation at max speed stands back until the screen has

@@ -101,6 +101,7 @@ class Bridge:
         self._hurry = False
         self._chunk_end = 0.0
         self.quiet_until = 0.0  # wall time (perf_counter) until which max speed stands back
+        self.quiet_paced = False  # ... and so does a paced run (its clock standing)
 
     # -- life cycle (asyncio side) ------------------------------------------------------------
     def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
@@ -168,9 +169,25 @@ class Bridge:
         assert self.started is not None
         await self.started
 
-    def hush(self, seconds: float = QUIET) -> None:
-        """The user pressed or clicked: at max speed, leave the host loop alone for ``seconds``."""
+    def hush(self, seconds: float = QUIET, *, paced: bool = False) -> None:
+        """The user pressed or clicked: at max speed, leave the host loop alone for ``seconds``.
+        ``paced``: the screen is laid out anew (a resize): at any speed, the clock standing
+        meanwhile; a hush that ends it lets the emulation go on at once."""
+        wake = paced or self.quiet_paced
         self.quiet_until = time.perf_counter() + seconds
+        self.quiet_paced = paced and seconds > 0
+        if wake and self.token is not None:
+            try:
+                self.token.run_sync_soon(self._hushed)
+            except trio.RunFinishedError:
+                pass
+
+    def _hushed(self) -> None:
+        """Inside trio: the driver looks at the hush now (a paced run stops for it)."""
+        if self.quiet_paced and self._inner is not None:
+            self._inner.cancel()
+        if self._changed is not None:
+            self._changed.set()
 
     # -- calls into trio --------------------------------------------------------------------------
     def call(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
@@ -425,6 +442,9 @@ class Bridge:
                     await self._idle_at_max(changed)
                 elif not changed.is_set():
                     await self._yield_to_host(changed)
+            elif self.quiet_paced and time.perf_counter() < self.quiet_until:  # the screen is laid out anew
+                self.clock.rate = 0.0
+                await self._yield_to_host(changed)
             else:
                 self.clock.rate = self.speed
                 with trio.CancelScope() as self._inner:

@@ -90,7 +90,9 @@ class Chart(PlotWidget, can_focus=False):
 
 
 class Charts(VerticalScroll):
-    """The charts tab."""
+    """The charts tab. Its six plots (some forty widgets, half the lab's screen) are built
+    when the tab first comes on screen: a resize that lays the screen out again, which
+    builds the panels anew, need not build them while they are hidden."""
 
     DEFAULT_CSS = """
     Charts { layout: grid; grid-size: 2; grid-rows: 12; height: 1fr; }
@@ -100,14 +102,17 @@ class Charts(VerticalScroll):
     def __init__(self, history: History, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.history = history
+        self.ready = False  # built and mounted
+        self._asked = False
 
-    def compose(self) -> Any:
-        yield Chart("RPO and lag 735 (ms)", id="chart-rpo")
-        yield Chart("pair states", id="chart-states")
-        yield Chart("writes/s", id="chart-writes")
-        yield Chart("copy progress (%)", id="chart-copy")
-        yield Chart("bitmaps: marked blocks", id="chart-bitmaps")
-        yield Chart("log storage area 413 in use (%)", id="chart-log")
+    async def _build(self, now: float, pair: PairView | None) -> None:
+        await self.mount_all([Chart("RPO and lag 735 (ms)", id="chart-rpo"), Chart("pair states", id="chart-states"),
+                              Chart("writes/s", id="chart-writes"), Chart("copy progress (%)", id="chart-copy"),
+                              Chart("bitmaps: marked blocks", id="chart-bitmaps"),
+                              Chart("log storage area 413 in use (%)", id="chart-log")])
+        self.ready = True
+        self.on_resize()
+        self.update_view(now, pair)
 
     def on_resize(self) -> None:
         """Two abreast when wide enough; each chart as tall as the tab, from 8 to 12 rows
@@ -119,6 +124,11 @@ class Charts(VerticalScroll):
             chart.styles.height = rows
 
     def update_view(self, now: float, pair: PairView | None) -> None:
+        if not self.ready:  # the first time on screen: built, then drawn
+            if not self._asked:
+                self._asked = True
+                self.call_later(self._build, now, pair)
+            return
         h = self.history
         t, s = h.t, h.series
         self.query_one("#chart-rpo", Chart).lines(t, now, [("RPO", s.get("rpo", [])), ("lag", s.get("lag", []))])
