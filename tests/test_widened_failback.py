@@ -1,0 +1,144 @@
+"""Failback failures of the widened 10,000-seed campaign (issue 12, item 2): a failback acts
+on the whole consistency group, or is refused in one line, and never leaves a pair half
+turned. Each a small scenario on a shipped topology, from the seed's cause."""
+
+from __future__ import annotations
+
+from helpers import run, topology
+
+from rcnlab.summary import summarize
+
+GROUP_1_WRITES = """
+[[step]]
+at = 0.0
+do = "pair-create"
+source = "ST112:0"
+target = "ST122:0"
+mode = "async"
+
+[[step]]
+at = 0.0
+do = "pair-create"
+source = "ST112:1"
+target = "ST122:1"
+mode = "sync"
+
+[[step]]
+at = 0.2
+do = "workload"
+volume = "ST112:0"
+rate = 1000.0
+count = 50
+blocks = [0, 256]
+
+[[step]]
+at = 0.2
+do = "workload"
+volume = "ST112:1"
+rate = 1000.0
+count = 50
+blocks = [0, 256]
+
+[[step]]
+at = 0.3
+do = "failover"
+volume = "ST122:0"
+"""
+
+END = """
+[[step]]
+at = 2.0
+do = "heal-all"
+
+[[step]]
+at = 2.6
+do = "resync-all"
+
+[[step]]
+at = 4.0
+do = "resync-all"
+
+[[step]]
+at = 5.0
+do = "resync-all"
+
+[[step]]
+at = "end"
+do = "expect"
+invariants = true
+"""
+
+# fuzz seed 7419: the group fails back while the new source edge's link is cut, so the
+# old source side has not heard of it; a delete of one of its pairs given at the old source
+# went out in the old direction and was refused by the turned edge: the pair was Simplex at
+# the old source storage and failure Suspend at the three other parties.
+DELETE_WHILE_FAILING_BACK = GROUP_1_WRITES + """
+[[step]]
+at = 0.8
+do = "fail"
+link = "C202-E105"
+
+[[step]]
+at = 1.0
+do = "failback"
+volume = "ST122:0"
+
+[[step]]
+at = 1.2
+do = "delete-pair"
+volume = "ST112:1"
+host = "H111"
+""" + END
+
+
+def test_a_delete_while_its_group_fails_back_is_refused_in_one_line():
+    net, runner, trace = run(topology("consistency-groups"), DELETE_WHILE_FAILING_BACK, seed=7419)
+    deletes = [line for line in runner.refused if "delete" in line]
+    assert len(deletes) == 1 and "\n" not in deletes[0] and "failback" in deletes[0], runner.refused
+    assert not any(e["event"] == "sent" and e.get("what") == "delete" for e in trace), "nothing was sent"
+    s = summarize(net)
+    assert s["invariants"]["agreement"], s["invariants"]
+    assert all(s["invariants"].values()), s["invariants"]
+
+
+# fuzz seed 9828: a failback under method B keeps the order assurance ID. The new source
+# edge started the group's numbering afresh at 1, below what the old source edge had
+# issued in it (its writes up to the failover and its SOK): numbers created at both edges,
+# and the new target reflected seq 2 after the old direction's last.
+FAILBACK_KEEPING_THE_ID = GROUP_1_WRITES + """
+[[step]]
+at = 0.6
+do = "write"
+volume = "ST122:0"
+block = 7
+host = "H121"
+
+[[step]]
+at = 1.0
+do = "failback"
+volume = "ST122:0"
+""" + END
+
+
+#: Group 1's pairs created at run time with order assurance ID 4: the ID E105 gives the turned
+#: pairs (E105 numbers 2, 4, ...; 2 is reserved by a [[pair]]), so the failback keeps it.
+RUN_TIME_ID_4 = {
+    '[[pair]]                     # application A: database ...\nsource = "ST112:0"\ntarget = "ST122:0"\n'
+    'order_id = 1\n': "",
+    '[[pair]]                     # ... and journal in one order assurance ID\nsource = "ST112:1"\n'
+    'target = "ST122:1"\norder_id = 1\n': ""}
+
+
+def test_numbering_after_a_failback_that_keeps_the_id_continues_past_the_old_source():
+    text = FAILBACK_KEEPING_THE_ID.replace('mode = "async"\n', 'mode = "async"\norder_id = 4\n', 1).replace(
+        'mode = "sync"\n', 'mode = "sync"\norder_id = 4\n', 1)
+    net, runner, trace = run(topology("consistency-groups", RUN_TIME_ID_4), text, seed=9828)
+    old = max(e["seq"] for e in trace if e["event"] in ("log-created", "sok-sent") and e["device"] == "E104"
+              and e.get("order_id") == 4 and e["t"] < 1.0)
+    turned = [e for e in trace if e["event"] == "log-created" and e["device"] == "E105" and e.get("order_id") == 4
+              and e.get("volume", "").startswith("50:06:0e:80:00:00:01:12")]
+    assert turned and all(e["seq"] > old for e in turned), (old, [e["seq"] for e in turned][:5])
+    s = summarize(net)
+    assert s["invariants"]["write_order"], s["invariants"]
+    assert all(s["invariants"].values()), s["invariants"]
+    assert not runner.failed, runner.failed
