@@ -142,3 +142,30 @@ def test_numbering_after_a_failback_that_keeps_the_id_continues_past_the_old_sou
     assert s["invariants"]["write_order"], s["invariants"]
     assert all(s["invariants"].values()), s["invariants"]
     assert not runner.failed, runner.failed
+
+
+# fuzz seed 9205: after a failover, the group fails back while the new source edge (E105)
+# gives up (908) before its failback reaches the old source edge: its resends end before an
+# answer could come back over a long route. The old source edge then refused the failback as
+# "made before the source edge gave up": the pair stood turned at ST122 and E105, the old way
+# round at E104 and ST112, listed in both directions.
+SHORT_RESENDS_AT_E105 = {'ip = "192.0.2.105"': 'ip = "192.0.2.105"\nresend_timeout_ms = 5.0\nresend_limit = 3',
+                         "distance_km = 300": "distance_km = 3000"}
+FAILBACK_GIVEN_UP_ON_ITS_WAY = GROUP_1_WRITES.replace('volume = "ST122:0"\n', 'volume = "ST122:0"\nprompt = true\n') + """
+[[step]]
+at = 0.5
+do = "failback"
+order_id = 1
+""" + END
+
+
+def test_a_failback_the_new_source_edge_gives_up_on_turns_every_party_or_none():
+    net, runner, trace = run(topology("consistency-groups", SHORT_RESENDS_AT_E105), FAILBACK_GIVEN_UP_ON_ITS_WAY,
+                             seed=9205)
+    assert any(e["event"] == "remote-copy-failed" and e["device"] == "E105" and e["t"] < 1.0 for e in trace)
+    s = summarize(net)
+    assert s["invariants"]["agreement"], s["invariants"]
+    assert all(s["invariants"].values()), s["invariants"]
+    for lun in (0, 1):  # one direction at all four parties
+        views = [v for v in net.pair_views() if v.target_ref.lun == lun]
+        assert len(views) == 1, views
