@@ -231,34 +231,12 @@ class FailoverMixin(EdgeState):
             state = old.state if old else S.SIMPLEX
             self._refuse(rio, f"failback refused: pair is {state} at {self.name}")
             return
-        heard = self._last_heard(old.order_id)
         self._drop_inbound(old)  # never reflected: their blocks are in 727 at the other edge, so the copy back
-        order_id = self.order_ids.assign(rio)  # covers them
+        order_id = self.order_ids.assign(rio, in_use=self.groups.keys())  # covers them
         pair = self._turn(old, order_id, Party.SOURCE_EDGE)
         if not self.held.group(order_id):  # the other edge may have counted this group differently: start
             self.rebase.add(order_id)      # afresh, unless another pair's entries are on their way in it
-            if order_id == old.order_id:
-                self._number_after(order_id, heard)
         self._sequence(pair, rio)
-
-    def _last_heard(self, order_id: int) -> int:
-        """The last sequence number of the group the other edge issued, as far as this edge
-        knows: what it reflected or holds unreflected, or what a 908 said was created."""
-        box = self.inbound.get(order_id)
-        group = self.groups.get(order_id)
-        return max(group.reflected if group else 0, self._stale.get(order_id, 0),
-                   max(box.pending, default=0) if box else 0,
-                   box.in_progress.seq if box and box.in_progress else 0)
-
-    def _number_after(self, order_id: int, heard: int) -> None:
-        """A failback that keeps the group's order assurance ID (method B) numbers on past
-        everything the old source edge issued in it: no number is created at two edges, and
-        the new target's count moves on, never back (fuzz seed 9828)."""
-        group = self.order_group(order_id)
-        skipped = heard - group.created
-        if skipped > 0:
-            group.created += skipped  # numbers never used here: counted created and deleted (734)
-            group.deleted += skipped
 
     def _swap_at_new_target(self, entry: LogEntry) -> PairInfo | None:
         """Failback at the old source's edge: what it still holds for the old direction
