@@ -494,7 +494,7 @@ def delete_pair(lab: Lab, c: DeletePair) -> None:
     goes to the source storage, or, when that is down, to the target storage alone."""
     storage, pair = _paired(lab, c.volume, Command.DELETE)
     check_command(Command.DELETE, pair.state, f"{storage.name} {c.volume}")
-    _refuse_delete_while_turning(lab, storage, pair, c.volume)
+    _refuse_delete_while_turning(lab, pair, c.volume)
     if pair.role is Role.TARGET:
         source = lab.net.storage_of(pair.remote)
         if source is not None and source.up and source.pairs.get(pair.remote.lun) is not None:
@@ -503,7 +503,7 @@ def delete_pair(lab: Lab, c: DeletePair) -> None:
     _send(lab, h, Rio(kind=RioKind.DELETE, source=pair.source, target=pair.target))
 
 
-def _refuse_delete_while_turning(lab: Lab, storage: ExternalStorage, pair: StoragePair, volume: str) -> None:
+def _refuse_delete_while_turning(lab: Lab, pair: StoragePair, volume: str) -> None:
     """A delete while a failback of the pair is in flight (sent and unanswered, or the two
     storages holding the pair in opposite directions) would reach one side only: the other
     side's edge has turned the pair and its order group, and refuses the delete. Refused,
