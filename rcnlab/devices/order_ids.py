@@ -10,6 +10,8 @@ two edges create never meet at one target edge, and never one a ``[[pair]]`` res
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import attrs
 
 from rcnlab.model.ids import VolumeRef
@@ -27,10 +29,12 @@ class OrderIds:
     assigned: dict[tuple[str, str], int] = attrs.field(factory=dict, init=False)
     _next: int = attrs.field(default=0, init=False)
 
-    def assign(self, rio: Rio) -> int:
+    def assign(self, rio: Rio, in_use: Collection[int] = ()) -> int:
         """The ID of the pair ``rio`` (a pair creation, or a failback's turned pair) registers.
         Method B: the one given; a turned pair (a failback) has none and is numbered as
-        method A-1 numbers it."""
+        method A-1 numbers it. A new number is none of ``in_use`` (the groups the edge knows:
+        a run-time method B ID may be any number, and a turned pair that took one shared
+        its group's sequence numbers with the other direction, fuzz seed 9828)."""
         if self.method is OrderMethod.B:
             given = rio.order_id or self.given.get((rio.source, rio.target))
             if given is not None:
@@ -41,7 +45,7 @@ class OrderIds:
             key = (rio.source.wwn, rio.target.wwn)
         order_id = self.assigned.get(key)
         if order_id is None:
-            reserved = set(self.given.values())
+            reserved = {*self.given.values(), *in_use}
             while True:
                 order_id = self.first + self._next * self.step
                 self._next += 1

@@ -494,12 +494,29 @@ def delete_pair(lab: Lab, c: DeletePair) -> None:
     goes to the source storage, or, when that is down, to the target storage alone."""
     storage, pair = _paired(lab, c.volume, Command.DELETE)
     check_command(Command.DELETE, pair.state, f"{storage.name} {c.volume}")
+    _refuse_delete_while_turning(lab, pair, c.volume)
     if pair.role is Role.TARGET:
         source = lab.net.storage_of(pair.remote)
         if source is not None and source.up and source.pairs.get(pair.remote.lun) is not None:
             storage, pair = source, source.pairs[pair.remote.lun]
     h = lab.host_of(storage, c.host)
     _send(lab, h, Rio(kind=RioKind.DELETE, source=pair.source, target=pair.target))
+
+
+def _refuse_delete_while_turning(lab: Lab, pair: StoragePair, volume: str) -> None:
+    """A delete while a failback of the pair is in flight (sent and unanswered, or the two
+    storages holding the pair in opposite directions) would reach one side only: the other
+    side's edge has turned the pair and its order group, and refuses the delete. Refused,
+    in one line (fuzz seed 7419)."""
+    net = lab.net
+    other = net.storage_of(pair.remote)
+    mirror = other.pairs.get(net.real(pair.remote).lun) if other is not None and other.up else None
+    names = volume, net.volume_name(net.real(pair.remote))
+    if any(lab.waiting(Command.FAILBACK, name) is not None for name in names) or (
+            mirror is not None and mirror.role is pair.role):
+        raise IllegalCommand(f"delete refused: a failback of pair {names[0]}-{names[1]} is in flight (it would "
+                             f"delete on one side only); delete it once the failback is answered, or fail it back "
+                             f"again (resync at the new source) if it never completes")
 
 
 def resync_all(lab: Lab, c: ResyncAll) -> None:

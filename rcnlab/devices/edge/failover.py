@@ -232,7 +232,7 @@ class FailoverMixin(EdgeState):
             self._refuse(rio, f"failback refused: pair is {state} at {self.name}")
             return
         self._drop_inbound(old)  # never reflected: their blocks are in 727 at the other edge, so the copy back
-        order_id = self.order_ids.assign(rio)  # covers them
+        order_id = self.order_ids.assign(rio, in_use=self.groups.keys())  # covers them
         pair = self._turn(old, order_id, Party.SOURCE_EDGE)
         if not self.held.group(order_id):  # the other edge may have counted this group differently: start
             self.rebase.add(order_id)      # afresh, unless another pair's entries are on their way in it

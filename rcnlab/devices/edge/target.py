@@ -116,12 +116,13 @@ class TargetMixin(EdgeState):
             self.emit("entry-refused", None, reason=bogus, order_id=entry.order_id, seq=entry.seq)
             return
         if self._stale and entry.order_id in self._stale:
-            if entry.seq <= self._stale[entry.order_id]:
+            if entry.seq > self._stale[entry.order_id]:
+                if entry.rebase:
+                    del self._stale[entry.order_id]
+            elif not self._turn_unheard(entry):
                 self.emit("entry-refused", None, reason="made before the source edge gave up (908)",
                           order_id=entry.order_id, seq=entry.seq)
                 return
-            if entry.rebase:
-                del self._stale[entry.order_id]
         window = self.spec.reorder_window
         group = self.groups.get(entry.order_id)
         reflected = group.reflected if group else 0
@@ -190,6 +191,19 @@ class TargetMixin(EdgeState):
             self.emit("log-stored", RECEIVE_STEPS[entry.kind].stored, kind=str(entry.kind), order_id=entry.order_id,
                       seq=entry.seq)
         self._reflect_next(entry.order_id)
+
+    def _turn_unheard(self, entry: LogEntry) -> bool:
+        """Is ``entry`` a failback (a swap resync) of a pair this edge still holds the old way
+        round? Made before the new source edge gave up (908), it still turns the pair here
+        and at the storage, which stay failure Suspend (``_turned_failed``): the failback is
+        never half applied, one side turned and the other not (fuzz seed 9205)."""
+        return entry.kind is K.RESYNC and entry.rio.swap and (entry.target, entry.source) in self.pairs
+
+    def _turned_failed(self, pair: PairInfo, rio: Rio) -> None:
+        """The storage turned the pair for a failback the new source edge had given up:
+        what it marked stays here (727) for the next resync, and it goes failure Suspend."""
+        pair.bitmap.update(rio.bitmap)
+        self._tell_failed(pair)
 
     def _suspending(self, entry: LogEntry) -> None:
         """A planned Suspend of an asynchronous pair reached us: this edge and the target
@@ -308,6 +322,9 @@ class TargetMixin(EdgeState):
                       reflection_delay=round(group.reflection_delay, 9))
         if kind is K.DELOK:
             self._forget(pair, Party.TARGET_EDGE)
+        elif kind is K.DPOK and entry.rio.swap and self._stale and entry.seq <= self._stale.get(order_id, 0):
+            self._turned_failed(pair, rio)
+            rio = attrs.evolve(rio, bitmap=frozenset())
         elif kind is not K.WROK and not rio.error and not (self._stale and entry.seq <= self._stale.get(order_id, 0)):
             # (an answer to an entry made before the source edge gave up changes no state here:
             # the pair stays failure Suspend, fuzz seed 1937)
