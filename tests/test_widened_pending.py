@@ -5,7 +5,7 @@ topology (ST112 - E104 - C202 - E105 - ST122), from the cause found in the seed.
 from __future__ import annotations
 
 from helpers import run, topology
-from rcnlab.fuzz.gen import random_case, run_case
+from rcnlab.fuzz.gen import Case, TopoParams, Workload, random_case, run_case
 from rcnlab.model.pair_state import PairState
 from rcnlab.summary import summarize
 
@@ -127,3 +127,20 @@ link = "C202-E105"
     told = [e for e in trace if e["event"] == "sent" and e["device"] == "E105" and e["what"] == "Suspend"]
     assert len(told) == len(lost) + 1, (seed, told, lost)
     assert [set(v.states) for v in net.pair_views()] == [{PairState.FAILURE_SUSPEND}], seed
+
+
+# the deep hypothesis profile, with no fault step either: E1 resends a creation every 5 ms
+# and gives it up (908) after 5 resends, 30 ms after it left; its ICOK needs some 31 ms (a
+# target storage 12.5 ms away, and two 1 Mbit/s links each entry crosses both ways). No
+# pair can be created there, and the fuzzer must not demand it Duplex.
+def test_the_fuzzer_counts_the_bandwidth_of_the_route_when_a_creation_can_never_be_answered():
+    knobs = (("lab", "block_size", 4096), ("E1", "resend_timeout_ms", 5.0), ("K1", "batch_wait_ms", 0.5),
+             ("K1-K2", "bandwidth_mbps", 1.0), ("K2-E2", "bandwidth_mbps", 1.0), ("E2-S12", "bandwidth_mbps", 10.0),
+             ("E2-S12", "latency_ms", 12.5))
+    topo = TopoParams(cores=2, shape="chain", customers=1, volumes=1, modes=("sync",), order_method="A-1",
+                      durable=False, batch_wait_ms=0.0, distance_km=20.0, jitter_ms=0.0, blocks=64, attach="fc",
+                      order_groups="pair", runtime_order=False, virtual_wwn=True, spare=False, same_edge=False,
+                      tight_contract=False, knobs=knobs)
+    case = Case(topo=topo, workloads=(Workload(volume="S11:0", rate=200.0, count=20, at=0.0),), faults=(),
+                seed=0, break_rule=None)
+    assert run_case(case).problems == ()
