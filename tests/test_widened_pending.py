@@ -5,7 +5,7 @@ topology (ST112 - E104 - C202 - E105 - ST122), from the cause found in the seed.
 from __future__ import annotations
 
 from helpers import run, topology
-from rcnlab.fuzz.gen import Case, TopoParams, Workload, random_case, run_case
+from rcnlab.fuzz.gen import Case, Step, TopoParams, Workload, random_case, run_case
 from rcnlab.model.pair_state import PairState
 from rcnlab.summary import summarize
 
@@ -142,5 +142,30 @@ def test_the_fuzzer_counts_the_bandwidth_of_the_route_when_a_creation_can_never_
                       order_groups="pair", runtime_order=False, virtual_wwn=True, spare=False, same_edge=False,
                       tight_contract=False, knobs=knobs)
     case = Case(topo=topo, workloads=(Workload(volume="S11:0", rate=200.0, count=20, at=0.0),), faults=(),
+                seed=0, break_rule=None)
+    assert run_case(case).problems == ()
+
+
+# the deep hypothesis profile: a WR frame lost on the target storage's FC link (E2-S12);
+# the source edge resends the entry every 5 ms and gives up after 3 resends (20 ms), while
+# the target edge asked its storage again only once its own 50 ms resend timeout had
+# passed. A resend that finds the WR with the storage longer than that link's round trip
+# asks the storage again. (The short crash of E1 is kept as the case drew it: not the cause.)
+def test_a_wr_lost_on_the_target_storages_fc_link_is_asked_again_when_the_source_resends():
+    knobs = (("lab", "block_size", 4096), ("management", "latency_ms", 0.1), ("E1", "log_durable", True),
+             ("E1", "log_capacity", 65536), ("E1", "resend_timeout_ms", 5.0), ("E1", "resend_limit", 3),
+             ("E1", "suspend_timeout_ms", 100.0), ("E1", "reorder_window", 4), ("S11", "command_timeout_ms", 500.0),
+             ("S12", "command_timeout_ms", 500.0), ("E1-E2", "loss", 0.001), ("E1-E2", "mtu", 256),
+             ("H11-S11", "bandwidth_mbps", 10.0), ("H11-S11", "mtu", 256), ("S11-E1", "bandwidth_mbps", 10.0),
+             ("S11-E1", "mtu", 256), ("E2-S12", "loss", 0.001), ("E2-S12", "bandwidth_mbps", 10.0),
+             ("E2-S12", "latency_ms", 0.5), ("E2-S12", "mtu", 256), ("H12-S12", "bandwidth_mbps", 10.0),
+             ("H12-S12", "mtu", 256))
+    topo = TopoParams(cores=0, shape="chain", customers=1, volumes=1, modes=("sync",), order_method="A-1",
+                      durable=False, batch_wait_ms=0.0, distance_km=20.0, jitter_ms=0.0, blocks=64, attach="fc",
+                      order_groups="pair", runtime_order=False, virtual_wwn=True, spare=False, same_edge=False,
+                      tight_contract=False, knobs=knobs)
+    crash = (Step(at=0.02, do="crash", args=(("device", "E1"),), refuse="", succeed="no pair fails"),
+             Step(at=0.021, do="restart", args=(("device", "E1"),), refuse="", succeed=""))
+    case = Case(topo=topo, workloads=(Workload(volume="S11:0", rate=200.0, count=20, at=0.0),), faults=crash,
                 seed=0, break_rule=None)
     assert run_case(case).problems == ()
