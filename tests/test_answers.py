@@ -90,8 +90,11 @@ def test_an_expectation_claims_only_the_failures_it_names(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(("scenario", "command", "reason"), [
-    (step(0.0, "fail", link="E104-C202") + step(0.1, "pair-create", source="ST112:0", target="ST122:0"),
+    (step(0.0, "fail", link="ST112-E104") + step(0.1, "pair-create", source="ST112:0", target="ST122:0"),
      "pair-create", "no ICOK from the RCN within 2 s"),
+    (step(0.0, "fail", link="E104-C202") + step(0.1, "pair-create", source="ST112:0", target="ST122:0"),
+     "pair-create", "pair creation failed: remote copy of order group 1 failed before the target answered "
+                    "(908: no answer after 5 resends)"),
     (PAIR + step(0.5, "crash", device="E105") + step(0.6, "failover", volume="ST122:0"),
      "failover", "no SOK from the RCN within 2 s"),
 ])

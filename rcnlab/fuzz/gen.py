@@ -291,6 +291,10 @@ def _step_toml(at: float | str, do: str, args: Any = ()) -> list[str]:
     return out + [""]
 
 
+#: The bytes of a log entry that carries no block (a pair creation, its ICOK).
+CONTROL_ENTRY_BYTES = LOG_ENTRY_HEADER_BYTES + RIO_HEADER_BYTES
+
+
 def _routes(topo: TopoParams) -> tuple[list[str], bool, float]:
     """The GbE links of the routes the management server gives E1's storages to E2's,
     whether E1 gives up on an entry (908) before its answer can come back on one of them,
@@ -319,7 +323,11 @@ def _routes(topo: TopoParams) -> tuple[list[str], bool, float]:
         gbe = 2 * sum(ls.latency + ls.jitter for ls in (links[frozenset(hop)] for hop in hops)) + 2 * sum(
             batch.get(d, 0.0) for d in route.devices)
         far = links[frozenset((target.name, target.edge))]
-        gives_up |= edge.resend_timeout * (edge.resend_limit + 1) < gbe + 2 * (far.latency + far.jitter)
+        # a creation and its ICOK cross each link at its bandwidth too (the deep profile: two
+        # 1 Mbit/s links and a target storage 12.5 ms away came 0.4 ms short of 5 ms x 6)
+        carry = sum(2 * CONTROL_ENTRY_BYTES / ls.bandwidth for ls in (links[frozenset(hop)] for hop in hops))
+        gives_up |= edge.resend_timeout * (edge.resend_limit + 1) < (
+            gbe + carry + 2 * (far.latency + far.jitter + RIO_HEADER_BYTES / far.bandwidth))
         longest = max(longest, gbe)
     return sorted(out), gives_up, longest
 
@@ -470,7 +478,12 @@ def scenario_toml(case: Case, note: str = "") -> str:
             if i not in slow:
                 out += _step_toml("end", "expect", [("pair", src), ("state", "Duplex")])
     created = {dict(s.args)["target"] for s in case.faults if s.do == "pair-create" and not s.refuse}
+    # where no creation can ever be answered (908 first), no pair fills the contract's max_pairs:
+    # a creation beyond it is tried, and fails at its 908 as the others (seed 9910)
+    unfilled = _routes(topo)[1]
     for s in case.faults:
+        if unfilled and "max_pairs" in s.refuse:
+            continue
         if s.refuse and dict(s.args)["target"] not in created:  # (not created again once it may be)
             out += _step_toml("end", "expect", [("pair", dict(s.args)["target"]), ("state", "Simplex")])
     out += _step_toml("end", "expect", [("invariants", True)])

@@ -431,7 +431,13 @@ def failback(lab: Lab, c: Failback) -> list[str]:
             if old_source is None or not old_source.up:
                 raise LabError(f"failback needs the old source storage up; "
                                f"{old_source.name if old_source else pair.remote} is down")
-            edge_state = lab.states(storage, pair)[Party.TARGET_EDGE.value]
+            states = lab.states(storage, pair)
+            if states[Party.SOURCE_STORAGE.value] is PairState.SIMPLEX:
+                raise IllegalCommand(f"failback refused: {where} took over but {old_source.name} "
+                                     f"{net.volume_name(net.real(pair.remote))} is Simplex (the pair's creation "
+                                     f"failed there); delete the pair at {net.volume_name(pair.local)} and create "
+                                     f"it again")
+            edge_state = states[Party.TARGET_EDGE.value]
             if edge_state not in (PairState.SUSPEND, PairState.FAILURE_SUSPEND):
                 raise IllegalCommand(f"failback refused: {where} took over but edge {storage.edge} holds the pair "
                                      f"in {edge_state} (its failover did not complete there); fail it over again")

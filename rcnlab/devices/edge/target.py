@@ -173,8 +173,10 @@ class TargetMixin(EdgeState):
             return
         if box.in_progress is not None and box.in_progress.seq == entry.seq:
             self.duplicates += 1
-            if entry.kind is K.WR and self.now - box.since >= self.spec.resend_timeout:
-                # the storage's answer is long overdue (it was down): ask it again
+            if entry.kind is K.WR and self.now - box.since >= min(self.spec.resend_timeout,
+                                                                  self._storage_round_trip(entry)):
+                # the storage's answer is overdue (it was down, or the WR or its answer was lost
+                # on the FC link; the source edge's resend says its own wait ran out): ask again
                 self.emit("reissued", None, order_id=entry.order_id, seq=entry.seq)
                 box.since = self.now
                 self._to_storage(numbered(entry.rio, entry.order_id, entry.seq))
@@ -204,6 +206,14 @@ class TargetMixin(EdgeState):
         what it marked stays here (727) for the next resync, and it goes failure Suspend."""
         pair.bitmap.update(rio.bitmap)
         self._tell_failed(pair)
+
+    def _storage_round_trip(self, entry: LogEntry) -> float:
+        """Twice the longest a WR and its answer take over the target storage's link (latency,
+        jitter and the WR's bytes at its bandwidth, both ways): an answer not back by then was
+        lost (the deep hypothesis profile: a WR lost on a lossy FC link, and 5 ms resends at
+        the source edge that gave up before this edge's 50 ms)."""
+        ch = self.net.channels[(self.name, self.attached[entry.target.wwn])]
+        return 2 * (2 * (ch.latency + ch.jitter) + entry.rio.size / ch.bandwidth)
 
     def _suspending(self, entry: LogEntry) -> None:
         """A planned Suspend of an asynchronous pair reached us: this edge and the target
