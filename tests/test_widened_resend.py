@@ -56,3 +56,37 @@ def test_a_resync_after_a_prompt_failover_copies_the_entries_left_over():
     _healed_duplex(net, runner)
     absorbed = [e for e in trace if e["event"] == "held-absorbed"]
     assert absorbed and absorbed[0]["converted"] > 0, "the source edge held entries the target never reflects"
+
+
+# seed 5001: a failover's Suspend instruction reaches the source edge while hundreds of
+# entries wait for a 1 Mbps link. "Send what is held" sent every one of them again, behind
+# the first copies, and timed their answers from now: 50 ms later they were all sent a
+# third time. The link stayed busy with copies for seconds, the resync's entries waited
+# behind them, and every resync timed out.
+FAILOVER_ON_A_BUSY_LINK = """
+[[step]]
+at = 0.32
+do = "failover"
+volume = "ST122:0"
+prompt = false
+host = "H121"
+
+[[step]]
+at = 3.0
+do = "resync-all"
+
+[[step]]
+at = 5.0
+do = "resync-all"
+""" + _expect_duplex()
+
+
+def test_a_failover_sends_again_only_what_has_left_and_times_it_from_the_wire():
+    text = pair_and_writes(mode="async", count=400, rate=4000) + FAILOVER_ON_A_BUSY_LINK
+    net, runner, trace = run(topology("fig1", SLOW_TARGET_LINK), text, seed=5001)
+    instruction = next(e["t"] for e in trace if e["event"] == "sok-sent")
+    early = [e for e in trace if e["event"] == "resent" and instruction <= e["t"] < instruction + 1.5]
+    assert not early, f"{len(early)} entries sent again while their first copies waited for the link"
+    sent = sum(e["event"] == "sent" and e["device"] == "E104" and "WR#" in e["what"] and e["t"] < 2 for e in trace)
+    assert sent < 410, f"{sent} WR entries put on the link for 400 writes while it was still busy with them"
+    _healed_duplex(net, runner)
