@@ -90,3 +90,34 @@ def test_a_failover_sends_again_only_what_has_left_and_times_it_from_the_wire():
     sent = sum(e["event"] == "sent" and e["device"] == "E104" and "WR#" in e["what"] and e["t"] < 2 for e in trace)
     assert sent < 410, f"{sent} WR entries put on the link for 400 writes while it was still busy with them"
     _healed_duplex(net, runner)
+
+
+# seed 9577: the storage's link to its edge fails for a moment; the WRs on it are lost, the
+# storage fails the pair on its path timeout and says so. Its next WR (the resync's copy)
+# skips their numbers: the edge took the gap for a new loss and failed the pair again.
+STORAGE_LINK_BLINKS_THEN_RESYNC = """
+[[step]]
+at = 0.3
+do = "fail"
+link = "ST112-E104"
+
+[[step]]
+at = 0.33
+do = "restore"
+link = "ST112-E104"
+
+[[step]]
+at = 1.0
+do = "resync"
+volume = "ST112:0"
+""" + _expect_duplex()
+
+
+def test_writes_a_storage_already_failed_are_no_gap_at_its_edge():
+    text = pair_and_writes(mode="async", count=400, rate=1000) + STORAGE_LINK_BLINKS_THEN_RESYNC
+    net, runner, trace = run(topology("fig1"), text, seed=9577)
+    assert any(e["event"] == "path-failed" for e in trace), "the storage lost WRs and failed the pair"
+    gaps = [e for e in trace if e["event"] == "remote-copy-failed" and "lost on its FC link" in e["reason"]
+            and e["t"] > 1.0]
+    assert not gaps, gaps
+    _healed_duplex(net, runner)
