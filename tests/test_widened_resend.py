@@ -4,8 +4,9 @@ had healed (seeds 3243, 5001, 9577, 9842), each a small scenario from its cause.
 
 from __future__ import annotations
 
-from helpers import pair_and_writes, run, topology
+from helpers import TOPOLOGIES, pair_and_writes, run, topology
 from rcnlab.summary import summarize
+from rcnlab.topo.load import parse_topology
 
 SLOW_TARGET_LINK = {'a = "C202"\nb = "E105"\nkind = "gbe"\ndistance_km = 300':
                     'a = "C202"\nb = "E105"\nkind = "gbe"\ndistance_km = 300\nbandwidth_mbps = 1'}
@@ -120,4 +121,75 @@ def test_writes_a_storage_already_failed_are_no_gap_at_its_edge():
     gaps = [e for e in trace if e["event"] == "remote-copy-failed" and "lost on its FC link" in e["reason"]
             and e["t"] > 1.0]
     assert not gaps, gaps
+    _healed_duplex(net, runner)
+
+
+# seed 9842: two pairs of different storages share a slow link. The source edge timed each
+# entry's answer from when it would leave that link, counting only what its own pair had
+# sent before it: half the queue. Entries were resent while their first copies still
+# waited, and the copies filled the link for seconds more.
+SECOND_STORAGE_PAIR = """
+[[storage]]
+name = "ST113"
+wwn = "50:06:0e:80:00:00:01:13"
+customer = "C1"
+site = "source"
+edge = "E104"
+volumes = [{ lun = 0, blocks = 4096 }]
+
+[[storage]]
+name = "ST123"
+wwn = "50:06:0e:80:00:00:01:23"
+customer = "C1"
+site = "target"
+edge = "E105"
+volumes = [{ lun = 0, blocks = 4096 }]
+
+[[host]]
+name = "H113"
+storage = "ST113"
+customer = "C1"
+site = "source"
+
+[[link]]
+a = "H113"
+b = "ST113"
+kind = "scsi"
+
+[[link]]
+a = "ST113"
+b = "E104"
+kind = "fc"
+
+[[link]]
+a = "E105"
+b = "ST123"
+kind = "fc"
+"""
+
+TWO_PAIRS_WRITE_AT_ONCE = """
+[[step]]
+at = 0.0
+do = "pair-create"
+source = "ST113:0"
+target = "ST123:0"
+mode = "async"
+
+[[step]]
+at = 0.2
+do = "workload"
+volume = "ST113:0"
+rate = 4000
+count = 200
+blocks = [0, 512]
+""" + _expect_duplex() + _expect_duplex("ST113:0")
+
+
+def test_pairs_sharing_a_slow_link_share_its_queue():
+    (old, new), = SLOW_TARGET_LINK.items()
+    topo = parse_topology((TOPOLOGIES / "fig1.toml").read_text().replace(old, new) + SECOND_STORAGE_PAIR, "fig1+")
+    scenario = pair_and_writes(mode="async", count=200, rate=4000) + TWO_PAIRS_WRITE_AT_ONCE
+    net, runner, trace = run(topo, scenario, seed=9842)
+    resent = [e for e in trace if e["event"] == "resent"]
+    assert not resent, f"{len(resent)} resends on a link that loses nothing"
     _healed_duplex(net, runner)
