@@ -4,7 +4,9 @@ had healed (seeds 3243, 5001, 9577, 9842), each a small scenario from its cause.
 
 from __future__ import annotations
 
+import pytest
 from helpers import TOPOLOGIES, pair_and_writes, run, topology
+from rcnlab.fuzz.gen import random_case, run_case
 from rcnlab.summary import summarize
 from rcnlab.topo.load import parse_topology
 
@@ -193,3 +195,34 @@ def test_pairs_sharing_a_slow_link_share_its_queue():
     resent = [e for e in trace if e["event"] == "resent"]
     assert not resent, f"{len(resent)} resends on a link that loses nothing"
     _healed_duplex(net, runner)
+
+
+# seed 9842 too: the target storage restarts while a WR it was given is lost with it. The
+# target edge waited for the source edge's resend of that entry to ask again, and on a busy
+# link the resend came only behind everything queued before it (seconds).
+TARGET_STORAGE_BLINKS = """
+[[step]]
+at = 0.3
+do = "crash"
+device = "ST122"
+
+[[step]]
+at = 0.31
+do = "restart"
+device = "ST122"
+""" + _expect_duplex()
+
+
+def test_the_target_edge_asks_a_restarted_storage_again_at_once():
+    text = pair_and_writes(mode="async", count=400, rate=1000) + TARGET_STORAGE_BLINKS
+    net, runner, trace = run(topology("fig1"), text, seed=9842)
+    lost = [e for e in trace if e["event"] == "frame-dropped" and e["device"] == "E105" and e["what"] == "WR"]
+    assert lost, "a WR was lost with the storage"
+    reissued = [e["t"] for e in trace if e["event"] == "reissued"]
+    assert reissued and reissued[0] < 0.315, reissued
+    _healed_duplex(net, runner)
+
+
+@pytest.mark.parametrize("seed", [3243, 5001, 9577, 9842])
+def test_the_widened_seeds_resync_to_duplex(seed):
+    assert run_case(random_case(seed)).problems == ()

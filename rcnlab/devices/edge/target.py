@@ -173,10 +173,7 @@ class TargetMixin(EdgeState):
         if box.in_progress is not None and box.in_progress.seq == entry.seq:
             self.duplicates += 1
             if entry.kind is K.WR and self.now - box.since >= self.spec.resend_timeout:
-                # the storage's answer is long overdue (it was down): ask it again
-                self.emit("reissued", None, order_id=entry.order_id, seq=entry.seq)
-                box.since = self.now
-                self._to_storage(numbered(entry.rio, entry.order_id, entry.seq))
+                self._reissue(entry, box)  # the storage's answer is long overdue (it was down): ask it again
             return
         box.pending[entry.seq] = entry
         self.log_bytes += entry.size
@@ -190,6 +187,23 @@ class TargetMixin(EdgeState):
             self.emit("log-stored", RECEIVE_STEPS[entry.kind].stored, kind=str(entry.kind), order_id=entry.order_id,
                       seq=entry.seq)
         self._reflect_next(entry.order_id)
+
+    def _reissue(self, entry: LogEntry, box: Inbound) -> None:
+        """Send the WR being reflected to the storage again (it answers a repeat of the last
+        WR it reflected without applying it again)."""
+        self.emit("reissued", None, order_id=entry.order_id, seq=entry.seq)
+        box.since = self.now
+        self._to_storage(numbered(entry.rio, entry.order_id, entry.seq))
+
+    def _reissue_to(self, wwn: str) -> None:
+        """The attached storage ``wwn`` is back (it restarted, or its link did): a WR being
+        reflected to it may have been lost on the way, and its answer would never come. Ask
+        again now, rather than wait for the source edge's resend of it, which may come only
+        behind a long queue on a slow link (widened fuzz seed 9842)."""
+        for box in self.inbound.values():
+            entry = box.in_progress
+            if entry is not None and entry.kind is K.WR and entry.target.wwn == wwn:
+                self._reissue(entry, box)
 
     def _suspending(self, entry: LogEntry) -> None:
         """A planned Suspend of an asynchronous pair reached us: this edge and the target
