@@ -51,10 +51,11 @@ class CrashMixin(EdgeState):
     def storage_logged_in(self, wwn: str) -> None:
         """An attached storage came back (FC port login / RSCN): tell it again of the failure
         Suspend it may have missed while it was down or cut off (with the full copy it asked
-        for, entries lost in a crash)."""
+        for, entries lost in a crash), and send again the WR being reflected to it."""
         for pair in list(self.pairs.values()):
             if pair.state is S.FAILURE_SUSPEND and wwn in (pair.source.wwn, pair.target.wwn):
                 self._tell_failed(pair, (pair.source, pair.target) in self._told_full)
+        self._reissue_to(wwn)
 
     def restart(self) -> None:
         super().restart()

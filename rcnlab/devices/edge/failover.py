@@ -162,9 +162,14 @@ class FailoverMixin(EdgeState):
         if pair is None:
             return
         order_id = pair.order_id
-        for held in self.held.group(order_id):
-            self.held.sent_again(held, self.now, self.held.resends(held), move=False)
-            self._transmit(held)
+        held, now = self.held, self.now
+        for kept in held.group(order_id):
+            # (A): what has left may have been lost, so it goes again (due once it is over the
+            # slowest link); what still waits for the bandwidth goes anyway, ahead of the SOK
+            # (sending it twice would only lengthen the queue: widened fuzz seed 5001)
+            if held.sent_at(kept) <= now:
+                departs = self._leaves(kept, self._transmit(kept))
+                held.sent_again(kept, max(now, departs), held.resends(kept), move=False)
         pairs = self.consistency_group(self.group_key(pair), target=False)
         for p in pairs:
             if p.state is not S.FAILURE_SUSPEND:

@@ -97,10 +97,12 @@ class FlowMixin(EdgeState):
         from then (the queue may be at a core, out of the edge's sight)."""
         key = (entry.source.wwn, entry.target.wwn)
         lane = self._lanes.get(key)
-        if lane is None:
+        if lane is None:  # pairs whose entries go the same way share its queue (widened fuzz seed 9842)
             path = self.path_of(key) or ()
             hops = zip(path[path.index(self.name):], path[path.index(self.name) + 1:]) if self.name in path else ()
-            lane = self._lanes[key] = Lane(tuple(self.net.channels[hop] for hop in hops))
+            channels = tuple(self.net.channels[hop] for hop in hops)
+            lane = self._lanes[key] = next((ln for ln in self._lanes.values() if ln.channels == channels),
+                                           None) or Lane(channels)
         if not lane.channels or not lane.channels[0].up:  # nothing left: it takes no bandwidth
             return departs
         bandwidth = math.inf

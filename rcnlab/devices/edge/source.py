@@ -134,6 +134,9 @@ class SourceMixin(EdgeState):
             self._refuse(rio, f"no pair {rio.source}>{rio.target} at {self.name}")
             return
         if kind is K.SUSPEND and rio.failure:  # the storage lost its path to us (908 seen from the storage)
+            wwn = rio.source.wwn
+            if rio.xid > self._last_xid.get(wwn, 0):  # the WRs it numbered up to xid are answered or in its
+                self._last_xid[wwn] = rio.xid         # 1211: a gap below is no loss (widened fuzz seed 9577)
             if pair.state in (S.SIMPLEX, S.SUSPEND, S.FAILURE_SUSPEND):
                 self._tell_failed(pair)
                 if pair.state is S.SUSPEND:
@@ -154,12 +157,30 @@ class SourceMixin(EdgeState):
             if pair.state not in (S.SUSPEND, S.FAILURE_SUSPEND):
                 self._refuse(rio, f"resync refused: pair is {pair.state} at {self.name}")
                 return
+            if pair.state is S.FAILURE_SUSPEND:
+                self._absorb_stalled(pair.order_id)
         elif kind is K.DELETE:
             pass
         else:
             self.malformed += 1
             return
         self._sequence(pair, rio)
+
+    def _absorb_stalled(self, order_id: int) -> None:
+        """A resync of a pair in failure Suspend: the group's entries still held here, all
+        WRs of pairs in failure Suspend (a failover took them, 1304, and its target edge
+        reflects nothing more of them), will never be answered. Their blocks go into 727
+        for the resync to copy, and the resync restarts the group's sequence, instead of
+        waiting behind them until they are given up (908) and taking it down too (widened
+        fuzz seed 3243). Not while another entry is held (another pair's resync, say): the
+        restart would drop it at the target edge."""
+        held = self.held.group(order_id)
+        pairs = self.pairs
+        if held and all(e.kind is K.WR and (p := pairs.get((e.source, e.target))) is not None
+                        and p.state is S.FAILURE_SUSPEND for e in held):
+            converted = self._absorb_held(order_id)
+            self.rebase.add(order_id)
+            self.emit("held-absorbed", None, order_id=order_id, converted=converted)
 
     def _note_xid(self, rio: Rio) -> None:
         """A storage numbers the WRs it sends us (1, 2, 3, ...) and the FC link delivers

@@ -177,9 +177,7 @@ class TargetMixin(EdgeState):
                                                                   self._storage_round_trip(entry)):
                 # the storage's answer is overdue (it was down, or the WR or its answer was lost
                 # on the FC link; the source edge's resend says its own wait ran out): ask again
-                self.emit("reissued", None, order_id=entry.order_id, seq=entry.seq)
-                box.since = self.now
-                self._to_storage(numbered(entry.rio, entry.order_id, entry.seq))
+                self._reissue(entry, box)
             return
         box.pending[entry.seq] = entry
         self.log_bytes += entry.size
@@ -214,6 +212,23 @@ class TargetMixin(EdgeState):
         the source edge that gave up before this edge's 50 ms)."""
         ch = self.net.channels[(self.name, self.attached[entry.target.wwn])]
         return 2 * (2 * (ch.latency + ch.jitter) + entry.rio.size / ch.bandwidth)
+
+    def _reissue(self, entry: LogEntry, box: Inbound) -> None:
+        """Send the WR being reflected to the storage again (it answers a repeat of the last
+        WR it reflected without applying it again)."""
+        self.emit("reissued", None, order_id=entry.order_id, seq=entry.seq)
+        box.since = self.now
+        self._to_storage(numbered(entry.rio, entry.order_id, entry.seq))
+
+    def _reissue_to(self, wwn: str) -> None:
+        """The attached storage ``wwn`` is back (it restarted, or its link did): a WR being
+        reflected to it may have been lost on the way, and its answer would never come. Ask
+        again now, rather than wait for the source edge's resend of it, which may come only
+        behind a long queue on a slow link (widened fuzz seed 9842)."""
+        for box in self.inbound.values():
+            entry = box.in_progress
+            if entry is not None and entry.kind is K.WR and entry.target.wwn == wwn:
+                self._reissue(entry, box)
 
     def _suspending(self, entry: LogEntry) -> None:
         """A planned Suspend of an asynchronous pair reached us: this edge and the target

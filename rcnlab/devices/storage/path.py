@@ -112,8 +112,10 @@ class PathMixin(StorageState):
         pair = self.pairs.get(lun)
         if pair is None or pair.role is not Role.SOURCE or pair.state is not S.FAILURE_SUSPEND:
             return
-        if self.up:
-            self._to_edge(Rio(kind=RioKind.SUSPEND, source=pair.local, target=pair.remote, failure=True))
+        if self.up:  # xid: every WR numbered up to this one is answered or kept in 1211
+            accounted = next(iter(self._unanswered)) - 1 if self._unanswered else self._next_xid
+            self._to_edge(Rio(kind=RioKind.SUSPEND, source=pair.local, target=pair.remote, failure=True,
+                              xid=accounted))
         self._notify[lun] = self.net.kernel.timer(NOTIFY_INTERVAL, self._notify_edge, lun, daemon=True)
 
     def _cancel_notify(self, lun: int) -> None:
