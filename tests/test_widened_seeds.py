@@ -76,3 +76,18 @@ def test_copies_that_share_a_slow_route_are_judged_together() -> None:
                                       Workload(volume="S21:0", rate=1000.0, count=400)), faults=())
     assert slow_copies(case) == {0, 1}
     assert slow_copies(attrs.evolve(case, workloads=case.workloads[:1])) == set()
+
+
+def test_pairs_are_not_demanded_duplex_while_live_writes_still_fill_the_route() -> None:
+    """Seed 8975: two sync pairs write 800 blocks over a 1 Mbit/s E1-K1, with 1 % loss on
+    K1-K2; behind each lost entry the ones the target edge holds are resent too, and the link
+    stays busy past the last resync (to 7.7 s). Another customer's creations, given at
+    0.9 s and again at each resync, never had their ICOK within 2 s. No pair is demanded
+    Duplex; without the loss the writes drain in 4 s, before the last resync."""
+    knobs = (("E1-K1", "bandwidth_mbps", 1.0), ("K1-K2", "loss", 0.01))
+    case = Case(topo=TopoParams(cores=3, volumes=2, blocks=64, knobs=knobs),
+                workloads=(Workload(volume="S11:0", rate=200.0, count=400),
+                           Workload(volume="S11:1", rate=1000.0, count=400)), faults=())
+    assert slow_copies(case) == {0, 1}
+    assert slow_copies(attrs.evolve(case, topo=TopoParams(cores=3, volumes=2, blocks=64, knobs=knobs[:1]))) == set()
+    assert run_case(random_case(8975)).problems == ()
