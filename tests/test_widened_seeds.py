@@ -8,6 +8,7 @@ import attrs
 
 from rcnlab.fuzz.gen import (
     Case,
+    Step,
     TopoParams,
     Workload,
     random_case,
@@ -83,11 +84,14 @@ def test_pairs_are_not_demanded_duplex_while_live_writes_still_fill_the_route() 
     K1-K2; behind each lost entry the ones the target edge holds are resent too, and the link
     stays busy past the last resync (to 7.7 s). Another customer's creations, given at
     0.9 s and again at each resync, never had their ICOK within 2 s. No pair is demanded
-    Duplex; without the loss the writes drain in 4 s, before the last resync."""
+    Duplex; without the loss the writes drain in 4 s, before the last resync, and with no
+    fault step no command waits behind them."""
     knobs = (("E1-K1", "bandwidth_mbps", 1.0), ("K1-K2", "loss", 0.01))
+    crash = (Step(at=1.0, do="crash", args=(("device", "E2"),)), Step(at=1.1, do="restart", args=(("device", "E2"),)))
     case = Case(topo=TopoParams(cores=3, volumes=2, blocks=64, knobs=knobs),
                 workloads=(Workload(volume="S11:0", rate=200.0, count=400),
-                           Workload(volume="S11:1", rate=1000.0, count=400)), faults=())
+                           Workload(volume="S11:1", rate=1000.0, count=400)), faults=crash)
     assert slow_copies(case) == {0, 1}
+    assert slow_copies(attrs.evolve(case, faults=())) == set()
     assert slow_copies(attrs.evolve(case, topo=TopoParams(cores=3, volumes=2, blocks=64, knobs=knobs[:1]))) == set()
     assert run_case(random_case(8975)).problems == ()
