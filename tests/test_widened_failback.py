@@ -164,3 +164,20 @@ def test_a_failback_the_new_source_edge_gives_up_on_turns_every_party_or_none():
     for lun in (0, 1):  # one direction at all four parties
         views = [v for v in net.pair_views() if v.target_ref.lun == lun]
         assert len(views) == 1, views
+
+
+def test_a_failback_overtaken_by_a_resync_before_its_answer_is_answered_with_it():
+    """Fuzz seed 9205 again: the failback still waited for its DPOK when a resync was given
+    at the same storage (the resync-all at 2.6 s); the resync took its place and the
+    failback was never answered. Each command is answered: both with the resync's answer."""
+    text = FAILBACK_GIVEN_UP_ON_ITS_WAY.replace(END, """
+[[step]]
+at = 0.6
+do = "resync"
+volume = "ST122:0"
+host = "H121"
+""" + END)
+    net, runner, trace = run(topology("consistency-groups", SHORT_RESENDS_AT_E105), text, seed=9205)
+    commands = runner.lab.commands
+    assert [h for h in commands if str(h.command) == "resync" and h.issued == 0.6], [h.line() for h in commands]
+    assert all(h.done for h in commands), [h.line() for h in commands if not h.done]

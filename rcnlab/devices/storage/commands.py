@@ -70,8 +70,8 @@ class CommandsMixin(StorageState):
         if rio.mode not in (CopyMode.SYNC, CopyMode.ASYNC):
             raise IllegalCommand(f"pair-create refused: mode must be sync or async, not {rio.mode!r}")
         pair = StoragePair(role=Role.SOURCE, local=rio.source, remote=rio.target, mode=rio.mode)
-        pair.waiting[RioKind.ICOK] = (host, tag)
         self.pairs[volume.lun] = pair
+        self._wait(pair, RioKind.ICOK, host, tag)
         self.emit("pair-registered", None, pair=f"{pair.source}>{pair.target}", mode=rio.mode)
         self._command(pair, rio, Tag.CREATE_TO_EDGE)
 
@@ -94,7 +94,7 @@ class CommandsMixin(StorageState):
         self._stop_copy(pair)
         event = Event.SUSPEND_ASYNC if pair.mode == CopyMode.ASYNC else Event.SUSPEND
         self._set_state(pair, event, Tag.LIFE_SUSPEND_INSTRUCTED)
-        pair.waiting[RioKind.SOK] = (host, tag)
+        self._wait(pair, RioKind.SOK, host, tag)
         self._command(pair, Rio(kind=RioKind.SUSPEND, source=pair.local, target=pair.remote), None)
 
     # SCSI resynchronize (1201)
@@ -103,7 +103,7 @@ class CommandsMixin(StorageState):
             self._scsi_failback(host, tag, rio)
             return
         pair = self._pair_for(Command.RESYNC, rio.source, Role.SOURCE)
-        pair.waiting[RioKind.DPOK] = (host, tag)
+        self._wait(pair, RioKind.DPOK, host, tag)
         self.emit("resync-requested", None, pair=f"{pair.source}>{pair.target}", swap=pair.swap_unconfirmed)
         # A failback whose swap never reached the other side (lost with the path) is
         # repeated by the next resync: until then that side holds the old direction.
@@ -123,8 +123,8 @@ class CommandsMixin(StorageState):
         pair.takeover = False
         pair.swapped = not pair.swapped
         pair.swap_unconfirmed = True
-        pair.waiting.clear()
-        pair.waiting[RioKind.DPOK] = (host, tag)
+        self._drop_waiting(pair, f"superseded by the failback at {where}")
+        self._wait(pair, RioKind.DPOK, host, tag)
         self.emit("pair-swapped", None, old=old, new=f"{pair.source}>{pair.target}", party=Party.SOURCE_STORAGE,
                   state=str(pair.state), bitmap=len(pair.bitmap))
         self.emit("failback-requested", None, pair=f"{pair.source}>{pair.target}")
@@ -134,7 +134,7 @@ class CommandsMixin(StorageState):
     # SCSI Suspend instruction at the target: failover (1302)
     def _scsi_failover(self, host: str, tag: int, rio: Rio) -> None:
         pair = self._pair_for(Command.FAILOVER, rio.target, Role.TARGET)
-        pair.waiting[RioKind.SOK] = (host, tag)
+        self._wait(pair, RioKind.SOK, host, tag)
         self._command(pair, Rio(kind=RioKind.SUSPEND, source=pair.remote, target=pair.local, failure=True,
                                  mode=FailoverMode.PROMPT if rio.mode == FailoverMode.PROMPT else FailoverMode.WAIT),
                        Tag.FAILOVER_TO_EDGE)
@@ -147,6 +147,7 @@ class CommandsMixin(StorageState):
         check_command(Command.DELETE, pair.state if pair else S.SIMPLEX, f"{self.name} {ref}")
         assert pair is not None
         self._stop_copy(pair)
+        self._drop_waiting(pair, f"the pair was deleted at {self.name} {ref}")
         self._forget(volume.lun, pair, pair.party)
         self._answer(host, tag, Rio(kind=RioKind.DELOK, source=rio.source, target=rio.target))
         self._to_edge(Rio(kind=RioKind.DELETE, source=pair.source, target=pair.target))

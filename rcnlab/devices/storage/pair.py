@@ -40,7 +40,8 @@ class StoragePair:
     takeover: bool = False  # the target host took over the volume (failover)
     swapped: bool = False  # failed back: the pair runs against the direction it was created in
     swap_unconfirmed: bool = False  # failed back here, no DPOK yet: every resync carries the swap
-    waiting: dict[RioKind, tuple[str, int]] = attrs.field(factory=dict)  # command kind -> (host, tag)
+    #: answer kind -> the (host, tag) of each command waiting for it, oldest first
+    waiting: dict[RioKind, list[tuple[str, int]]] = attrs.field(factory=dict)
     copied_blocks: int = 0  # blocks sent by initial and differential copies, for the summary
     differential_blocks: int = 0  # of those, blocks sent by differential copies (resync, failback)
     differential: bool = False  # the running copy is a differential one

@@ -109,10 +109,23 @@ class StorageState(Device):
 
     def _answer_waiting(self, pair: StoragePair, kind: RioKind, rio: Rio, status: ScsiStatus = ScsiStatus.OK,
                         detail: str = "", step: str | None = None) -> None:
-        """Answer the host that waits for ``kind`` on ``pair``, if one does."""
-        waiting = pair.waiting.pop(kind, None)
-        if waiting:
-            self._answer(*waiting, rio, status, detail, step)
+        """Answer every host command that waits for ``kind`` on ``pair``."""
+        for host, tag in pair.waiting.pop(kind, ()):
+            self._answer(host, tag, rio, status, detail, step)
+
+    def _wait(self, pair: StoragePair, kind: RioKind, host: str, tag: int) -> None:
+        """``host``'s command ``tag`` waits for ``kind`` on ``pair``. A command given before it
+        that waits for the same answer gets that answer too: a resync given while a failback
+        waits for its DPOK carries the failback's swap on (fuzz seed 9205: the failback was
+        never answered)."""
+        pair.waiting.setdefault(kind, []).append((host, tag))
+
+    def _drop_waiting(self, pair: StoragePair, reason: str) -> None:
+        """Every command still waiting on ``pair`` fails: ``reason`` says why its answer
+        will not come."""
+        for kind in list(pair.waiting):
+            self._answer_waiting(pair, kind, Rio(kind=kind, source=pair.source, target=pair.target), ScsiStatus.ERROR,
+                                 reason)
 
     def _forget(self, lun: int, pair: StoragePair, party: Party) -> None:
         """The pair is gone here: the volume is Simplex again."""

@@ -56,7 +56,7 @@ class TransitionsMixin(StorageState):
                 pair.role = Role.TARGET
                 pair.remote = rio.source
                 pair.swapped = not pair.swapped
-                pair.waiting.clear()
+                self._drop_waiting(pair, f"the pair was failed back from {rio.source}: this side is its target now")
                 self.emit("pair-swapped", None, old=old, new=f"{pair.source}>{pair.target}", party=Party.TARGET_STORAGE,
                           state=str(pair.state), bitmap=len(pair.bitmap))
             self._set_state(pair, Event.SWAP, Tag.RESYNC_DPOK_FROM_TARGET)
