@@ -95,3 +95,13 @@ def test_pairs_are_not_demanded_duplex_while_live_writes_still_fill_the_route() 
     assert slow_copies(attrs.evolve(case, faults=())) == set()
     assert slow_copies(attrs.evolve(case, topo=TopoParams(cores=3, volumes=2, blocks=64, knobs=knobs[:1]))) == set()
     assert run_case(random_case(8975)).problems == ()
+
+
+def test_a_creation_that_failed_frees_its_place_in_the_contract() -> None:
+    """Seed 3791: the first pair's creation failed (908: E1, its log volatile, crashed before
+    the ICOK), so a creation the fuzzer drew to be refused for max_pairs 1 was accepted and
+    the pair reached Duplex, as it should: neither the note nor the Simplex expectation
+    after it is owed."""
+    case = random_case(3791)
+    assert any("max_pairs" in s.refuse for s in case.faults)
+    assert run_case(case).problems == ()

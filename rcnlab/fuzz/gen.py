@@ -33,7 +33,7 @@ from rcnlab.model.log_entry import LOG_ENTRY_HEADER_BYTES
 from rcnlab.model.pace import WINDOW_BYTES
 from rcnlab.model.pair_state import Command
 from rcnlab.model.rio import RIO_HEADER_BYTES
-from rcnlab.ops.commands import Note
+from rcnlab.ops.commands import CreatePair, Note
 from rcnlab.run import Session
 from rcnlab.scenario.steps import Scenario, parse_scenario
 from rcnlab.topo.load import LINK_DEFAULTS, parse_topology
@@ -953,9 +953,21 @@ def run_texts(topo_text: str, scenario_text: str, seed: int, digest: bool = Fals
             if f"invariant {line}" not in problems:
                 problems.append(f"invariant {line}")
     failed_creations = [h.issued for h in runner.lab.failed_commands(final=True) if h.command is Command.CREATE]
+    freed = _freed_places(scenario, failed_creations)
+    problems = [p for p in problems if not (p.endswith("expected Simplex") and any(f"pair {v}: " in p for v in freed))]
     problems += _not_as_noted(scenario, runner.refused, seen, failed_creations)
     return Outcome(problems=tuple(problems), refused=len(runner.refused), events=net.kernel.events_run,
                    virtual_time=net.kernel.now, digest=hashed.hexdigest() if digest else "")
+
+
+def _freed_places(scenario: Scenario, failed_creations: Sequence[float]) -> set[str]:
+    """The target volumes of the creations to be refused for the contract's max_pairs that
+    come after a creation that failed (908 before its ICOK, say with a crash of an edge whose
+    log is volatile): the contract has a place more, the creation takes it, and the volume
+    is not Simplex at the end (seed 3791)."""
+    return {step.command.target for note, step in zip(scenario.steps, scenario.steps[1:])
+            if isinstance(note.command, Note) and "max_pairs" in note.command.text
+            and isinstance(step.command, CreatePair) and any(at < step.at for at in failed_creations)}
 
 
 def _not_as_noted(scenario: Scenario, refused: list[str], seen: list[tuple[float, str, str]],
