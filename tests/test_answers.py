@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from rcnlab.check.invariants import NAMES, check_all
 from rcnlab.cli import main
 from rcnlab.lab import CommandHandle
 from rcnlab.model.kinds import ScsiStatus
@@ -295,3 +296,28 @@ def test_writes_to_the_target_are_refused_while_fetched_entries_are_reflected():
         assert f"{what} refused: ST122:0 is being restored from the entries fetched from the network" in line
     assert net.devices["ST122"].volumes[0].read(1).startswith(b"after")  # once restored, the host writes
     assert runner.failed == []
+
+
+def test_a_suspend_whose_sok_comes_too_late_ends_in_failure_suspend_at_all_four_parties():
+    """The deep hypothesis profile (seed 319): a synchronous pair's suspend waited behind a
+    backlog at the target edge (its FC link to the storage at 10 Mbit/s) longer than the
+    source storage's command timeout. The source side ended in failure Suspend, as a
+    timed-out suspend does, but the suspend then reached the target side, which ended in
+    Suspend: ``agreement`` broke and no later command could say which side was right. The
+    source edge now reports the failure (908), so all four parties stand in failure
+    Suspend, and a resync brings the pair back."""
+    topo = topology("fig1", edit={"command_timeout_ms = 2000": "command_timeout_ms = 100",
+                                  'a = "E105"\nb = "ST122"\nkind = "fc"\n':
+                                  'a = "E105"\nb = "ST122"\nkind = "fc"\nbandwidth_mbps = 10\n'})
+    writes = step(0.1, "workload", volume="ST112:0", rate=5000, count=2000, blocks=[0, 64])
+    suspended = PAIR.replace('target = "ST122:0"', 'target = "ST122:0"\nmode = "sync"') + writes + step(
+        0.4, "suspend", volume="ST112:0")
+    net, runner, events = run(topo, suspended, until=3.0)
+    (failed,) = runner.lab.failed_commands()
+    assert failed.command.value == "suspend" and "no SOK from the RCN within 0.1 s" in failed.reason
+    assert [str(s) for s in net.pair_views()[0].states] == ["failure Suspend"] * 4
+    assert [e["party"] for e in events if e["event"] == "pair-state" and e["new"] == "failure Suspend"] == [
+        "source_storage", "source_edge", "target_edge", "target_storage"]
+    net, runner, _ = run(topo, suspended + step(3.0, "resync", volume="ST112:0"))
+    assert [str(s) for s in net.pair_views()[0].states] == ["Duplex"] * 4
+    assert check_all(net) == {name: True for name in NAMES}

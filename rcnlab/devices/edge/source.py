@@ -139,8 +139,13 @@ class SourceMixin(EdgeState):
                 self._last_xid[wwn] = rio.xid         # 1211: a gap below is no loss (widened fuzz seed 9577)
             if pair.state in (S.SIMPLEX, S.SUSPEND, S.FAILURE_SUSPEND):
                 self._tell_failed(pair)
-                if pair.state is S.SUSPEND:
+                if pair.state is S.SUSPEND:  # (a suspend whose SOK came too late for the storage)
                     self._set_state(pair, Event.FAIL, None, Party.SOURCE_EDGE)
+                    # the target side hears it too (908 through the management server), or it
+                    # ends Suspend while this side stands in failure Suspend (deep profile,
+                    # seed 319); the entries on their way still count (nothing made void)
+                    self.management.report_failure(self, pair.order_id, [(pair.source, pair.target)],
+                                                   "the source storage reports a failure")
             else:
                 self.remote_copy_failed(pair.order_id, "the source storage reports a path failure")
             return
