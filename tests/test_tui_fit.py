@@ -74,3 +74,32 @@ def test_status_fields_are_abbreviated_before_they_are_dropped() -> None:
     assert line.fitted(30).plain == "t=1.000000s  100 w/s  sel E104"
     assert line.fitted(22).plain == "t=1.000000s  sel E104"  # then the least important goes, whole
     assert line.fitted(5).plain == "t=1.000000s"
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_panel_titles_are_shortened_on_purpose_never_cut(size: tuple[int, int], tmp_path: Path) -> None:
+    """A panel's border title (the map's legend, the counters' numbers) shows in the longest
+    form that fits, whole: never cut with an ellipsis, and it follows a resize."""
+    from rcnlab.tui.widgets.counters import Counters
+    from rcnlab.tui.widgets.topology import TITLES, TopologyMap
+
+    app = make_app(tmp_path)
+
+    def tops() -> list[str]:  # the top border row of each panel on the screen, as a person sees it
+        rows = [strip.text for strip in app.screen._compositor.render_strips()]
+        return [rows[w.region.y][w.region.x:w.region.right]
+                for w in (app.query_one(TopologyMap), app.query_one(Counters)) if w.region.area]
+
+    async def body(pilot: Any) -> None:
+        for width, height in (size, (80, 24), size):
+            await pilot.resize_terminal(width, height)
+            await until(pilot, lambda: app.size == (width, height) and app.query_one(TopologyMap).region.area > 0)
+            await pilot.pause()
+            topo = app.query_one(TopologyMap)  # (a layout switch may build the panels anew)
+            rows = tops()
+            assert rows and all("…" not in row for row in rows), rows
+            assert str(topo.border_title) in rows[0] and rows[0].startswith("╭─ Topology")
+            if width >= 100:
+                assert topo.border_title == TITLES[0]
+
+    run(app, body, size=size)

@@ -9,14 +9,21 @@ from collections import deque
 from typing import Any
 
 from rich.table import Table
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
 
 from rcnlab.tui.widgets.shown import Shown
+from rcnlab.tui.widgets.titles import fitted
 from rcnlab.world import World
 
 SAMPLES = 60
+#: The panel's border title, longest first (`fitted`: the longest that fits).
+TITLES = ("Order assurance 412 (731 ID, 732 created, 733 reflected, 734 deleted, 735 delay)",
+          "Order assurance 412: 731 ID, 732-734 counters, 735 delay",
+          "Order assurance 412: 731 ID, 732-734, 735 delay",
+          "Order assurance 412")
 BARS = " ▁▂▃▄▅▆▇█"
 
 
@@ -46,12 +53,15 @@ class Counters(Vertical):
     def __init__(self, net: World, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.net = net
-        self.border_title = "Order assurance 412 (731 ID, 732 created, 733 reflected, 734 deleted, 735 delay)"
+        self.border_title = TITLES[0]
         self.delay: deque[float] = deque([0.0], maxlen=SAMPLES)
         self.writes: deque[float] = deque([0.0], maxlen=SAMPLES)
         self.occupancy: deque[float] = deque([0.0], maxlen=SAMPLES)
         self._last: tuple[float, int] | None = None
         self.rows: list[tuple[str, int, int, int, int, float]] = []
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.border_title = fitted(TITLES, event.size.width)
 
     def compose(self) -> ComposeResult:
         yield Shown("", id="groups")

@@ -20,6 +20,7 @@ from rcnlab.model.kinds import DeviceKind, LinkKind, Site
 from rcnlab.model.pair_state import operator_name
 from rcnlab.tui.canvas import Canvas
 from rcnlab.tui.widgets.colours import theme_colour
+from rcnlab.tui.widgets.titles import fitted
 from rcnlab.world import World
 
 BOX_W = 10
@@ -37,6 +38,12 @@ STATE_STYLE = {
     "down": ("text-error", "red", True),
 }
 SITE_X = {Site.SOURCE: 4, Site.NETWORK: 50, Site.TARGET: 96}
+#: The map's border title with its legend, longest first (`fitted`: the longest that fits).
+TITLES = ("Topology (Fig. 1)  ═ FC  ─ GbE  x down  ~ degraded  >n in flight  ≡n log entries  »n relayed",
+          "Topology (Fig. 1)  ═ FC  ─ GbE  x down  ~ degraded  >n in flight  ≡n log  »n relayed",
+          "Topology  ═ FC  ─ GbE  x down  ~ degraded  >n frames  ≡n log  »n relayed",
+          "Topology  ═ FC  ─ GbE  x down  ~ degraded",
+          "Topology")
 
 
 def default_positions(net: World) -> dict[str, tuple[float, float]]:
@@ -99,8 +106,8 @@ class TopologyMap(Widget, can_focus=True):
         self.net = net
         self.selected: str | None = None
         self.positions = default_positions(net)
-        self.border_title = ("Topology (Fig. 1)  ═ FC  ─ GbE  x down  ~ degraded  >n in flight"
-                             "  ≡n log entries  »n relayed")
+        self.titles: tuple[str, ...] = TITLES
+        self.border_title = TITLES[0]
         self._hits: dict[tuple[int, int], str] = {}
         self._box_h = 3
         self._order = self._reading_order()
@@ -252,6 +259,9 @@ class TopologyMap(Widget, can_focus=True):
         self.refresh()
         if post and name is not None:
             self.post_message(self.Selected(name))
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.border_title = fitted(self.titles, event.size.width)
 
     def on_click(self, event: events.Click) -> None:
         """Select what was drawn in the clicked cell (content cells: the border is not drawn on)."""

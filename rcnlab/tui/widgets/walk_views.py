@@ -23,7 +23,7 @@ from rcnlab.export import Message
 from rcnlab.tui.canvas import Canvas
 from rcnlab.tui.walk import WalkSession
 from rcnlab.tui.widgets.sequence import SequenceChart
-from rcnlab.tui.widgets.topology import BOX_W, TopologyMap
+from rcnlab.tui.widgets.topology import BOX_W, TITLES, TopologyMap
 from rcnlab.tui.widgets.vlist import VirtualList
 from rcnlab.world import World
 
@@ -39,8 +39,9 @@ class WalkTopologyMap(TopologyMap):
         super().__init__(net, **kwargs)
         self.lit_devices: frozenset[str] = frozenset()
         self.lit_links: frozenset[str] = frozenset()
-        self.border_title = (f"Topology (Fig. 1)  {MARK} in this step  ═ FC  ─ GbE  x down  >n in flight"
-                             "  ≡n log entries  »n relayed")
+        self.titles = (*(t.replace("  ═ FC", f"  {MARK} in this step  ═ FC", 1) for t in TITLES[:-1]),
+                       f"Topology  {MARK} in this step", "Topology")
+        self.border_title = self.titles[0]
 
     def highlight(self, devices: set[str], links: set[str]) -> None:
         devices_, links_ = frozenset(devices), frozenset(links)
