@@ -35,7 +35,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Container, Horizontal
 from textual.geometry import Size
 from textual.screen import ModalScreen, Screen
-from textual.widgets import TabbedContent, TabPane
+from textual.widgets import OptionList, TabbedContent, TabPane
 
 from rcnlab.check.invariants import Checker
 from rcnlab.emu.journal import Journal, JsonLinesSink
@@ -508,9 +508,11 @@ class RcnLabApp(App[None]):
                 return True
             return await super().run_action(action, default_namespace, namespaces)
         except Exception as exc:  # a bug behind one key must not take the lab down
-            if isinstance(exc, (KeyError, IndexError)) and str(action).startswith("command_list("):
-                # Textual's palette list paged before it had laid out its lines (a burst of keys): no move
-                self.log.warning(f"command palette: {action} ignored ({exc!r})")
+            if isinstance(exc, (KeyError, IndexError)) and (str(action).startswith("command_list(")
+                                                             or isinstance(default_namespace, OptionList)):
+                # Textual's option list (the palette's, a Select's drop-down) paged before it had
+                # laid out its lines (a burst of keys; TUI storm seed 58): no move
+                self.log.warning(f"option list: {action} ignored ({exc!r})")
                 return True
             self.report_error(f"action {action}", exc)
             return True
