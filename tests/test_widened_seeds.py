@@ -105,3 +105,20 @@ def test_a_creation_that_failed_frees_its_place_in_the_contract() -> None:
     case = random_case(3791)
     assert any("max_pairs" in s.refuse for s in case.faults)
     assert run_case(case).problems == ()
+
+
+def test_a_command_behind_the_writes_on_a_slow_host_link_is_not_demanded_duplex() -> None:
+    """The deep hypothesis profile: 2,000 writes of 4 KiB at once on a 10 Mbit/s SCSI link
+    between host and source storage take 6.5 s to cross; the suspend given at 0.02 s waits
+    behind them and took effect at 6.7 s, after the last resync of the recovery. The pair ends
+    Suspend, rightly: the generator must not demand Duplex. The same holds for the storages'
+    FC links; with the links at their defaults the writes are through in a fraction of it."""
+    suspend = (Step(at=0.02, do="suspend", args=(("volume", "S11:0"),)),)
+    writes = (Workload(volume="S11:0", rate=100000.0, count=2000),)
+    for link in ("H11-S11", "S11-E1", "E2-S12"):
+        topo = TopoParams(cores=1, modes=("sync",), blocks=64,
+                          knobs=(("lab", "block_size", 4096), (link, "bandwidth_mbps", 10.0)))
+        assert slow_copies(Case(topo=topo, workloads=writes, faults=suspend)) == {0}, link
+        assert slow_copies(Case(topo=topo, workloads=writes, faults=())) == set(), link  # no command after the first
+    fast = TopoParams(cores=1, modes=("sync",), blocks=64, knobs=(("lab", "block_size", 4096),))
+    assert slow_copies(Case(topo=fast, workloads=writes, faults=suspend)) == set()
