@@ -122,3 +122,43 @@ def test_a_command_behind_the_writes_on_a_slow_host_link_is_not_demanded_duplex(
         assert slow_copies(Case(topo=topo, workloads=writes, faults=())) == set(), link  # no command after the first
     fast = TopoParams(cores=1, modes=("sync",), blocks=64, knobs=(("lab", "block_size", 4096),))
     assert slow_copies(Case(topo=fast, workloads=writes, faults=suspend)) == set()
+
+
+#: The deep profile's lab: two customers, E1 and E2 joined directly, 5 ms resends at both
+#: edges, a lossy 10 Mbit/s FC link from S11 (a WR lost there makes E1 give up, 908) and S12
+#: 12.5 ms away from E2.
+FAR_TARGET = (
+    ("lab", "block_size", 4096), ("management", "name", "M9"), ("C1", "edges", ["E1", "E2"]),
+    ("C1", "max_storages", 3), ("C1", "name", 'Customer "one"'), ("C2", "edges", ["E1", "E2"]),
+    ("C2", "max_storages", 3), ("C2", "name", 'Customer "one"'), ("E1", "resend_timeout_ms", 5.0),
+    ("E1", "suspend_timeout_ms", 100.0), ("E1", "reorder_window", 4), ("E1", "log_policy", "throttle"),
+    ("E2", "resend_timeout_ms", 5.0), ("S11", "command_timeout_ms", 500.0), ("S11", "path_timeout_ms", 35.0),
+    ("S12", "copy_rate", 200.0), ("S12", "command_timeout_ms", 500.0), ("S12", "path_timeout_ms", 35.0),
+    ("S21", "command_timeout_ms", 500.0), ("S22", "command_timeout_ms", 500.0), ("E1-E2", "loss", 0.001),
+    ("H11-S11", "jitter_ms", 0.05), ("H11-S11", "loss", 0.001), ("H11-S11", "bandwidth_mbps", 10.0),
+    ("H11-S11", "latency_ms", 0.5), ("H11-S11", "mtu", 256), ("S11-E1", "loss", 0.01),
+    ("S11-E1", "bandwidth_mbps", 10.0), ("S11-E1", "latency_ms", 0.5), ("S11-E1", "mtu", 256),
+    ("E2-S12", "jitter_ms", 0.05), ("E2-S12", "loss", 0.001), ("E2-S12", "bandwidth_mbps", 10.0),
+    ("E2-S12", "latency_ms", 12.5), ("E2-S12", "mtu", 256), ("H12-S12", "jitter_ms", 0.05),
+    ("H12-S12", "loss", 0.001), ("H12-S12", "bandwidth_mbps", 10.0), ("H12-S12", "latency_ms", 0.5),
+    ("H12-S12", "mtu", 256), ("H21-S21", "loss", 0.001), ("H21-S21", "bandwidth_mbps", 10.0),
+    ("H21-S21", "mtu", 256), ("S21-E1", "bandwidth_mbps", 10.0), ("S21-E1", "latency_ms", 0.5),
+    ("S21-E1", "mtu", 256), ("E2-S22", "bandwidth_mbps", 10.0), ("E2-S22", "mtu", 256),
+    ("H22-S22", "jitter_ms", 0.05), ("H22-S22", "bandwidth_mbps", 10.0), ("H22-S22", "latency_ms", 0.5),
+    ("H22-S22", "mtu", 256), ("H11", "auto_failover", True))
+
+
+def test_a_rebase_waits_for_a_wr_still_on_its_way_to_a_far_target_storage() -> None:
+    """The deep hypothesis profile (no fault step at all): E2 issued a copy WR again to S12,
+    12.5 ms away, and 10 ms later a rebasing entry came (E1 had given up on the group, 908,
+    and the resync's Duplex transition started afresh). E2 took the WR for lost after its
+    own 5 ms resend timeout and rebased; the WR landed at S12 after it (``write_order``: seq
+    7 reflected after 15). The target edge now waits for the storage's round trip before it
+    counts a WR in progress as lost."""
+    topo = TopoParams(cores=0, shape="chain", customers=2, volumes=1, modes=("sync", "sync"), order_method="A-1",
+                      durable=False, batch_wait_ms=0.0, distance_km=20.0, jitter_ms=0.0, blocks=64, attach="fc",
+                      order_groups="pair", runtime_order=False, virtual_wwn=True, knobs=FAR_TARGET)
+    case = Case(topo=topo,
+                workloads=(Workload(volume="S11:0", rate=200.0, count=20, at=0.0),
+                           Workload(volume="S21:0", rate=200.0, count=20, at=0.0)), faults=(), seed=0)
+    assert run_case(case).problems == ()

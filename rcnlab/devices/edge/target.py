@@ -139,11 +139,12 @@ class TargetMixin(EdgeState):
             box = self.inbound[entry.order_id] = Inbound()
         stuck = box.in_progress
         if entry.rebase:
-            if stuck is not None and stuck.seq < entry.seq and self.now - box.since < self.spec.resend_timeout:
+            if stuck is not None and stuck.seq < entry.seq and self.now - box.since < self._answer_due(stuck):
                 # Its RIO is on its way to the storage, which will apply it whatever this edge
                 # now thinks: rebase (or let a failover complete) once the storage has answered,
                 # or the write lands after the entries the rebase lets through (fuzz seeds 481
-                # and 665).
+                # and 665; the deep profile: a WR issued again to a storage 12.5 ms away landed
+                # 10 ms after a rebase that had given it up at 5 ms).
                 box.parked = entry
                 return
             box.parked = None
@@ -212,6 +213,13 @@ class TargetMixin(EdgeState):
         the source edge that gave up before this edge's 50 ms)."""
         ch = self.net.channels[(self.name, self.attached[entry.target.wwn])]
         return 2 * (2 * (ch.latency + ch.jitter) + entry.rio.size / ch.bandwidth)
+
+    def _answer_due(self, entry: LogEntry) -> float:
+        """How long after handing ``entry`` to its storage its answer may still come: this
+        edge's resend timeout, or the storage's round trip when that is longer."""
+        if entry.target.wwn not in self.attached:
+            return self.spec.resend_timeout
+        return max(self.spec.resend_timeout, self._storage_round_trip(entry))
 
     def _reissue(self, entry: LogEntry, box: Inbound) -> None:
         """Send the WR being reflected to the storage again (it answers a repeat of the last
