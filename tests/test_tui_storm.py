@@ -23,8 +23,9 @@ from rcnlab.tui.app import ERROR_LOG, RcnLabApp
 
 SEEDS = int(os.environ.get("RCNLAB_STORM_SEEDS", "120" if PROFILE == "deep" else "8"))
 #: Seeds that once found a bug, run in every profile: 58 paged a Select's drop-down before
-#: Textual had laid it out (KeyError in OptionList._move_page).
-FOUND = (58,)
+#: Textual had laid it out (KeyError in OptionList._move_page); 74 and 95 gave the command
+#: palette a second Enter after the first had closed it (ScreenStackError).
+FOUND = (58, 74, 95)
 MOVES = 40
 #: Every key the lab binds except quitting, and the keys the dialogs and lists take.
 KEYS = sorted({k for a in ACTIONS if a.id != "quit" for k in a.key.split(",")}

@@ -73,6 +73,7 @@ from rcnlab.tui.actions import ACTIONS, BY_ID, OFFERED, bindings
 from rcnlab.tui.bridge import Bridge, new_clock, speed_label
 from rcnlab.tui.screens.dialogs import DegradeDialog, HelpScreen, PairCreateDialog, WorkloadDialog
 from rcnlab.tui.screens.modal import Modal
+from rcnlab.tui.screens.palette import LabPalette
 from rcnlab.tui.screens.walkthrough import WalkthroughPicker
 from rcnlab.tui.stage import Stage, watch
 from rcnlab.tui.walk import WALK_SPEED, WalkSession, catalogue, new_stage
@@ -662,6 +663,11 @@ class RcnLabApp(App[None]):
         return None
 
     # -- pair actions -------------------------------------------------------------------------
+    def action_command_palette(self) -> None:
+        """ctrl+p: the command palette, as Textual's, but closing once (`LabPalette`)."""
+        if self.use_command_palette and not LabPalette.is_open(self):
+            self.push_screen(LabPalette(id="--command-palette"))
+
     def action_pair_create(self) -> None:
         free = self._free_volumes()
         if not free:
