@@ -13,6 +13,7 @@ from rcnlab.fuzz.gen import (
     Workload,
     random_case,
     run_case,
+    _quiet,
     slow_copies,
 )
 
@@ -162,3 +163,17 @@ def test_a_rebase_waits_for_a_wr_still_on_its_way_to_a_far_target_storage() -> N
                 workloads=(Workload(volume="S11:0", rate=200.0, count=20, at=0.0),
                            Workload(volume="S21:0", rate=200.0, count=20, at=0.0)), faults=(), seed=0)
     assert run_case(case).problems == ()
+
+
+def test_a_short_crash_is_not_claimed_harmless_with_a_small_log_or_a_lossy_storage_link() -> None:
+    """The deep hypothesis profile: E1's durable log storage area of 64 KiB (15 entries of
+    4 KiB) filled 45 ms after a crash of 1 ms, from the WRs the 10 Mbit/s link from S11 still
+    carried though E1 had asked S11 to hold its writes, and E1 gave up (908: log storage area
+    full). The generator claimed the crash must leave every pair as it was. It claims that
+    only of a log of the default size, with no loss on a link between the edge and a storage."""
+    crash = [Step(at=0.02, do="crash", args=(("device", "E1"),)), Step(at=0.021, do="restart", args=(("device", "E1"),))]
+    durable = (("E1", "log_durable", True),)
+    assert all(s.succeed for s in _quiet(crash, [], TopoParams(knobs=durable)) if s.do == "crash")
+    for knobs in ((("E1", "log_capacity", 1 << 16),), (("S11-E1", "loss", 0.001),)):
+        assert not any(s.succeed for s in _quiet(crash, [], TopoParams(knobs=durable + knobs))), knobs
+    assert not any(s.succeed for s in _quiet(crash, [], TopoParams(knobs=(("E1", "log_durable", False),))))
