@@ -278,9 +278,9 @@ def test_every_checker_holds_after_any_schedule(case: Case) -> None:
 
 #: The widened envelope: every knob a user can set (issue 12). Its failures are tests in
 #: tests/test_widened*.py; the last 10,000-seed campaign over it (`rcnlab fuzz --seeds 10000`,
-#: half the seeds widened) ran clean. The deep profile draws far more, and still finds one
-#: open failure: a delete at the target storage while the source storage is down (the strict
-#: xfail in tests/test_widened_seeds.py).
+#: half the seeds widened) ran clean. The deep profile draws far more (its last finding, a
+#: delete at the target storage while the source storage is down, is in
+#: tests/test_widened_seeds.py).
 @settings(max_examples=examples(15, deep=2500), phases=PHASES)
 @given(case=cases(widened=True))
 def test_every_checker_holds_in_the_widened_envelope(case: Case) -> None:

@@ -308,6 +308,88 @@ volume = "ST112:0"
     assert sum(e.log_entries for e in net.edges) == 0
 
 
+#: The pair is Duplex with writes flowing; the source storage goes down and the target's
+#: host deletes the pair (the delete then goes to the target storage alone, like
+#: ``pairsplit -R``); the source storage comes back.
+DELETE_AT_TARGET = """
+[[step]]
+at = 0.0
+do = "pair-create"
+source = "ST112:0"
+target = "ST122:0"
+[[step]]
+at = 0.2
+do = "workload"
+volume = "ST112:0"
+rate = 500
+count = 200
+[[step]]
+at = 0.4
+do = "crash"
+device = "ST112"
+[[step]]
+at = 0.45
+do = "delete-pair"
+volume = "ST122:0"
+[[step]]
+at = 0.5
+do = "write"
+volume = "ST122:0"
+block = 7
+data = "mine"
+[[step]]
+at = 1.5
+do = "restart"
+device = "ST112"
+"""
+
+
+def test_a_delete_at_the_target_while_the_source_storage_is_down_breaks_the_pair_at_the_source():
+    # E105's FC link to ST122 at 5 Mbit/s: writes still wait at E105 when the delete comes
+    slow = topology("fig1", edit={'a = "E105"\nb = "ST122"\nkind = "fc"\n':
+                                  'a = "E105"\nb = "ST122"\nkind = "fc"\nbandwidth_mbps = 5\n'})
+    net, runner, trace = run(slow, DELETE_AT_TARGET.replace("rate = 500\ncount = 200", "rate = 5000\ncount = 2000"), until=3.0)
+    assert runner.failed == [] and runner.refused == []
+    assert states(runner, "ST112:0") == {"source_storage": FS, "source_edge": FS, "target_edge": "Simplex",
+                                         "target_storage": "Simplex"}
+    assert {e["party"] for e in events(trace, "pair-state") if e["new"] == "Simplex"} == {
+        "target_edge", "target_storage"}
+    (told,) = [e for e in events(trace, "remote-copy-failed") if e["device"] == "E104"]
+    assert "deleted at the target storage ST122" in told["reason"]
+    # nothing of the old pair reaches the target volume after the delete: the host's write stays
+    assert net.devices["ST122"].volumes[0].read(7).startswith(b"mine")
+    deleted = next(e["t"] for e in events(trace, "pair-state") if e["new"] == "Simplex")
+    assert not [e for e in events(trace, "reflected") if e["t"] > deleted]
+    assert [e for e in events(trace, "rio-refused") if e["device"] == "ST122" and "not the target" in e["reason"]]
+    assert all(info_key[0] != "E105" for info_key in net.management.pair_info)
+
+
+def test_after_a_delete_at_the_target_the_source_deletes_and_creates_the_pair_again():
+    again = DELETE_AT_TARGET + """
+[[step]]
+at = 2.0
+do = "resync"
+volume = "ST112:0"
+[[step]]
+at = 3.0
+do = "delete-pair"
+volume = "ST112:0"
+[[step]]
+at = 3.5
+do = "pair-create"
+source = "ST112:0"
+target = "ST122:0"
+"""
+    net, runner, trace = run(topology("fig1"), again)
+    assert runner.failed == [] and runner.refused == []
+    (resync,) = runner.lab.failed_commands()  # answered at once by the target side, in one line
+    assert resync.reason == "ST122:0 is not paired" and resync.answered - resync.issued < 0.1
+    assert not [e for e in events(trace, "remote-copy-failed") if e["t"] > 2.0]  # the delete is answered
+    assert set(states(runner, "ST112:0").values()) == {"Duplex"}
+    assert net.devices["ST112"].volumes[0].digest() == net.devices["ST122"].volumes[0].digest()
+    assert sum(e.log_entries for e in net.edges) == 0
+
+
 def test_a_failback_whose_swap_was_lost_is_repeated_by_the_next_resync():
     # Found by `rcnlab fuzz` (seed 183): with E105's way back to E104 cut, the failback's
     # resynchronize never reaches the old source side, which keeps the old direction. The

@@ -180,16 +180,14 @@ def test_a_short_crash_is_not_claimed_harmless_with_a_small_log_or_a_lossy_stora
     assert not any(s.succeed for s in _quiet(crash, [], TopoParams(knobs=(("E1", "log_durable", False),))))
 
 
-@pytest.mark.xfail(strict=True, reason="open (issue 12): a delete given at the target storage while the source "
-                                       "storage is down removes only the target storage's half of the pair")
 def test_a_delete_at_the_target_while_the_source_is_down_leaves_no_half_pair() -> None:
     """The deep hypothesis profile (2026-12-01): the target host deletes the pair at S12 while
     S11 is down (the README: the delete then goes to the target storage alone). S12 goes
-    Simplex, but E2 refuses the delete ('no request of that kind is being reflected'), and
-    S11 and both edges keep the pair; every resync after is refused ('not paired') and
-    ``agreement`` breaks. Expected: the edges forget the pair, the source side learns it is
-    broken (failure Suspend), and a recovery deletes and creates it again. Strict: this test
-    fails once it is fixed, to be turned into a plain test."""
+    Simplex, but E2 refused the delete ('no request of that kind is being reflected'), and
+    S11 and both edges kept the pair; every resync after was refused ('not paired') and
+    ``agreement`` broke. Now the target edge forgets the pair too, the source side learns it
+    is broken (failure Suspend, 908), and the fuzzer's recovery deletes it at the source and
+    creates it again (tests/test_recovery.py has the user's flow)."""
     faults = (Step(at=0.02, do="crash", args=(("device", "S11"),)), Step(at=0.03, do="restart", args=(("device", "S11"),)),
               Step(at=0.02, do="delete-pair", args=(("volume", "S12:0"), ("host", "H12"))))
     case = Case(topo=TopoParams(cores=0, modes=("sync",), blocks=64),

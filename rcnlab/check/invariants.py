@@ -28,7 +28,8 @@ the target whenever the later one is: `rcnlab.check.host_order` says exactly how
 copies, suspended pairs, failover and failback and takeover writes count.
 
 ``nothing_lost`` (2). For each block of each volume that is the source of a pair
-(not Simplex at the source storage), take the latest write a host had
+(not Simplex at the source storage; the target storage holds it too: a pair deleted
+at its target alone is its target host's volume now), take the latest write a host had
 acknowledged on that block. It is not lost when the target volume holds that
 data or the data of a later write to the block, or a WR for that block with such
 data is held somewhere (source edge 413 ``held``, target edge ``inbound``, a
@@ -47,7 +48,8 @@ digest.
 
 ``agreement`` (SPEC section 2, issue 6). Once drained, the four parties (source
 storage, source edge, target edge, target storage) that are up hold the same state
-for every pair.
+for every pair; or, after a delete at the target alone (its source storage was down),
+the target parties Simplex and the source parties failure Suspend.
 
 ``counters`` (4). At every edge and order group 412: created (732) - deleted
 (734) == the entries of that group held at the source edge (413), and reflected
@@ -71,7 +73,7 @@ import attrs
 
 from rcnlab.check.host_order import HostOrder
 from rcnlab.emu.journal import TraceEvent, short_digest
-from rcnlab.model.kinds import Role
+from rcnlab.model.kinds import Party, Role
 from rcnlab.model.log_entry import LogEntry
 from rcnlab.model.pair_state import PairState
 from rcnlab.model.rio import Rio, RioKind
@@ -431,6 +433,8 @@ def check_nothing_lost(net: World, checker: Checker) -> bool:
         volume = str(pair.local)
         tvol = t.volumes.get(target.lun)
         tpair = r.target_pair
+        if tpair is None:  # deleted at the target alone: its volume is its host's now
+            continue
         marked = set(pair.bitmap)
         if pair.copy is not None:
             marked.update(pair.copy.blocks[pair.copy.done:])
@@ -518,12 +522,20 @@ def check_convergence(net: World, checker: Checker) -> bool:
     return checker.counts.get("convergence", 0) == before
 
 
+def _deleted_at_target(states: dict[Party, PairState]) -> bool:
+    """The pair was deleted at its target alone (the source storage was down): the target
+    parties hold no pair, the source parties hold it in failure Suspend until the operator
+    deletes it there too. They agree that it is broken."""
+    return all(state is (PairState.SIMPLEX if party in (Party.TARGET_EDGE, Party.TARGET_STORAGE)
+                         else PairState.FAILURE_SUSPEND) for party, state in states.items())
+
+
 def check_agreement(net: World, checker: Checker) -> bool:
     before = checker.counts.get("agreement", 0)
     for view in net.pair_views():
         # a party that is down cannot agree (a crashed source storage still says Duplex)
         states = {party: state for party, state in view.by_party().items() if party not in view.down}
-        if len(set(states.values())) > 1:
+        if len(set(states.values())) > 1 and not _deleted_at_target(states):
             shown = ", ".join(f"{party.value} {state}" for party, state in states.items())
             checker.violate("agreement", f"pair {view.devices[0]}:{view.source_ref.lun}>{view.target_ref}: "
                             f"drained but {shown}")

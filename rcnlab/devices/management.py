@@ -403,6 +403,14 @@ class ManagementServer(Device):
             self.net.mgmt(self.name, other.name, other.fail_pairs, keys, reason, order_id, created,
                           what="failure Suspend")
 
+    def report_deleted_at_target(self, edge: Device, pair: tuple[VolumeRef, VolumeRef], reason: str) -> None:
+        """The target side deleted ``pair`` alone: tell the edge of its source storage (the
+        pair goes to failure Suspend there, 908)."""
+        for other in self.edges:
+            if other is not edge and pair[0].wwn in other.attached:
+                self.net.mgmt(edge.name, self.name, None, what=f"pair deleted at {edge.name}")
+                self.net.mgmt(self.name, other.name, other.target_deleted, [pair], reason, what="failure Suspend")
+
     def addressed_wwn(self, source_storage: str, target_storage: str) -> str:
         """The WWN the source storage must address for the target (the virtual
         storage's own WWN in the Fig. 2 variant, sent to the host by 501)."""

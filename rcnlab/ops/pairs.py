@@ -532,7 +532,9 @@ def resync_all(lab: Lab, c: ResyncAll) -> None:
     source first; the next resync-all resyncs it. A pair whose creation failed half way
     (the source storage gave up waiting for ICOK while the target side registered it) is
     deleted at the target and created again, and a planned pair creation that failed
-    outright is tried again, as an operator would. Each refusal is a line of ``lab.refused``."""
+    outright is tried again, as an operator would; so is a pair deleted at its target alone
+    (its source storage was down): deleted at the source, then created again. Each refusal
+    is a line of ``lab.refused``."""
     net = lab.net
     for storage in net.storages:
         for pair in list(storage.pairs.values()):
@@ -540,7 +542,8 @@ def resync_all(lab: Lab, c: ResyncAll) -> None:
                 if pair.role is Role.TARGET:
                     _recreate_half_pair(lab, pair)
                 elif pair.state in (PairState.SUSPEND, PairState.FAILURE_SUSPEND):
-                    resync(lab, Resync(volume=net.volume_name(pair.local)))
+                    if not _recreate_deleted_target(lab, pair):
+                        resync(lab, Resync(volume=net.volume_name(pair.local)))
                 elif pair.state is PairState.DUPLEX and net.pair_view(storage, pair).takeover:
                     suspend(lab, Suspend(volume=net.volume_name(pair.local)))
             except (LabError, IllegalCommand) as exc:
@@ -552,6 +555,32 @@ def resync_all(lab: Lab, c: ResyncAll) -> None:
                 create_pair(lab, plan)
             except (LabError, IllegalCommand) as exc:
                 lab.refused.append(f"resync-all: {exc}")
+
+
+def _recreate_deleted_target(lab: Lab, pair: StoragePair) -> bool:
+    """A source-side pair whose target storage (up) holds no pair: it was deleted at the
+    target alone. Delete it here, then create it again once the delete is through."""
+    net = lab.net
+    target = net.storage_of(pair.remote)
+    if target is None or not target.up or target.pairs.get(net.real(pair.remote).lun) is not None:
+        return False
+    names = net.volume_name(pair.local), net.volume_name(net.real(pair.remote))
+    source = net.storage_of(pair.local)
+    info = net.edge_named[source.edge].pairs.get((pair.local, net.real(pair.remote))) if source else None
+    given = info.order_id if info is not None and net.topo.order_method is OrderMethod.B else 0
+    delete_pair(lab, DeletePair(volume=names[0]))
+    _create_later(lab, CreatePair(source=names[0], target=names[1], mode=pair.mode, order_id=given))
+    return True
+
+
+def _create_later(lab: Lab, c: CreatePair) -> None:
+    def create() -> None:
+        try:
+            create_pair(lab, c)
+        except (LabError, IllegalCommand) as exc:
+            lab.refused.append(f"resync-all: {exc}")
+
+    lab.net.kernel.timer(0.2, create)
 
 
 def _recreate_half_pair(lab: Lab, pair: StoragePair) -> None:
@@ -566,11 +595,4 @@ def _recreate_half_pair(lab: Lab, pair: StoragePair) -> None:
     info = net.edge_named[target.edge].pairs.get((net.real(pair.remote), pair.local)) if target else None
     given = info.order_id if info is not None and net.topo.order_method is OrderMethod.B else 0
     delete_pair(lab, DeletePair(volume=names[1]))
-
-    def create() -> None:
-        try:
-            create_pair(lab, CreatePair(source=names[0], target=names[1], mode=pair.mode, order_id=given))
-        except (LabError, IllegalCommand) as exc:
-            lab.refused.append(f"resync-all: {exc}")
-
-    lab.net.kernel.timer(0.2, create)
+    _create_later(lab, CreatePair(source=names[0], target=names[1], mode=pair.mode, order_id=given))

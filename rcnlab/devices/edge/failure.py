@@ -117,7 +117,19 @@ class FailureMixin(EdgeState):
             self._set_state(pair, Event.FAIL, Tag.LIFE_REMOTE_COPY_FAILED, Party.TARGET_EDGE)
             self._tell_failed(pair)
 
-    def source_failed(self, keys: list[PairKey], reason: str) -> None:
-        """Told by the management server: the target side of these pairs cannot go on (908)."""
-        for oid in sorted({self.pairs[k].order_id for k in keys if k in self.pairs}):
-            self.remote_copy_failed(oid, reason)
+    def target_deleted(self, keys: list[PairKey], reason: str) -> None:
+        """Told by the management server: the target side deleted these pairs alone (its
+        host's delete while the source storage was down). Each goes to failure Suspend here
+        and at the source storage (908), for the operator to delete it here too; the other
+        pairs of its order group go on. A creation still waiting for its ICOK fails."""
+        for key in keys:
+            pair = self.pairs.get(key)
+            if pair is None:
+                continue
+            if pair.state is S.SIMPLEX:
+                self._creation_failed(pair, pair.order_id, reason)
+                continue
+            self.emit("remote-copy-failed", Tag.LIFE_REMOTE_COPY_FAILED, order_id=pair.order_id, reason=reason,
+                      converted=0, full=False, pair=f"{pair.source}>{pair.target}")
+            self._set_state(pair, Event.FAIL, None, Party.SOURCE_EDGE)
+            self._tell_failed(pair)

@@ -324,8 +324,16 @@ class SourceMixin(EdgeState):
             self.emit("answer-received", steps.received, kind=str(kind), order_id=entry.order_id, seq=entry.seq)
         pair = None if kind is K.WROK else self.pairs.get((request.source, request.target))
         rio = entry.rio
+        if kind is K.WROK and rio.error:  # not applied (the target deleted the pair): copy it at resync
+            refused = self.pairs.get((request.source, request.target))
+            if refused is not None:
+                refused.bitmap.add(request.rio.block)
         if pair is not None:
-            if rio.error:
+            if kind is K.DELOK:  # the source storage forgot the pair already; an error (the target
+                self._forget(pair, Party.SOURCE_EDGE)  # side deleted it alone before) changes nothing
+                if rio.error:
+                    self.emit("request-failed", None, kind=str(request.kind), error=rio.error)
+            elif rio.error:
                 self.emit("request-failed", None, kind=str(request.kind), error=rio.error)
                 if kind is K.ICOK:
                     del self.pairs[(request.source, request.target)]
@@ -343,8 +351,6 @@ class SourceMixin(EdgeState):
             elif kind is K.SOK:
                 if pair.state is S.SUSPENDING:
                     self._set_state(pair, Event.SUSPENDED, None, Party.SOURCE_EDGE)
-            elif kind is K.DELOK:
-                self._forget(pair, Party.SOURCE_EDGE)
             else:
                 self._set_state(pair, ANSWER_EVENT[kind], steps.state, Party.SOURCE_EDGE)
                 if steps.info_updated:

@@ -41,6 +41,7 @@ class Management(Protocol):
     def route_around(self, edge: Device, order_id: int, reason: str) -> bool: ...
     def report_failure(self, edge: Device, order_id: int, pairs: list[PairKey], reason: str,
                        created: int = 0) -> None: ...
+    def report_deleted_at_target(self, edge: Device, pair: PairKey, reason: str) -> None: ...
     def pair_updated(self, edge: Device, pair: PairInfo) -> None: ...
 
 
@@ -107,6 +108,7 @@ class EdgeState(Device):
     _lanes: dict[tuple[str, str], Lane] = attrs.field(factory=dict, init=False)  # pair (WWNs) -> its lane
     # -- target side: reflection --
     _answers: dict[tuple[int, int], LogEntry] = attrs.field(factory=dict, init=False)  # control answers sent
+    _deleted_here: dict[PairKey, int] = attrs.field(factory=dict, init=False)  # deleted by the target alone -> order ID
     duplicates: int = attrs.field(default=0, init=False)
     denied: int = attrs.field(default=0, init=False)
     unsafe_reflect_any_order: bool = attrs.field(default=False, init=False)  # test hook, never set in a real run
@@ -179,8 +181,10 @@ class EdgeState(Device):
     def _forget(self, pair: PairInfo, party: Party) -> None:
         """The pair is gone here (deleted): Simplex again."""
         del self.pairs[(pair.source, pair.target)]
-        self.emit("pair-state", None, pair=f"{pair.source}>{pair.target}", party=party, old=str(pair.state),
+        old, pair.state = pair.state, PairState.SIMPLEX
+        self.emit("pair-state", None, pair=f"{pair.source}>{pair.target}", party=party, old=str(old),
                   new=str(PairState.SIMPLEX))
+        self.management.pair_updated(self, pair)  # the collection (411) forgets it
 
     def _set_state(self, pair: PairInfo, event: Event, step_tag: str | None, party: Party,
                    strict: bool = False) -> None:

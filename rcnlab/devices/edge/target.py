@@ -100,11 +100,12 @@ class TargetMixin(EdgeState):
     def _bogus(self, entry: LogEntry) -> str | None:
         """Why an arriving request entry cannot be genuine, or None: it must belong to a
         pair this edge holds with that order assurance ID (pair creation and failback
-        introduce a pair)."""
+        introduce a pair; one its storage deleted alone is still answered, by the storage)."""
         kind = entry.kind
         if not (kind is K.PAIR_CREATE or (kind is K.RESYNC and entry.rio.swap)):
-            pair = self.pairs.get((entry.source, entry.target))
-            if pair is None or pair.order_id != entry.order_id:
+            key = (entry.source, entry.target)
+            pair = self.pairs.get(key)
+            if (pair.order_id if pair is not None else self._deleted_here.get(key)) != entry.order_id:
                 return f"no pair {entry.source}>{entry.target} with order assurance ID {entry.order_id} here"
         return None
 
@@ -205,6 +206,32 @@ class TargetMixin(EdgeState):
         what it marked stays here (727) for the next resync, and it goes failure Suspend."""
         pair.bitmap.update(rio.bitmap)
         self._tell_failed(pair)
+
+    def _reflecting(self, rio: Rio) -> int | None:
+        """The order group whose entry being reflected ``rio`` answers, for a pair no longer
+        held here (deleted at the target storage meanwhile): its answer still ends the entry."""
+        for order_id, box in self.inbound.items():
+            entry = box.in_progress
+            if entry is not None and REPLY.get(entry.kind) is rio.kind and (entry.source, entry.target) == (
+                    rio.source, rio.target):
+                return order_id
+        return None
+
+    def _deleted_at_target(self, pair: PairInfo | None, rio: Rio) -> None:
+        """The target storage deleted the pair by itself (its host's delete, given while the
+        source storage was down; like ``pairsplit -R``): the pair is gone here too, and the
+        source side cannot go on copying to it. The management server tells the source
+        edge: the pair goes to failure Suspend there (908), the source storage hears of it
+        (when back), and the operator deletes the pair there too. What is still on its way
+        for the pair is answered, not applied: the target storage refuses it."""
+        if pair is None:
+            self.emit("rio-refused", None, kind=str(rio.kind), reason=f"no pair {rio.source}>{rio.target}")
+            return
+        self._forget(pair, Party.TARGET_EDGE)
+        self._deleted_here[(pair.source, pair.target)] = pair.order_id
+        storage = self.attached.get(pair.target.wwn, pair.target.wwn)
+        self.management.report_deleted_at_target(
+            self, (pair.source, pair.target), f"the pair was deleted at the target storage {storage} alone")
 
     def _storage_round_trip(self, entry: LogEntry) -> float:
         """Twice the longest a WR and its answer take over the target storage's link (latency,
@@ -310,6 +337,7 @@ class TargetMixin(EdgeState):
                 self.emit("rio-converted", steps.converted, order_id=order_id, seq=entry.seq)
         elif kind is K.PAIR_CREATE:
             if pair is None or pair.state is S.SIMPLEX:
+                self._deleted_here.pop((entry.source, entry.target), None)
                 pair = self.pairs[(entry.source, entry.target)] = PairInfo(
                     source=entry.source, target=entry.target, order_id=order_id, mode=entry.rio.mode)
                 self.emit("pair-registered", Tag.TGT_CREATE_PAIR_REGISTERED, pair=f"{pair.source}>{pair.target}",
@@ -329,17 +357,20 @@ class TargetMixin(EdgeState):
         if kind is K.SUSPEND and rio.failure:  # 1303: failover asked by the target host
             self._start_failover(pair, rio)
             return
-        if pair is None:
+        if kind is K.DELETE:
+            self._deleted_at_target(pair, rio)
+            return
+        order_id = pair.order_id if pair is not None else self._reflecting(rio)
+        if order_id is None:
             self.emit("rio-refused", None, kind=str(kind), reason=f"no pair {rio.source}>{rio.target}")
             return
-        order_id = pair.order_id
         box = self.inbound.get(order_id)
         entry = box.in_progress if box else None
         if box is None or entry is None or REPLY.get(entry.kind) is not kind or (kind is K.WROK and rio.seq
                                                                      and rio.seq != entry.seq):
             self.emit("rio-refused", None, kind=str(kind), reason="no request of that kind is being reflected")
             return
-        if kind is K.DPOK and pair.bitmap:  # failback: what the old source edge still had goes back too
+        if kind is K.DPOK and pair is not None and pair.bitmap:  # failback: what the old source edge had goes too
             rio = attrs.evolve(rio, bitmap=hand_over(pair.bitmap, rio.bitmap))
         box.in_progress = None
         steps = REFLECT_STEPS[kind]
@@ -353,7 +384,10 @@ class TargetMixin(EdgeState):
         if "counter-incremented" in heard:
             self.emit("counter-incremented", steps.counted, order_id=order_id, reflected=group.reflected,
                       reflection_delay=round(group.reflection_delay, 9))
-        if kind is K.DELOK:
+        if pair is None:  # deleted here meanwhile (by the target storage alone): the answer only goes back,
+            if kind is K.DELOK:  # and the source side's delete ends it
+                self._deleted_here.pop((rio.source, rio.target), None)
+        elif kind is K.DELOK:
             self._forget(pair, Party.TARGET_EDGE)
         elif kind is K.DPOK and entry.rio.swap and self._stale and entry.seq <= self._stale.get(order_id, 0):
             self._turned_failed(pair, rio)

@@ -148,6 +148,13 @@ class FrontMixin(StorageState):
         reflected since, and applying it twice would put it after them."""
         more = rio.more
         seq, order_id, copy = (0, 0, False) if more is None else (more.seq, more.order_id, more.copy)
+        pair = self.pairs.get(volume.lun)
+        if pair is None or pair.role is not Role.TARGET:  # deleted here meanwhile: the host's now
+            reason = f"{self.name}:{volume.lun} is not the target of a pair"
+            self.emit("rio-refused", None, kind=str(rio.kind), reason=reason)
+            self._to_edge(Rio(kind=RioKind.WROK, source=rio.source, target=rio.target, block=rio.block, seq=seq,
+                              order_id=order_id, error=reason))
+            return
         if seq:
             last = (seq, rio.block, rio.data)
             if self.last_reflected.get(order_id) == last:

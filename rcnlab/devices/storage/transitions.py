@@ -41,7 +41,7 @@ class TransitionsMixin(StorageState):
             return
         if pair is None:
             self._to_edge(Rio(kind=REPLY.get(kind, kind), source=rio.source, target=rio.target,
-                              error=f"{rio.target} is not paired"))
+                              error=f"{self.name}:{lun} is not paired"))
             return
         if kind is RioKind.DUPLEX:
             self._set_state(pair, Event.DUPLEX, Tag.DUPLEX_TARGET_STATE)
