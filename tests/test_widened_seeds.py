@@ -193,3 +193,20 @@ def test_a_delete_at_the_target_while_the_source_is_down_leaves_no_half_pair() -
     case = Case(topo=TopoParams(cores=0, modes=("sync",), blocks=64),
                 workloads=(Workload(volume="S11:0", rate=200.0, count=20, at=0.0),), faults=faults, seed=0)
     assert run_case(case).problems == ()
+
+
+def test_writes_refused_at_a_target_deleted_alone_take_their_turn_in_the_order() -> None:
+    """The deep hypothesis profile (2026-12-01, after the fix above): the source deletes the
+    pair, its DELETE entry slow on a 1 Mbit/s core link; the target host deletes it too, at
+    S12 alone. The WRs still on their way reached S12, which refused them (not the target
+    of a pair any more), then the pair was created again and its copy reflected: the
+    write_order checker called the copy out of order, before the refused WRs. They took
+    their turn, applied nowhere; the checker now counts them so."""
+    faults = (Step(at=0.39, do="delete-pair", args=(("volume", "S12:0"), ("host", "H12"))),
+              Step(at=0.205, do="delete-pair", args=(("volume", "S11:0"), ("host", "H11"))))
+    topo = TopoParams(cores=3, shape="chain", customers=2, modes=("sync", "sync"), durable=True, blocks=64,
+                      knobs=(("lab", "block_size", 4096), ("K3-E2", "bandwidth_mbps", 1.0)))
+    case = Case(topo=topo, workloads=(Workload(volume="S11:0", rate=200.0, count=10, at=0.0),
+                                      Workload(volume="S21:0", rate=200.0, count=10, at=0.0)), faults=faults, seed=0)
+    assert run_case(case).problems == ()
+

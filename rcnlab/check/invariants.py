@@ -19,7 +19,8 @@ of other kinds (pair create, Duplex, resync, SOK) take numbers too and are
 skipped. A rebase after failure Suspend ("sequence-rebased" at the target edge)
 legitimately skips the numbers below it (those writes went to the differential
 bitmaps, which ``nothing_lost`` checks). The entry being reflected again after a
-crash of a durable target edge (same number, same data) is allowed.
+crash of a durable target edge (same number, same data) is allowed. A WR the target
+storage refuses (its pair was deleted there alone) takes its turn as if reflected.
 
 ``host_order`` (1, as the hosts see it; issue 12). Per order assurance ID, the target
 is the source after a prefix of the writes in the order the source storages
@@ -149,6 +150,7 @@ class Checker:
             "sok-sent": checker._on_sok,
             "reflected": checker._on_reflected,
             "sequence-rebased": checker._on_rebased,
+            "rio-refused": checker._on_refused,
             "write-issued": checker._on_issued,
             "write-acknowledged": checker._on_answered,
             "write-failed": checker._on_answered,
@@ -258,13 +260,26 @@ class Checker:
             self.violate("write_order", f"{_where(ev)} reflected {f['volume']} block {f['block']} data "
                          f"{f['data_digest']} but the entry created was {entry.kind} {entry.volume} block "
                          f"{entry.block} data {entry.digest}", ev.t)
-        if seq == last:
-            return
+        if seq != last:
+            self._advance(ev, oid, seq, last, group, "reflected")
+
+    def _on_refused(self, ev: TraceEvent) -> None:
+        """A WR the target storage refused (the pair was deleted there alone): it takes its
+        turn in the sequence and is applied nowhere."""
+        f = ev.fields
+        if f.get("seq"):
+            oid, seq = f["order_id"], f["seq"]
+            last = self._last.get(oid, 0)
+            if seq > last:
+                self._advance(ev, oid, seq, last, self._created.get(oid, {}), "refused")
+
+    def _advance(self, ev: TraceEvent, oid: int, seq: int, last: int, group: dict[int, Created], what: str) -> None:
+        """Entry ``seq`` took its turn after ``last``: every WR numbered between must have."""
         for j in range(last + 1, seq):
             skipped = group.get(j)
             if skipped is None or skipped.kind == WR:
-                what = "never created" if skipped is None else f"WR block {skipped.block}"
-                self.violate("write_order", f"{_where(ev)} reflected before seq {j} ({what}): out of order", ev.t)
+                gap = "never created" if skipped is None else f"WR block {skipped.block}"
+                self.violate("write_order", f"{_where(ev)} {what} before seq {j} ({gap}): out of order", ev.t)
                 break
         for j in range(last, seq):  # keep the last one for a re-reflection
             group.pop(j, None)

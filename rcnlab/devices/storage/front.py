@@ -151,7 +151,8 @@ class FrontMixin(StorageState):
         pair = self.pairs.get(volume.lun)
         if pair is None or pair.role is not Role.TARGET:  # deleted here meanwhile: the host's now
             reason = f"{self.name}:{volume.lun} is not the target of a pair"
-            self.emit("rio-refused", None, kind=str(rio.kind), reason=reason)
+            self.emit("rio-refused", None, kind=str(rio.kind), reason=reason, order_id=order_id, seq=seq,
+                      volume=str(rio.target), block=rio.block)
             self._to_edge(Rio(kind=RioKind.WROK, source=rio.source, target=rio.target, block=rio.block, seq=seq,
                               order_id=order_id, error=reason))
             return
