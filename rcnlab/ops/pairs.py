@@ -542,7 +542,7 @@ def resync_all(lab: Lab, c: ResyncAll) -> None:
                 if pair.role is Role.TARGET:
                     _recreate_half_pair(lab, pair)
                 elif pair.state in (PairState.SUSPEND, PairState.FAILURE_SUSPEND):
-                    if not _recreate_deleted_target(lab, pair):
+                    if not _recreate_deleted_target(lab, storage, pair):
                         resync(lab, Resync(volume=net.volume_name(pair.local)))
                 elif pair.state is PairState.DUPLEX and net.pair_view(storage, pair).takeover:
                     suspend(lab, Suspend(volume=net.volume_name(pair.local)))
@@ -557,16 +557,16 @@ def resync_all(lab: Lab, c: ResyncAll) -> None:
                 lab.refused.append(f"resync-all: {exc}")
 
 
-def _recreate_deleted_target(lab: Lab, pair: StoragePair) -> bool:
-    """A source-side pair whose target storage (up) holds no pair: it was deleted at the
-    target alone. Delete it here, then create it again once the delete is through."""
+def _recreate_deleted_target(lab: Lab, storage: ExternalStorage, pair: StoragePair) -> bool:
+    """A pair of ``storage``'s whose target storage (up) holds no pair: it was deleted at
+    the target alone. Delete it here, then create it again once the delete is through."""
     net = lab.net
-    target = net.storage_of(pair.remote)
-    if target is None or not target.up or target.pairs.get(net.real(pair.remote).lun) is not None:
+    remote = net.real(pair.remote)
+    target = net.storage_of(remote)
+    if target is None or not target.up or target.pairs.get(remote.lun) is not None:
         return False
-    names = net.volume_name(pair.local), net.volume_name(net.real(pair.remote))
-    source = net.storage_of(pair.local)
-    info = net.edge_named[source.edge].pairs.get((pair.local, net.real(pair.remote))) if source else None
+    names = net.volume_name(pair.local), net.volume_name(remote)
+    info = net.edge_named[storage.edge].pairs.get((pair.local, remote))
     given = info.order_id if info is not None and net.topo.order_method is OrderMethod.B else 0
     delete_pair(lab, DeletePair(volume=names[0]))
     _create_later(lab, CreatePair(source=names[0], target=names[1], mode=pair.mode, order_id=given))
