@@ -308,15 +308,18 @@ volume = "ST112:0"
     assert sum(e.log_entries for e in net.edges) == 0
 
 
-#: The pair is Duplex with writes flowing; the source storage goes down and the target's
-#: host deletes the pair (the delete then goes to the target storage alone, like
-#: ``pairsplit -R``); the source storage comes back.
-DELETE_AT_TARGET = """
+PAIR_CREATED = """
 [[step]]
 at = 0.0
 do = "pair-create"
 source = "ST112:0"
 target = "ST122:0"
+"""
+
+#: The pair is Duplex with writes flowing; the source storage goes down and the target's
+#: host deletes the pair (the delete then goes to the target storage alone, like
+#: ``pairsplit -R``); the source storage comes back.
+DELETE_AT_TARGET = PAIR_CREATED + """
 [[step]]
 at = 0.2
 do = "workload"
@@ -388,6 +391,38 @@ target = "ST122:0"
     assert set(states(runner, "ST112:0").values()) == {"Duplex"}
     assert net.devices["ST112"].volumes[0].digest() == net.devices["ST122"].volumes[0].digest()
     assert sum(e.log_entries for e in net.edges) == 0
+
+
+def test_a_creation_whose_deadline_passed_while_the_source_storage_was_down_fails_at_restart():
+    """The deep hypothesis profile: the source storage crashed while its pair creation
+    waited for ICOK, and its command timeout passed while it was down. Back, it held the
+    creation for ever (Simplex, waiting), so the half pair the target side registered could
+    neither be resynced nor created again. Now the creation fails at restart, answered to
+    the host; the operator deletes the half pair at the target and creates the pair again."""
+    text = PAIR_CREATED + """
+[[step]]
+at = 0.001
+do = "crash"
+device = "ST112"
+[[step]]
+at = 3.0
+do = "restart"
+device = "ST112"
+[[step]]
+at = 3.5
+do = "delete-pair"
+volume = "ST122:0"
+[[step]]
+at = 4.0
+do = "pair-create"
+source = "ST112:0"
+target = "ST122:0"
+"""
+    net, runner, trace = run(topology("fig1"), text)
+    assert runner.failed == [] and runner.refused == []
+    (create,) = runner.lab.failed_commands()
+    assert create.reason == "no ICOK from the RCN within 2 s" and create.answered == pytest.approx(3.0, abs=1e-3)
+    assert set(states(runner, "ST112:0").values()) == {"Duplex"}
 
 
 def test_a_failback_whose_swap_was_lost_is_repeated_by_the_next_resync():

@@ -210,3 +210,17 @@ def test_writes_refused_at_a_target_deleted_alone_take_their_turn_in_the_order()
                                       Workload(volume="S21:0", rate=200.0, count=10, at=0.0)), faults=faults, seed=0)
     assert run_case(case).problems == ()
 
+
+def test_a_creation_timed_out_while_its_source_storage_was_down_leaves_no_pair_waiting() -> None:
+    """The deep hypothesis profile (2026-12-01): E1 gave up on the creation (5 ms resends,
+    S12 12.5 ms away) at the moment S11 crashed; S11's command timeout passed while it was
+    down, and back, it held the creation (Simplex, waiting for ICOK) for ever while S12
+    stood Initial-Copying: the fuzzer's recovery could neither resync nor create it again,
+    and ``agreement`` broke. The creation now fails at restart."""
+    faults = (Step(at=0.02, do="crash", args=(("device", "S11"),)), Step(at=0.62, do="restart", args=(("device", "S11"),)))
+    topo = TopoParams(cores=0, modes=("sync",), blocks=64,
+                      knobs=(("E1", "resend_timeout_ms", 5.0), ("E1", "resend_limit", 3),
+                             ("S11", "command_timeout_ms", 500.0), ("E2-S12", "latency_ms", 12.5)))
+    case = Case(topo=topo, workloads=(Workload(volume="S11:0", rate=200.0, count=20, at=0.0),), faults=faults, seed=0)
+    assert run_case(case).problems == ()
+

@@ -41,7 +41,10 @@ class CommandsMixin(StorageState):
         ends in failure Suspend, as an array suspends a pair by error."""
         self._deadlines.pop((lun, answer), None)
         pair = self.pairs.get(lun)
-        if pair is None or not self.up:
+        if pair is None:
+            return
+        if not self.up:  # acted on at restart (the pair records are on disk; a creation
+            self._expired.append((lun, answer))  # waiting for ICOK must not wait for ever)
             return
         reason = f"no {answer} from the RCN within {self.spec.command_timeout:g} s"
         self.emit("command-timed-out", None, pair=f"{pair.source}>{pair.target}", waiting_for=str(answer))

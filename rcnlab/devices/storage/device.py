@@ -35,8 +35,13 @@ class ExternalStorage(FrontMixin, CommandsMixin, TransitionsMixin, CopyMixin, Pa
         self._reset_pacing()
 
     def restart(self) -> None:
-        """Volumes and pair records are on disk; an interrupted copy resumes from 1211."""
+        """Volumes and pair records are on disk; an interrupted copy resumes from 1211; a
+        command whose answer was due while we were down has timed out (deep hypothesis
+        profile: a creation whose failure notice came while down waited for ever)."""
         super().restart()
+        expired, self._expired = self._expired, []
+        for lun, answer in expired:
+            self._command_timed_out(lun, answer)
         for pair in self.pairs.values():
             if pair.role is Role.SOURCE and pair.state in (S.INITIAL_COPYING, S.DUPLEX_PENDING) and pair.copy is None:
                 self._start_copy(pair, sorted(hand_over(pair.bitmap)), CopyKind.RESUMED)

@@ -49,6 +49,7 @@ class StorageState(Device):
     # more since, an unanswered WR may have been logged (its answer lost) and is not resent.
     _lost_before: int = attrs.field(default=0, init=False)
     _deadlines: dict[tuple[int, RioKind], Timer] = attrs.field(factory=dict, init=False)  # (LUN, answer) -> timer
+    _expired: list[tuple[int, RioKind]] = attrs.field(factory=list, init=False)  # deadlines passed while down
     _notify: dict[int, Timer] = attrs.field(factory=dict, init=False)  # LUN -> failure notice to repeat
     pacing: Pacing = attrs.field(factory=Pacing, init=False)  # flow control: what the edge holds back
 
