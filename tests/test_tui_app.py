@@ -189,6 +189,27 @@ def test_suspend_resync_failover_and_delete(tmp_path: Path) -> None:
     run(app, body)
 
 
+def test_delete_while_the_source_storage_is_down_deletes_the_target_half(tmp_path: Path) -> None:
+    """d with the source storage crashed: the delete goes to the target storage alone (the
+    README), the panel shows the target side Simplex and the source edge failure Suspend."""
+    app = make_app(tmp_path, paused=True)
+
+    async def body(pilot: Any) -> None:
+        await create_pair(pilot)
+        await duplex(pilot)
+        app.select("ST112")
+        await act(pilot, "k")
+        assert not app.net.devices["ST112"].up
+        await act(pilot, "d")
+        await app.bridge.advance(app.bridge.virtual_time + 0.5)
+        info = app.query_one(PairPanel).describe()
+        assert info.state(Party.TARGET_STORAGE) is PairState.SIMPLEX
+        assert info.state(Party.TARGET_EDGE) is PairState.SIMPLEX
+        assert info.state(Party.SOURCE_EDGE) is PairState.FAILURE_SUSPEND
+
+    run(app, body)
+
+
 def test_operator_names_toggle(tmp_path: Path) -> None:
     app = make_app(tmp_path, paused=True)
 

@@ -501,10 +501,10 @@ def delete_pair(lab: Lab, c: DeletePair) -> None:
     storage, pair = _paired(lab, c.volume, Command.DELETE)
     check_command(Command.DELETE, pair.state, f"{storage.name} {c.volume}")
     _refuse_delete_while_turning(lab, pair, c.volume)
-    if pair.role is Role.TARGET:
-        source = lab.net.storage_of(pair.remote)
-        if source is not None and source.up and source.pairs.get(pair.remote.lun) is not None:
-            storage, pair = source, source.pairs[pair.remote.lun]
+    other = lab.net.storage_of(pair.remote)
+    mirror = other.pairs.get(lab.net.real(pair.remote).lun) if other is not None and other.up else None
+    if mirror is not None and (pair.role is Role.TARGET or not storage.up):
+        storage, pair = other, mirror
     h = lab.host_of(storage, c.host)
     _send(lab, h, Rio(kind=RioKind.DELETE, source=pair.source, target=pair.target))
 
