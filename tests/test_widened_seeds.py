@@ -224,3 +224,144 @@ def test_a_creation_timed_out_while_its_source_storage_was_down_leaves_no_pair_w
     case = Case(topo=topo, workloads=(Workload(volume="S11:0", rate=200.0, count=20, at=0.0),), faults=faults, seed=0)
     assert run_case(case).problems == ()
 
+
+@pytest.mark.xfail(strict=True, reason="open (issue 12): a failback with swap_back right after a prompt failover, "
+                                       "the target edge's way in cut one way, ends Duplex with different volumes")
+def test_a_failback_right_after_a_prompt_failover_over_a_one_way_cut_keeps_the_volumes_equal() -> None:
+    """The deep hypothesis profile (2026-12-01, first envelope; the code of 2026-11-30 fails
+    alike): a prompt failover of S22:0 at 20 ms while K1>E2 is cut, then a failback with
+    swap_back at 205 ms; four synchronous pairs with writes. The pair ends Duplex at all four
+    parties with S21:0 and S22:0 different in 13 blocks (``nothing_lost``, ``convergence``).
+    Strict: this test fails once it is fixed, to be turned into a plain test."""
+    faults = (Step(at=0.205, do="failback", args=(("volume", "S22:0"), ("swap_back", True))),
+              Step(at=0.02, do="failover", args=(("volume", "S22:0"), ("prompt", True))),
+              Step(at=0.02, do="fail", args=(("link", "K1-E2"), ("direction", "K1>E2"))))
+    topo = TopoParams(cores=1, customers=2, volumes=2, modes=("sync",) * 4, durable=True, blocks=64)
+    case = Case(topo=topo, workloads=tuple(Workload(volume=v, rate=200.0, count=10, at=0.0)
+                                           for v in ("S11:0", "S11:1", "S21:0", "S21:1")), faults=faults, seed=0)
+    assert run_case(case).problems == ()
+
+
+@pytest.mark.xfail(strict=True, reason="open (issue 12): method B's order ID reused by the other edge pair once "
+                                       "the first pair's creation failed: the fuzzer still expects a refusal and "
+                                       "write_order sees seq 1 created at both edges")
+def test_method_b_reuses_an_order_id_whose_pair_is_gone() -> None:
+    """The deep hypothesis profile (2026-12-01, widened; the code of 2026-11-30 fails alike):
+    order ID 1 (method B) given to S11:0>S12:0; E2 crashes (volatile log) and is partitioned,
+    then S12:1>S11:1 (edge pair E2>E1) is created with order ID 1. The fuzzer claims it must be
+    refused, but the first pair is gone by then, so it is accepted; and ``write_order``, which
+    keys entries by order ID alone, sees seq 1 of order 1 created at both E1 and E2. Either
+    side (the claim, or the checker's key) is to be settled. Strict: fails once fixed."""
+    case = Case(topo=TopoParams(cores=2,
+      shape='chain',
+      customers=1,
+      volumes=1,
+      modes=('async',),
+      order_method='B',
+      durable=False,
+      batch_wait_ms=0.0,
+      distance_km=100.0,
+      jitter_ms=1.0,
+      blocks=4096,
+      attach='ip',
+      order_groups='customer',
+      runtime_order=True,
+      virtual_wwn=False,
+      spare=True,
+      same_edge=False,
+      tight_contract=False,
+      knobs=(('management', 'name', 'M9'),
+       ('management', 'site_timeout_ms', 6000.0),
+       ('C1', 'edges', ['E1', 'E2']),
+       ('C1', 'max_storages', 3),
+       ('E1', 'resend_timeout_ms', 5.0),
+       ('E2', 'log_capacity', 1048576),
+       ('E2', 'resend_timeout_ms', 5.0),
+       ('E2', 'resend_limit', 20),
+       ('S11', 'copy_rate', 1000000.0),
+       ('S12', 'command_timeout_ms', 500.0),
+       ('K1', 'batch_wait_ms', 10.0),
+       ('E1-K1', 'bandwidth_mbps', 1.0),
+       ('E1-K1', 'loss', 0.001),
+       ('E1-K1', 'mtu', 256),
+       ('K1-K2', 'loss', 0.01),
+       ('K2-E2', 'bandwidth_mbps', 100.0),
+       ('S11-E1', 'jitter_ms', 0.05),
+       ('S11-E1', 'bandwidth_mbps', 10.0),
+       ('E2-S12', 'jitter_ms', 0.05),
+       ('E2-S12', 'bandwidth_mbps', 10.0),
+       ('H12-S12', 'latency_ms', 12.5),
+       ('H11', 'auto_failover', False),
+       ('C1', 'contract', 'later'))),
+     workloads=(Workload(volume='S11:0', rate=4000.0, count=100, at=0.2),),
+     faults=(Step(at=0.945,
+       do='crash',
+       args=(('device', 'K2'),),
+       refuse='',
+       succeed=''),
+      Step(at=0.995,
+       do='restart',
+       args=(('device', 'K2'),),
+       refuse='',
+       succeed=''),
+      Step(at=0.945,
+       do='crash',
+       args=(('device', 'E2'),),
+       refuse='',
+       succeed=''),
+      Step(at=0.995,
+       do='restart',
+       args=(('device', 'E2'),),
+       refuse='',
+       succeed=''),
+      Step(at=0.76,
+       do='set-link',
+       args=(('link', 'H11-S11'), ('jitter_ms', 1.0)),
+       refuse='',
+       succeed=''),
+      Step(at=1.36,
+       do='set-link',
+       args=(('link', 'H11-S11'), ('jitter_ms', 0.0)),
+       refuse='',
+       succeed=''),
+      Step(at=1.13,
+       do='partition',
+       args=(('devices', ['E2']),),
+       refuse='',
+       succeed=''),
+      Step(at=1.73,
+       do='heal',
+       args=(('devices', ['E2']),),
+       refuse='',
+       succeed=''),
+      Step(at=1.315,
+       do='pair-create',
+       args=(('source', 'S12:1'),
+        ('target', 'S11:1'),
+        ('mode', 'sync'),
+        ('order_id', 1),
+        ('host', 'H12')),
+       refuse='order ID 1 belongs to pairs of edge pair E1>E2',
+       succeed=''),
+      Step(at=0.0,
+       do='contract',
+       args=(('customer', 'C1'),),
+       refuse='',
+       succeed=''),
+      Step(at=0.0,
+       do='configure-customer',
+       args=(('customer', 'C1'),),
+       refuse='',
+       succeed=''),
+      Step(at=0.0,
+       do='pair-create',
+       args=(('source', 'S11:0'),
+        ('target', 'S12:0'),
+        ('mode', 'async'),
+        ('order_id', 1)),
+       refuse='',
+       succeed='')),
+     seed=6345,
+     break_rule=None)
+    assert run_case(case).problems == ()
+
