@@ -225,14 +225,14 @@ def test_a_creation_timed_out_while_its_source_storage_was_down_leaves_no_pair_w
     assert run_case(case).problems == ()
 
 
-@pytest.mark.xfail(strict=True, reason="open (issue 12): a failback with swap_back right after a prompt failover, "
-                                       "the target edge's way in cut one way, ends Duplex with different volumes")
 def test_a_failback_right_after_a_prompt_failover_over_a_one_way_cut_keeps_the_volumes_equal() -> None:
-    """The deep hypothesis profile (2026-12-01, first envelope; the code of 2026-11-30 fails
-    alike): a prompt failover of S22:0 at 20 ms while K1>E2 is cut, then a failback with
-    swap_back at 205 ms; four synchronous pairs with writes. The pair ends Duplex at all four
-    parties with S21:0 and S22:0 different in 13 blocks (``nothing_lost``, ``convergence``).
-    Strict: this test fails once it is fixed, to be turned into a plain test."""
+    """The deep hypothesis profile (2026-12-01, first envelope): a prompt failover of S22:0 at
+    20 ms while K1>E2 is cut, then a failback with swap_back at 205 ms; four synchronous pairs
+    with writes. S21 (the old source, written while suspended) turned into the target and
+    handed its marked blocks, with E1's 727, to a DPOK that was lost over the cut; both were
+    emptied as they left, so the next resync copied nothing back and the pair went Duplex with
+    S21:0 and S22:0 different in 6 blocks (``nothing_lost``, ``convergence``). Both now stay
+    marked until Duplex, as for a plain resync."""
     faults = (Step(at=0.205, do="failback", args=(("volume", "S22:0"), ("swap_back", True))),
               Step(at=0.02, do="failover", args=(("volume", "S22:0"), ("prompt", True))),
               Step(at=0.02, do="fail", args=(("link", "K1-E2"), ("direction", "K1>E2"))))

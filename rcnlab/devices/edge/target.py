@@ -12,7 +12,6 @@ import attrs
 
 from rcnlab.devices.edge.log import Inbound
 from rcnlab.devices.edge.state import ANSWER_EVENT, EdgeState
-from rcnlab.model.bitmaps import hand_over
 from rcnlab.model.kinds import CopyMode, Party
 from rcnlab.model.log_entry import LOG_ENTRY_HEADER_BYTES, LogEntry
 from rcnlab.model.pair_state import TRANSITIONS, Event, PairState
@@ -370,8 +369,8 @@ class TargetMixin(EdgeState):
                                                                      and rio.seq != entry.seq):
             self.emit("rio-refused", None, kind=str(kind), reason="no request of that kind is being reflected")
             return
-        if kind is K.DPOK and pair is not None and pair.bitmap:  # failback: what the old source edge had goes too
-            rio = attrs.evolve(rio, bitmap=hand_over(pair.bitmap, rio.bitmap))
+        if kind is K.DPOK and pair is not None and pair.bitmap:  # failback: what the old source edge had goes
+            rio = attrs.evolve(rio, bitmap=pair.bitmap | rio.bitmap)  # too, and stays marked until Duplex
         box.in_progress = None
         steps = REFLECT_STEPS[kind]
         group = self.groups[order_id]
@@ -404,6 +403,8 @@ class TargetMixin(EdgeState):
                 event = None
             if event is not None:
                 self._set_state(pair, event, steps.state, Party.TARGET_EDGE)
+                if pair.state is S.DUPLEX:
+                    pair.bitmap.clear()  # the copy the last DPOK asked for is done
                 if steps.info_updated:
                     self.emit("pair-info-updated", steps.info_updated, pair=f"{pair.source}>{pair.target}",
                               state=str(pair.state))

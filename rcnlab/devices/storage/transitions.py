@@ -60,12 +60,14 @@ class TransitionsMixin(StorageState):
                 self.emit("pair-swapped", None, old=old, new=f"{pair.source}>{pair.target}", party=Party.TARGET_STORAGE,
                           state=str(pair.state), bitmap=len(pair.bitmap))
             self._set_state(pair, Event.SWAP, Tag.RESYNC_DPOK_FROM_TARGET)
-            # what this volume got that the new source may lack: its 1211, and WRs never answered
-            stray = {b for (l, b, *_) in self._unanswered.values() if l == lun}
+            # what this volume got that the new source may lack: its 1211, and WRs never answered;
+            # marked until Duplex, as for a plain resync: the DPOK may be lost (deep profile, a
+            # failback over a path cut one way right after a prompt failover)
+            pair.bitmap |= {b for (l, b, *_) in self._unanswered.values() if l == lun}
             for xid in [x for x, v in self._unanswered.items() if v[0] == lun]:
                 del self._unanswered[xid]
-            self._to_edge(Rio(kind=RioKind.DPOK, source=rio.source, target=rio.target,
-                              bitmap=hand_over(pair.bitmap, stray)), Tag.RESYNC_DPOK_FROM_TARGET)
+            self._to_edge(Rio(kind=RioKind.DPOK, source=rio.source, target=rio.target, bitmap=frozenset(pair.bitmap)),
+                          Tag.RESYNC_DPOK_FROM_TARGET)
         elif kind is RioKind.RESYNC:
             self._set_state(pair, Event.RESYNC, Tag.RESYNC_DPOK_FROM_TARGET)
             pair.takeover = False
