@@ -175,3 +175,24 @@ def test_a_paired_volume_is_refused_with_its_state(source):
     text = pair_and_writes(count=10) + create(0.5, source, "ST122:0" if source == "ST112:0" else "ST112:0")
     _, runner, _ = run(topology("fig1"), text)
     assert len(runner.refused) == 1 and "pair-create refused" in runner.refused[0]
+
+
+@pytest.mark.parametrize("second", [("ST22:0", "ST21:1", "H22"), ("ST23:0", "ST22:0", "H23")],
+                         ids=["the-other-way", "from-a-third-edge"])
+def test_an_order_id_is_free_again_once_its_pairs_are_deleted(second):
+    """Method B: order ID 7 joins E1->E2, its pair is deleted, and the ID is given to another
+    edge pair (E2->E1, or E3->E2 into the same target edge, whose reflection counter stood at
+    the old sequence's end): accepted, Duplex, the new writes reflected in order."""
+    def workload(at: float, volume: str, host: str) -> str:
+        return f'[[step]]\nat = {at}\ndo = "workload"\nvolume = "{volume}"\nrate = 1000\ncount = 50\nhost = "{host}"\n'
+
+    source, target, host = second
+    text = (create(0.0, "ST21:0", "ST22:0", order_id=7) + workload(0.3, "ST21:0", "H21")
+            + '[[step]]\nat = 1.0\ndo = "delete-pair"\nvolume = "ST21:0"\n'
+            + create(1.5, source, target, order_id=7) + workload(2.0, source, host))
+    net, runner, trace = run(topology("mesh", {MESH_PAIRS: ""}), text)
+    assert runner.refused == [] and runner.lab.failed_commands(final=True) == []
+    assert states(net) == {source: {"Duplex"}}
+    assert all(summarize(net)["invariants"].values()), runner.failed
+    reflected = [e["seq"] for e in trace if e["event"] == "reflected" and e["t"] > 1.5 and not e["copy"]]
+    assert len(reflected) == 50 and reflected == sorted(reflected)

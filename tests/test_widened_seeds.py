@@ -242,16 +242,14 @@ def test_a_failback_right_after_a_prompt_failover_over_a_one_way_cut_keeps_the_v
     assert run_case(case).problems == ()
 
 
-@pytest.mark.xfail(strict=True, reason="open (issue 12): method B's order ID reused by the other edge pair once "
-                                       "the first pair's creation failed: the fuzzer still expects a refusal and "
-                                       "write_order sees seq 1 created at both edges")
 def test_method_b_reuses_an_order_id_whose_pair_is_gone() -> None:
-    """The deep hypothesis profile (2026-12-01, widened; the code of 2026-11-30 fails alike):
-    order ID 1 (method B) given to S11:0>S12:0; E2 crashes (volatile log) and is partitioned,
-    then S12:1>S11:1 (edge pair E2>E1) is created with order ID 1. The fuzzer claims it must be
-    refused, but the first pair is gone by then, so it is accepted; and ``write_order``, which
-    keys entries by order ID alone, sees seq 1 of order 1 created at both E1 and E2. Either
-    side (the claim, or the checker's key) is to be settled. Strict: fails once fixed."""
+    """The deep hypothesis profile (2026-12-01, widened): order ID 1 (method B) given to
+    S11:0>S12:0, whose creation fails (E1 gives up, 5 ms resends); S12:1>S11:1 (edge pair
+    E2>E1) is then created with order ID 1. The first pair is gone at its source, so the ID
+    is free and the creation accepted, and E2 numbers the new sequence from 1: the fuzzer
+    claimed a refusal (it no longer does once a creation failed before), and ``write_order``,
+    which keyed entries by order ID alone, saw seq 1 of order 1 created at both E1 and E2
+    (it now keys a sequence by order ID and target edge)."""
     case = Case(topo=TopoParams(cores=2,
       shape='chain',
       customers=1,

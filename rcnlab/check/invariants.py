@@ -97,6 +97,10 @@ _CHECKERS: weakref.WeakValueDictionary[int, Checker] = weakref.WeakValueDictiona
 WR = RioKind.WR.value
 
 
+#: A sequence of log entries: an order assurance ID at the target edge that reflects it.
+Seq = tuple[str, int]
+
+
 class Created(NamedTuple):
     """What the checker remembers of a log entry 211 the source edge created (a tuple:
     one per write)."""
@@ -119,8 +123,12 @@ class Checker:
     counts: dict[str, int] = attrs.field(factory=dict)  # invariant -> violations seen (also beyond the cap)
     reflected: int = 0  # reflections checked
     rereflected: int = 0  # the same entry reflected again after a crash
-    _created: dict[int, dict[int, Created]] = attrs.field(factory=dict)  # order id -> seq -> entry
-    _last: dict[int, int] = attrs.field(factory=dict)  # order id -> last sequence number reflected/skipped
+    # A sequence is an order ID's at one target edge: a method B ID may be used again by
+    # another edge pair once its pairs are gone, numbered afresh from 1 by its new source edge
+    _created: dict[Seq, dict[int, Created]] = attrs.field(factory=dict)  # sequence -> seq -> entry
+    _last: dict[Seq, int] = attrs.field(factory=dict)  # sequence -> last sequence number reflected/skipped
+    _toward: dict[tuple[str, int], str] = attrs.field(factory=dict)  # (source edge, order id) -> target edge
+    _creator: dict[Seq, str] = attrs.field(factory=dict)  # sequence -> the source edge numbering it
     _issued: dict[str, dict[int, tuple[str, int, str, int]]] = attrs.field(factory=dict)  # host -> tag -> write
     _issued_at: dict[tuple[str, str, int], list[int]] = attrs.field(factory=dict)  # (host, volume, block) -> tags
     _index: int = 0
@@ -132,10 +140,12 @@ class Checker:
     _handlers: dict[str, Callable[[TraceEvent], None]] = attrs.field(factory=dict)
     order: HostOrder = attrs.field(init=False)  # the host-order invariant's state
     _customer: dict[str, str] = attrs.field(init=False)  # storage WWN -> customer
+    _edge_of: dict[str, str] = attrs.field(init=False)  # storage name and WWN -> its edge
 
     def __attrs_post_init__(self) -> None:
         self.order = HostOrder(self.net, self.violate)
         self._customer = _customers(self.net)
+        self._edge_of = {k: s.edge for s in self.net.storages for k in (s.name, s.wwn)}
 
     # -- attaching ---------------------------------------------------------------------
     @classmethod
@@ -202,7 +212,17 @@ class Checker:
         if "seq" not in f or f["kind"] not in REQUEST_KINDS:  # an answer created at the target edge
             return
         oid, seq = f["order_id"], f["seq"]
-        group = self._created.setdefault(oid, {})
+        target = self._edge_of.get(self.net.real_wwn(str(f.get("volume")).rpartition("/")[0]), "?")
+        self._toward[(ev.device, oid)] = target
+        key = (target, oid)
+        group = self._created.setdefault(key, {})
+        last = self._last.get(key, 0)
+        if self._creator.setdefault(key, ev.device) != ev.device and all(
+                c.kind != WR for s, c in group.items() if s > last):
+            # the ID given to another edge pair once its writes were reflected: numbered afresh
+            group.clear()
+            self._last[key] = seq - 1
+        self._creator[key] = ev.device
         old = group.get(seq)
         if old is not None and old.device != ev.device:
             self.violate("write_order", f"order {oid} seq {seq} created at both {old.device} and {ev.device}",
@@ -213,17 +233,19 @@ class Checker:
 
     def _on_sok(self, ev: TraceEvent) -> None:
         f = ev.fields
-        self._created.setdefault(f["order_id"], {})[f["seq"]] = Created("SOK", None, -1, None, ev.device)
+        target = self._toward.get((ev.device, f["order_id"]), "?")
+        self._created.setdefault((target, f["order_id"]), {})[f["seq"]] = Created("SOK", None, -1, None, ev.device)
 
     def _on_rebased(self, ev: TraceEvent) -> None:
         f = ev.fields
-        oid, now = f["order_id"], f["now"]
-        last = self._last.get(oid, 0)
+        key = (ev.device, f["order_id"])
+        now = f["now"]
+        last = self._last.get(key, 0)
         if now > last:
-            group = self._created.get(oid, {})
+            group = self._created.get(key, {})
             for seq in range(last + 1, now + 1):
                 group.pop(seq, None)
-            self._last[oid] = now
+            self._last[key] = now
 
     def _on_reflected(self, ev: TraceEvent) -> None:
         self._check_write_order(ev)
@@ -232,20 +254,21 @@ class Checker:
     def _check_write_order(self, ev: TraceEvent) -> None:
         f = ev.fields
         oid, seq = f["order_id"], f["seq"]
+        key = (self._edge_of[ev.device], oid)
         self.reflected += 1
         # The block's content on that volume now comes from the other side of the pair: a
         # host write acknowledged there before the entry was created (a takeover write, or
         # the old source's own writes before a failback turned the pair) is superseded; one
         # issued after it is overwritten by older data: lost.
-        key = (f["volume"], f["block"])
-        acked = self._acked.pop(key, None)
-        self._since.pop(key, None)
-        group = self._created.get(oid, {})
+        block = (f["volume"], f["block"])
+        acked = self._acked.pop(block, None)
+        self._since.pop(block, None)
+        group = self._created.get(key, {})
         made = group.get(seq)
         if acked is not None and made is not None and acked[0] > made.issued:
             self.violate("nothing_lost", f"{f['volume']} block {f['block']}: acknowledged data {acked[1]} "
                          f"overwritten by older data: {_where(ev)} was created before that write was issued", ev.t)
-        last = self._last.get(oid, 0)
+        last = self._last.get(key, 0)
         if seq == last and seq in group:  # reflected again after a crash: harmless if identical
             self.rereflected += 1
         elif seq <= last:
@@ -261,19 +284,19 @@ class Checker:
                          f"{f['data_digest']} but the entry created was {entry.kind} {entry.volume} block "
                          f"{entry.block} data {entry.digest}", ev.t)
         if seq != last:
-            self._advance(ev, oid, seq, last, group, "reflected")
+            self._advance(ev, key, seq, last, group, "reflected")
 
     def _on_refused(self, ev: TraceEvent) -> None:
         """A WR the target storage refused (the pair was deleted there alone): it takes its
         turn in the sequence and is applied nowhere."""
         f = ev.fields
         if f.get("seq"):
-            oid, seq = f["order_id"], f["seq"]
-            last = self._last.get(oid, 0)
+            key, seq = (self._edge_of[ev.device], f["order_id"]), f["seq"]
+            last = self._last.get(key, 0)
             if seq > last:
-                self._advance(ev, oid, seq, last, self._created.get(oid, {}), "refused")
+                self._advance(ev, key, seq, last, self._created.get(key, {}), "refused")
 
-    def _advance(self, ev: TraceEvent, oid: int, seq: int, last: int, group: dict[int, Created], what: str) -> None:
+    def _advance(self, ev: TraceEvent, key: Seq, seq: int, last: int, group: dict[int, Created], what: str) -> None:
         """Entry ``seq`` took its turn after ``last``: every WR numbered between must have."""
         for j in range(last + 1, seq):
             skipped = group.get(j)
@@ -283,7 +306,7 @@ class Checker:
                 break
         for j in range(last, seq):  # keep the last one for a re-reflection
             group.pop(j, None)
-        self._last[oid] = seq
+        self._last[key] = seq
 
     # -- (2) nothing acknowledged lost: history ----------------------------------------------
     def _on_issued(self, ev: TraceEvent) -> None:

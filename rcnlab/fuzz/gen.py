@@ -983,13 +983,20 @@ def run_texts(topo_text: str, scenario_text: str, seed: int, digest: bool = Fals
 
 
 def _freed_places(scenario: Scenario, failed_creations: Sequence[float]) -> set[str]:
-    """The target volumes of the creations to be refused for the contract's max_pairs that
-    come after a creation that failed (908 before its ICOK, say with a crash of an edge whose
-    log is volatile): the contract has a place more, the creation takes it, and the volume
-    is not Simplex at the end (seed 3791)."""
+    """The target volumes of the creations to be refused (for max_pairs, or a method B order
+    ID, `_freed_by_failure`) that come after a creation that failed (908 before its ICOK, say
+    with a crash of an edge whose log is volatile): the creation may take the place freed,
+    and the volume is not Simplex at the end (seed 3791)."""
     return {step.command.target for note, step in zip(scenario.steps, scenario.steps[1:])
-            if isinstance(note.command, Note) and "max_pairs" in note.command.text
+            if isinstance(note.command, Note) and _freed_by_failure(note.command.text)
             and isinstance(step.command, CreatePair) and any(at < step.at for at in failed_creations)}
+
+
+def _freed_by_failure(note: str) -> bool:
+    """Whether the refusal ``note`` names is owed no more once a pair creation failed: the
+    contract has a place more (max_pairs), or the pair whose order ID it is is gone (method
+    B: the ID is free for another edge pair, deep profile 2026-12-01)."""
+    return "max_pairs" in note or "belongs to pairs of edge pair" in note
 
 
 def _not_as_noted(scenario: Scenario, refused: list[str], seen: list[tuple[float, str, str]],
@@ -1004,7 +1011,7 @@ def _not_as_noted(scenario: Scenario, refused: list[str], seen: list[tuple[float
     for note, step in zip(scenario.steps, scenario.steps[1:]):
         text = note.command.text if isinstance(note.command, Note) else ""
         was_refused = any(f": step[{step.index}] (" in line for line in refused)
-        if any(at < step.at for at in failed_creations) and ("max_pairs" in text or step.do == "failover"):
+        if any(at < step.at for at in failed_creations) and (_freed_by_failure(text) or step.do == "failover"):
             continue
         if text.startswith(MUST_REFUSE) and not was_refused:
             out.append(f"accepted: step[{step.index}] ({step.do} at {step.at:g}s) was carried out; it {text}")

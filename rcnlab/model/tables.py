@@ -86,3 +86,4 @@ class OrderAssurance:
     reflected: int = 0
     deleted: int = 0
     reflection_delay: float = 0.0
+    source_edge: str = ""  # the edge whose sequence this edge reflects (733 counts its entries)

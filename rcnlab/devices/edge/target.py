@@ -115,6 +115,7 @@ class TargetMixin(EdgeState):
             self.malformed += 1
             self.emit("entry-refused", None, reason=bogus, order_id=entry.order_id, seq=entry.seq)
             return
+        self._follow_source_edge(entry)
         if self._stale and entry.order_id in self._stale:
             if entry.seq > self._stale[entry.order_id]:
                 if entry.rebase:
@@ -192,6 +193,28 @@ class TargetMixin(EdgeState):
             self.emit("log-stored", RECEIVE_STEPS[entry.kind].stored, kind=str(entry.kind), order_id=entry.order_id,
                       seq=entry.seq)
         self._reflect_next(entry.order_id)
+
+    def _follow_source_edge(self, entry: LogEntry) -> None:
+        """Note which edge numbers the order group's entries. A pair creation from another
+        edge than the last, with no pair of the group here and nothing of it waiting, is a
+        method B order ID freed and given to another edge pair (the old one's pairs deleted):
+        its edge numbers the group afresh, and the reflection counter starts over with it
+        (else its entries would be taken for duplicates of the old ones, or wait for ever)."""
+        group = self.groups.get(entry.order_id)
+        source_edge = self.order_ids.edge_of.get(entry.source.wwn, "")
+        if group is None or group.source_edge in ("", source_edge):
+            if group is not None or entry.kind is K.PAIR_CREATE:
+                self.order_group(entry.order_id).source_edge = source_edge
+            return
+        box = self.inbound.get(entry.order_id)
+        if (entry.kind is not K.PAIR_CREATE or any(p.order_id == entry.order_id for p in self.pairs.values())
+                or (box is not None and (box.pending or box.in_progress or box.parked))):
+            return
+        self.emit("sequence-rebased", None, order_id=entry.order_id, reflected=group.reflected,
+                  now=entry.seq - 1, dropped=0)
+        group.reflected = entry.seq - 1
+        group.source_edge = source_edge
+        self._stale.pop(entry.order_id, None)
 
     def _turn_unheard(self, entry: LogEntry) -> bool:
         """Is ``entry`` a failback (a swap resync) of a pair this edge still holds the old way
