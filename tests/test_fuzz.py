@@ -13,7 +13,7 @@ from rcnlab.cli import main
 from rcnlab.formats.topology import (CoreEntry, CustomerEntry, EdgeEntry, HostEntry, LabEntry, LinkEntry,
                                      ManagementEntry, PairEntry, StorageEntry)
 from rcnlab.fuzz.gen import (FAULTS, Case, Step, TopoParams, Workload, random_case, run_case, scenario_toml,
-                             shrink, topology_toml)
+                             _simpler, shrink, topology_toml)
 from rcnlab.model.kinds import Attach, ContractTime, LinkKind, OrderMethod, Site
 from rcnlab.ops.commands import COMMANDS
 
@@ -251,3 +251,19 @@ def test_a_campaign_keeps_no_lab_of_a_seed_it_has_run():
         run_case(random_case(seed))
     gc.collect()
     assert not [o for o in gc.get_objects() if isinstance(o, World) and id(o) not in before]
+
+
+def test_shrinking_keeps_a_late_contract_and_the_creations_it_allows():
+    """A candidate without the contract, the customer configuration or a creation the final
+    "expect Duplex" needs fails for a reason of the shrinker's own (deep profile
+    2026-12-01: it turned a write_order failure into a bogus one with the same signature)."""
+    case = random_case(4)
+    set_up = [s for s in case.faults if s.do in ("contract", "configure-customer") or
+              (s.do == "pair-create" and not s.refuse)]
+    late = [k for k in case.topo.knobs if k[1] == "contract"]
+    assert set_up and late
+    smaller = list(_simpler(case))
+    assert smaller  # the failovers may still go
+    for each in smaller:
+        assert all(s in each.faults for s in set_up)
+        assert [k for k in each.topo.knobs if k[1] == "contract"] == late
