@@ -367,6 +367,28 @@ def test_a_delete_at_the_target_while_the_source_storage_is_down_breaks_the_pair
     assert all(info_key[0] != "E105" for info_key in net.management.pair_info)
 
 
+@pytest.mark.parametrize("writes_after", [False, True], ids=["quiet", "writing"])
+def test_a_delete_at_the_target_reaches_a_source_edge_that_was_down_when_it_was_told(writes_after):
+    """E104 is down with its storage when the target host deletes the pair: the management
+    server's notice is lost, and E104 came back with the pair Duplex against a target side
+    that no longer held it (its host's writes acknowledged, refused at ST122). It is told
+    again when it is back."""
+    text = DELETE_AT_TARGET.replace('device = "ST112"\n[[step]]\nat = 0.45', 'device = "ST112"\n[[step]]\nat = 0.4\n'
+                                    'do = "crash"\ndevice = "E104"\n[[step]]\nat = 0.45')
+    text += '[[step]]\nat = 1.0\ndo = "restart"\ndevice = "E104"\n'
+    if writes_after:
+        text += '[[step]]\nat = 1.6\ndo = "workload"\nvolume = "ST112:0"\nrate = 500\ncount = 20\n'
+    durable = topology("fig1", {"log_durable = false": "log_durable = true"})  # E104 keeps its pair Duplex
+    net, runner, trace = run(durable, text, until=3.0)
+    assert runner.failed == [] and runner.refused == []
+    lost, again = [e["t"] for e in events(trace, "mgmt-sent") if e["to"] == "E104" and e["what"] == "failure Suspend"]
+    assert lost < 1.0 <= again
+    assert states(runner, "ST112:0") == {"source_storage": FS, "source_edge": FS, "target_edge": "Simplex",
+                                         "target_storage": "Simplex"}
+    assert len([e for e in events(trace, "remote-copy-failed") if e["device"] == "E104"]) == 1
+    assert all(summarize(net)["invariants"].values()), summarize(net)["invariants"]
+
+
 def test_after_a_delete_at_the_target_the_source_deletes_and_creates_the_pair_again():
     again = DELETE_AT_TARGET + """
 [[step]]

@@ -24,6 +24,7 @@ from rcnlab.devices.order_ids import OrderIds
 from rcnlab.model.ids import VolumeRef
 from rcnlab.model.kinds import ContractTime, DeviceKind, LinkKind
 from rcnlab.model.log_entry import LogEntry
+from rcnlab.model.pair_state import PairState
 from rcnlab.model.tables import AccessControl, PairInfo, Route, StorageConnection, VirtualStorage
 from rcnlab.topo.routing import plan_routes, route_ips
 from rcnlab.topo.schema import Customer, ManagementSpec, StorageSpec
@@ -76,6 +77,9 @@ class ManagementServer(Device):
     cores: list[CoreDevice] = attrs.field(factory=list, init=False, repr=False)
     contracts: dict[str, Customer] = attrs.field(factory=dict, init=False)  # 901: customer ID -> its limits
     configured_customers: set[str] = attrs.field(factory=set, init=False)  # 902: the customers configured
+    # deletes at a target alone told to a source edge, per edge: told again when it is back (down, it missed them)
+    deleted_at_target: dict[str, list[tuple[EdgeDevice, tuple[VolumeRef, VolumeRef], str]]] = attrs.field(
+        factory=dict, init=False)
 
     # -- 901-903 -------------------------------------------------------------------
     def configure(self, edges: list[EdgeDevice], cores: list[CoreDevice]) -> None:
@@ -410,6 +414,16 @@ class ManagementServer(Device):
             if other is not edge and pair[0].wwn in other.attached:
                 self.net.mgmt(edge.name, self.name, None, what=f"pair deleted at {edge.name}")
                 self.net.mgmt(self.name, other.name, other.target_deleted, [pair], reason, what="failure Suspend")
+                self.deleted_at_target.setdefault(other.name, []).append((edge, pair, reason))
+
+    def edge_back(self, edge: EdgeDevice) -> None:
+        """``edge`` restarted: tell it again of the deletes at a target alone it may have
+        missed while down, those still so (it holds the pair, copying; the target edge not)."""
+        for target_edge, pair, reason in self.deleted_at_target.pop(edge.name, []):
+            held = edge.pairs.get(pair)
+            if held is not None and held.state not in (PairState.SIMPLEX, PairState.SUSPEND,
+                                                       PairState.FAILURE_SUSPEND) and pair not in target_edge.pairs:
+                self.net.mgmt(self.name, edge.name, edge.target_deleted, [pair], reason, what="failure Suspend")
 
     def addressed_wwn(self, source_storage: str, target_storage: str) -> str:
         """The WWN the source storage must address for the target (the virtual

@@ -71,6 +71,7 @@ class CrashMixin(EdgeState):
         self._flow_check(renew=self.pace != GO)  # the storages stopped waiting for us: tell them again
         for order_id in list(self.inbound):
             self._reflect_next(order_id)
+        self.management.edge_back(self)
         for storage in self._storages():  # the fabric tells them (RSCN) once our answers from before are in
             back = self.net.channels[(self.name, storage.name)]
             self.net.kernel.call_later(max(back.latency + back.jitter, back.last_due - self.now), storage.edge_up)

@@ -124,7 +124,7 @@ class FailureMixin(EdgeState):
         pairs of its order group go on. A creation still waiting for its ICOK fails."""
         for key in keys:
             pair = self.pairs.get(key)
-            if pair is None:
+            if pair is None or pair.state is S.FAILURE_SUSPEND:  # (told again: it was down, `edge_back`)
                 continue
             if pair.state is S.SIMPLEX:
                 self._creation_failed(pair, pair.order_id, reason)
