@@ -267,3 +267,14 @@ def test_shrinking_keeps_a_late_contract_and_the_creations_it_allows():
     for each in smaller:
         assert all(s in each.faults for s in set_up)
         assert [k for k in each.topo.knobs if k[1] == "contract"] == late
+
+
+def test_shrinking_drops_a_crash_with_its_restart_never_the_restart_alone():
+    """A crash without its restart lasts for ever: a different failure with the same
+    signature (the deep profile 2026-12-01 shrank a short crash of a durable edge so)."""
+    crash = [Step(at=0.02, do="crash", args=(("device", "E2"),)), Step(at=0.021, do="restart", args=(("device", "E2"),))]
+    case = Case(topo=TopoParams(), workloads=(Workload(volume="S11:0", rate=200.0, count=10, at=0.0),),
+                faults=(*crash, Step(at=0.3, do="partition", args=(("devices", ["E1"]),))), seed=0)
+    smaller = [c.faults for c in _simpler(case)]
+    assert all((crash[0] in f) == (crash[1] in f) for f in smaller)
+    assert any(crash[0] not in f for f in smaller)

@@ -266,3 +266,21 @@ def test_method_b_reuses_an_order_id_whose_pair_is_gone() -> None:
                 seed=6345)
     assert run_case(case).problems == ()
 
+
+
+def test_a_short_crash_behind_a_backlog_longer_than_the_command_timeout_is_owed_nothing():
+    """The deep hypothesis profile (2026-12-01, widened; shrunk): E2 (durable) down 1 ms while
+    two synchronous pairs write 4 KiB blocks over a 1 Mbit/s route: what the crash lost is
+    resent behind 0.7 s of queued writes, the Duplex transition's DOK comes after S11's 500 ms
+    command timeout, and the pairs go to failure Suspend, by design. The fuzzer no longer
+    claims that nothing fails there; with the default 2 s timeout it still does, and holds."""
+    knobs = (("lab", "block_size", 4096), ("E1-E2", "bandwidth_mbps", 1.0))
+    topo = TopoParams(cores=0, volumes=2, modes=("sync", "sync"), durable=True, blocks=64, knobs=knobs)
+    workloads = (Workload(volume="S11:0", rate=200.0, count=10, at=0.0),
+                 Workload(volume="S11:1", rate=200.0, count=10, at=0.0))
+    crash = [Step(at=0.02, do="crash", args=(("device", "E2"),)), Step(at=0.021, do="restart", args=(("device", "E2"),))]
+    tight = attrs.evolve(topo, knobs=(*knobs, ("S11", "command_timeout_ms", 500.0)))
+    assert [s.succeed for s in _quiet(crash, [], tight, workloads)] == ["", ""]
+    claimed = _quiet(crash, [], topo, workloads)
+    assert claimed[0].succeed.startswith("an edge with a durable log")
+    assert run_case(Case(topo=topo, workloads=workloads, faults=tuple(claimed), seed=0)).problems == ()

@@ -347,12 +347,8 @@ def slow_copies(case: Case) -> set[int]:
     failback may have turned round is judged both ways: its copy then goes to the old source
     storages, timed by the old targets' command timeouts (`_failed_back`)."""
     topo = case.topo
-    written: dict[str, float] = {}
-    for volume, count in [(w.volume, w.count) for w in case.workloads] + [
-            (a["volume"], a.get("count", a.get("rate", 0.0) * a.get("duration", 0.0)))
-            for s in case.faults if s.do == "workload" for a in [dict(s.args)]]:
-        written[volume] = written.get(volume, 0.0) + count
-    entry_bytes = LOG_ENTRY_HEADER_BYTES + RIO_HEADER_BYTES + _knobs(topo, "lab").get("block_size", 512)
+    written = _written(case.workloads, case.faults)
+    entry_bytes = _entry_bytes(topo)
     gbe, gives_up, round_trip = _routes(topo)
     if gives_up:
         return set(range(len(topo.pairs)))
@@ -360,30 +356,8 @@ def slow_copies(case: Case) -> set[int]:
     # others' there (seed 1586: 20 blocks behind another customer's 256 over 1 Mbit/s)
     narrowest = min((topo.link_value(link, "bandwidth_mbps") for link in gbe), default=float("inf")) * 1e6 / 8
     shared_s = sum(min(topo.blocks, written.get(src, 0.0)) for src, _, _ in topo.pairs) * entry_bytes / narrowest
-    kept = 1.0  # the share of entries that cross the route whole
-    for link in gbe:
-        kept *= (1.0 - topo.link_value(link, "loss")) ** -(-entry_bytes // topo.link_value(link, "mtu"))
-    # Live writes cross the route too, one entry each. Over a route that loses frames, the
-    # entries behind a lost one wait at the target edge for its resend and are resent too
-    # (their answers come only after it), so each crosses about twice. While they still queue
-    # on the narrowest link at the last resync, a creation or resync given then waits behind
-    # them past its command timeout (seed 8975: 800 writes of two sync pairs over 1 Mbit/s
-    # with 1 % loss further on, 749 resent; the link was busy to 7.7 s and another customer's
-    # creations never had their ICOK). With no fault step no command comes after the first.
-    live_s = (sum(written.get(src, 0.0) for src, _, _ in topo.pairs) * entry_bytes / narrowest
-              * (1 if kept == 1.0 else 2) / kept)
-    # So do the links at the ends: the source host's SCSI link carries each write, and a
-    # command given behind them waits there too (the deep profile: a suspend behind 2,000
-    # writes of 4 KiB on a 10 Mbit/s SCSI link took effect at 6.7 s, after the last resync);
-    # each storage's link to its edge carries each entry.
-    ends: dict[str, float] = {}
-    names = {f"{a}-{b}" for a, b, _ in _links(topo)}
-    for src, dst, _ in topo.pairs:
-        source, target = src.split(":")[0], dst.split(":")[0]
-        for link in {f"H{source[1:]}-{source}", _storage_link(source, "E1"), _storage_link(target, "E2")} & names:
-            ends[link] = ends.get(link, 0.0) + written.get(src, 0.0)
-    live_s = max([live_s] + [count * entry_bytes * 8 / (1e6 * topo.link_value(link, "bandwidth_mbps"))
-                             * (2 if topo.link_value(link, "loss") else 1) for link, count in ends.items()])
+    kept = _kept(topo, gbe, entry_bytes)
+    live_s = _live_s(topo, written, gbe)
     if case.faults and live_s >= RESYNC_AT[-1]:
         return set(range(len(topo.pairs)))
     turned = _failed_back(case)
@@ -413,6 +387,57 @@ def slow_copies(case: Case) -> set[int]:
             if max(reflect_s, carry_s, window_s) + stall_s >= timeout_s:
                 out.update(group)
     return out
+
+
+def _written(workloads: Sequence[Workload], faults: Sequence[Step]) -> dict[str, float]:
+    """Blocks written to each source volume, by the workloads and the workload steps."""
+    written: dict[str, float] = {}
+    for volume, count in [(w.volume, w.count) for w in workloads] + [
+            (a["volume"], a.get("count", a.get("rate", 0.0) * a.get("duration", 0.0)))
+            for s in faults if s.do == "workload" for a in [dict(s.args)]]:
+        written[volume] = written.get(volume, 0.0) + count
+    return written
+
+
+def _entry_bytes(topo: TopoParams) -> int:
+    return LOG_ENTRY_HEADER_BYTES + RIO_HEADER_BYTES + _knobs(topo, "lab").get("block_size", 512)
+
+
+def _kept(topo: TopoParams, gbe: list[str], entry_bytes: int) -> float:
+    """The share of entries that cross the route whole."""
+    kept = 1.0
+    for link in gbe:
+        kept *= (1.0 - topo.link_value(link, "loss")) ** -(-entry_bytes // topo.link_value(link, "mtu"))
+    return kept
+
+
+def _live_s(topo: TopoParams, written: dict[str, float], gbe: list[str]) -> float:
+    """How long the live writes keep the narrowest link of the route (or of an end) busy."""
+    entry_bytes = _entry_bytes(topo)
+    narrowest = min((topo.link_value(link, "bandwidth_mbps") for link in gbe), default=float("inf")) * 1e6 / 8
+    kept = _kept(topo, gbe, entry_bytes)
+    # Live writes cross the route too, one entry each. Over a route that loses frames, the
+    # entries behind a lost one wait at the target edge for its resend and are resent too
+    # (their answers come only after it), so each crosses about twice. While they still queue
+    # on the narrowest link at the last resync, a creation or resync given then waits behind
+    # them past its command timeout (seed 8975: 800 writes of two sync pairs over 1 Mbit/s
+    # with 1 % loss further on, 749 resent; the link was busy to 7.7 s and another customer's
+    # creations never had their ICOK). With no fault step no command comes after the first.
+    live_s = (sum(written.get(src, 0.0) for src, _, _ in topo.pairs) * entry_bytes / narrowest
+              * (1 if kept == 1.0 else 2) / kept)
+    # So do the links at the ends: the source host's SCSI link carries each write, and a
+    # command given behind them waits there too (the deep profile: a suspend behind 2,000
+    # writes of 4 KiB on a 10 Mbit/s SCSI link took effect at 6.7 s, after the last resync);
+    # each storage's link to its edge carries each entry.
+    ends: dict[str, float] = {}
+    names = {f"{a}-{b}" for a, b, _ in _links(topo)}
+    for src, dst, _ in topo.pairs:
+        source, target = src.split(":")[0], dst.split(":")[0]
+        for link in {f"H{source[1:]}-{source}", _storage_link(source, "E1"), _storage_link(target, "E2")} & names:
+            ends[link] = ends.get(link, 0.0) + written.get(src, 0.0)
+    live_s = max([live_s] + [count * entry_bytes * 8 / (1e6 * topo.link_value(link, "bandwidth_mbps"))
+                             * (2 if topo.link_value(link, "loss") else 1) for link, count in ends.items()])
+    return live_s
 
 
 def _storage_link(storage: str, edge: str) -> str:
@@ -856,7 +881,7 @@ def draw_case(rng: Rng, wide: Rng | None, seed: int = 0, break_rule: str | None 
     steps = [(kind, random_fault(wide, topo, (kind,))) for kind in drawn]
     every = faults + [s for _, some in steps for s in some]
     for kind, some in steps:
-        faults += _quiet(some, [s for s in every if s not in some], topo) if kind in _QUIET_KINDS else some
+        faults += _quiet(some, [s for s in every if s not in some], topo, workloads) if kind in _QUIET_KINDS else some
     contract = wide.random()  # drawn last: the draws above are what they were before contracts came
     if contract < LATE_CONTRACT:
         topo, late = _late_contract(wide, topo)
@@ -867,7 +892,7 @@ def draw_case(rng: Rng, wide: Rng | None, seed: int = 0, break_rule: str | None 
     return Case(topo=topo, workloads=workloads, faults=tuple(_owed(faults)), seed=seed, break_rule=break_rule)
 
 
-def _quiet(steps: list[Step], others: list[Step], topo: TopoParams) -> list[Step]:
+def _quiet(steps: list[Step], others: list[Step], topo: TopoParams, workloads: Sequence[Workload] = ()) -> list[Step]:
     """With no other fault step near them, a group's failovers must complete, and a short crash
     of an edge whose log storage area is durable must lose nothing (`_MUST_SUCCEED`)."""
     at = steps[0].at
@@ -885,6 +910,13 @@ def _quiet(steps: list[Step], others: list[Step], topo: TopoParams) -> list[Step
         if "log_capacity" in knobs or any(
                 key == "loss" and device in where.split("-") and any(p.startswith("S") for p in where.split("-"))
                 for where, key, _ in topo.knobs):
+            return steps
+        # What the crash lost is resent behind the live writes queued on the narrowest link; a
+        # pair command's answer waiting behind it then (a Duplex transition's DOK) may come after
+        # the command timeout, and the pair fails by design (the deep profile: 40 writes of 4 KiB
+        # over 1 Mbit/s, 1.3 s of them, against a 500 ms command timeout)
+        timeout_s = min(_knobs(topo, s).get("command_timeout_ms", 2000.0) for s in topo.storage_names()) / 1000
+        if _live_s(topo, _written(workloads, others), _routes(topo)[0]) >= timeout_s:
             return steps
     # A target storage waits for the failover's answer only its command timeout: when that is
     # shorter than the target edge's failover timer 1306, a SOK late behind a backlog ends
@@ -1044,12 +1076,16 @@ def run_case(case: Case, digest: bool = False, limits: Limits = NO_LIMITS) -> Ou
 
 def _simpler(case: Case) -> Iterator[Case]:
     """Cases one change smaller than ``case``: a fault step dropped, a topology knob dropped, a
-    key of the widened envelope back to its plain value, a workload shorter or slower. A step
-    that sets the lab up (a late contract, a pair creation not meant to be refused) stays:
-    without it the final expectations fail for a reason of the shrinker's own making."""
+    key of the widened envelope back to its plain value, a workload shorter or slower. A fault
+    and the step that undoes it (a crash and its restart) go together; a step that sets the lab
+    up (a late contract, a pair creation not meant to be refused) stays: without either the
+    run fails for a reason of the shrinker's own making."""
     for i, step in enumerate(case.faults):
-        if step.do not in _SET_UP or step.refuse:
-            yield case.with_faults(case.faults[:i] + case.faults[i + 1:])
+        if step.do in _SET_UP and not step.refuse or step.do in _UNDO.values():
+            continue  # (an undo goes with the step it undoes: without it that fault would last)
+        undo = [j for j, other in enumerate(case.faults) if other.do == _UNDO.get(step.do)
+                and other.args == step.args and other.at >= step.at][:1]
+        yield case.with_faults([s for j, s in enumerate(case.faults) if j != i and j not in undo])
     topo = case.topo
     for j, (_, key, _) in enumerate(topo.knobs):
         if key != "contract":  # (the late contract's steps stay, and it with them)
@@ -1065,6 +1101,7 @@ def _simpler(case: Case) -> Iterator[Case]:
 
 _PLAIN = TopoParams()
 _SET_UP = ("contract", "configure-customer", "pair-create")
+_UNDO = {"crash": "restart", "fail": "restore", "site-failure": "site-restore", "partition": "heal"}
 
 
 def shrink(case: Case, outcome: Outcome, budget: int = 60, limits: Limits = NO_LIMITS) -> tuple[Case, Outcome]:
