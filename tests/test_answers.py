@@ -115,13 +115,29 @@ def test_a_command_the_storage_refuses_when_it_arrives_is_a_failed_command(tmp_p
 
 
 def test_a_command_never_answered_is_a_failed_command(tmp_path, capsys):
-    # the resync is on its way to ST112 when ST112 crashes: the host never gets an answer
-    scenario = CUT + step(2.0, "resync", volume="ST112:0") + step(2.0, "crash", device="ST112")
+    # ST112 takes the resync, then crashes for good: the host never gets an answer
+    scenario = CUT + step(2.0, "resync", volume="ST112:0") + step(2.001, "crash", device="ST112")
     status, out, err = run_cli(tmp_path, capsys, scenario, "--json")
     assert status == 1
     (record,) = json.loads(out)["failed_commands"]
     assert (record["command"], record["t"], record["reason"]) == ("resync", None, "never answered")
     assert "resync ST112:0>ST122:0 (H111, given at t=2.000000) never answered" in err
+
+
+def test_a_command_that_reaches_its_storage_down_fails_at_once(tmp_path, capsys):
+    """The resync is on its way to ST112 when ST112 crashes (or it is given while ST112 is
+    down): the host hears at once that its storage is gone, and the same creation given
+    again once ST112 is back is taken (the deep profile, 2026-12-01: a creation sent to a
+    storage that was down waited for ever, and held its volumes against every later one)."""
+    scenario = (CUT + step(2.0, "resync", volume="ST112:0") + step(2.0, "crash", device="ST112")
+                + step(2.5, "restart", device="ST112") + step(3.0, "heal-all") + step(3.1, "resync", volume="ST112:0"))
+    status, out, err = run_cli(tmp_path, capsys, scenario, "--json")
+    summary = json.loads(out)
+    (record,) = summary["failed_commands"]
+    assert record["command"] == "resync" and record["reason"] == "ST112 is down: the command never reached it"
+    assert record["t"] - record["issued"] < 0.001
+    assert "\n" not in record["reason"] and "never reached it" in err
+    assert {p["source"]: set(p["states"].values()) for p in summary["pairs"]} == {"ST112:0": {"Duplex"}}
 
 
 # -- item 8: each command its own answer ----------------------------------------------------------

@@ -284,3 +284,19 @@ def test_a_short_crash_behind_a_backlog_longer_than_the_command_timeout_is_owed_
     claimed = _quiet(crash, [], topo, workloads)
     assert claimed[0].succeed.startswith("an edge with a durable log")
     assert run_case(Case(topo=topo, workloads=workloads, faults=tuple(claimed), seed=0)).problems == ()
+
+
+def test_a_creation_given_to_a_storage_that_is_down_fails_and_is_taken_when_given_again():
+    """The deep hypothesis profile (2026-12-01, widened; shrunk): the customer is configured
+    and its pair created at 20 ms, the moment S11 crashes (back at 30 ms). The creation
+    reached S11 down and was never answered; held as "on its way", it refused the creation
+    given again after the heal ("S11:0 is already the source of pair S11:0>S12:0"), and the
+    pair was never made. The host now hears at once that S11 was down."""
+    contract = (("customer", "C1"), ("max_storages", 2), ("edges", []), ("max_pairs", 2))
+    create = (("source", "S11:0"), ("target", "S12:0"), ("mode", "sync"))
+    faults = (Step(at=0.02, do="crash", args=(("device", "S11"),)), Step(at=0.03, do="restart", args=(("device", "S11"),)),
+              Step(at=0.0, do="contract", args=contract), Step(at=0.02, do="configure-customer", args=contract[:1]),
+              Step(at=0.02, do="pair-create", args=create), Step(at=2.1, do="pair-create", args=create))
+    topo = TopoParams(cores=0, modes=("sync",), durable=True, blocks=64, knobs=(("C1", "contract", "later"),))
+    case = Case(topo=topo, workloads=(Workload(volume="S11:0", rate=200.0, count=10, at=0.0),), faults=faults, seed=0)
+    assert run_case(case).problems == ()

@@ -105,6 +105,13 @@ class Host(Device):
         if entry is not None:
             self.receive(self.spec.storage, ScsiCommand(tag=tag, rio=entry[1], status=ScsiStatus.ERROR, detail=reason))
 
+    def undelivered(self, dst: str, message: object) -> None:
+        """A command reached its storage while it was down (its port gone from the fabric):
+        a pair command fails at once, in one line, instead of waiting for ever (issue 12:
+        answer every command). A write is left to the application's own timeout."""
+        if isinstance(message, ScsiCommand) and message.rio.kind not in (RioKind.WR, RioKind.READ):
+            self.abort(message.tag, f"{dst} is down: the command never reached it")
+
     def receive(self, src: str, message: object) -> None:
         if not isinstance(message, ScsiCommand):
             self.malformed += 1

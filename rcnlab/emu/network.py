@@ -159,6 +159,10 @@ class Network:
             reason = "link down" if epoch != ch.epoch or not ch.up else f"{ch.dst} down"
             self.journal.record(self.kernel.now, ch.src, "frame-dropped", None,
                                 {"to": ch.dst, "link": ch.link, "reason": reason, "what": _describe(what)})
+        if epoch == ch.epoch and ch.up:  # the port at the far end is gone: a sender that waits may hear so
+            undelivered = getattr(self.devices[ch.src], "undelivered", None)
+            if undelivered is not None:
+                undelivered(ch.dst, what)
         return True
 
     def _deliver(self, ch: Channel, epoch: int, frame: Frame) -> None:
