@@ -332,9 +332,15 @@ def test_a_command_that_fails_or_is_never_answered_raises_commandfailed_and_a_re
         s.create_pair("ST112:0", "ST122:0", mode="fast")
     s2 = small()
     pending = s2.create_pair("ST112:0", "ST122:0")
-    s2.lab.storage("ST112").crash()  # the command is never answered
-    with pytest.raises(CommandFailed, match="never answered"):
+    s2.lab.storage("ST112").crash()  # on its way: the host hears that its storage is gone
+    with pytest.raises(CommandFailed, match="failed: ST112 is down: the command never reached it"):
         s2.wait(pending, timeout=1.0)
+    s3 = small()
+    pending = s3.create_pair("ST112:0", "ST122:0")
+    assert s3.run_until(lambda: 0 in s3.world.devices["ST112"].pairs, 1.0)
+    s3.lab.storage("ST112").crash()  # taken, then the storage is gone for good: never answered
+    with pytest.raises(CommandFailed, match="never answered"):
+        s3.wait(pending, timeout=1.0)
 
 
 # -- a whole order group in one call -------------------------------------------------------------------

@@ -300,3 +300,35 @@ def test_a_creation_given_to_a_storage_that_is_down_fails_and_is_taken_when_give
     topo = TopoParams(cores=0, modes=("sync",), durable=True, blocks=64, knobs=(("C1", "contract", "later"),))
     case = Case(topo=topo, workloads=(Workload(volume="S11:0", rate=200.0, count=10, at=0.0),), faults=faults, seed=0)
     assert run_case(case).problems == ()
+
+
+def test_the_old_sources_resync_given_with_the_failback_leaves_the_turned_pair_alone():
+    """The deep hypothesis profile (2026-12-01, first envelope; shrunk): after a prompt
+    failover the operator resyncs at S11 (the old source) at the moment S12 fails back,
+    E2 down for 10 ms; the failback's swap is lost, the resync is not. S12, holding the pair
+    turned round (its source now), ran the old direction's resync to Duplex, while S11 held it
+    Duplex the old way round: two sources, and acknowledged writes on neither side's target.
+    S12 now refuses the old direction's commands in one line; the failback, given again by
+    the next resync, goes through."""
+    faults = (Step(at=0.945, do="resync", args=(("volume", "S11:0"),)),
+              Step(at=0.945, do="crash", args=(("device", "E2"),)),
+              Step(at=0.955, do="restart", args=(("device", "E2"),)),
+              Step(at=0.945, do="failback", args=(("volume", "S12:0"), ("swap_back", True))),
+              Step(at=0.02, do="failover", args=(("volume", "S12:0"), ("prompt", True))))
+    topo = TopoParams(cores=0, modes=("sync",), durable=True, blocks=64)
+    case = Case(topo=topo, workloads=(Workload(volume="S11:0", rate=200.0, count=10, at=0.0),), faults=faults, seed=0)
+    assert run_case(case).problems == ()
+
+
+def test_a_durable_edge_back_from_a_short_crash_gets_the_writes_it_missed_without_a_path_failure():
+    """The deep hypothesis profile (2026-12-01, widened; shrunk): E1 down 1 ms; S11 sends it
+    again the WRs it never took (4 KiB each over a 10 Mbit/s link, 3.4 ms apiece), but timed
+    them from their first departure: the last ones passed the 20 ms path timeout waiting
+    behind the others, and the pair failed (908). They are timed from the resend now."""
+    knobs = (("lab", "block_size", 4096), ("S11-E1", "bandwidth_mbps", 10.0))
+    crash = (Step(at=0.02, do="crash", args=(("device", "E1"),)), Step(at=0.021, do="restart", args=(("device", "E1"),)))
+    topo = TopoParams(cores=0, modes=("sync",), durable=True, blocks=64, knobs=knobs)
+    case = Case(topo=topo, workloads=(Workload(volume="S11:0", rate=1000.0, count=10, at=0.0),),
+                faults=tuple(_quiet(list(crash), [], topo)), seed=0)
+    assert case.faults[0].succeed  # the fuzzer claims it: no pair fails
+    assert run_case(case).problems == ()

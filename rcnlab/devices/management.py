@@ -78,7 +78,7 @@ class ManagementServer(Device):
     contracts: dict[str, Customer] = attrs.field(factory=dict, init=False)  # 901: customer ID -> its limits
     configured_customers: set[str] = attrs.field(factory=set, init=False)  # 902: the customers configured
     # deletes at a target alone told to a source edge, per edge: told again when it is back (down, it missed them)
-    deleted_at_target: dict[str, list[tuple[EdgeDevice, tuple[VolumeRef, VolumeRef], str]]] = attrs.field(
+    deleted_at_target: dict[str, list[tuple[str, tuple[VolumeRef, VolumeRef], str]]] = attrs.field(
         factory=dict, init=False)
 
     # -- 901-903 -------------------------------------------------------------------
@@ -414,16 +414,19 @@ class ManagementServer(Device):
             if other is not edge and pair[0].wwn in other.attached:
                 self.net.mgmt(edge.name, self.name, None, what=f"pair deleted at {edge.name}")
                 self.net.mgmt(self.name, other.name, other.target_deleted, [pair], reason, what="failure Suspend")
-                self.deleted_at_target.setdefault(other.name, []).append((edge, pair, reason))
+                self.deleted_at_target.setdefault(other.name, []).append((edge.name, pair, reason))
 
-    def edge_back(self, edge: EdgeDevice) -> None:
+    def edge_back(self, edge: Device) -> None:
         """``edge`` restarted: tell it again of the deletes at a target alone it may have
         missed while down, those still so (it holds the pair, copying; the target edge not)."""
+        edges = {e.name: e for e in self.edges}
+        back = edges[edge.name]
         for target_edge, pair, reason in self.deleted_at_target.pop(edge.name, []):
-            held = edge.pairs.get(pair)
-            if held is not None and held.state not in (PairState.SIMPLEX, PairState.SUSPEND,
-                                                       PairState.FAILURE_SUSPEND) and pair not in target_edge.pairs:
-                self.net.mgmt(self.name, edge.name, edge.target_deleted, [pair], reason, what="failure Suspend")
+            held = back.pairs.get(pair)
+            copying = held is not None and held.state not in (PairState.SIMPLEX, PairState.SUSPEND,
+                                                              PairState.FAILURE_SUSPEND)
+            if copying and pair not in edges[target_edge].pairs:
+                self.net.mgmt(self.name, edge.name, back.target_deleted, [pair], reason, what="failure Suspend")
 
     def addressed_wwn(self, source_storage: str, target_storage: str) -> str:
         """The WWN the source storage must address for the target (the virtual

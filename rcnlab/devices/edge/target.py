@@ -393,7 +393,7 @@ class TargetMixin(EdgeState):
             self.emit("rio-refused", None, kind=str(kind), reason="no request of that kind is being reflected")
             return
         if kind is K.DPOK and pair is not None and pair.bitmap:  # failback: what the old source edge had goes
-            rio = attrs.evolve(rio, bitmap=pair.bitmap | rio.bitmap)  # too, and stays marked until Duplex
+            rio = attrs.evolve(rio, bitmap=frozenset(pair.bitmap | rio.bitmap))  # too, and stays marked until Duplex
         box.in_progress = None
         steps = REFLECT_STEPS[kind]
         group = self.groups[order_id]

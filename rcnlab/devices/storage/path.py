@@ -82,15 +82,20 @@ class PathMixin(StorageState):
         """The edge is back (its answers to what it took before the crash have all arrived by
         now): send it, in their order, the WRs it never took, unless its link to us lost a
         frame since the oldest was sent (an answer lost there means a WR the edge took,
-        which must not be logged twice); the path timeout then fails them as before."""
+        which must not be logged twice); the path timeout then counts from each one's new
+        departure, as for any WR (timed from their first, a burst of them behind one another
+        on a slow link failed the pair: deep profile, a 1 ms crash of a durable edge)."""
         if not self._edge_down or not self.net.devices[self.edge].up:  # not back after all: it crashed again
             return
         self._edge_down = False
         if not self.up or not self._unanswered or self.net.channels[(self.edge, self.name)].dropped != self._lost_before:
             return
         self.emit("writes-resent", None, edge=self.edge, writes=len(self._unanswered))
-        for _, _, _, rio in list(self._unanswered.values()):
+        out = self.net.channels[(self.name, self.edge)]
+        for xid, (lun, block, _, rio) in list(self._unanswered.items()):
+            departs = max(self.now, out.busy_until)
             self._to_edge(rio)
+            self._unanswered[xid] = (lun, block, departs, rio)
 
     def _path_failed(self, lun: int, blocks: list[int]) -> None:
         pair = self.pairs.get(lun)

@@ -72,6 +72,15 @@ class StorageState(Device):
         pair = self.pairs.get(lun)
         return pair.state if pair else S.SIMPLEX
 
+    def volume_name(self, ref: VolumeRef) -> str:
+        """"ST112:0" for a volume of the lab, addressed by its storage's WWN or a virtual one
+        (for messages people read); the reference itself when no storage has it."""
+        topo = self.net.topo
+        wwn = next((real for e in topo.edges for real, virtual in e.virtual_wwn.items() if virtual == ref.wwn),
+                   ref.wwn)
+        name = next((s.name for s in topo.storages if s.wwn == wwn), None)
+        return f"{name}:{ref.lun}" if name is not None else str(ref)
+
     if TYPE_CHECKING:  # what one concern calls of another (ExternalStorage composes them all)
         def _volume(self, ref: VolumeRef) -> Volume: raise NotImplementedError
         def _as_target(self, volume: Volume, rio: Rio) -> None: ...

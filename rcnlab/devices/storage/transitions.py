@@ -43,6 +43,14 @@ class TransitionsMixin(StorageState):
             self._to_edge(Rio(kind=REPLY.get(kind, kind), source=rio.source, target=rio.target,
                               error=f"{self.name}:{lun} is not paired"))
             return
+        if pair.role is Role.SOURCE and not (kind is RioKind.RESYNC and rio.swap):
+            # failed back here: the old direction's commands no longer apply (deep profile: the
+            # old source's resync, given as the failback was, ran the turned pair to Duplex here
+            # while the old source held it Duplex the old way round)
+            self._to_edge(Rio(kind=REPLY.get(kind, kind), source=rio.source, target=rio.target,
+                              error=f"{self.name}:{lun} is the source of pair {self.name}:{lun}>"
+                                    f"{self.volume_name(pair.remote)} now (failed back)"))
+            return
         if kind is RioKind.DUPLEX:
             self._set_state(pair, Event.DUPLEX, Tag.DUPLEX_TARGET_STATE)
             if pair.state is S.DUPLEX:
@@ -56,7 +64,8 @@ class TransitionsMixin(StorageState):
                 pair.role = Role.TARGET
                 pair.remote = rio.source
                 pair.swapped = not pair.swapped
-                self._drop_waiting(pair, f"the pair was failed back from {rio.source}: this side is its target now")
+                self._drop_waiting(pair, f"the pair was failed back from {self.volume_name(rio.source)}: "
+                                         "this side is its target now")
                 self.emit("pair-swapped", None, old=old, new=f"{pair.source}>{pair.target}", party=Party.TARGET_STORAGE,
                           state=str(pair.state), bitmap=len(pair.bitmap))
             self._set_state(pair, Event.SWAP, Tag.RESYNC_DPOK_FROM_TARGET)
