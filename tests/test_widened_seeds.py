@@ -332,3 +332,16 @@ def test_a_durable_edge_back_from_a_short_crash_gets_the_writes_it_missed_withou
                 faults=tuple(_quiet(list(crash), [], topo)), seed=0)
     assert case.faults[0].succeed  # the fuzzer claims it: no pair fails
     assert run_case(case).problems == ()
+
+
+def test_a_throttled_small_log_is_never_filled_by_writes_already_on_the_link():
+    """The deep hypothesis profile (2026-12-01, widened; shrunk), no fault at all: 1,000
+    synchronous writes a second of 4 KiB into E1's 64 KiB log, over 10 Mbit/s storage links.
+    S11 sent every host write on at once; they queued on its link, and after E1's throttle
+    notice they kept arriving until 413 was full and the pair failed (908). A storage now has
+    at most its window of WRs on their way to the edge; the rest wait, the host sees latency."""
+    knobs = (("lab", "block_size", 4096), ("E1", "log_capacity", 65536), ("S11-E1", "bandwidth_mbps", 10.0),
+             ("E2-S12", "bandwidth_mbps", 10.0))
+    topo = TopoParams(cores=0, modes=("sync",), durable=True, blocks=64, knobs=knobs)
+    case = Case(topo=topo, workloads=(Workload(volume="S11:0", rate=1000.0, count=2000, at=0.0),), faults=(), seed=0)
+    assert run_case(case).problems == ()

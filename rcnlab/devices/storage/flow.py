@@ -57,6 +57,13 @@ class FlowMixin(StorageState):
         pacing = self.pacing
         return bool(pacing.queue) or (pacing.notice.hosts and self._goes_to_edge(rio))
 
+    def _window_full(self, rio: Rio) -> bool:
+        """Would this host WR go on to the edge beyond the window? Then it waits, whatever the
+        notice (else a burst queues on the link, and keeps coming after a throttle notice until
+        413 is full: deep profile, 20,000 writes a second into a 64 KiB log)."""
+        on_way = len(self._unanswered)
+        return on_way > 0 and on_way >= self.window() and self._goes_to_edge(rio)
+
     def _goes_to_edge(self, rio: Rio) -> bool:
         pair = self.pairs.get(rio.target.lun) if rio.target.wwn == self.wwn else None
         return pair is not None and pair.role is Role.SOURCE and pair.state in _SENDING

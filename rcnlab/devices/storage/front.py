@@ -50,9 +50,10 @@ class FrontMixin(StorageState):
     # -- SCSI side ---------------------------------------------------------------
     def _on_scsi(self, host: str, cmd: ScsiCommand) -> None:
         rio = cmd.rio
-        if self.pacing.holding and rio.kind is RioKind.WR and self._waits(rio):  # flow control (``flow``)
-            self.pacing.queue.append((host, cmd))
+        if rio.kind is RioKind.WR and (self.pacing.holding and self._waits(rio) or self._window_full(rio)):
+            self.pacing.queue.append((host, cmd))  # flow control (``flow``)
             self.pacing.held += 1
+            self.pacing.holding = True
             return
         handler = SCSI_HANDLERS.get(rio.kind)
         if handler is None:

@@ -69,6 +69,8 @@ class PathMixin(StorageState):
                 self._answer(*waiting, Rio(kind=RioKind.WROK, source=self.ref(lun), target=self.ref(lun)))
         for lun, blocks in lost.items():
             self._path_failed(lun, blocks)
+        if lost and self.pacing.queue:  # writes waiting for the window go on (to 1211 now)
+            self._release()
         if self._unanswered:
             oldest = next(iter(self._unanswered.values()))[2]
             self._path_timer = self.net.kernel.timer(max(0.0, oldest + timeout - self.now), self._path_check)
