@@ -320,15 +320,19 @@ def test_the_old_sources_resync_given_with_the_failback_leaves_the_turned_pair_a
     assert run_case(case).problems == ()
 
 
-def test_a_durable_edge_back_from_a_short_crash_gets_the_writes_it_missed_without_a_path_failure():
-    """The deep hypothesis profile (2026-12-01, widened; shrunk): E1 down 1 ms; S11 sends it
-    again the WRs it never took (4 KiB each over a 10 Mbit/s link, 3.4 ms apiece), but timed
-    them from their first departure: the last ones passed the 20 ms path timeout waiting
-    behind the others, and the pair failed (908). They are timed from the resend now."""
+def test_a_durable_edge_back_from_a_short_crash_gets_each_missed_write_once_in_order():
+    """The deep hypothesis profile (2026-12-01, widened; shrunk, twice): E1 down 1 ms; S11
+    sends it again the WRs it never took (4 KiB each over a 10 Mbit/s link, 3.4 ms apiece),
+    but timed them from their first departure: the last ones passed the 20 ms path timeout
+    waiting behind the others, and the pair failed (908). Timed from the resend, the next
+    deep run found what that had hidden: WRs still queued on the link reached the restarted
+    E1 ahead of the resends of older ones lost in the crash, and S12 took older data over
+    newer (``host_order``). What is on its way to a port that goes dark is lost now, and each
+    WR is sent again once, in order."""
     knobs = (("lab", "block_size", 4096), ("S11-E1", "bandwidth_mbps", 10.0))
     crash = (Step(at=0.02, do="crash", args=(("device", "E1"),)), Step(at=0.021, do="restart", args=(("device", "E1"),)))
     topo = TopoParams(cores=0, modes=("sync",), durable=True, blocks=64, knobs=knobs)
-    case = Case(topo=topo, workloads=(Workload(volume="S11:0", rate=1000.0, count=10, at=0.0),),
+    case = Case(topo=topo, workloads=(Workload(volume="S11:0", rate=1000.0, count=20, at=0.0),),
                 faults=tuple(_quiet(list(crash), [], topo)), seed=0)
     assert case.faults[0].succeed  # the fuzzer claims it: no pair fails
     assert run_case(case).problems == ()

@@ -63,6 +63,12 @@ class Channel:
         self.epoch += 1
         self.last_due = 0.0  # what was in flight is lost
 
+    def flush(self, now: float) -> None:
+        """The port at the far end went dark: what is in flight or queued for it is lost."""
+        self.epoch += 1
+        self.last_due = 0.0
+        self.busy_until = min(self.busy_until, now)
+
     def restore(self) -> None:
         self.up = True
 

@@ -77,8 +77,13 @@ class PathMixin(StorageState):
 
     # -- the edge's FC port goes dark and comes back (the fabric says so, RSCN) ------------------
     def edge_down(self) -> None:
-        """The edge crashed: until it is back, nothing goes to it as from a source; WRs wait."""
+        """The edge crashed: until it is back, nothing goes to it as from a source; WRs wait.
+        What was on its way to it is lost with its port (the fabric aborts the exchanges), so
+        that ``edge_up`` sends each WR again once and in order (deep profile: WRs still queued
+        on a slow link reached the restarted edge ahead of the resends of older ones lost in
+        the crash, and the target took older data over newer)."""
         self._edge_down = True
+        self.net.channels[(self.name, self.edge)].flush(self.now)
 
     def edge_up(self) -> None:
         """The edge is back (its answers to what it took before the crash have all arrived by
