@@ -365,3 +365,17 @@ def test_a_short_crash_with_loss_on_the_target_storages_link_is_owed_nothing():
     steps = _quiet(crash, [], topo, workloads)
     assert [s.succeed for s in steps] == ["", ""]
     assert run_case(Case(topo=topo, workloads=workloads, faults=tuple(steps), seed=0)).problems == ()
+
+
+def test_a_short_crash_where_entries_are_given_up_before_an_answer_can_come_is_owed_nothing():
+    """The deep hypothesis profile (2026-12-01, widened; shrunk): E1 resends every 5 ms three
+    times, its target storage 12.5 ms from E2; an entry is given up before its answer can come
+    back at all, and the entries E1 holds at restart count as sent long ago (908 at once). The
+    fuzzer claimed that a 1 ms crash of durable E1 fails no pair there; it no longer does."""
+    knobs = (("E1", "resend_timeout_ms", 5.0), ("E1", "resend_limit", 3), ("E2-S12", "latency_ms", 12.5))
+    topo = TopoParams(cores=0, modes=("sync",), durable=True, blocks=64, knobs=knobs)
+    crash = [Step(at=0.02, do="crash", args=(("device", "E1"),)), Step(at=0.021, do="restart", args=(("device", "E1"),))]
+    workloads = (Workload(volume="S11:0", rate=200.0, count=10, at=0.0),)
+    steps = _quiet(crash, [], topo, workloads)
+    assert [s.succeed for s in steps] == ["", ""]
+    assert run_case(Case(topo=topo, workloads=workloads, faults=tuple(steps), seed=0)).problems == ()
