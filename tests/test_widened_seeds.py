@@ -379,3 +379,16 @@ def test_a_short_crash_where_entries_are_given_up_before_an_answer_can_come_is_o
     steps = _quiet(crash, [], topo, workloads)
     assert [s.succeed for s in steps] == ["", ""]
     assert run_case(Case(topo=topo, workloads=workloads, faults=tuple(steps), seed=0)).problems == ()
+
+
+def test_a_short_crash_before_a_copy_too_slow_for_the_command_timeout_is_owed_nothing():
+    """The deep hypothesis profile (2026-12-01, widened): E1 (durable) down 1 ms; 100 writes of
+    4 KiB reflected one by one to a target storage 12.5 ms from E2 take far longer than S11's
+    500 ms command timeout, and the Duplex transition's DOK came after it (908), as
+    `slow_copies` knows. The fuzzer claimed that nothing fails there; it no longer does."""
+    knobs = (("lab", "block_size", 4096), ("S11", "command_timeout_ms", 500.0), ("E2-S12", "latency_ms", 12.5))
+    topo = TopoParams(cores=0, modes=("sync",), durable=True, blocks=64, knobs=knobs)
+    crash = [Step(at=0.02, do="crash", args=(("device", "E1"),)), Step(at=0.021, do="restart", args=(("device", "E1"),))]
+    workloads = (Workload(volume="S11:0", rate=1000.0, count=100, at=0.0),)
+    assert slow_copies(Case(topo=topo, workloads=workloads, faults=tuple(crash), seed=0)) == {0}
+    assert [s.succeed for s in _quiet(crash, [], topo, workloads)] == ["", ""]

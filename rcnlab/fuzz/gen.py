@@ -917,12 +917,14 @@ def _quiet(steps: list[Step], others: list[Step], topo: TopoParams, workloads: S
         # pair command's answer waiting behind it then (a Duplex transition's DOK) may come after
         # the command timeout, and the pair fails by design (the deep profile: 40 writes of 4 KiB
         # over 1 Mbit/s, 1.3 s of them, against a 500 ms command timeout)
-        # Nor when the source edge gives an entry up before its answer can come back at all
-        # (the deep profile: 5 ms x 4 against a target storage 12.5 ms away): the entries it
-        # holds at restart count as sent long ago
+        # Nor when a copy is too slow for a command timeout anyway (`slow_copies`), say when the
+        # source edge gives an entry up before its answer can come back at all (the deep
+        # profile: 5 ms x 4 against a target storage 12.5 ms away; what it holds at restart
+        # counts as sent long ago), or a Duplex transition's DOK waits behind 64 reflections to
+        # a target storage 12.5 ms away, past a 500 ms timeout (the deep profile)
         timeout_s = min(_knobs(topo, s).get("command_timeout_ms", 2000.0) for s in topo.storage_names()) / 1000
-        gbe, gives_up, _ = _routes(topo)
-        if gives_up or _live_s(topo, _written(workloads, others), gbe) >= timeout_s:
+        if (_live_s(topo, _written(workloads, others), _routes(topo)[0]) >= timeout_s
+                or slow_copies(Case(topo=topo, workloads=tuple(workloads), faults=tuple(others + steps)))):
             return steps
     # A target storage waits for the failover's answer only its command timeout: when that is
     # shorter than the target edge's failover timer 1306, a SOK late behind a backlog ends
