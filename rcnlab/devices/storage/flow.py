@@ -60,7 +60,7 @@ class FlowMixin(StorageState):
     def _window_full(self, rio: Rio) -> bool:
         """Would this host WR go on to the edge beyond the window? Then it waits, whatever the
         notice (else a burst queues on the link, and keeps coming after a throttle notice until
-        413 is full: deep profile, 20,000 writes a second into a 64 KiB log)."""
+        413 is full: deep profile, 1,000 writes a second of 4 KiB into a 64 KiB log)."""
         on_way = len(self._unanswered)
         return on_way > 0 and on_way >= self.window() and self._goes_to_edge(rio)
 
