@@ -3,13 +3,14 @@ settles promptly: hidden charts are not built anew, and the emulation stands bac
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 from textual.widget import Widget
 from textual.widgets import TabbedContent
 
-from helpers import make_app, run_app as run, until
+from helpers import POLL, TIMEOUT, make_app, run_app as run, until
 from rcnlab.ops.commands import CreatePair, Workload
 from rcnlab.tui.widgets.charts import Chart, Charts
 
@@ -67,7 +68,11 @@ def test_while_a_resize_lays_the_screen_out_the_emulation_stands_back(tmp_path: 
 
     async def watched(narrow: bool) -> None:
         main = app.query_one("#main")
-        await main.remove_children()  # (a few turns of the loop: the driver has seen the hush)
+        await main.remove_children()
+        # the driver sees the hush within a few turns of the loop (more on a loaded machine)
+        end = asyncio.get_running_loop().time() + TIMEOUT
+        while app.bridge.clock.rate != 0.0 and asyncio.get_running_loop().time() < end:
+            await asyncio.sleep(POLL)
         seen.append((app.bridge.clock.rate, app.net.kernel.events_run))
         await relayout(narrow)
         seen.append((app.bridge.clock.rate, app.net.kernel.events_run))
